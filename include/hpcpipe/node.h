@@ -1,0 +1,189 @@
+/*
+ * hpcpipe/node.h - the API for node authors: the values that flow between
+ * nodes (tables, arrays, groups), read-only configuration trees (a node's
+ * `args` and its `params:` inputs), the node context, and registration of
+ * node types by builtins and plugins alike.
+ *
+ * A node function is `int fn(hp_node_ctx *ctx)`: it reads its inputs,
+ * builds its outputs, hands each one over with hp_node_output() and returns
+ * HP_OK, or returns hp_node_fail(ctx, ...) with a message. It runs on one
+ * rank, single-threaded; inputs are borrowed until it returns.
+ */
+#ifndef HPCPIPE_NODE_H
+#define HPCPIPE_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef HP_EXTERN
+#define HP_EXTERN __attribute__((visibility("default")))
+#endif
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef enum hp_kind { HP_TABLE = 1, HP_ARRAY = 2, HP_GROUP = 3 } hp_kind;
+
+/* Element types. Tables hold int64, float64, bool (one byte, 0 or 1) and
+ * string columns; arrays hold int64 or float64; group attributes hold any. */
+typedef enum hp_dtype {
+  HP_INT64 = 1,
+  HP_FLOAT64 = 2,
+  HP_BOOL = 3,
+  HP_STRING = 4
+} hp_dtype;
+
+typedef struct hp_value hp_value;
+
+HP_EXTERN hp_kind hp_value_kind(const hp_value *v);
+/* Rows of a table, first dimension of an array, 0 for a group. */
+HP_EXTERN size_t hp_value_rows(const hp_value *v);
+/* A deep copy; the caller owns it. */
+HP_EXTERN hp_value *hp_value_copy(const hp_value *v);
+/* Frees v and everything in it; NULL is a no-op. */
+HP_EXTERN void hp_value_free(hp_value *v);
+HP_EXTERN const char *hp_dtype_name(hp_dtype t); /* "int64", ... */
+
+/* Tables: named, typed columns of equal length. */
+HP_EXTERN hp_value *hp_table_new(void);
+/* Adds a column of nrows values copied from data: int64_t[], double[],
+ * uint8_t[] (bool) or const char *const [] (string). data may be NULL:
+ * zeros, or empty strings. Every column must have the same row count, and
+ * names must be unique: HP_EINVAL otherwise. */
+HP_EXTERN int hp_table_add_column(hp_value *t, const char *name, hp_dtype type,
+                                  const void *data, size_t nrows);
+HP_EXTERN size_t hp_table_ncols(const hp_value *t);
+HP_EXTERN const char *hp_table_colname(const hp_value *t, size_t col);
+HP_EXTERN hp_dtype hp_table_coltype(const hp_value *t, size_t col);
+/* Index of the column called name, or -1. */
+HP_EXTERN long hp_table_find(const hp_value *t, const char *name);
+/* The column's elements (int64_t, double or uint8_t); NULL for strings. */
+HP_EXTERN const void *hp_table_column(const hp_value *t, size_t col);
+/* Writable access to a numeric or bool column of a table you own. */
+HP_EXTERN void *hp_table_column_mut(hp_value *t, size_t col);
+/* Row `row` of a string column, NUL-terminated; "" for other types. */
+HP_EXTERN const char *hp_table_str(const hp_value *t, size_t col, size_t row);
+
+/* Arrays: n-dimensional (1 <= ndim <= 8), row-major, zero-filled. */
+HP_EXTERN hp_value *hp_array_new(hp_dtype type, int ndim, const size_t *dims);
+HP_EXTERN hp_dtype hp_array_dtype(const hp_value *a);
+HP_EXTERN int hp_array_ndim(const hp_value *a);
+HP_EXTERN const size_t *hp_array_dims(const hp_value *a);
+HP_EXTERN size_t hp_array_size(const hp_value *a); /* number of elements */
+HP_EXTERN const void *hp_array_data(const hp_value *a);
+HP_EXTERN void *hp_array_data_mut(hp_value *a);
+
+/* Groups: named child values plus scalar attributes (a model, metrics). */
+HP_EXTERN hp_value *hp_group_new(void);
+/* Adds or replaces child `name`; takes ownership of child, even on error. */
+HP_EXTERN int hp_group_set(hp_value *g, const char *name, hp_value *child);
+HP_EXTERN size_t hp_group_count(const hp_value *g);
+HP_EXTERN const char *hp_group_name(const hp_value *g, size_t i);
+HP_EXTERN const hp_value *hp_group_child(const hp_value *g, size_t i);
+HP_EXTERN const hp_value *hp_group_get(const hp_value *g, const char *name);
+HP_EXTERN int hp_group_set_i64(hp_value *g, const char *name, int64_t x);
+HP_EXTERN int hp_group_set_f64(hp_value *g, const char *name, double x);
+HP_EXTERN int hp_group_set_str(hp_value *g, const char *name, const char *s);
+HP_EXTERN size_t hp_group_nattrs(const hp_value *g);
+HP_EXTERN const char *hp_group_attr_name(const hp_value *g, size_t i);
+HP_EXTERN hp_dtype hp_group_attr_type(const hp_value *g, size_t i);
+/* Attribute lookup by name: HP_OK, or HP_EINVAL if absent or of another
+ * type (an int64 attribute reads as f64 too). */
+HP_EXTERN int hp_group_attr_i64(const hp_value *g, const char *name,
+                                int64_t *out);
+HP_EXTERN int hp_group_attr_f64(const hp_value *g, const char *name,
+                                double *out);
+/* Borrowed until g changes or is freed; NULL if absent or not a string. */
+HP_EXTERN const char *hp_group_attr_str(const hp_value *g, const char *name);
+
+/* ---- configuration trees (args, parameters) ------------------------------ */
+
+typedef struct hp_tree hp_tree;
+typedef enum hp_tree_kind {
+  HP_TREE_NULL = 0,
+  HP_TREE_SCALAR = 1,
+  HP_TREE_SEQ = 2,
+  HP_TREE_MAP = 3
+} hp_tree_kind;
+
+HP_EXTERN hp_tree_kind hp_tree_type(const hp_tree *t); /* NULL t: NULL kind */
+HP_EXTERN size_t hp_tree_len(const hp_tree *t);        /* seq/map items */
+HP_EXTERN const hp_tree *hp_tree_at(const hp_tree *t, size_t i);
+HP_EXTERN const char *hp_tree_key(const hp_tree *t, size_t i); /* maps */
+/* Looks up a dotted path ("model.lr") through maps; NULL if absent. */
+HP_EXTERN const hp_tree *hp_tree_get(const hp_tree *t, const char *path);
+/* The text of a scalar; NULL for anything else. */
+HP_EXTERN const char *hp_tree_text(const hp_tree *t);
+/* Typed reads of a scalar at `path` (NULL or "" for t itself). An absent
+ * path gives dflt and HP_OK; a value of the wrong type gives HP_EINVAL. */
+HP_EXTERN int hp_tree_i64(const hp_tree *t, const char *path, int64_t dflt,
+                          int64_t *out);
+HP_EXTERN int hp_tree_f64(const hp_tree *t, const char *path, double dflt,
+                          double *out);
+HP_EXTERN int hp_tree_bool(const hp_tree *t, const char *path, int dflt,
+                           int *out);
+/* Borrowed; dflt when absent or not a scalar. */
+HP_EXTERN const char *hp_tree_str(const hp_tree *t, const char *path,
+                                  const char *dflt);
+
+/* ---- the node context ------------------------------------------------ */
+
+typedef struct hp_node_ctx hp_node_ctx;
+
+HP_EXTERN const char *hp_node_name(const hp_node_ctx *ctx);
+HP_EXTERN int hp_node_rank(const hp_node_ctx *ctx);
+/* The node's `args:` mapping (NULL kind if it has none). */
+HP_EXTERN const hp_tree *hp_node_args(const hp_node_ctx *ctx);
+
+/* Inputs in the order written (a map's entries in order). */
+HP_EXTERN size_t hp_node_ninputs(const hp_node_ctx *ctx);
+/* The argument name of input i for map inputs, else its dataset name. */
+HP_EXTERN const char *hp_node_input_name(const hp_node_ctx *ctx, size_t i);
+/* Input i as a value; borrowed until the function returns. HP_EINVAL with
+ * a message on the context if input i is a `params:` input. */
+HP_EXTERN int hp_node_input(hp_node_ctx *ctx, size_t i, const hp_value **out);
+/* Input i as a parameter tree (`params:x` or `parameters`); HP_EINVAL if it
+ * is a dataset. */
+HP_EXTERN int hp_node_param(hp_node_ctx *ctx, size_t i, const hp_tree **out);
+/* Index of the input with argument or dataset name `name`, or -1. */
+HP_EXTERN long hp_node_input_index(const hp_node_ctx *ctx, const char *name);
+
+HP_EXTERN size_t hp_node_noutputs(const hp_node_ctx *ctx);
+/* The key of output i for map outputs, else its dataset name. */
+HP_EXTERN const char *hp_node_output_name(const hp_node_ctx *ctx, size_t i);
+/* Hands v over as output i; takes ownership of v, even on error. Every
+ * output must be set exactly once before the function returns HP_OK. */
+HP_EXTERN int hp_node_output(hp_node_ctx *ctx, size_t i, hp_value *v);
+
+/* Logs one line on stderr, prefixed with the node name and rank. */
+HP_EXTERN void hp_node_log(hp_node_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Records why the node failed and returns HP_ENODE: `return
+ * hp_node_fail(ctx, "column '%s' missing", name);` */
+HP_EXTERN int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- registration -------------------------------------------------------- */
+
+#define HP_NODE_ABI 1
+
+typedef int (*hp_node_fn)(hp_node_ctx *ctx);
+
+typedef struct hp_node_type {
+  int abi;           /* HP_NODE_ABI */
+  const char *name;  /* "core.identity": what `func:` names in YAML */
+  hp_node_fn run;    /* required */
+  const char *doc;   /* one line, for `hpcpipe list functions` (optional) */
+} hp_node_type;
+
+typedef struct hp_registry hp_registry;
+
+/* Registers n node types; the table must outlive the process (static).
+ * HP_EINVAL for a wrong ABI or a name already registered. */
+HP_EXTERN int hp_register_nodes(hp_registry *reg, const hp_node_type *types,
+                                size_t n);
+
+/* A plugin is a shared library exporting exactly this symbol. */
+typedef int (*hp_plugin_init_fn)(hp_registry *reg);
+#define HP_PLUGIN_ENTRY "hp_plugin_init"
+
+#endif

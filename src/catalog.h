@@ -1,0 +1,56 @@
+/*
+ * catalog.h - dataset definitions: explicit catalog entries, dataset
+ * factory patterns ("{namespace}.labels") with Kedro's precedence, `params:`
+ * names, and the default for a name the catalog does not define (the run's
+ * HDF5 store).
+ */
+#ifndef HP_CATALOG_H
+#define HP_CATALOG_H
+
+#include "conf.h"
+#include "error.h"
+#include "tree.h"
+
+typedef enum hp_ds_type {
+  HP_DS_STORE = 1, /* not in the catalog: <store>/<name>.h5 */
+  HP_DS_MEMORY,    /* type: memory */
+  HP_DS_CSV,       /* type: csv */
+  HP_DS_HDF5,      /* type: hdf5 */
+  HP_DS_PARAM      /* params:x or parameters */
+} hp_ds_type;
+
+typedef struct hp_dsdef {
+  char *name;           /* dataset name as the pipeline uses it */
+  hp_ds_type type;
+  char *filepath;       /* joined with the project root; NULL for memory and
+                           params */
+  int versioned;        /* versioned: true */
+  char *key;            /* hdf5: object path inside the file, default "/" */
+  hp_tree *entry;       /* the resolved entry (owned; NULL for store/params);
+                           for patterns, with placeholders substituted */
+  const hp_tree *where; /* position of the catalog key, for messages (NULL
+                           for the store default) */
+} hp_dsdef;
+
+typedef struct hp_catalog hp_catalog;
+
+/* Any rank. Checks every entry: a mapping, with a known `type` (csv, hdf5,
+ * memory), a `filepath` for csv and hdf5, known keys only, placeholders in
+ * the body present in the pattern name, at most one catch-all pattern.
+ * `store_dir` is the store directory joined with the root. Errors:
+ * HP_ECONFIG, "conf/base/catalog.yml:3:1: dataset 'x': ...". */
+int hp__catalog_new(const hp_conf *conf, const char *store_dir,
+                    hp_catalog **out, hp_error *err);
+void hp__catalog_free(hp_catalog *c);
+
+/* The definition of dataset `name`: an explicit entry, else the best
+ * matching pattern (more literal characters, then more placeholders, then
+ * alphabetical), else the catch-all, else HP_DS_STORE. `params:...` and
+ * `parameters` give HP_DS_PARAM. Borrowed until the catalog is freed;
+ * results are cached. Errors: HP_ECONFIG (a pattern produced a bad entry). */
+int hp__catalog_resolve(hp_catalog *c, const char *name, const hp_dsdef **out,
+                        hp_error *err);
+/* 1 if `name` is an explicit entry or matches a pattern. */
+int hp__catalog_defines(hp_catalog *c, const char *name);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * dataset.h - loading and saving a dataset by its catalog definition:
+ * dispatch on type (csv, hdf5, the store), versioned paths
+ * (<filepath>/<version>/<basename>), and the existence checks used by
+ * runs. Memory datasets and parameters never come here.
+ */
+#ifndef HP_DATASET_H
+#define HP_DATASET_H
+
+#include "catalog.h"
+#include "error.h"
+#include "store.h"
+
+/* The path a versioned dataset is saved to in this run, or the plain path
+ * for an unversioned one; a new string. */
+char *hp__ds_save_path(const hp_dsdef *d, const char *version);
+
+/* The path to load from: unversioned -> filepath; versioned -> the given
+ * version if `version` is non-NULL, else the newest existing version
+ * directory (lexicographic). Errors: HP_EIO "dataset 'x': no versions
+ * found under <path>". */
+int hp__ds_load_path(const hp_dsdef *d, const char *version, char **out,
+                     hp_error *err);
+
+/* Loads a dataset. Errors name the dataset: "dataset 'x': <cause>". */
+int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
+                hp_error *err);
+
+/* Saves atomically; HDF5 outputs get the lineage attributes. A versioned
+ * save to an existing version is an error. Errors name the dataset. */
+int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
+                const hp_lineage *lin, hp_error *err);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * mem.c - the aborting allocators used for bookkeeping, and hp_buf.
+ * Large data buffers (columns, arrays) use plain malloc and report
+ * HP_ENOMEM to the caller instead.
+ */
+#include "mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n) {
+  fprintf(stderr, "hpcpipe: out of memory allocating %zu bytes\n", n);
+  abort();
+}
+
+void *hp__xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p)
+    oom(n);
+  return p;
+}
+
+void *hp__xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p)
+    oom(n * size);
+  return p;
+}
+
+void *hp__xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q)
+    oom(n);
+  return q;
+}
+
+char *hp__xstrdup(const char *s) {
+  return hp__xstrndup(s, strlen(s));
+}
+
+char *hp__xstrndup(const char *s, size_t n) {
+  char *p = hp__xmalloc(n + 1);
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+char *hp__xasprintf(const char *fmt, ...) {
+  hp_buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  hp__buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  return hp__buf_take(&b);
+}
+
+void hp__grow(void *pp, size_t *cap, size_t need, size_t sz) {
+  void **p = pp;
+  if (need <= *cap)
+    return;
+  size_t c = *cap ? *cap : 4;
+  while (c < need)
+    c *= 2;
+  *p = hp__xrealloc(*p, c * sz);
+  *cap = c;
+}
+
+void hp__buf_reserve(hp_buf *b, size_t extra) {
+  size_t need = b->len + extra + 1;
+  if (need <= b->cap)
+    return;
+  size_t c = b->cap ? b->cap : 64;
+  while (c < need)
+    c *= 2;
+  b->data = hp__xrealloc(b->data, c);
+  b->cap = c;
+}
+
+void hp__buf_put(hp_buf *b, const void *p, size_t n) {
+  hp__buf_reserve(b, n);
+  if (n)
+    memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+void hp__buf_puts(hp_buf *b, const char *s) {
+  hp__buf_put(b, s, strlen(s));
+}
+
+void hp__buf_putc(hp_buf *b, char c) {
+  hp__buf_put(b, &c, 1);
+}
+
+void hp__buf_vprintf(hp_buf *b, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  char small[256];
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  if (n < 0) {
+    va_end(ap2);
+    return;
+  }
+  if ((size_t)n < sizeof small) {
+    hp__buf_put(b, small, (size_t)n);
+  } else {
+    hp__buf_reserve(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+    b->len += (size_t)n;
+  }
+  va_end(ap2);
+}
+
+void hp__buf_printf(hp_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  hp__buf_vprintf(b, fmt, ap);
+  va_end(ap);
+}
+
+char *hp__buf_take(hp_buf *b) {
+  char *p = b->data ? b->data : hp__xstrdup("");
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return p;
+}
+
+void hp__buf_free(hp_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * mem.h - allocation that never returns NULL (for bookkeeping: a failure
+ * prints one line and aborts) and a growable byte buffer.
+ */
+#ifndef HP_MEM_H
+#define HP_MEM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void *hp__xmalloc(size_t n);
+void *hp__xcalloc(size_t n, size_t size);
+void *hp__xrealloc(void *p, size_t n);
+char *hp__xstrdup(const char *s);
+char *hp__xstrndup(const char *s, size_t n);
+char *hp__xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Grows *p (of *cap elements of size sz) to hold at least need elements. */
+void hp__grow(void *pp, size_t *cap, size_t need, size_t sz);
+
+typedef struct hp_buf {
+  char *data; /* NUL-terminated after any hp__buf_* call (when non-NULL) */
+  size_t len;
+  size_t cap;
+} hp_buf;
+
+void hp__buf_put(hp_buf *b, const void *p, size_t n);
+void hp__buf_puts(hp_buf *b, const char *s);
+void hp__buf_putc(hp_buf *b, char c);
+void hp__buf_printf(hp_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void hp__buf_vprintf(hp_buf *b, const char *fmt, va_list ap);
+void hp__buf_reserve(hp_buf *b, size_t extra);
+/* Takes the contents (never NULL) and leaves b empty. */
+char *hp__buf_take(hp_buf *b);
+void hp__buf_free(hp_buf *b);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * store.h - the only user of HDF5. Values to and from HDF5 files, as
+ * DESIGN.md section 3 maps them: a table is a group with one 1-D dataset
+ * per column (strings as variable-length UTF-8), an array a dataset, a
+ * group a group with attributes. Writes are atomic (temporary file, flush,
+ * close, rename). Committed outputs carry lineage attributes.
+ */
+#ifndef HP_STORE_H
+#define HP_STORE_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "hpcpipe/node.h"
+
+typedef struct hp_lineage {
+  const char *node;     /* producing node */
+  const char *func;     /* its function */
+  uint64_t fingerprint; /* of (function, args, parameters, inputs) */
+  const char *time;     /* ISO 8601 UTC */
+  const char *run;      /* run id (the run's version timestamp) */
+} hp_lineage;
+
+/* Silences HDF5's automatic error printing; call once per process. */
+void hp__h5_init(void);
+
+/* Writes v into a new file at path atomically. `key` is the object path
+ * inside the file ("/" or NULL: the file's root group holds a table or
+ * group; an array goes to "/data"). On the object: attributes
+ * hpcpipe_kind ("table"|"array"|"group"), hpcpipe_columns (table column
+ * order, comma-separated) and, when lin is given, hpcpipe_node,
+ * hpcpipe_function, hpcpipe_fingerprint (16 hex digits), hpcpipe_rows,
+ * hpcpipe_version, hpcpipe_time, hpcpipe_run. Creates parent directories.
+ * Errors: HP_EHDF5 / HP_EIO, "path: <innermost HDF5 message>". */
+int hp__h5_save(const char *path, const char *key, const hp_value *v,
+                const hp_lineage *lin, hp_error *err);
+
+/* Reads the value at key ("/" or NULL: the root) of an HDF5 file: a group
+ * marked as a table, or any group whose members are 1-D datasets of equal
+ * length, reads as a table; a dataset as an array (1-D compound datasets
+ * as tables); other groups as groups. Files not written by hpcpipe work
+ * too. Errors: HP_EIO (missing file), HP_EHDF5 ("path: not an HDF5 file",
+ * unsupported type). */
+int hp__h5_load(const char *path, const char *key, hp_value **out,
+                hp_error *err);
+
+/* Reads hpcpipe_fingerprint from the object at key; HP_OK and *fp set, or
+ * HP_EIO if the file or attribute is missing. */
+int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp);
+
+#endif
