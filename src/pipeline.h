@@ -57,6 +57,7 @@ typedef struct hp_pipeline {
  * mappings (kedro.md section 1.4), two different nodes with one name. */
 int hp__pipeline_build(const hp_tree *pipelines, const char *const *names,
                        size_t nnames, hp_pipeline **out, hp_error *err);
+/* Frees a pipeline made by hp__pipeline_build (not one built by hand). */
 void hp__pipeline_free(hp_pipeline *p);
 
 /* 1 if ds is a parameter reference ("params:..." or "parameters"). */

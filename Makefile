@@ -1,0 +1,30 @@
+# The two set-up commands of the README:
+#   make run   install missing Debian packages, build, run conf/ on 8 ranks
+#   make test  install missing Debian packages, build, run the test suite
+# Both are idempotent; BUILD selects the build directory.
+BUILD ?= build
+JOBS ?= 2
+NP ?= 8
+
+.PHONY: deps build run test asan clean
+
+deps:
+	@bash .ci/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@. slurm/mpi-env.sh && mpirun -n $(NP) $(BUILD)/hpcpipe run conf/
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) build-asan

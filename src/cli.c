@@ -1,0 +1,333 @@
+/*
+ * cli.c - the hpcpipe command line (hp_main): option parsing, MPI start-up
+ * and the role split. Rank 0 reads the configuration files and broadcasts
+ * them; every rank builds the same plan; the verdict is agreed on with one
+ * reduction so that errors are printed once, by rank 0, and every rank
+ * leaves with the same exit code and no MPI abort.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "log.h"
+#include "mem.h"
+#include "plan.h"
+#include "sched.h"
+#include "store.h"
+#include "worker.h"
+
+typedef struct cli {
+  const char *cmd;  /* run | check | list */
+  const char *what; /* list: nodes | datasets | pipelines */
+  hp_plan_opts o;
+  int dry_run;
+  /* comma-split lists, owned */
+  char *lists[9];
+  const char **items[9];
+  size_t nitems[9];
+} cli;
+
+static const char *usage_text =
+    "usage: hpcpipe run CONF [--pipelines P,..] [filters] [--params k=v,..]\n"
+    "                        [--env ENV] [--load-versions ds:VER,..] "
+    "[--dry-run]\n"
+    "       hpcpipe check CONF [--pipelines P,..] [--env ENV] [--params ..]\n"
+    "       hpcpipe list CONF nodes|datasets|pipelines [filters]\n"
+    "       hpcpipe --version | --help\n"
+    "filters: --nodes N,.. --from-nodes N,.. --to-nodes N,.. "
+    "--from-inputs D,..\n"
+    "         --to-outputs D,.. --tags T,.. --namespaces NS,..\n";
+
+static const char *list_opts[] = {"--pipelines",   "--nodes",
+                                  "--from-nodes",  "--to-nodes",
+                                  "--from-inputs", "--to-outputs",
+                                  "--tags",        "--namespaces"};
+
+static void split_list(cli *c, int k, const char *v) {
+  free(c->lists[k]);
+  free(c->items[k]);
+  c->lists[k] = hp__xstrdup(v);
+  c->items[k] = NULL;
+  c->nitems[k] = 0;
+  size_t cap = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(c->lists[k], ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    while (*t == ' ')
+      t++;
+    if (!*t)
+      continue;
+    hp__grow(&c->items[k], &cap, c->nitems[k] + 1, sizeof *c->items[k]);
+    c->items[k][c->nitems[k]++] = t;
+  }
+}
+
+/* Value of option `name` at argv[*i] ("--x v" or "--x=v"), or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             int *matched) {
+  size_t n = strlen(name);
+  *matched = 0;
+  if (strncmp(argv[*i], name, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=') {
+    *matched = 1;
+    return argv[*i] + n + 1;
+  }
+  if (argv[*i][n] != '\0')
+    return NULL;
+  *matched = 1;
+  if (*i + 1 >= argc)
+    return NULL;
+  return argv[++*i];
+}
+
+static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
+  if (argc < 2)
+    return hp__fail(err, HP_EUSAGE, "no command given");
+  c->cmd = argv[1];
+  if (strcmp(c->cmd, "run") && strcmp(c->cmd, "check") &&
+      strcmp(c->cmd, "list"))
+    return hp__fail(err, HP_EUSAGE, "unknown command '%s'", c->cmd);
+  int pos = 0;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || a[1] != '-') {
+      if (pos == 0)
+        c->o.confdir = a;
+      else if (pos == 1 && strcmp(c->cmd, "list") == 0)
+        c->what = a;
+      else
+        return hp__fail(err, HP_EUSAGE, "unexpected argument '%s'", a);
+      pos++;
+      continue;
+    }
+    if (strcmp(a, "--dry-run") == 0 && strcmp(c->cmd, "run") == 0) {
+      c->dry_run = 1;
+      continue;
+    }
+    int m = 0, k;
+    const char *v = NULL;
+    for (k = 0; k < 8 && !m; k++)
+      v = opt_value(argc, argv, &i, list_opts[k], &m);
+    if (m) {
+      if (!v || !*v)
+        return hp__fail(err, HP_EUSAGE, "%s needs a value", list_opts[k - 1]);
+      split_list(c, k - 1, v);
+      continue;
+    }
+    const char *names[] = {"--params", "--env", "--load-versions"};
+    const char **dst[] = {&c->o.params, &c->o.env, &c->o.load_versions};
+    for (k = 0; k < 3 && !m; k++)
+      v = opt_value(argc, argv, &i, names[k], &m);
+    if (!m)
+      return hp__fail(err, HP_EUSAGE, "unknown option '%s'", a);
+    if (!v)
+      return hp__fail(err, HP_EUSAGE, "%s needs a value", names[k - 1]);
+    *dst[k - 1] = v;
+  }
+  if (!c->o.confdir)
+    return hp__fail(err, HP_EUSAGE, "%s: the configuration directory (CONF) "
+                                    "is missing", c->cmd);
+  if (strcmp(c->cmd, "list") == 0 &&
+      (!c->what || (strcmp(c->what, "nodes") && strcmp(c->what, "datasets") &&
+                    strcmp(c->what, "pipelines"))))
+    return hp__fail(err, HP_EUSAGE,
+                    "list: say what to list: nodes, datasets or pipelines");
+  c->o.pipelines = c->items[0];
+  c->o.npipelines = c->nitems[0];
+  hp_filter *f = &c->o.filter;
+  f->nodes = c->items[1], f->nnodes = c->nitems[1];
+  f->from_nodes = c->items[2], f->nfrom_nodes = c->nitems[2];
+  f->to_nodes = c->items[3], f->nto_nodes = c->nitems[3];
+  f->from_inputs = c->items[4], f->nfrom_inputs = c->nitems[4];
+  f->to_outputs = c->items[5], f->nto_outputs = c->nitems[5];
+  f->tags = c->items[6], f->ntags = c->nitems[6];
+  f->namespaces = c->items[7], f->nnamespaces = c->nitems[7];
+  return HP_OK;
+}
+
+/* All ranks agree on the first failing rank's error; returns the code. */
+static int agree(MPI_Comm comm, int rank, hp_error *err) {
+  int in[2] = {err->code != HP_OK ? 0 : 1, rank}, out[2];
+  MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MINLOC, comm);
+  if (out[0] == 1)
+    return HP_OK;
+  int who = out[1];
+  if (who != 0) {
+    if (rank == who)
+      MPI_Send(err, (int)sizeof *err, MPI_BYTE, 0, 1, comm);
+    else if (rank == 0)
+      MPI_Recv(err, (int)sizeof *err, MPI_BYTE, who, 1, comm,
+               MPI_STATUS_IGNORE);
+  }
+  int code = err->code;
+  MPI_Bcast(&code, 1, MPI_INT, who, comm);
+  return code;
+}
+
+/* Rank 0 reads the files; every rank gets the bytes. */
+static int share_bundle(MPI_Comm comm, int rank, const cli *c, hp_buf *b,
+                        hp_error *err) {
+  int rc = HP_OK;
+  if (rank == 0)
+    rc = hp__conf_bundle_read(c->o.confdir, c->o.env, b, err);
+  rc = agree(comm, rank, err);
+  if (rc != HP_OK)
+    return rc;
+  unsigned long long n = b->len;
+  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+  if (rank != 0) {
+    hp__buf_reserve(b, (size_t)n);
+    b->len = (size_t)n;
+  }
+  for (size_t off = 0; off < n;) {
+    size_t chunk = n - off > (1u << 30) ? (1u << 30) : n - off;
+    MPI_Bcast(b->data + off, (int)chunk, MPI_BYTE, 0, comm);
+    off += chunk;
+  }
+  return HP_OK;
+}
+
+static void run_version(MPI_Comm comm, int rank, hp_plan *pl) {
+  char v[64] = {0};
+  if (rank == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(v, sizeof v, "%04d-%02d-%02dT%02d.%02d.%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+  }
+  MPI_Bcast(v, sizeof v, MPI_CHAR, 0, comm);
+  pl->version = hp__xstrdup(v);
+}
+
+static void print_selected(const hp_plan *pl) {
+  const hp_graph *g = pl->g;
+  for (size_t i = 0; i < g->nnodes; i++)
+    if (pl->keep[g->order[i]])
+      printf("%s\n", pl->pipe->nodes[g->order[i]].name);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_list(const hp_plan *pl, const char *what) {
+  const hp_graph *g = pl->g;
+  if (strcmp(what, "nodes") == 0) {
+    print_selected(pl);
+    return;
+  }
+  const char **names = hp__xcalloc(g->nds + 1, sizeof *names);
+  size_t n = 0;
+  if (strcmp(what, "datasets") == 0) {
+    uint8_t *seen = hp__xcalloc(g->nds + 1, 1);
+    for (size_t i = 0; i < g->nnodes; i++) {
+      if (!pl->keep[i])
+        continue;
+      for (size_t k = g->in_off[i]; k < g->in_off[i + 1]; k++)
+        seen[g->in_ds[k]] = 1;
+      for (size_t k = g->out_off[i]; k < g->out_off[i + 1]; k++)
+        seen[g->out_ds[k]] = 1;
+    }
+    for (size_t d = 0; d < g->nds; d++)
+      if (seen[d] && pl->ds[d]->type != HP_DS_PARAM)
+        names[n++] = g->dsname[d];
+    free(seen);
+  } else {
+    const hp_tree *p = pl->conf->pipelines;
+    free(names);
+    names = hp__xcalloc(hp_tree_len(p) + 1, sizeof *names);
+    for (size_t i = 0; i < hp_tree_len(p); i++)
+      names[n++] = hp_tree_key(p, i);
+  }
+  qsort(names, n, sizeof *names, cmp_str);
+  for (size_t i = 0; i < n; i++)
+    printf("%s\n", names[i]);
+  free(names);
+}
+
+static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
+  hp_buf bundle = {0};
+  hp_plan *pl = NULL;
+  int rc = share_bundle(comm, rank, c, &bundle, err);
+  if (rc == HP_OK) {
+    rc = hp__plan_build(bundle.data, bundle.len, &c->o, rank, size, &pl, err);
+    rc = agree(comm, rank, err);
+  }
+  hp__buf_free(&bundle);
+  if (rc == HP_OK && strcmp(c->cmd, "run") == 0 && !c->dry_run) {
+    run_version(comm, rank, pl);
+    if (rank == 0)
+      hp__log(HP_LOG_INFO, "run %s: %zu nodes on %d rank%s", pl->version,
+              pl->nsel, size, size > 1 ? "s" : "");
+    if (rank == 0)
+      rc = hp__sched_run(pl, comm, err);
+    else
+      rc = hp__worker_run(pl, comm, err);
+    if (rank != 0 && rc != HP_OK)
+      hp__log(HP_LOG_ERROR, "%s", err->msg);
+    int code = rc;
+    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    rc = code;
+  } else if (rc == HP_OK && rank == 0) {
+    if (strcmp(c->cmd, "list") == 0)
+      print_list(pl, c->what);
+    else if (strcmp(c->cmd, "run") == 0)
+      print_selected(pl);
+    else
+      hp__log(HP_LOG_INFO, "%s: configuration is valid (%zu nodes, %zu "
+                           "datasets)",
+              c->o.confdir, pl->g->nnodes, pl->g->nds);
+    fflush(stdout);
+  }
+  hp__plan_free(pl);
+  return rc;
+}
+
+int hp_main(int argc, char **argv) {
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    fputs(usage_text, stdout);
+    return HP_EXIT_OK;
+  }
+  if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+    printf("hpcpipe %s\n", hp_version());
+    return HP_EXIT_OK;
+  }
+  int provided, rank = 0, size = 1;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm comm;
+  MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  hp__log_init(rank, HP_LOG_INFO);
+  hp__h5_init();
+
+  cli c = {0};
+  hp_error err = HP_ERROR_INIT;
+  int rc = parse_args(&c, argc, argv, &err);
+  if (rc == HP_OK)
+    rc = execute(&c, comm, rank, size, &err);
+  if (rc != HP_OK && rank == 0) {
+    if (err.msg[0])
+      fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
+    else
+      fprintf(stderr, "hpcpipe: error: %s\n", hp_strerror(rc));
+    if (rc == HP_EUSAGE)
+      fputs(usage_text, stderr);
+  }
+  for (int k = 0; k < 9; k++) {
+    free(c.lists[k]);
+    free(c.items[k]);
+  }
+  MPI_Comm_free(&comm);
+  MPI_Finalize();
+  return hp_exit_code(rc);
+}

@@ -1,0 +1,797 @@
+/*
+ * csv.c - CSV files to and from tables. Reading loads the whole file with
+ * one fread, splits it into fields in place (RFC 4180 quoting, NUL
+ * terminators written over separators) and then converts column by
+ * column, inferring each column's type unless the catalog's `columns:`
+ * gives it. Writing formats rows into a large buffer and commits the file
+ * atomically (temporary name, fsync, rename).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "csv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "tree.h"
+#include "value.h"
+
+/* ---- reading: splitting into fields ---------------------------------------*/
+
+typedef struct parser {
+  const char *path;
+  char *p, *end; /* unread part of the buffer; *end == '\0' */
+  size_t line;   /* current physical line, 1-based */
+  char sep;
+  unsigned char stop[256]; /* 1 for sep, CR, LF and NUL */
+  hp_error *err;
+} parser;
+
+/* How a field ended. */
+enum { END_FIELD, END_RECORD, END_FILE };
+
+/* Consumes a line ending at p (LF, CRLF or a lone CR). */
+static void eat_newline(parser *ps) {
+  if (*ps->p == '\r') ps->p++;
+  if (ps->p < ps->end && *ps->p == '\n') ps->p++;
+  ps->line++;
+}
+
+/* Reads one field starting at ps->p; on return *field is NUL-terminated in
+ * place and *how says what ended it. HP_EIO for an unterminated quote. */
+static int next_field(parser *ps, char **field, int *how) {
+  char *p = ps->p;
+  if (*p != '"') {
+    char *s = p;
+    /* stop at sep, CR, LF or NUL; a NUL byte inside the file is data */
+    while (!ps->stop[(unsigned char)*p] || (*p == '\0' && p < ps->end))
+      p++;
+    *field = s;
+    if (p == ps->end) {
+      *how = END_FILE;
+      ps->p = p;
+    } else if (*p == ps->sep) {
+      *how = END_FIELD;
+      *p = '\0';
+      ps->p = p + 1;
+    } else {
+      *how = END_RECORD;
+      ps->p = p;
+      eat_newline(ps);
+      *p = '\0';
+    }
+    return HP_OK;
+  }
+  /* quoted: unescape in place; dst trails src */
+  size_t open_line = ps->line;
+  char *dst = p, *src = p + 1;
+  for (;;) {
+    char *q = memchr(src, '"', (size_t)(ps->end - src));
+    if (!q)
+      return hp__fail(ps->err, HP_EIO, "%s:%zu: unterminated quote", ps->path,
+                      open_line);
+    for (char *c = src; c < q; c++)
+      if (*c == '\n' || (*c == '\r' && c[1] != '\n')) ps->line++;
+    size_t n = (size_t)(q - src);
+    memmove(dst, src, n);
+    dst += n;
+    if (q + 1 < ps->end && q[1] == '"') {
+      *dst++ = '"';
+      src = q + 2;
+      continue;
+    }
+    src = q + 1;
+    break;
+  }
+  /* text after the closing quote, up to the separator, is kept as is */
+  while (!ps->stop[(unsigned char)*src] || (*src == '\0' && src < ps->end))
+    *dst++ = *src++;
+  if (src == ps->end) {
+    *how = END_FILE;
+    ps->p = src;
+  } else if (*src == ps->sep) {
+    *how = END_FIELD;
+    ps->p = src + 1;
+  } else {
+    *how = END_RECORD;
+    ps->p = src;
+    eat_newline(ps);
+  }
+  *dst = '\0';
+  *field = p;
+  return HP_OK;
+}
+
+/* ---- reading: numbers -------------------------------------------------- */
+
+static const char *skip_ws(const char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  return s;
+}
+
+/* 1 if s is only blanks from here. */
+static int at_end(const char *s) {
+  return *skip_ws(s) == '\0';
+}
+
+static int parse_int(const char *s, int64_t *out) {
+  s = skip_ws(s);
+  int neg = 0;
+  if (*s == '-' || *s == '+') neg = *s++ == '-';
+  if (*s < '0' || *s > '9') return 0;
+  uint64_t v = 0;
+  const uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  while (*s >= '0' && *s <= '9') {
+    unsigned d = (unsigned)(*s++ - '0');
+    if (v > (lim - d) / 10) return 0;
+    v = v * 10 + d;
+  }
+  if (!at_end(s)) return 0;
+  *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+  return 1;
+}
+
+static int ieq(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != b[i]) return 0;
+  }
+  return 1;
+}
+
+static const double pow10_exact[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A decimal number, nan, inf or infinity (any case, optional sign),
+ * surrounded by optional blanks. Exact: a fast path for short mantissas
+ * and small exponents (Clinger), strtod otherwise. 0 if not a number. */
+static int parse_float(const char *s, double *out) {
+  s = skip_ws(s);
+  const char *start = s;
+  int neg = 0;
+  if (*s == '-' || *s == '+') neg = *s++ == '-';
+  if ((*s | 0x20) == 'n' || (*s | 0x20) == 'i') {
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+      n--;
+    if (n == 3 && ieq(s, "nan", 3))
+      *out = neg ? -NAN : NAN;
+    else if ((n == 3 && ieq(s, "inf", 3)) || (n == 8 && ieq(s, "infinity", 8)))
+      *out = neg ? -INFINITY : INFINITY;
+    else
+      return 0;
+    return 1;
+  }
+  uint64_t m = 0;
+  int nsig = 0, exp10 = 0, any = 0;
+  while (*s >= '0' && *s <= '9') {
+    any = 1;
+    if (nsig || *s != '0') {
+      if (nsig < 19)
+        m = m * 10 + (uint64_t)(*s - '0');
+      else
+        exp10++;
+      nsig++;
+    }
+    s++;
+  }
+  if (*s == '.') {
+    s++;
+    while (*s >= '0' && *s <= '9') {
+      any = 1;
+      if (nsig || *s != '0') {
+        if (nsig < 19) {
+          m = m * 10 + (uint64_t)(*s - '0');
+          exp10--;
+        }
+        nsig++;
+      } else {
+        exp10--;
+      }
+      s++;
+    }
+  }
+  if (!any) return 0;
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    int eneg = 0, e = 0;
+    if (*s == '-' || *s == '+') eneg = *s++ == '-';
+    if (*s < '0' || *s > '9') return 0;
+    while (*s >= '0' && *s <= '9') {
+      if (e < 100000) e = e * 10 + (*s - '0');
+      s++;
+    }
+    exp10 += eneg ? -e : e;
+  }
+  if (!at_end(s)) return 0;
+  if (nsig <= 19 && m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+    double d = (double)m;
+    d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+    *out = neg ? -d : d;
+    return 1;
+  }
+  *out = strtod(start, NULL);
+  return 1;
+}
+
+static int parse_bool(const char *s, uint8_t *out) {
+  s = skip_ws(s);
+  if (ieq(s, "true", 4) && at_end(s + 4)) {
+    *out = 1;
+    return 1;
+  }
+  if (ieq(s, "false", 5) && at_end(s + 5)) {
+    *out = 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- reading: columns ---------------------------------------------------- */
+
+typedef struct grid {
+  char **f;      /* nrows x ncols fields, row-major */
+  size_t *lines; /* line of each row */
+  size_t nrows, ncols;
+} grid;
+
+static char *field(const grid *g, size_t row, size_t col) {
+  return g->f[row * g->ncols + col];
+}
+
+/* Builds a string column from the fields of column col. */
+static int make_strings(const grid *g, size_t col, hp_column *c) {
+  size_t total = 0;
+  for (size_t r = 0; r < g->nrows; r++)
+    total += strlen(field(g, r, col)) + 1;
+  c->type = HP_STRING;
+  c->offs = malloc((g->nrows + 1) * sizeof *c->offs);
+  c->chars = malloc(total ? total : 1);
+  if (!c->offs || !c->chars) return HP_ENOMEM;
+  size_t at = 0;
+  for (size_t r = 0; r < g->nrows; r++) {
+    const char *s = field(g, r, col);
+    size_t n = strlen(s) + 1;
+    c->offs[r] = (int64_t)at;
+    memcpy(c->chars + at, s, n);
+    at += n;
+  }
+  c->offs[g->nrows] = (int64_t)at;
+  return HP_OK;
+}
+
+/* Parses field s as type t into element r of data; 1 if it fits. */
+static int parse_as(hp_dtype t, const char *s, void *data, size_t r) {
+  switch (t) {
+  case HP_INT64:
+    return parse_int(s, (int64_t *)data + r);
+  case HP_FLOAT64:
+    if (at_end(s)) {
+      ((double *)data)[r] = NAN;
+      return 1;
+    }
+    return parse_float(s, (double *)data + r);
+  case HP_BOOL:
+    return parse_bool(s, (uint8_t *)data + r);
+  default:
+    return 1;
+  }
+}
+
+/* A column being converted: its current type (for an inferred column the
+ * narrowest that fits the rows so far; HP_STRING once none does). */
+typedef struct conv {
+  hp_dtype t;
+  int given; /* from columns: (never widened) */
+  void *data;
+} conv;
+
+/* Converts rows [r0, r1) of column col. An inferred column widens from
+ * int64 to float64 (earlier values converted exactly), tries bool if its
+ * first field is not a number, and ends as a string column otherwise.
+ * Returns the row a given type fails at, or SIZE_MAX. */
+static size_t convert_rows(const grid *g, size_t col, conv *cv, size_t r0,
+                           size_t r1) {
+  size_t r = r0;
+  while (r < r1 && cv->t != HP_STRING) {
+    if (parse_as(cv->t, field(g, r, col), cv->data, r)) {
+      r++;
+      continue;
+    }
+    if (cv->given) return r;
+    if (cv->t == HP_INT64) {
+      unsigned char *p = cv->data;
+      for (size_t i = 0; i < r; i++) {
+        int64_t x;
+        memcpy(&x, p + i * 8, 8);
+        double d = (double)x;
+        memcpy(p + i * 8, &d, 8);
+      }
+      cv->t = HP_FLOAT64;
+    } else if (cv->t == HP_FLOAT64 && r == 0) {
+      cv->t = HP_BOOL;
+    } else {
+      cv->t = HP_STRING;
+    }
+  }
+  return SIZE_MAX;
+}
+
+static int type_by_name(const char *s, hp_dtype *t) {
+  static const hp_dtype all[] = {HP_INT64, HP_FLOAT64, HP_BOOL, HP_STRING};
+  for (size_t i = 0; i < 4; i++) {
+    if (s && strcmp(s, hp_dtype_name(all[i])) == 0) {
+      *t = all[i];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The type `columns:` gives for name: 1 and *t set, 0 if none. */
+static int given_type(const hp_tree *types, const char *name, hp_dtype *t,
+                      const char **text) {
+  if (!types || types->kind != HP_TREE_MAP) return 0;
+  for (size_t i = 0; i < types->n; i++) {
+    if (types->keys[i] && types->keys[i]->text &&
+        strcmp(types->keys[i]->text, name) == 0) {
+      const hp_tree *v = types->items[i];
+      *text = v && v->kind == HP_TREE_SCALAR ? v->text : NULL;
+      if (!type_by_name(*text, t)) *t = (hp_dtype)0;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Column names from the header: empty ones become "Unnamed: i" and
+ * repeats get ".1", ".2" (as pandas does). */
+static char **header_names(char **f, size_t n) {
+  char **names = hp__xcalloc(n, sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    char *base = f[i][0] ? hp__xstrdup(f[i]) : hp__xasprintf("Unnamed: %zu", i);
+    char *name = hp__xstrdup(base);
+    for (unsigned k = 1;; k++) {
+      size_t j = 0;
+      while (j < i && strcmp(names[j], name) != 0)
+        j++;
+      if (j == i) break;
+      free(name);
+      name = hp__xasprintf("%s.%u", base, k);
+    }
+    free(base);
+    names[i] = name;
+  }
+  return names;
+}
+
+static int read_file(const char *path, char **buf, size_t *len, hp_error *err) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp)
+    return hp__fail(err, HP_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(fp);
+    return hp__fail(err, HP_EIO, "%s: not a regular file", path);
+  }
+  size_t n = (size_t)st.st_size;
+  char *b = malloc(n + 1);
+  if (!b) {
+    fclose(fp);
+    return hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes", path,
+                    n);
+  }
+  size_t got = fread(b, 1, n, fp);
+  int bad = ferror(fp);
+  fclose(fp);
+  if (bad || got != n) {
+    free(b);
+    return hp__fail(err, HP_EIO, "%s: read error", path);
+  }
+  b[n] = '\0';
+  *buf = b;
+  *len = n;
+  return HP_OK;
+}
+
+/* Splits the records after the header into g; the header had ncols. */
+static int split_rows(parser *ps, grid *g) {
+  size_t cap = 0, capl = 0;
+  while (ps->p < ps->end) {
+    if (*ps->p == '\n' || *ps->p == '\r') { /* blank line */
+      eat_newline(ps);
+      continue;
+    }
+    size_t line = ps->line, k = 0;
+    int how = END_FIELD;
+    if ((g->nrows + 1) * g->ncols > cap) {
+      size_t nc = cap ? cap * 2 : 1024 * g->ncols;
+      char **nf = realloc(g->f, nc * sizeof *nf);
+      if (!nf)
+        return hp__fail(ps->err, HP_ENOMEM, "%s: out of memory", ps->path);
+      g->f = nf;
+      cap = nc;
+    }
+    if (g->nrows + 1 > capl) {
+      size_t nc = capl ? capl * 2 : 1024;
+      size_t *nl = realloc(g->lines, nc * sizeof *nl);
+      if (!nl)
+        return hp__fail(ps->err, HP_ENOMEM, "%s: out of memory", ps->path);
+      g->lines = nl;
+      capl = nc;
+    }
+    char **row = g->f + g->nrows * g->ncols;
+    while (how == END_FIELD) {
+      char *fld;
+      HP_TRY(next_field(ps, &fld, &how));
+      if (k < g->ncols) row[k] = fld;
+      k++;
+    }
+    if (k != g->ncols)
+      return hp__fail(ps->err, HP_EIO,
+                      "%s:%zu: row has %zu field%s, expected %zu", ps->path,
+                      line, k, k == 1 ? "" : "s", g->ncols);
+    g->lines[g->nrows++] = line;
+  }
+  return HP_OK;
+}
+
+/* Rows per block: columns are converted a block of rows at a time, so the
+ * block's text stays in cache while every column of it is read. */
+#define BLOCK 2048
+
+static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
+                         char **names, hp_value *t, hp_error *err) {
+  const hp_tree *types = o ? o->types : NULL;
+  if (types && types->kind != HP_TREE_MAP && types->kind != HP_TREE_NULL)
+    return hp__fail(err, HP_EINVAL, "%s: columns: expected a mapping", path);
+  if (types && types->kind == HP_TREE_MAP) {
+    for (size_t i = 0; i < types->n; i++) {
+      const char *k = types->keys[i] ? types->keys[i]->text : NULL;
+      size_t j = 0;
+      while (k && j < g->ncols && strcmp(names[j], k) != 0)
+        j++;
+      if (!k || j == g->ncols)
+        return hp__fail(err, HP_EIO,
+                        "%s:1: column '%s' (from columns:) "
+                        "is not in the header",
+                        path, k ? k : "");
+    }
+  }
+  size_t nc = g->ncols, n = g->nrows;
+  t->cols = hp__xcalloc(nc ? nc : 1, sizeof *t->cols);
+  t->capcols = nc ? nc : 1;
+  t->nrows = n;
+  conv *cv = hp__xcalloc(nc ? nc : 1, sizeof *cv);
+  int rc = HP_OK;
+  for (size_t c = 0; c < nc && rc == HP_OK; c++) {
+    hp_column *col = &t->cols[t->ncols++];
+    col->name = names[c];
+    names[c] = NULL;
+    const char *text;
+    if (given_type(types, col->name, &cv[c].t, &text)) {
+      cv[c].given = 1;
+      if (!cv[c].t)
+        rc = hp__fail(err, HP_EINVAL,
+                      "%s: column '%s': unknown type '%s' "
+                      "(int64, float64, bool or string)",
+                      path, col->name, text ? text : "");
+    } else {
+      /* without rows there is nothing to infer from: strings */
+      cv[c].t = n ? HP_INT64 : HP_STRING;
+    }
+    if (rc == HP_OK && cv[c].t != HP_STRING) {
+      cv[c].data =
+          malloc(n ? (cv[c].t == HP_BOOL && cv[c].given ? n : n * 8) : 1);
+      if (!cv[c].data)
+        rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
+                      col->name);
+    }
+  }
+  for (size_t r0 = 0; r0 < n && rc == HP_OK; r0 += BLOCK) {
+    size_t r1 = n - r0 < BLOCK ? n : r0 + BLOCK;
+    for (size_t c = 0; c < nc && rc == HP_OK; c++) {
+      size_t bad = convert_rows(g, c, &cv[c], r0, r1);
+      if (bad != SIZE_MAX)
+        rc =
+            hp__fail(err, HP_EIO, "%s:%zu: column '%s': cannot read '%s' as %s",
+                     path, g->lines[bad], t->cols[c].name, field(g, bad, c),
+                     hp_dtype_name(cv[c].t));
+    }
+  }
+  for (size_t c = 0; c < nc; c++) {
+    hp_column *col = &t->cols[c];
+    if (rc == HP_OK && cv[c].t == HP_STRING) {
+      free(cv[c].data);
+      rc = make_strings(g, c, col);
+      if (rc != HP_OK)
+        rc = hp__fail(err, rc, "%s: column '%s': out of memory", path,
+                      col->name);
+    } else {
+      col->type = cv[c].t;
+      col->data = cv[c].data;
+      if (col->type == HP_BOOL && !cv[c].given && n) { /* 8 -> 1 byte */
+        void *small = realloc(col->data, n);
+        if (small) col->data = small;
+      }
+    }
+  }
+  free(cv);
+  return rc;
+}
+
+int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
+                 hp_error *err) {
+  if (out) *out = NULL;
+  if (!path || !out)
+    return hp__fail(err, HP_EINVAL, "hp__csv_read: bad arguments");
+  char *buf = NULL;
+  size_t len = 0;
+  HP_TRY(read_file(path, &buf, &len, err));
+  parser ps = {.path = path,
+               .p = buf,
+               .end = buf + len,
+               .line = 1,
+               .sep = o && o->sep ? o->sep : ',',
+               .err = err};
+  ps.stop[(unsigned char)ps.sep] = ps.stop['\r'] = ps.stop['\n'] = 1;
+  ps.stop[0] = 1;
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) ps.p += 3;
+  grid g = {0};
+  char **hdr = NULL, **names = NULL;
+  size_t nh = 0, caph = 0;
+  hp_value *t = NULL;
+  int rc = HP_OK;
+  while (ps.p < ps.end && (*ps.p == '\n' || *ps.p == '\r'))
+    eat_newline(&ps);
+  if (ps.p == ps.end) {
+    rc = hp__fail(err, HP_EIO, "%s:%zu: no header line", path, ps.line);
+    goto done;
+  }
+  for (int how = END_FIELD; how == END_FIELD;) {
+    char *f;
+    rc = next_field(&ps, &f, &how);
+    if (rc != HP_OK) goto done;
+    hp__grow(&hdr, &caph, nh + 1, sizeof *hdr);
+    hdr[nh++] = f;
+  }
+  g.ncols = nh;
+  names = header_names(hdr, nh);
+  rc = split_rows(&ps, &g);
+  if (rc != HP_OK) goto done;
+  t = hp_table_new();
+  rc = build_columns(path, o, &g, names, t, err);
+done:
+  if (rc != HP_OK) {
+    hp_value_free(t);
+    t = NULL;
+  }
+  for (size_t i = 0; names && i < nh; i++)
+    free(names[i]);
+  free(names);
+  free(hdr);
+  free(g.f);
+  free(g.lines);
+  free(buf);
+  *out = t;
+  return rc;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+/* Creates the missing parent directories of path (mkdir -p of its dir). */
+static int make_parents(const char *path) {
+  char *d = hp__xstrdup(path);
+  char *slash = strrchr(d, '/');
+  int rc = 0;
+  struct stat st;
+  if (slash && slash != d) {
+    *slash = '\0';
+    if (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) { /* the usual case */
+      free(d);
+      return 0;
+    }
+    for (char *p = d + 1;; p++) {
+      if (*p != '/' && *p != '\0') continue;
+      char c = *p;
+      *p = '\0';
+      if (mkdir(d, 0777) != 0 && errno != EEXIST) {
+        rc = -1;
+        break;
+      }
+      *p = c;
+      if (!c) break;
+    }
+    if (rc == 0 && stat(d, &st) != 0) {
+      rc = -1;
+    } else if (rc == 0 && !S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR;
+      rc = -1;
+    }
+  }
+  free(d);
+  return rc;
+}
+
+static int needs_quotes(const char *s, char sep) {
+  for (; *s; s++)
+    if (*s == sep || *s == '"' || *s == '\r' || *s == '\n') return 1;
+  return 0;
+}
+
+static void put_text(hp_buf *b, const char *s, char sep) {
+  if (!needs_quotes(s, sep)) {
+    hp__buf_puts(b, s);
+    return;
+  }
+  hp__buf_putc(b, '"');
+  for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+    hp__buf_put(b, s, (size_t)(q - s) + 1);
+    hp__buf_putc(b, '"');
+  }
+  hp__buf_puts(b, s);
+  hp__buf_putc(b, '"');
+}
+
+static void put_i64(hp_buf *b, int64_t x) {
+  char tmp[24], *p = tmp + sizeof tmp;
+  uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (x < 0) *--p = '-';
+  hp__buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+/* The text %.15g gives for x when 1e-4 <= |x| < 1e15 and x has a decimal
+ * form of at most 15 significant digits, found without printf: the least
+ * p for which round(|x| 10^p) / 10^p == |x| (exact: both operands are
+ * exact doubles and the division is correctly rounded, as strtod is).
+ * Returns the length, or 0 to fall back to printf. */
+static int fast_fixed(double x, char *out) {
+  double ax = fabs(x);
+  if (!(ax >= 1e-4 && ax < 1e15)) return 0;
+  for (int p = 0; p <= 19; p++) {
+    double y = ax * pow10_exact[p];
+    if (y >= 1e15) return 0;
+    uint64_t m = (uint64_t)(y + 0.5);
+    if ((double)m / pow10_exact[p] != ax) continue;
+    char digits[24], *d = digits + sizeof digits;
+    int nd = 0;
+    do {
+      *--d = (char)('0' + m % 10);
+      m /= 10;
+      nd++;
+    } while (m);
+    char *o = out;
+    if (x < 0) *o++ = '-';
+    if (nd <= p) { /* 0.000ddd */
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < p - nd; i++)
+        *o++ = '0';
+      memcpy(o, d, (size_t)nd);
+      o += nd;
+    } else {
+      memcpy(o, d, (size_t)(nd - p));
+      o += nd - p;
+      *o++ = '.';
+      if (p) {
+        memcpy(o, d + nd - p, (size_t)p);
+        o += p;
+      } else {
+        *o++ = '0';
+      }
+    }
+    return (int)(o - out);
+  }
+  return 0;
+}
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as x, with ".0"
+ * added to integral values so the column reads back as float64. NaN is
+ * written as an empty field. */
+static void put_f64(hp_buf *b, double x) {
+  if (isnan(x)) return;
+  if (isinf(x)) {
+    hp__buf_puts(b, x < 0 ? "-inf" : "inf");
+    return;
+  }
+  char tmp[40];
+  int n = fast_fixed(x, tmp);
+  if (n) {
+    hp__buf_put(b, tmp, (size_t)n);
+    return;
+  }
+  for (int prec = 15; prec <= 17; prec++) {
+    n = snprintf(tmp, sizeof tmp, "%.*g", prec, x);
+    if (prec == 17 || strtod(tmp, NULL) == x) break;
+  }
+  hp__buf_put(b, tmp, (size_t)n);
+  if (!strpbrk(tmp, ".e")) hp__buf_puts(b, ".0");
+}
+
+static int write_all(FILE *fp, hp_buf *b) {
+  if (b->len && fwrite(b->data, 1, b->len, fp) != b->len) return -1;
+  b->len = 0;
+  return 0;
+}
+
+int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
+                  hp_error *err) {
+  if (!path || !v || v->kind != HP_TABLE)
+    return hp__fail(err, HP_EINVAL, "%s: CSV output must be a table",
+                    path ? path : "(null)");
+  char sep = o && o->sep ? o->sep : ',';
+  if (make_parents(path) != 0)
+    return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
+                    strerror(errno));
+  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  FILE *fp = fopen(tmp, "wb");
+  if (!fp) {
+    int rc =
+        hp__fail(err, HP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    free(tmp);
+    return rc;
+  }
+  hp_buf b = {0};
+  hp__buf_reserve(&b, 1 << 20);
+  int bad = 0;
+  size_t nc = v->ncols;
+  for (size_t c = 0; c < nc; c++) {
+    if (c) hp__buf_putc(&b, sep);
+    put_text(&b, v->cols[c].name, sep);
+  }
+  if (nc) hp__buf_putc(&b, '\n');
+  for (size_t r = 0; r < v->nrows && !bad; r++) {
+    for (size_t c = 0; c < nc; c++) {
+      const hp_column *col = &v->cols[c];
+      size_t at = b.len;
+      if (c) hp__buf_putc(&b, sep);
+      switch (col->type) {
+      case HP_INT64:
+        put_i64(&b, ((const int64_t *)col->data)[r]);
+        break;
+      case HP_FLOAT64:
+        put_f64(&b, ((const double *)col->data)[r]);
+        break;
+      case HP_BOOL:
+        hp__buf_puts(&b, ((const uint8_t *)col->data)[r] ? "true" : "false");
+        break;
+      default:
+        put_text(&b, col->chars + col->offs[r], sep);
+        break;
+      }
+      /* a lone empty field would be a blank line, which readers skip */
+      if (nc == 1 && b.len == at) hp__buf_puts(&b, "\"\"");
+    }
+    hp__buf_putc(&b, '\n');
+    if (b.len >= (1 << 20)) bad = write_all(fp, &b);
+  }
+  if (!bad) bad = write_all(fp, &b);
+  hp__buf_free(&b);
+  int e = bad ? errno : 0;
+  if (!bad && fflush(fp) != 0) e = errno, bad = 1;
+  if (!bad && fsync(fileno(fp)) != 0) e = errno, bad = 1;
+  if (fclose(fp) != 0 && !bad) e = errno, bad = 1;
+  if (!bad && rename(tmp, path) != 0) e = errno, bad = 1;
+  if (bad && !e) e = EIO;
+  if (e) {
+    unlink(tmp);
+    free(tmp);
+    return hp__fail(err, HP_EIO, "%s: cannot write: %s", path, strerror(e));
+  }
+  free(tmp);
+  return HP_OK;
+}

@@ -1,0 +1,180 @@
+/*
+ * dataset.c - loads and saves one dataset from its catalog definition:
+ * picks the path (plain, or <filepath>/<version>/<basename> for versioned
+ * datasets, the newest version when loading), dispatches on the type to
+ * csv.c or store.c, and prefixes every error with the dataset's name.
+ * Memory datasets and parameters are the runner's business, not this file's.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "dataset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csv.h"
+#include "mem.h"
+#include "tree.h"
+
+/* The last path component of p (trailing slashes ignored); a new string. */
+static char *base_name(const char *p) {
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/')
+    n--;
+  size_t s = n;
+  while (s > 0 && p[s - 1] != '/')
+    s--;
+  return hp__xstrndup(p + s, n - s);
+}
+
+static char *versioned_path(const char *fp, const char *version) {
+  char *base = base_name(fp);
+  size_t n = strlen(fp);
+  while (n > 1 && fp[n - 1] == '/')
+    n--;
+  char *out = hp__xasprintf("%.*s/%s/%s", (int)n, fp, version, base);
+  free(base);
+  return out;
+}
+
+char *hp__ds_save_path(const hp_dsdef *d, const char *version) {
+  if (!d || !d->filepath) return NULL;
+  if (d->versioned && version) return versioned_path(d->filepath, version);
+  return hp__xstrdup(d->filepath);
+}
+
+int hp__ds_load_path(const hp_dsdef *d, const char *version, char **out,
+                     hp_error *err) {
+  *out = NULL;
+  if (!d || !d->filepath)
+    return hp__fail(err, HP_EINVAL, "dataset '%s': no file path",
+                    d && d->name ? d->name : "?");
+  if (!d->versioned) {
+    *out = hp__xstrdup(d->filepath);
+    return HP_OK;
+  }
+  if (version) {
+    *out = versioned_path(d->filepath, version);
+    return HP_OK;
+  }
+  /* newest version directory that holds the file */
+  char *best = NULL;
+  DIR *dir = opendir(d->filepath);
+  if (dir) {
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      if (best && strcmp(e->d_name, best) <= 0) continue;
+      char *p = versioned_path(d->filepath, e->d_name);
+      struct stat st;
+      if (stat(p, &st) == 0) {
+        free(best);
+        best = hp__xstrdup(e->d_name);
+      }
+      free(p);
+    }
+    closedir(dir);
+  }
+  if (!best)
+    return hp__fail(err, HP_EIO, "dataset '%s': no versions found under %s",
+                    d->name, d->filepath);
+  *out = versioned_path(d->filepath, best);
+  free(best);
+  return HP_OK;
+}
+
+/* Value of key in a map entry, or NULL. */
+static const hp_tree *entry_get(const hp_tree *map, const char *key) {
+  if (!map || map->kind != HP_TREE_MAP) return NULL;
+  for (size_t i = 0; i < map->n; i++)
+    if (map->keys[i] && map->keys[i]->text &&
+        strcmp(map->keys[i]->text, key) == 0)
+      return map->items[i];
+  return NULL;
+}
+
+/* CSV options from the entry: `sep` (one character; "\t" spelled out is
+ * a tab) and `columns`. */
+static int csv_opts(const hp_dsdef *d, hp_csv_opts *o, hp_error *err) {
+  o->sep = ',';
+  o->types = entry_get(d->entry, "columns");
+  const hp_tree *sep = entry_get(d->entry, "sep");
+  if (!sep || sep->kind == HP_TREE_NULL) return HP_OK;
+  const char *s = sep->kind == HP_TREE_SCALAR ? sep->text : NULL;
+  if (s && strcmp(s, "\\t") == 0) s = "\t";
+  if (!s || strlen(s) != 1 || s[0] == '"' || s[0] == '\n' || s[0] == '\r')
+    return hp__fail(err, HP_ECONFIG,
+                    "dataset '%s': sep must be one "
+                    "character other than a quote or newline",
+                    d->name);
+  o->sep = s[0];
+  return HP_OK;
+}
+
+static const char *key_of(const hp_dsdef *d) {
+  return d->key && d->key[0] ? d->key : "/";
+}
+
+/* Adds "dataset 'x': " to an error recorded by the call, not before it. */
+static int named(hp_error *err, int was, int rc, const hp_dsdef *d) {
+  if (rc != HP_OK && err && was == HP_OK &&
+      strncmp(err->msg, "dataset '", 9) != 0)
+    hp__error_prefix(err, "dataset '%s': ", d->name);
+  return rc;
+}
+
+int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
+                hp_error *err) {
+  *out = NULL;
+  int was = err ? err->code : HP_OK;
+  if (!d) return hp__fail(err, HP_EINVAL, "hp__ds_load: no dataset");
+  if (d->type != HP_DS_STORE && d->type != HP_DS_HDF5 && d->type != HP_DS_CSV)
+    return hp__fail(err, HP_EINVAL, "dataset '%s': not a file dataset",
+                    d->name);
+  char *path;
+  int rc = hp__ds_load_path(d, version, &path, err);
+  if (rc != HP_OK) return rc;
+  if (d->type == HP_DS_CSV) {
+    hp_csv_opts o;
+    rc = csv_opts(d, &o, err);
+    if (rc == HP_OK) rc = hp__csv_read(path, &o, out, err);
+  } else {
+    rc = hp__h5_load(path, key_of(d), out, err);
+  }
+  free(path);
+  return named(err, was, rc, d);
+}
+
+int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
+                const hp_lineage *lin, hp_error *err) {
+  int was = err ? err->code : HP_OK;
+  if (!d) return hp__fail(err, HP_EINVAL, "hp__ds_save: no dataset");
+  if (d->type != HP_DS_STORE && d->type != HP_DS_HDF5 && d->type != HP_DS_CSV)
+    return hp__fail(err, HP_EINVAL, "dataset '%s': not a file dataset",
+                    d->name);
+  char *path = hp__ds_save_path(d, version);
+  if (!path)
+    return hp__fail(err, HP_EINVAL, "dataset '%s': no file path", d->name);
+  int rc = HP_OK;
+  struct stat st;
+  if (d->versioned && !version) {
+    rc = hp__fail(err, HP_EINVAL,
+                  "dataset '%s': a versioned save needs a version", d->name);
+  } else if (d->versioned && stat(path, &st) == 0) {
+    rc = hp__fail(err, HP_EIO,
+                  "dataset '%s': save path '%s' must not "
+                  "exist if versioning is enabled",
+                  d->name, path);
+  } else if (d->type == HP_DS_CSV) {
+    hp_csv_opts o;
+    rc = csv_opts(d, &o, err);
+    if (rc == HP_OK) rc = hp__csv_write(path, v, &o, err);
+  } else {
+    rc = hp__h5_save(path, key_of(d), v, lin, err);
+  }
+  free(path);
+  return named(err, was, rc, d);
+}

@@ -1,0 +1,269 @@
+/*
+ * exec.c - the node context and the execution of one node on this rank:
+ * bind inputs, call the function, check it set every output, fingerprint
+ * and commit. Scheduling (which node, where) is sched.c's and worker.c's.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "exec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dataset.h"
+#include "log.h"
+#include "map.h"
+#include "mem.h"
+#include "tree.h"
+#include "value.h"
+
+struct hp_node_ctx {
+  hp_plan *pl;
+  int32_t node;
+  const hp_node *nd;
+  const hp_value **in;  /* per input slot; NULL for parameters */
+  const hp_tree **pin;  /* per input slot; parameter trees */
+  hp_value **out;
+  hp_error *err;
+};
+
+const char *hp_node_name(const hp_node_ctx *ctx) {
+  return ctx ? ctx->nd->name : "";
+}
+
+int hp_node_rank(const hp_node_ctx *ctx) {
+  return ctx ? ctx->pl->rank : 0;
+}
+
+const hp_tree *hp_node_args(const hp_node_ctx *ctx) {
+  return ctx ? ctx->nd->args : NULL;
+}
+
+size_t hp_node_ninputs(const hp_node_ctx *ctx) {
+  return ctx ? ctx->nd->nin : 0;
+}
+
+const char *hp_node_input_name(const hp_node_ctx *ctx, size_t i) {
+  if (!ctx || i >= ctx->nd->nin)
+    return NULL;
+  const hp_io *io = &ctx->nd->in[i];
+  return io->arg ? io->arg : io->ds;
+}
+
+long hp_node_input_index(const hp_node_ctx *ctx, const char *name) {
+  if (!ctx || !name)
+    return -1;
+  for (size_t i = 0; i < ctx->nd->nin; i++) {
+    const hp_io *io = &ctx->nd->in[i];
+    if ((io->arg && strcmp(io->arg, name) == 0) || strcmp(io->ds, name) == 0)
+      return (long)i;
+  }
+  return -1;
+}
+
+int hp_node_input(hp_node_ctx *ctx, size_t i, const hp_value **out) {
+  if (out)
+    *out = NULL;
+  if (!ctx || !out || i >= ctx->nd->nin)
+    return HP_EINVAL;
+  if (!ctx->in[i])
+    return hp__fail(ctx->err, HP_EINVAL,
+                    "input %zu ('%s') is a parameter, not a dataset", i,
+                    ctx->nd->in[i].ds);
+  *out = ctx->in[i];
+  return HP_OK;
+}
+
+int hp_node_param(hp_node_ctx *ctx, size_t i, const hp_tree **out) {
+  if (out)
+    *out = NULL;
+  if (!ctx || !out || i >= ctx->nd->nin)
+    return HP_EINVAL;
+  if (!hp__is_param(ctx->nd->in[i].ds))
+    return hp__fail(ctx->err, HP_EINVAL,
+                    "input %zu ('%s') is a dataset, not a parameter", i,
+                    ctx->nd->in[i].ds);
+  *out = ctx->pin[i];
+  return HP_OK;
+}
+
+size_t hp_node_noutputs(const hp_node_ctx *ctx) {
+  return ctx ? ctx->nd->nout : 0;
+}
+
+const char *hp_node_output_name(const hp_node_ctx *ctx, size_t i) {
+  if (!ctx || i >= ctx->nd->nout)
+    return NULL;
+  const hp_io *io = &ctx->nd->out[i];
+  return io->arg ? io->arg : io->ds;
+}
+
+int hp_node_output(hp_node_ctx *ctx, size_t i, hp_value *v) {
+  if (!ctx || !v || i >= ctx->nd->nout) {
+    hp_value_free(v);
+    return ctx ? hp__fail(ctx->err, HP_EINVAL, "output %zu does not exist", i)
+               : HP_EINVAL;
+  }
+  if (ctx->out[i]) {
+    hp_value_free(v);
+    return hp__fail(ctx->err, HP_EINVAL, "output '%s' set twice",
+                    ctx->nd->out[i].ds);
+  }
+  ctx->out[i] = v;
+  return HP_OK;
+}
+
+void hp_node_log(hp_node_ctx *ctx, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  hp__log(HP_LOG_INFO, "node %s: %s", ctx ? ctx->nd->name : "?", msg);
+}
+
+int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...) {
+  if (!ctx)
+    return HP_ENODE;
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return hp__fail(ctx->err, HP_ENODE, "%s", msg);
+}
+
+static void now_iso(char *buf, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (int)(ts.tv_nsec / 1000000));
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Binds input slot i: a given value, a parameter, or a load. */
+static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
+                      hp_node_ctx *ctx, size_t i, hp_value **owned,
+                      uint64_t *fp, hp_error *err) {
+  const hp_dsdef *d = pl->ds[ds];
+  *fp = io->fp;
+  if (d->type == HP_DS_PARAM) {
+    ctx->pin[i] = pl->param[ds];
+    *fp = hp__tree_hash(ctx->pin[i], HP_HASH_SEED);
+    return HP_OK;
+  }
+  if (io->val) {
+    ctx->in[i] = io->val;
+  } else {
+    if (d->type == HP_DS_MEMORY)
+      return hp__fail(err, HP_EIO,
+                      "memory dataset '%s' is not available: its producer "
+                      "did not run in this run",
+                      d->name);
+    HP_TRY(hp__ds_load(d, pl->load_version[ds], owned, err));
+    ctx->in[i] = *owned;
+  }
+  if (*fp == 0)
+    *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);
+  return HP_OK;
+}
+
+static int commit(hp_plan *pl, const hp_node *nd, int32_t ds, hp_value *v,
+                  uint64_t fp, hp_error *err) {
+  const hp_dsdef *d = pl->ds[ds];
+  if (d->type == HP_DS_MEMORY)
+    return HP_OK;
+  char when[64];
+  now_iso(when, sizeof when);
+  hp_lineage lin = {.node = nd->name,
+                    .func = nd->func,
+                    .fingerprint = fp,
+                    .time = when,
+                    .run = pl->version};
+  return hp__ds_save(d, pl->version, v, &lin, err);
+}
+
+int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
+                  hp_task_result *res, hp_error *err) {
+  const hp_graph *g = pl->g;
+  const hp_node *nd = &pl->pipe->nodes[node];
+  size_t nin = nd->nin, nout = nd->nout;
+  hp_node_ctx ctx = {.pl = pl, .node = node, .nd = nd, .err = err};
+  ctx.in = hp__xcalloc(nin + 1, sizeof *ctx.in);
+  ctx.pin = hp__xcalloc(nin + 1, sizeof *ctx.pin);
+  ctx.out = hp__xcalloc(nout + 1, sizeof *ctx.out);
+  hp_value **owned = hp__xcalloc(nin + 1, sizeof *owned);
+  res->out = NULL;
+  res->fp = NULL;
+  res->seconds = 0;
+
+  /* Fingerprint: function, args, then every input's fingerprint. */
+  uint64_t h = hp__hash64(nd->func, strlen(nd->func), HP_HASH_SEED);
+  h = hp__tree_hash(nd->args, h);
+  int rc = HP_OK;
+  for (size_t i = 0; i < nin && rc == HP_OK; i++) {
+    int32_t ds = g->in_ds[g->in_off[node] + i];
+    uint64_t fp = 0;
+    rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &fp, err);
+    h = hp__hash64(&fp, sizeof fp, h);
+  }
+  if (rc == HP_OK) {
+    double t0 = now_s();
+    rc = pl->fn[node]->run(&ctx);
+    res->seconds = now_s() - t0;
+    if (rc != HP_OK && err->code == HP_OK)
+      hp__fail(err, HP_ENODE, "function %s returned %s", nd->func,
+               hp_err_name(rc));
+    if (rc != HP_OK)
+      rc = HP_ENODE;
+  }
+  for (size_t i = 0; i < nout && rc == HP_OK; i++)
+    if (!ctx.out[i])
+      rc = hp__fail(err, HP_ENODE, "function %s did not set output '%s'",
+                    nd->func, nd->out[i].ds);
+  if (rc == HP_OK) {
+    res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
+    for (size_t i = 0; i < nout && rc == HP_OK; i++) {
+      const char *name = nd->out[i].ds;
+      res->fp[i] = hp__hash64(name, strlen(name), h);
+      rc = commit(pl, nd, g->out_ds[g->out_off[node] + i], ctx.out[i],
+                  res->fp[i], err);
+    }
+  }
+  for (size_t i = 0; i < nin; i++)
+    hp_value_free(owned[i]);
+  free(owned);
+  free(ctx.in);
+  free(ctx.pin);
+  if (rc != HP_OK) {
+    hp__error_prefix(err, "node '%s' (rank %d): ", nd->name, pl->rank);
+    for (size_t i = 0; i < nout; i++)
+      hp_value_free(ctx.out[i]);
+    free(ctx.out);
+    free(res->fp);
+    res->fp = NULL;
+    return rc;
+  }
+  res->out = ctx.out;
+  return HP_OK;
+}
+
+void hp__exec_result_free(hp_task_result *res, size_t nout) {
+  if (res->out)
+    for (size_t i = 0; i < nout; i++)
+      hp_value_free(res->out[i]);
+  free(res->out);
+  free(res->fp);
+  res->out = NULL;
+  res->fp = NULL;
+}

@@ -1,0 +1,35 @@
+/*
+ * exec.h - running one node on the current rank: binding its inputs
+ * (given values, parameters, or loads from the catalog), calling its
+ * function through an hp_node_ctx, computing output fingerprints and
+ * committing persistent outputs atomically with lineage.
+ */
+#ifndef HP_EXEC_H
+#define HP_EXEC_H
+
+#include <stdint.h>
+
+#include "plan.h"
+
+typedef struct hp_task_io {
+  const hp_value *val; /* in: a given value (borrowed), or NULL to load */
+  uint64_t fp;         /* in: fingerprint (0 = derive from content) */
+} hp_task_io;
+
+typedef struct hp_task_result {
+  hp_value **out;   /* [nout] owned by the caller after the call */
+  uint64_t *fp;     /* [nout] output fingerprints */
+  double seconds;   /* time in the node function */
+} hp_task_result;
+
+/* Any rank. Runs node `node` with in[] given per input slot of the graph
+ * (g->in_ds order). On success res->out[i] holds each output (persistent
+ * ones already committed). Errors: HP_ENODE "node 'x' (rank r): <message
+ * from the function>", or load/save errors prefixed with the node. */
+int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
+                  hp_task_result *res, hp_error *err);
+
+/* Frees the outputs and arrays of a result. */
+void hp__exec_result_free(hp_task_result *res, size_t nout);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * log.c - one line per message on stderr: "hpcpipe[rank]: level: text".
+ * Lines are written with a single fputs so ranks do not interleave mid-line.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int log_rank = 0;
+static int log_level = HP_LOG_INFO;
+
+void hp__log_init(int rank, int level) {
+  log_rank = rank;
+  log_level = level;
+  const char *e = getenv("HPCPIPE_LOG");
+  if (!e)
+    return;
+  if (strcmp(e, "debug") == 0)
+    log_level = HP_LOG_DEBUG;
+  else if (strcmp(e, "info") == 0)
+    log_level = HP_LOG_INFO;
+  else if (strcmp(e, "warn") == 0)
+    log_level = HP_LOG_WARN;
+  else if (strcmp(e, "error") == 0)
+    log_level = HP_LOG_ERROR;
+}
+
+int hp__log_enabled(int level) {
+  return level <= log_level;
+}
+
+void hp__log(int level, const char *fmt, ...) {
+  if (level > log_level)
+    return;
+  static const char *names[] = {"error", "warning", "info", "debug"};
+  char line[1200];
+  int n = snprintf(line, sizeof line, "hpcpipe[%d]: %s: ", log_rank,
+                   names[level]);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  size_t len = strlen(line);
+  line[len] = '\n';
+  line[len + 1] = '\0';
+  fputs(line, stderr);
+}

@@ -1,0 +1,17 @@
+/*
+ * log.h - leveled logging to stderr with a rank prefix. stdout is kept for
+ * command output (dry-run and list print only names there).
+ */
+#ifndef HP_LOG_H
+#define HP_LOG_H
+
+enum { HP_LOG_ERROR = 0, HP_LOG_WARN = 1, HP_LOG_INFO = 2, HP_LOG_DEBUG = 3 };
+
+/* Sets this process's rank (for the prefix) and the level (messages above
+ * it are dropped). HPCPIPE_LOG=debug|info|warn|error overrides level. */
+void hp__log_init(int rank, int level);
+int hp__log_enabled(int level);
+void hp__log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

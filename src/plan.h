@@ -1,0 +1,59 @@
+/*
+ * plan.h - everything a run needs, built identically on every rank from
+ * the same configuration bundle: the merged configuration, catalog,
+ * expanded pipeline, graph, selected nodes, resolved dataset definitions
+ * and node functions. Building it validates everything that can be known
+ * without running (what `hpcpipe check` reports).
+ */
+#ifndef HP_PLAN_H
+#define HP_PLAN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "catalog.h"
+#include "conf.h"
+#include "graph.h"
+#include "pipeline.h"
+#include "registry.h"
+
+typedef struct hp_plan_opts {
+  const char *confdir;
+  const char *env;
+  const char *params;           /* --params text or NULL */
+  const char *const *pipelines; /* --pipelines or NULL */
+  size_t npipelines;
+  hp_filter filter;
+  const char *load_versions; /* --load-versions "ds:VER,..." or NULL */
+} hp_plan_opts;
+
+typedef struct hp_plan {
+  hp_conf *conf;
+  hp_catalog *cat;
+  hp_pipeline *pipe;
+  hp_graph *g;
+  hp_registry *reg;
+  uint8_t *keep;              /* [nnodes] selected */
+  size_t nsel;                /* selected nodes */
+  uint32_t *prio;             /* [nnodes] */
+  const hp_dsdef **ds;        /* [nds] */
+  const hp_node_type **fn;    /* [nnodes] */
+  const hp_tree **param;      /* [nds] parameter value for params datasets */
+  char **load_version;        /* [nds] pinned load version or NULL */
+  char *store_dir;            /* joined with the root */
+  char *version;              /* this run's timestamp (set by the run) */
+  size_t inline_max;          /* bytes: values up to this travel inline */
+  int default_retries;
+  int rank, size;
+} hp_plan;
+
+/* Any rank (every rank builds the same plan). Loads the bundle, settings,
+ * plugins, pipelines and catalog, and checks: the graph, the filters, that
+ * every function exists, every `params:` input resolves and every dataset
+ * definition is valid. Errors: HP_ECONFIG / HP_EGRAPH / HP_EUSAGE with a
+ * located message. */
+int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
+                   int rank, int size, hp_plan **out, hp_error *err);
+void hp__plan_free(hp_plan *p);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * proto.c - encoding of fixed-width fields (little-endian, as every
+ * supported machine is) and the send/receive wrappers. Receiving polls
+ * MPI_Iprobe: a short spin for latency, then sleeps that double up to
+ * 1 ms, so a waiting rank 0 or an idle worker does not hold a core.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "proto.h"
+
+#include <string.h>
+#include <time.h>
+
+const char *hp__msg_name(int kind) {
+  switch (kind) {
+#define HP__T(name, s)                                                         \
+  case HP_MSG_##name:                                                          \
+    return s;
+    HP_TAG_MAP(HP__T)
+#undef HP__T
+  default:
+    return "unknown";
+  }
+}
+
+void hp__put_u8(hp_buf *b, uint8_t x) {
+  hp__buf_put(b, &x, 1);
+}
+
+void hp__put_u32(hp_buf *b, uint32_t x) {
+  hp__buf_put(b, &x, 4);
+}
+
+void hp__put_u64(hp_buf *b, uint64_t x) {
+  hp__buf_put(b, &x, 8);
+}
+
+void hp__put_f64(hp_buf *b, double x) {
+  hp__buf_put(b, &x, 8);
+}
+
+void hp__put_bytes(hp_buf *b, const void *p, size_t n) {
+  hp__put_u64(b, (uint64_t)n);
+  hp__buf_put(b, p, n);
+}
+
+static const void *take(hp_rd *r, size_t n) {
+  if (r->bad || r->len - r->pos < n) {
+    r->bad = 1;
+    return NULL;
+  }
+  const void *p = r->p + r->pos;
+  r->pos += n;
+  return p;
+}
+
+uint8_t hp__get_u8(hp_rd *r) {
+  const uint8_t *p = take(r, 1);
+  return p ? *p : 0;
+}
+
+uint32_t hp__get_u32(hp_rd *r) {
+  uint32_t x = 0;
+  const void *p = take(r, 4);
+  if (p)
+    memcpy(&x, p, 4);
+  return x;
+}
+
+uint64_t hp__get_u64(hp_rd *r) {
+  uint64_t x = 0;
+  const void *p = take(r, 8);
+  if (p)
+    memcpy(&x, p, 8);
+  return x;
+}
+
+double hp__get_f64(hp_rd *r) {
+  double x = 0;
+  const void *p = take(r, 8);
+  if (p)
+    memcpy(&x, p, 8);
+  return x;
+}
+
+const void *hp__get_bytes(hp_rd *r, size_t *n) {
+  uint64_t len = hp__get_u64(r);
+  *n = 0;
+  if (r->bad || len > r->len - r->pos) {
+    r->bad = 1;
+    return NULL;
+  }
+  *n = (size_t)len;
+  return take(r, (size_t)len);
+}
+
+static int mpi_fail(hp_error *err, int rc, const char *what) {
+  char s[MPI_MAX_ERROR_STRING];
+  int n = 0;
+  MPI_Error_string(rc, s, &n);
+  return hp__fail(err, HP_EMPI, "%s: %s", what, s);
+}
+
+int hp__send(MPI_Comm comm, int to, const hp_buf *b, hp_error *err) {
+  if (b->len > (size_t)INT32_MAX)
+    return hp__fail(err, HP_EMPI, "message of %zu bytes is too large",
+                    b->len);
+  int rc = MPI_Send(b->data, (int)b->len, MPI_BYTE, to, HP_MPI_TAG, comm);
+  return rc == MPI_SUCCESS ? HP_OK : mpi_fail(err, rc, "MPI_Send");
+}
+
+int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
+  MPI_Status st;
+  int flag = 0;
+  long spins = 0, sleep_ns = 2000;
+  for (;;) {
+    int rc = MPI_Iprobe(from, HP_MPI_TAG, comm, &flag, &st);
+    if (rc != MPI_SUCCESS)
+      return mpi_fail(err, rc, "MPI_Iprobe");
+    if (flag)
+      break;
+    if (++spins < 2000)
+      continue;
+    struct timespec ts = {0, sleep_ns};
+    nanosleep(&ts, NULL);
+    if (sleep_ns < 1000000)
+      sleep_ns *= 2;
+  }
+  int n = 0;
+  MPI_Get_count(&st, MPI_BYTE, &n);
+  msg->len = 0;
+  hp__buf_reserve(msg, (size_t)n);
+  int rc = MPI_Recv(msg->data, n, MPI_BYTE, st.MPI_SOURCE, HP_MPI_TAG, comm,
+                    MPI_STATUS_IGNORE);
+  if (rc != MPI_SUCCESS)
+    return mpi_fail(err, rc, "MPI_Recv");
+  msg->len = (size_t)n;
+  msg->data[n] = '\0';
+  *src = st.MPI_SOURCE;
+  return HP_OK;
+}

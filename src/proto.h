@@ -1,0 +1,71 @@
+/*
+ * proto.h - the wire protocol between rank 0 and the workers: message
+ * kinds, little helpers to write and read fixed-width fields, and sending
+ * and receiving on the run's communicator without burning a core while
+ * waiting. Scheduling decisions live in sched.c and worker.c.
+ *
+ *   TASK      0 -> w  node, attempt, per input {src, fp, [bytes]},
+ *                     per output {keep}, datasets to drop from the cache
+ *   DONE      w -> 0  node, seconds, per output {fp, rows, [bytes]}
+ *   FAIL      w -> 0  node, code, message
+ *   SHUTDOWN  0 -> w
+ */
+#ifndef HP_PROTO_H
+#define HP_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mpi.h>
+
+#include "error.h"
+#include "mem.h"
+
+#define HP_TAG_MAP(X)                                                          \
+  X(TASK, "task")                                                              \
+  X(DONE, "done")                                                              \
+  X(FAIL, "fail")                                                              \
+  X(SHUTDOWN, "shutdown")
+
+enum {
+#define HP__T(name, s) HP_MSG_##name,
+  HP_TAG_MAP(HP__T)
+#undef HP__T
+      HP_MSG_MAX
+};
+
+/* Where a task input comes from. */
+enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2 };
+
+#define HP_MPI_TAG 7301
+
+const char *hp__msg_name(int kind);
+
+void hp__put_u8(hp_buf *b, uint8_t x);
+void hp__put_u32(hp_buf *b, uint32_t x);
+void hp__put_u64(hp_buf *b, uint64_t x);
+void hp__put_f64(hp_buf *b, double x);
+void hp__put_bytes(hp_buf *b, const void *p, size_t n); /* u64 len + data */
+
+/* A reader over a received message; any read past the end sets bad. */
+typedef struct hp_rd {
+  const char *p;
+  size_t len, pos;
+  int bad;
+} hp_rd;
+
+uint8_t hp__get_u8(hp_rd *r);
+uint32_t hp__get_u32(hp_rd *r);
+uint64_t hp__get_u64(hp_rd *r);
+double hp__get_f64(hp_rd *r);
+/* Borrowed pointer to n bytes (length read first). */
+const void *hp__get_bytes(hp_rd *r, size_t *n);
+
+/* Sends b's bytes to rank `to`. Errors: HP_EMPI. */
+int hp__send(MPI_Comm comm, int to, const hp_buf *b, hp_error *err);
+/* Waits for the next message from `from` (MPI_ANY_SOURCE for any), into
+ * msg (replacing its contents); *src is the sender. Polls with a growing
+ * sleep (up to 1 ms) so an idle rank uses no CPU. Errors: HP_EMPI. */
+int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * registry.h - node types by name: the builtins and the types plugins
+ * register from their hp_plugin_init entry point (dlopen'd on every rank).
+ */
+#ifndef HP_REGISTRY_H
+#define HP_REGISTRY_H
+
+#include "error.h"
+#include "hpcpipe/node.h"
+
+/* A new registry holding the builtin node types (core.*). */
+hp_registry *hp__registry_new(void);
+void hp__registry_free(hp_registry *r);
+/* Loads a plugin: `spec` is a path to a shared library, or a bare name
+ * looked up as lib<name>.so in each directory of `search` (':'-separated,
+ * may be NULL). Errors: HP_ECONFIG "plugin 'x': <dlerror or init
+ * message>". */
+int hp__registry_load(hp_registry *r, const char *spec, const char *search,
+                      hp_error *err);
+/* The type registered as name, or NULL. */
+const hp_node_type *hp__registry_find(const hp_registry *r, const char *name);
+/* The builtin node tables (nodes.c), registered by hp__registry_new. */
+int hp__nodes_register_builtins(hp_registry *r);
+
+#endif

@@ -1,0 +1,471 @@
+/*
+ * sched.c - rank 0's scheduler (and the in-process executor when there is
+ * one rank). Bookkeeping per node: unfinished input producers; per
+ * dataset: consumers left, the worker caching it, its fingerprint and, for
+ * small or memory values, its packed bytes. A node becomes ready when its
+ * count reaches zero; ready nodes leave the heap highest priority first.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sched.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "exec.h"
+#include "log.h"
+#include "mem.h"
+#include "proto.h"
+#include "value.h"
+
+typedef struct sched {
+  hp_plan *pl;
+  const hp_graph *g;
+  MPI_Comm comm;
+  int nworkers; /* size - 1; 0 = in-process */
+  int depth;    /* tasks in flight per worker */
+  uint32_t *deps;
+  uint32_t *pos; /* position in topological order */
+  int *attempt;
+  int32_t *heap;
+  size_t nheap;
+  int32_t *cons_left; /* [nds] */
+  int32_t *holder;    /* [nds] worker rank caching it, or -1 */
+  uint64_t *fp;       /* [nds] */
+  char **inl;         /* [nds] packed bytes */
+  size_t *inl_len;
+  hp_value **local; /* [nds] in-process cache */
+  int *inflight;    /* [size] */
+  hp_buf *rel;      /* [size] datasets to drop, u32 each */
+  size_t done, total, running;
+  int failed;
+  hp_error ferr;
+  FILE *journal;
+  hp_buf msg;
+  double t0, last_progress;
+} sched;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Heap order: higher priority first, then earlier topological position. */
+static int before(const sched *s, int32_t a, int32_t b) {
+  uint32_t pa = s->pl->prio[a], pb = s->pl->prio[b];
+  if (pa != pb)
+    return pa > pb;
+  return s->pos[a] < s->pos[b];
+}
+
+static void heap_push(sched *s, int32_t n) {
+  size_t i = s->nheap++;
+  s->heap[i] = n;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!before(s, s->heap[i], s->heap[p]))
+      break;
+    int32_t t = s->heap[i];
+    s->heap[i] = s->heap[p];
+    s->heap[p] = t;
+    i = p;
+  }
+}
+
+static int32_t heap_pop(sched *s) {
+  int32_t top = s->heap[0];
+  s->heap[0] = s->heap[--s->nheap];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < s->nheap && before(s, s->heap[l], s->heap[m]))
+      m = l;
+    if (r < s->nheap && before(s, s->heap[r], s->heap[m]))
+      m = r;
+    if (m == i)
+      break;
+    int32_t t = s->heap[i];
+    s->heap[i] = s->heap[m];
+    s->heap[m] = t;
+    i = m;
+  }
+  return top;
+}
+
+/* 1 if dataset d appears earlier than slot k among node n's inputs. */
+static int seen_before(const hp_graph *g, int32_t n, size_t k) {
+  for (size_t j = g->in_off[n]; j < k; j++)
+    if (g->in_ds[j] == g->in_ds[k])
+      return 1;
+  return 0;
+}
+
+static void init_counts(sched *s) {
+  const hp_graph *g = s->g;
+  const uint8_t *keep = s->pl->keep;
+  for (size_t i = 0; i < g->nnodes; i++)
+    s->pos[g->order[i]] = (uint32_t)i;
+  for (size_t d = 0; d < g->nds; d++) {
+    s->holder[d] = -1;
+    for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++)
+      s->cons_left[d] += keep[g->cons[k]];
+  }
+  for (size_t i = 0; i < g->nnodes; i++) {
+    int32_t n = g->order[i];
+    if (!keep[n])
+      continue;
+    s->total++;
+    for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+      int32_t p = g->producer[g->in_ds[k]];
+      if (p >= 0 && keep[p] && !seen_before(g, n, k))
+        s->deps[n]++;
+    }
+    if (s->deps[n] == 0)
+      heap_push(s, n);
+  }
+}
+
+static void release(sched *s, int32_t d) {
+  free(s->inl[d]);
+  s->inl[d] = NULL;
+  hp_value_free(s->local[d]);
+  s->local[d] = NULL;
+  if (s->holder[d] > 0)
+    hp__put_u32(&s->rel[s->holder[d]], (uint32_t)d);
+  s->holder[d] = -1;
+}
+
+static void journal_line(sched *s, int32_t n, int rank, double secs) {
+  if (!s->journal)
+    return;
+  fprintf(s->journal,
+          "{\"event\":\"done\",\"node\":\"%s\",\"rank\":%d,\"seconds\":%.6f",
+          s->pl->pipe->nodes[n].name, rank, secs);
+  const hp_graph *g = s->g;
+  fputs(",\"outputs\":{", s->journal);
+  for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++)
+    fprintf(s->journal, "%s\"%s\":\"%016llx\"", k > g->out_off[n] ? "," : "",
+            g->dsname[g->out_ds[k]],
+            (unsigned long long)s->fp[g->out_ds[k]]);
+  fputs("}}\n", s->journal);
+}
+
+static void progress(sched *s) {
+  double t = now_s();
+  if (t - s->last_progress < 5.0)
+    return;
+  s->last_progress = t;
+  hp__log(HP_LOG_INFO, "progress: %zu/%zu nodes done, %zu running, %.1f s",
+          s->done, s->total, s->running, t - s->t0);
+}
+
+/* A node finished: record outputs, release inputs, wake consumers. */
+static void finish(sched *s, int32_t n, int rank, double secs) {
+  const hp_graph *g = s->g;
+  const uint8_t *keep = s->pl->keep;
+  s->done++;
+  for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
+    int32_t d = g->out_ds[k];
+    if (s->cons_left[d] == 0) {
+      release(s, d);
+      continue;
+    }
+    for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++) {
+      int32_t m = g->cons[c];
+      if (keep[m] && --s->deps[m] == 0)
+        heap_push(s, m);
+    }
+  }
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+    int32_t d = g->in_ds[k];
+    if (seen_before(g, n, k))
+      continue;
+    if (--s->cons_left[d] == 0)
+      release(s, d);
+  }
+  journal_line(s, n, rank, secs);
+  progress(s);
+}
+
+static int node_failed(sched *s, int32_t n, const hp_error *e) {
+  const hp_node *nd = &s->pl->pipe->nodes[n];
+  int retries = nd->retries >= 0 ? nd->retries : s->pl->default_retries;
+  if (!s->failed && s->attempt[n] < retries) {
+    s->attempt[n]++;
+    hp__log(HP_LOG_WARN, "%s; retrying (attempt %d of %d)", e->msg,
+            s->attempt[n] + 1, retries + 1);
+    heap_push(s, n);
+    return HP_OK;
+  }
+  if (!s->failed) {
+    s->failed = 1;
+    s->ferr = *e;
+  }
+  return HP_OK;
+}
+
+/* ---- in-process ---- */
+
+static int run_local(sched *s, int32_t n) {
+  const hp_graph *g = s->g;
+  size_t nin = g->in_off[n + 1] - g->in_off[n];
+  size_t nout = g->out_off[n + 1] - g->out_off[n];
+  hp_task_io *in = hp__xcalloc(nin + 1, sizeof *in);
+  for (size_t i = 0; i < nin; i++) {
+    int32_t d = g->in_ds[g->in_off[n] + i];
+    in[i].val = s->local[d];
+    in[i].fp = s->fp[d];
+  }
+  hp_task_result res = {0};
+  hp_error e = HP_ERROR_INIT;
+  int rc = hp__exec_node(s->pl, n, in, &res, &e);
+  free(in);
+  if (rc != HP_OK) {
+    hp__exec_result_free(&res, nout);
+    return node_failed(s, n, &e);
+  }
+  for (size_t i = 0; i < nout; i++) {
+    int32_t d = g->out_ds[g->out_off[n] + i];
+    s->fp[d] = res.fp[i];
+    if (s->cons_left[d] > 0) {
+      s->local[d] = res.out[i];
+      res.out[i] = NULL;
+    }
+  }
+  finish(s, n, 0, res.seconds);
+  hp__exec_result_free(&res, nout);
+  return HP_OK;
+}
+
+/* ---- over MPI ---- */
+
+/* The worker with free capacity that holds most of n's inputs, else the
+ * least busy one; -1 if every worker is full. */
+static int pick_worker(sched *s, int32_t n) {
+  const hp_graph *g = s->g;
+  int best = -1, best_score = -1;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+    int h = s->holder[g->in_ds[k]];
+    if (h <= 0 || s->inflight[h] >= s->depth)
+      continue;
+    int score = s->inl[g->in_ds[k]] ? 1 : 4;
+    if (score > best_score)
+      best = h, best_score = score;
+  }
+  if (best > 0)
+    return best;
+  int least = s->depth;
+  for (int w = 1; w <= s->nworkers; w++)
+    if (s->inflight[w] < least)
+      least = s->inflight[w], best = w;
+  return best;
+}
+
+static int send_task(sched *s, int32_t n, int w, hp_error *err) {
+  const hp_graph *g = s->g;
+  hp_buf *b = &s->msg;
+  b->len = 0;
+  hp__put_u32(b, HP_MSG_TASK);
+  hp__put_u32(b, (uint32_t)n);
+  hp__put_u32(b, (uint32_t)s->attempt[n]);
+  hp__put_u32(b, (uint32_t)(s->rel[w].len / 4));
+  hp__buf_put(b, s->rel[w].data, s->rel[w].len);
+  s->rel[w].len = 0;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+    int32_t d = g->in_ds[k];
+    if (s->holder[d] == w) {
+      hp__put_u8(b, HP_SRC_CACHE);
+      hp__put_u64(b, s->fp[d]);
+    } else if (s->inl[d]) {
+      hp__put_u8(b, HP_SRC_INLINE);
+      hp__put_u64(b, s->fp[d]);
+      hp__put_bytes(b, s->inl[d], s->inl_len[d]);
+    } else {
+      hp__put_u8(b, HP_SRC_LOAD);
+      hp__put_u64(b, s->fp[d]);
+    }
+  }
+  for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++)
+    hp__put_u8(b, s->cons_left[g->out_ds[k]] > 0);
+  s->inflight[w]++;
+  s->running++;
+  return hp__send(s->comm, w, b, err);
+}
+
+static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
+  const hp_graph *g = s->g;
+  int32_t n = (int32_t)hp__get_u32(r);
+  double secs = hp__get_f64(r);
+  uint32_t nout = hp__get_u32(r);
+  if (r->bad || (size_t)n >= g->nnodes ||
+      nout != g->out_off[n + 1] - g->out_off[n])
+    return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
+                    w);
+  for (uint32_t i = 0; i < nout; i++) {
+    int32_t d = g->out_ds[g->out_off[n] + i];
+    s->fp[d] = hp__get_u64(r);
+    (void)hp__get_u64(r); /* rows */
+    if (hp__get_u8(r)) {
+      size_t len;
+      const void *p = hp__get_bytes(r, &len);
+      if (p && s->cons_left[d] > 0) {
+        free(s->inl[d]);
+        s->inl[d] = hp__xmalloc(len + 1);
+        memcpy(s->inl[d], p, len);
+        s->inl_len[d] = len;
+      }
+    }
+    if (s->cons_left[d] > 0)
+      s->holder[d] = w;
+  }
+  if (r->bad)
+    return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
+                    w);
+  finish(s, n, w, secs);
+  return HP_OK;
+}
+
+static int on_fail(sched *s, hp_rd *r, int w, hp_error *err) {
+  int32_t n = (int32_t)hp__get_u32(r);
+  int code = (int)hp__get_u32(r);
+  size_t len;
+  const char *p = hp__get_bytes(r, &len);
+  if (r->bad || (size_t)n >= s->g->nnodes)
+    return hp__fail(err, HP_EINTERNAL, "corrupt fail message from rank %d",
+                    w);
+  hp_error e = HP_ERROR_INIT;
+  hp__fail(&e, code ? code : HP_ENODE, "%.*s", (int)len, p);
+  e.rank = w;
+  return node_failed(s, n, &e);
+}
+
+static int receive_one(sched *s, hp_error *err) {
+  int w;
+  HP_TRY(hp__recv(s->comm, MPI_ANY_SOURCE, &s->msg, &w, err));
+  hp_rd r = {.p = s->msg.data, .len = s->msg.len};
+  uint32_t kind = hp__get_u32(&r);
+  s->inflight[w]--;
+  s->running--;
+  if (kind == HP_MSG_DONE)
+    return on_done(s, &r, w, err);
+  if (kind == HP_MSG_FAIL)
+    return on_fail(s, &r, w, err);
+  return hp__fail(err, HP_EINTERNAL, "rank 0 got a '%s' message from %d",
+                  hp__msg_name((int)kind), w);
+}
+
+static int loop(sched *s, hp_error *err) {
+  while (!s->failed && s->done < s->total) {
+    if (s->nworkers == 0) {
+      if (s->nheap == 0)
+        return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
+      HP_TRY(run_local(s, heap_pop(s)));
+      continue;
+    }
+    while (s->nheap > 0) {
+      int w = pick_worker(s, s->heap[0]);
+      if (w < 0)
+        break;
+      HP_TRY(send_task(s, heap_pop(s), w, err));
+    }
+    if (s->running == 0)
+      return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
+    HP_TRY(receive_one(s, err));
+  }
+  while (s->running > 0) /* let running tasks finish */
+    HP_TRY(receive_one(s, err));
+  return HP_OK;
+}
+
+static FILE *open_journal(hp_plan *pl) {
+  char *path = hp__xasprintf("%s/journal.jsonl", pl->store_dir);
+  FILE *f = NULL;
+  /* mkdir -p of the store directory */
+  char *dir = hp__xstrdup(pl->store_dir);
+  for (char *p = dir + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(dir, 0777);
+      *p = '/';
+    }
+  mkdir(dir, 0777);
+  free(dir);
+  f = fopen(path, "a");
+  if (!f)
+    hp__log(HP_LOG_WARN, "cannot open the run journal %s: %s", path,
+            strerror(errno));
+  else
+    fprintf(f, "{\"event\":\"start\",\"run\":\"%s\",\"nodes\":%zu}\n",
+            pl->version, pl->nsel);
+  free(path);
+  return f;
+}
+
+int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
+  const hp_graph *g = pl->g;
+  sched s = {.pl = pl, .g = g, .comm = comm, .nworkers = pl->size - 1};
+  const char *depth = getenv("HPCPIPE_DEPTH");
+  s.depth = depth ? atoi(depth) : 2;
+  if (s.depth < 1)
+    s.depth = 1;
+  size_t nn = g->nnodes + 1, nd = g->nds + 1;
+  s.deps = hp__xcalloc(nn, sizeof *s.deps);
+  s.pos = hp__xcalloc(nn, sizeof *s.pos);
+  s.attempt = hp__xcalloc(nn, sizeof *s.attempt);
+  s.heap = hp__xcalloc(nn, sizeof *s.heap);
+  s.cons_left = hp__xcalloc(nd, sizeof *s.cons_left);
+  s.holder = hp__xcalloc(nd, sizeof *s.holder);
+  s.fp = hp__xcalloc(nd, sizeof *s.fp);
+  s.inl = hp__xcalloc(nd, sizeof *s.inl);
+  s.inl_len = hp__xcalloc(nd, sizeof *s.inl_len);
+  s.local = hp__xcalloc(nd, sizeof *s.local);
+  s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
+  s.rel = hp__xcalloc((size_t)pl->size + 1, sizeof *s.rel);
+  s.t0 = s.last_progress = now_s();
+  s.journal = open_journal(pl);
+  init_counts(&s);
+  int rc = loop(&s, err);
+  if (rc == HP_OK && s.failed) {
+    *err = s.ferr;
+    rc = s.ferr.code ? s.ferr.code : HP_ENODE;
+  }
+  hp_buf bye = {0};
+  hp__put_u32(&bye, HP_MSG_SHUTDOWN);
+  hp_error ignore = HP_ERROR_INIT;
+  for (int w = 1; w < pl->size; w++)
+    hp__send(comm, w, &bye, &ignore);
+  hp__buf_free(&bye);
+  if (s.journal) {
+    fprintf(s.journal, "{\"event\":\"%s\",\"done\":%zu,\"seconds\":%.3f}\n",
+            rc == HP_OK ? "finish" : "fail", s.done, now_s() - s.t0);
+    fclose(s.journal);
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+               ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) *
+                   1e-6;
+  if (rc == HP_OK)
+    hp__log(HP_LOG_INFO,
+            "run %s complete: %zu nodes in %.3f s (rank 0 CPU %.3f s)",
+            pl->version, s.done, now_s() - s.t0, cpu);
+  else if (s.failed)
+    hp__log(HP_LOG_INFO, "%zu of %zu nodes completed before the failure",
+            s.done, s.total);
+  for (size_t d = 0; d < g->nds; d++) {
+    free(s.inl[d]);
+    hp_value_free(s.local[d]);
+  }
+  for (int w = 0; w <= pl->size; w++)
+    hp__buf_free(&s.rel[w]);
+  hp__buf_free(&s.msg);
+  free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
+  free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
+  free(s.local), free(s.inflight), free(s.rel);
+  return rc;
+}

@@ -1,0 +1,1107 @@
+/*
+ * store.c - the only file that includes <hdf5.h>: values to and from HDF5
+ * files. A table is a group with one 1-D dataset per column, an array a
+ * dataset, a group a group with attributes; each file is written whole by
+ * one process under a temporary name and renamed into place. Loading also
+ * accepts files written by other tools (h5py, pandas-like layouts,
+ * compound datasets). HDF5's error stack is converted into hp_error here.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "mem.h"
+#include "value.h"
+
+#define MAX_DEPTH 64
+#define RESERVED  "hpcpipe_"
+
+/* ---- errors -------------------------------------------------------------- */
+
+static int h5_ready;
+
+void hp__h5_init(void) {
+  if (h5_ready) return;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  h5_ready = 1;
+}
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
+  char *out = data;
+  (void)n;
+  if (!out[0] && e->desc && e->desc[0]) snprintf(out, 256, "%s", e->desc);
+  return 0;
+}
+
+/* The innermost description on HDF5's error stack (then cleared). */
+static const char *h5_msg(char *buf) {
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, buf);
+  H5Eclear2(H5E_DEFAULT);
+  if (!buf[0]) snprintf(buf, 256, "unknown HDF5 error");
+  return buf;
+}
+
+/* "path: what: <innermost HDF5 message>" as HP_EHDF5. */
+static int h5_fail(hp_error *err, const char *path, const char *what) {
+  char m[256];
+  h5_msg(m);
+  return hp__fail(err, HP_EHDF5, "%s: %s%s%s", path, what ? what : "",
+                  what ? ": " : "", m);
+}
+
+/* Closes any HDF5 identifier that is open. */
+static void h5_close(hid_t id) {
+  if (id < 0) return;
+  switch (H5Iget_type(id)) {
+  case H5I_FILE:
+    H5Fclose(id);
+    break;
+  case H5I_GROUP:
+    H5Gclose(id);
+    break;
+  case H5I_DATASET:
+    H5Dclose(id);
+    break;
+  case H5I_DATATYPE:
+    H5Tclose(id);
+    break;
+  case H5I_DATASPACE:
+    H5Sclose(id);
+    break;
+  case H5I_ATTR:
+    H5Aclose(id);
+    break;
+  case H5I_GENPROP_LST:
+    H5Pclose(id);
+    break;
+  default:
+    break;
+  }
+}
+
+static void vl_reclaim(hid_t type, hid_t space, void *buf) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5Treclaim(type, space, H5P_DEFAULT, buf);
+#else
+  H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
+#endif
+}
+
+/* ---- files and directories ----------------------------------------------- */
+
+/* Creates the missing parent directories of path (mkdir -p of its dir). */
+static int make_parents(const char *path) {
+  char *d = hp__xstrdup(path);
+  char *slash = strrchr(d, '/');
+  int rc = 0;
+  struct stat st;
+  if (slash && slash != d) {
+    *slash = '\0';
+    if (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) { /* the usual case */
+      free(d);
+      return 0;
+    }
+    for (char *p = d + 1;; p++) {
+      if (*p != '/' && *p != '\0') continue;
+      char c = *p;
+      *p = '\0';
+      if (mkdir(d, 0777) != 0 && errno != EEXIST) {
+        rc = -1;
+        break;
+      }
+      *p = c;
+      if (!c) break;
+    }
+    if (rc == 0 && stat(d, &st) != 0) {
+      rc = -1;
+    } else if (rc == 0 && !S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR;
+      rc = -1;
+    }
+  }
+  free(d);
+  return rc;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+typedef struct wctx {
+  const char *path; /* final path, for messages */
+  hid_t vstr;       /* variable-length UTF-8 string */
+  hid_t boolt;      /* enum int8 {FALSE = 0, TRUE = 1}, as h5py writes */
+  hid_t scalar;     /* scalar dataspace */
+  hid_t gcpl;       /* groups: link and attribute creation order tracked */
+  hid_t dcpl;       /* datasets: no timestamps */
+  hid_t lcpl;       /* links: intermediate groups created */
+  hp_error *err;
+} wctx;
+
+/* "path: what 'name': <HDF5 message>" */
+static int wfail(wctx *w, const char *what, const char *name) {
+  char m[320];
+  snprintf(m, sizeof m, "%s '%s'", what, name);
+  return h5_fail(w->err, w->path, m);
+}
+
+static int attr_write(wctx *w, hid_t obj, const char *name, hid_t ftype,
+                      hid_t mtype, const void *buf) {
+  hid_t a = H5Acreate2(obj, name, ftype, w->scalar, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) return wfail(w, "attribute", name);
+  herr_t st = H5Awrite(a, mtype, buf);
+  H5Aclose(a);
+  return st < 0 ? wfail(w, "attribute", name) : HP_OK;
+}
+
+static int attr_str(wctx *w, hid_t obj, const char *name, const char *s) {
+  return attr_write(w, obj, name, w->vstr, w->vstr, &s);
+}
+
+static int attr_i64(wctx *w, hid_t obj, const char *name, int64_t x) {
+  return attr_write(w, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &x);
+}
+
+static int attr_f64(wctx *w, hid_t obj, const char *name, double x) {
+  return attr_write(w, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &x);
+}
+
+/* Link names HDF5 can hold: non-empty, no '/', not ".". */
+static int check_name(wctx *w, const char *what, const char *name) {
+  if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0)
+    return hp__fail(w->err, HP_EHDF5,
+                    "%s: %s name '%s' cannot be an HDF5 link name", w->path,
+                    what, name);
+  return HP_OK;
+}
+
+/* Writes nrows values from mtype-typed buf as a 1-D (or dims) dataset. */
+static int write_dataset(wctx *w, hid_t loc, const char *name, hid_t ftype,
+                         hid_t mtype, int ndim, const hsize_t *dims,
+                         const void *buf, hid_t *out) {
+  hid_t space = H5Screate_simple(ndim, dims, NULL);
+  if (space < 0) return wfail(w, "dataset", name);
+  hid_t d = H5Dcreate2(loc, name, ftype, space, w->lcpl, w->dcpl, H5P_DEFAULT);
+  H5Sclose(space);
+  if (d < 0) return wfail(w, "dataset", name);
+  hsize_t n = 1;
+  for (int i = 0; i < ndim; i++)
+    n *= dims[i];
+  if (n && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    H5Dclose(d);
+    return wfail(w, "dataset", name);
+  }
+  if (out)
+    *out = d;
+  else
+    H5Dclose(d);
+  return HP_OK;
+}
+
+static int write_column(wctx *w, hid_t g, const hp_column *c, size_t n) {
+  HP_TRY(check_name(w, "column", c->name));
+  hsize_t dims[1] = {n};
+  switch (c->type) {
+  case HP_INT64:
+    return write_dataset(w, g, c->name, H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
+                         dims, c->data, NULL);
+  case HP_FLOAT64:
+    return write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
+                         dims, c->data, NULL);
+  case HP_BOOL:
+    return write_dataset(w, g, c->name, w->boolt, w->boolt, 1, dims, c->data,
+                         NULL);
+  default: {
+    const char **ptrs = malloc(n ? n * sizeof *ptrs : 1);
+    if (!ptrs)
+      return hp__fail(w->err, HP_ENOMEM, "%s: column '%s': out of memory",
+                      w->path, c->name);
+    for (size_t i = 0; i < n; i++)
+      ptrs[i] = c->chars + c->offs[i];
+    int rc =
+        write_dataset(w, g, c->name, w->vstr, w->vstr, 1, dims, ptrs, NULL);
+    free(ptrs);
+    return rc;
+  }
+  }
+}
+
+static int write_lineage(wctx *w, hid_t obj, const hp_value *v,
+                         const hp_lineage *lin) {
+  if (lin->node) HP_TRY(attr_str(w, obj, "hpcpipe_node", lin->node));
+  if (lin->func) HP_TRY(attr_str(w, obj, "hpcpipe_function", lin->func));
+  char fp[17];
+  snprintf(fp, sizeof fp, "%016" PRIx64, lin->fingerprint);
+  HP_TRY(attr_str(w, obj, "hpcpipe_fingerprint", fp));
+  HP_TRY(attr_i64(w, obj, "hpcpipe_rows", (int64_t)hp_value_rows(v)));
+  HP_TRY(attr_str(w, obj, "hpcpipe_version", hp_version()));
+  if (lin->time) HP_TRY(attr_str(w, obj, "hpcpipe_time", lin->time));
+  if (lin->run) HP_TRY(attr_str(w, obj, "hpcpipe_run", lin->run));
+  return HP_OK;
+}
+
+static int write_value(wctx *w, hid_t obj, const hp_value *v, int depth);
+
+/* Creates group `name` in loc (or uses loc itself when name is NULL). */
+static int open_group(wctx *w, hid_t loc, const char *name, hid_t *out) {
+  if (!name) {
+    *out = H5Gopen2(loc, ".", H5P_DEFAULT);
+    return *out < 0 ? wfail(w, "group", "/") : HP_OK;
+  }
+  *out = H5Gcreate2(loc, name, w->lcpl, w->gcpl, H5P_DEFAULT);
+  return *out < 0 ? wfail(w, "group", name) : HP_OK;
+}
+
+static int write_table(wctx *w, hid_t g, const hp_value *v) {
+  hp_buf cols = {0};
+  for (size_t i = 0; i < v->ncols; i++) {
+    if (i) hp__buf_putc(&cols, ',');
+    hp__buf_puts(&cols, v->cols[i].name);
+  }
+  int rc = attr_str(w, g, "hpcpipe_kind", "table");
+  if (rc == HP_OK)
+    rc = attr_str(w, g, "hpcpipe_columns", cols.data ? cols.data : "");
+  hp__buf_free(&cols);
+  for (size_t i = 0; rc == HP_OK && i < v->ncols; i++)
+    rc = write_column(w, g, &v->cols[i], v->nrows);
+  return rc;
+}
+
+static int write_array(wctx *w, hid_t loc, const char *name, const hp_value *v,
+                       hid_t *out) {
+  hsize_t dims[HP_MAX_NDIM];
+  for (int i = 0; i < v->ndim; i++)
+    dims[i] = v->dims[i];
+  int f = v->dtype == HP_FLOAT64;
+  hid_t d = -1;
+  HP_TRY(write_dataset(w, loc, name, f ? H5T_IEEE_F64LE : H5T_STD_I64LE,
+                       f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, v->ndim, dims,
+                       v->data, &d));
+  int rc = attr_str(w, d, "hpcpipe_kind", "array");
+  if (rc == HP_OK && out)
+    *out = d;
+  else
+    H5Dclose(d);
+  return rc;
+}
+
+static int write_group(wctx *w, hid_t g, const hp_value *v, int depth) {
+  HP_TRY(attr_str(w, g, "hpcpipe_kind", "group"));
+  for (size_t i = 0; i < v->nattrs; i++) {
+    const hp_attr *a = &v->attrs[i];
+    if (strncmp(a->name, RESERVED, strlen(RESERVED)) == 0)
+      return hp__fail(w->err, HP_EHDF5,
+                      "%s: attribute name '%s' is reserved for hpcpipe",
+                      w->path, a->name);
+    if (a->type == HP_STRING)
+      HP_TRY(attr_str(w, g, a->name, a->s));
+    else if (a->type == HP_FLOAT64)
+      HP_TRY(attr_f64(w, g, a->name, a->f));
+    else
+      HP_TRY(attr_i64(w, g, a->name, a->i));
+  }
+  for (size_t i = 0; i < v->nchild; i++) {
+    const hp_value *c = v->children[i];
+    const char *name = v->names[i];
+    HP_TRY(check_name(w, "child", name));
+    if (c->kind == HP_ARRAY) {
+      HP_TRY(write_array(w, g, name, c, NULL));
+      continue;
+    }
+    hid_t sub;
+    HP_TRY(open_group(w, g, name, &sub));
+    int rc = write_value(w, sub, c, depth + 1);
+    H5Gclose(sub);
+    HP_TRY(rc);
+  }
+  return HP_OK;
+}
+
+/* Writes a table or group into the open group obj. */
+static int write_value(wctx *w, hid_t obj, const hp_value *v, int depth) {
+  if (depth > MAX_DEPTH)
+    return hp__fail(w->err, HP_EINVAL, "%s: groups nested too deeply", w->path);
+  return v->kind == HP_TABLE ? write_table(w, obj, v)
+                             : write_group(w, obj, v, depth);
+}
+
+static int wctx_open(wctx *w) {
+  w->vstr = H5Tcopy(H5T_C_S1);
+  if (w->vstr < 0 || H5Tset_size(w->vstr, H5T_VARIABLE) < 0 ||
+      H5Tset_cset(w->vstr, H5T_CSET_UTF8) < 0)
+    return h5_fail(w->err, w->path, "string type");
+  w->boolt = H5Tenum_create(H5T_NATIVE_INT8);
+  int8_t f = 0, t = 1;
+  if (w->boolt < 0 || H5Tenum_insert(w->boolt, "FALSE", &f) < 0 ||
+      H5Tenum_insert(w->boolt, "TRUE", &t) < 0)
+    return h5_fail(w->err, w->path, "bool type");
+  w->scalar = H5Screate(H5S_SCALAR);
+  w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  w->lcpl = H5Pcreate(H5P_LINK_CREATE);
+  if (w->scalar < 0 || w->gcpl < 0 || w->dcpl < 0 || w->lcpl < 0 ||
+      H5Pset_create_intermediate_group(w->lcpl, 1) < 0 ||
+      H5Pset_link_creation_order(w->gcpl, H5P_CRT_ORDER_TRACKED |
+                                              H5P_CRT_ORDER_INDEXED) < 0 ||
+      H5Pset_attr_creation_order(w->gcpl, H5P_CRT_ORDER_TRACKED) < 0 ||
+      H5Pset_obj_track_times(w->gcpl, 0) < 0 ||
+      H5Pset_obj_track_times(w->dcpl, 0) < 0)
+    return h5_fail(w->err, w->path, "property lists");
+  return HP_OK;
+}
+
+static void wctx_close(wctx *w) {
+  h5_close(w->vstr);
+  h5_close(w->boolt);
+  h5_close(w->scalar);
+  h5_close(w->gcpl);
+  h5_close(w->dcpl);
+  h5_close(w->lcpl);
+}
+
+/* Creates the file's content: v at key, lineage on it. */
+static int write_file(wctx *w, hid_t file, const char *key, const hp_value *v,
+                      const hp_lineage *lin) {
+  int root = !key || !key[0] || strcmp(key, "/") == 0;
+  hid_t obj = -1, rootg = -1;
+  int rc = HP_OK;
+  if (v->kind == HP_ARRAY) {
+    if (root) {
+      rc = open_group(w, file, NULL, &rootg);
+      if (rc == HP_OK) rc = attr_str(w, rootg, "hpcpipe_kind", "array");
+    }
+    if (rc == HP_OK)
+      rc = write_array(w, root ? rootg : file, root ? "data" : key, v, &obj);
+  } else {
+    if (root) {
+      rc = open_group(w, file, NULL, &obj);
+    } else {
+      rc = open_group(w, file, key, &obj);
+    }
+    if (rc == HP_OK) rc = write_value(w, obj, v, 0);
+  }
+  if (rc == HP_OK && lin) rc = write_lineage(w, obj, v, lin);
+  h5_close(obj);
+  h5_close(rootg);
+  return rc;
+}
+
+int hp__h5_save(const char *path, const char *key, const hp_value *v,
+                const hp_lineage *lin, hp_error *err) {
+  if (!path || !v || v->kind < HP_TABLE || v->kind > HP_GROUP)
+    return hp__fail(err, HP_EINVAL, "%s: nothing to save",
+                    path ? path : "(null)");
+  hp__h5_init();
+  if (make_parents(path) != 0)
+    return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
+                    strerror(errno));
+  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  wctx w = {.path = path,
+            .vstr = -1,
+            .boolt = -1,
+            .scalar = -1,
+            .gcpl = -1,
+            .dcpl = -1,
+            .lcpl = -1,
+            .err = err};
+  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
+  hid_t file = -1;
+  int rc = wctx_open(&w);
+  if (rc == HP_OK &&
+      (fcpl < 0 || fapl < 0 ||
+       H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED |
+                                            H5P_CRT_ORDER_INDEXED) < 0 ||
+       H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED) < 0 ||
+       H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0))
+    rc = h5_fail(err, path, "property lists");
+  if (rc == HP_OK) {
+    file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    if (file < 0) rc = h5_fail(err, path, "cannot create file");
+  }
+  if (rc == HP_OK) rc = write_file(&w, file, key, v, lin);
+  if (rc == HP_OK && H5Fflush(file, H5F_SCOPE_LOCAL) < 0)
+    rc = h5_fail(err, path, "flush");
+  if (file >= 0 && H5Fclose(file) < 0 && rc == HP_OK)
+    rc = h5_fail(err, path, "close");
+  h5_close(fcpl);
+  h5_close(fapl);
+  wctx_close(&w);
+  if (rc == HP_OK && rename(tmp, path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path, tmp,
+                  strerror(errno));
+  if (rc != HP_OK) {
+    unlink(tmp);
+    H5Eclear2(H5E_DEFAULT);
+  }
+  free(tmp);
+  return rc;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+typedef struct rctx {
+  const char *path;
+  hp_error *err;
+} rctx;
+
+/* "path: 'name': what: <HDF5 message>" */
+static int rfail(rctx *r, const char *name, const char *what) {
+  char m[320];
+  snprintf(m, sizeof m, "'%s'%s%s", name, what ? ": " : "", what ? what : "");
+  return h5_fail(r->err, r->path, m);
+}
+
+static int unsupported(rctx *r, const char *name, const char *why) {
+  H5Eclear2(H5E_DEFAULT);
+  return hp__fail(r->err, HP_EHDF5, "%s: '%s': %s", r->path, name, why);
+}
+
+/* A string attribute (variable or fixed length) as a new string, or NULL. */
+static char *attr_read_str(hid_t obj, const char *name) {
+  if (H5Aexists(obj, name) <= 0) return NULL;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+  char *out = NULL;
+  if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
+    if (H5Tis_variable_str(t) > 0) {
+      hid_t m = H5Tcopy(H5T_C_S1);
+      H5Tset_size(m, H5T_VARIABLE);
+      H5Tset_cset(m, H5Tget_cset(t));
+      char *s = NULL;
+      if (H5Aread(a, m, &s) >= 0 && s) {
+        out = hp__xstrdup(s);
+        H5free_memory(s);
+      }
+      H5Tclose(m);
+    } else {
+      size_t n = H5Tget_size(t);
+      char *s = hp__xcalloc(n + 1, 1);
+      if (H5Aread(a, t, s) >= 0)
+        out = s;
+      else
+        free(s);
+    }
+  }
+  h5_close(t);
+  h5_close(a);
+  H5Eclear2(H5E_DEFAULT);
+  return out;
+}
+
+/* 1 if t is h5py's bool: an enum of two members FALSE = 0 and TRUE. */
+static int is_bool_enum(hid_t t) {
+  if (H5Tget_class(t) != H5T_ENUM || H5Tget_nmembers(t) != 2 ||
+      H5Tget_size(t) > 8)
+    return 0;
+  int ok = 1;
+  for (unsigned i = 0; i < 2 && ok; i++) {
+    char *name = H5Tget_member_name(t, i);
+    unsigned char val[8] = {0};
+    if (!name || H5Tget_member_value(t, i, val) < 0) {
+      ok = 0;
+    } else {
+      int zero = 1;
+      for (int j = 0; j < 8; j++)
+        zero &= val[j] == 0;
+      if (strcasecmp(name, "false") == 0)
+        ok = zero;
+      else if (strcasecmp(name, "true") == 0)
+        ok = !zero;
+      else
+        ok = 0;
+    }
+    if (name) H5free_memory(name);
+  }
+  return ok;
+}
+
+/* The hp type a dataset or member of HDF5 type t reads as; 0 if none. */
+static hp_dtype column_type(hid_t t) {
+  switch (H5Tget_class(t)) {
+  case H5T_INTEGER:
+    return HP_INT64;
+  case H5T_FLOAT:
+    return HP_FLOAT64;
+  case H5T_STRING:
+    return HP_STRING;
+  case H5T_ENUM:
+    return is_bool_enum(t) ? HP_BOOL : (hp_dtype)0;
+  default:
+    return (hp_dtype)0;
+  }
+}
+
+/* Reads n elements of file type ft from dataset d into c (type already
+ * set); `member` names a compound member to read, or is NULL. */
+static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
+                      hp_column *c, const char *name) {
+  hid_t mt = -1, rt = -1, space = -1;
+  void *buf = NULL;
+  int rc = HP_OK, vl = 0;
+  size_t esz = 8;
+  if (c->type == HP_INT64) {
+    mt = H5Tcopy(H5T_NATIVE_INT64);
+  } else if (c->type == HP_FLOAT64) {
+    mt = H5Tcopy(H5T_NATIVE_DOUBLE);
+  } else if (c->type == HP_BOOL) {
+    mt = H5Tget_native_type(ft, H5T_DIR_ASCEND);
+    esz = mt >= 0 ? H5Tget_size(mt) : 1;
+  } else if (H5Tis_variable_str(ft) > 0) {
+    vl = 1;
+    mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(ft));
+    esz = sizeof(char *);
+  } else {
+    mt = H5Tcopy(ft);
+    esz = H5Tget_size(ft);
+  }
+  if (member) {
+    rt = H5Tcreate(H5T_COMPOUND, H5Tget_size(mt));
+    if (rt >= 0 && H5Tinsert(rt, member, 0, mt) < 0) {
+      H5Tclose(rt);
+      rt = -1;
+    }
+  } else {
+    rt = mt >= 0 ? H5Tcopy(mt) : -1;
+  }
+  if (mt < 0 || rt < 0) {
+    rc = rfail(r, name, "datatype");
+    goto done;
+  }
+  buf = calloc(n ? n : 1, esz);
+  if (!buf) {
+    rc = hp__fail(r->err, HP_ENOMEM, "%s: '%s': out of memory (%zu elements)",
+                  r->path, name, n);
+    goto done;
+  }
+  if (n && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    rc = rfail(r, name, "read");
+    goto done;
+  }
+  if (c->type == HP_INT64 || c->type == HP_FLOAT64) {
+    c->data = buf;
+    buf = NULL;
+  } else if (c->type == HP_BOOL) {
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b) {
+      rc = hp__fail(r->err, HP_ENOMEM, "%s: out of memory", r->path);
+      goto done;
+    }
+    const unsigned char *src = buf;
+    for (size_t i = 0; i < n; i++) {
+      unsigned char any = 0;
+      for (size_t j = 0; j < esz; j++)
+        any |= src[i * esz + j];
+      b[i] = any != 0;
+    }
+    c->data = b;
+  } else {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+      const char *s = vl ? ((char **)buf)[i] : (char *)buf + i * esz;
+      total += (vl ? (s ? strlen(s) : 0) : strnlen(s, esz)) + 1;
+    }
+    c->offs = malloc((n + 1) * sizeof *c->offs);
+    c->chars = malloc(total ? total : 1);
+    if (!c->offs || !c->chars) {
+      rc = hp__fail(r->err, HP_ENOMEM, "%s: out of memory", r->path);
+    } else {
+      size_t at = 0;
+      for (size_t i = 0; i < n; i++) {
+        const char *s = vl ? ((char **)buf)[i] : (char *)buf + i * esz;
+        size_t len = vl ? (s ? strlen(s) : 0) : strnlen(s, esz);
+        c->offs[i] = (int64_t)at;
+        if (len) memcpy(c->chars + at, s, len);
+        c->chars[at + len] = '\0';
+        at += len + 1;
+      }
+      c->offs[n] = (int64_t)at;
+    }
+    if (vl && n) {
+      space = H5Dget_space(d);
+      vl_reclaim(rt, space, buf);
+    }
+  }
+done:
+  free(buf);
+  h5_close(space);
+  h5_close(rt);
+  h5_close(mt);
+  return rc;
+}
+
+/* Number of elements of a 1-D (or scalar) dataset; -1 otherwise. */
+static long long extent_1d(hid_t d) {
+  hid_t s = H5Dget_space(d);
+  if (s < 0) return -1;
+  long long n = -1;
+  int nd = H5Sget_simple_extent_ndims(s);
+  H5S_class_t cls = H5Sget_simple_extent_type(s);
+  if (cls == H5S_SCALAR) {
+    n = 1;
+  } else if (cls == H5S_SIMPLE && nd == 1) {
+    hsize_t dim;
+    H5Sget_simple_extent_dims(s, &dim, NULL);
+    n = (long long)dim;
+  }
+  H5Sclose(s);
+  return n;
+}
+
+/* Names of the links in group g, in creation order when the group tracks
+ * it, else in name order. */
+static char **link_names(hid_t g, size_t *count) {
+  H5G_info_t info;
+  *count = 0;
+  if (H5Gget_info(g, &info) < 0) return NULL;
+  H5_index_t idx = H5_INDEX_CRT_ORDER;
+  if (info.nlinks &&
+      H5Lget_name_by_idx(g, ".", idx, H5_ITER_INC, 0, NULL, 0, H5P_DEFAULT) < 0)
+    idx = H5_INDEX_NAME;
+  H5Eclear2(H5E_DEFAULT);
+  char **names = hp__xcalloc(info.nlinks ? info.nlinks : 1, sizeof *names);
+  for (hsize_t i = 0; i < info.nlinks; i++) {
+    ssize_t n =
+        H5Lget_name_by_idx(g, ".", idx, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
+    if (n < 0) break;
+    names[*count] = hp__xmalloc((size_t)n + 1);
+    H5Lget_name_by_idx(g, ".", idx, H5_ITER_INC, i, names[*count],
+                       (size_t)n + 1, H5P_DEFAULT);
+    (*count)++;
+  }
+  return names;
+}
+
+static void free_names(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
+/* 1 if every link of g is a 1-D dataset of a column type, all of one
+ * length (and there is at least one). */
+static int looks_like_table(hid_t g, char **names, size_t n) {
+  if (n == 0) return 0;
+  long long len = -1;
+  for (size_t i = 0; i < n; i++) {
+    hid_t o = H5Oopen(g, names[i], H5P_DEFAULT);
+    if (o < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return 0;
+    }
+    int ok = H5Iget_type(o) == H5I_DATASET;
+    if (ok) {
+      hid_t s = H5Dget_space(o);
+      ok = s >= 0 && H5Sget_simple_extent_type(s) == H5S_SIMPLE &&
+           H5Sget_simple_extent_ndims(s) == 1;
+      h5_close(s);
+    }
+    long long m = ok ? extent_1d(o) : -1;
+    if (ok) {
+      hid_t t = H5Dget_type(o);
+      ok = t >= 0 && column_type(t) != 0;
+      h5_close(t);
+    }
+    H5Oclose(o);
+    if (!ok || m < 0 || (len >= 0 && m != len)) return 0;
+    len = m;
+  }
+  return 1;
+}
+
+/* Column order: hpcpipe_columns when it names exactly the links. */
+static void column_order(hid_t g, char ***names, size_t *n) {
+  char *cols = attr_read_str(g, "hpcpipe_columns");
+  if (!cols) return;
+  size_t cnt = 0, cap = 0;
+  char **order = NULL;
+  int ok = 1;
+  for (char *p = cols, *e;; p = e + 1) {
+    e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len || e || *n) {
+      hp__grow(&order, &cap, cnt + 1, sizeof *order);
+      order[cnt++] = hp__xstrndup(p, len);
+    }
+    if (!e) break;
+  }
+  if (cnt != *n) ok = 0;
+  for (size_t i = 0; ok && i < cnt; i++) {
+    size_t j = 0;
+    while (j < *n && strcmp((*names)[j], order[i]) != 0)
+      j++;
+    ok = j < *n;
+  }
+  if (ok) {
+    free_names(*names, *n);
+    *names = order;
+  } else {
+    free_names(order, cnt);
+  }
+  free(cols);
+}
+
+static int read_table(rctx *r, hid_t g, char **names, size_t n,
+                      hp_value **out) {
+  hp_value *t = hp_table_new();
+  t->cols = hp__xcalloc(n ? n : 1, sizeof *t->cols);
+  t->capcols = n ? n : 1;
+  int rc = HP_OK;
+  for (size_t i = 0; rc == HP_OK && i < n; i++) {
+    hid_t d = H5Dopen2(g, names[i], H5P_DEFAULT);
+    hid_t ft = d >= 0 ? H5Dget_type(d) : -1;
+    long long len = d >= 0 ? extent_1d(d) : -1;
+    if (ft < 0 || len < 0) {
+      rc = rfail(r, names[i], "not a 1-D dataset");
+    } else if (i > 0 && (size_t)len != t->nrows) {
+      rc = unsupported(r, names[i], "columns of different lengths");
+    } else {
+      hp_column *c = &t->cols[t->ncols++];
+      c->name = hp__xstrdup(names[i]);
+      c->type = column_type(ft);
+      t->nrows = (size_t)len;
+      rc = c->type ? read_elems(r, d, NULL, ft, t->nrows, c, names[i])
+                   : unsupported(r, names[i], "unsupported column type");
+    }
+    h5_close(ft);
+    h5_close(d);
+  }
+  if (rc != HP_OK) {
+    hp_value_free(t);
+    return rc;
+  }
+  *out = t;
+  return HP_OK;
+}
+
+/* A 1-D compound dataset as a table, one column per member. */
+static int read_compound(rctx *r, hid_t d, hid_t ft, const char *name,
+                         hp_value **out) {
+  long long len = extent_1d(d);
+  int nm = H5Tget_nmembers(ft);
+  if (len < 0 || nm < 0)
+    return unsupported(r, name, "compound dataset is not 1-D");
+  hp_value *t = hp_table_new();
+  t->cols = hp__xcalloc(nm ? (size_t)nm : 1, sizeof *t->cols);
+  t->capcols = nm ? (size_t)nm : 1;
+  t->nrows = nm ? (size_t)len : 0;
+  int rc = HP_OK;
+  for (int i = 0; rc == HP_OK && i < nm; i++) {
+    char *mname = H5Tget_member_name(ft, (unsigned)i);
+    hid_t mt = H5Tget_member_type(ft, (unsigned)i);
+    if (!mname || mt < 0) {
+      rc = rfail(r, name, "compound member");
+    } else {
+      hp_column *c = &t->cols[t->ncols++];
+      c->name = hp__xstrdup(mname);
+      c->type = column_type(mt);
+      rc = c->type ? read_elems(r, d, mname, mt, t->nrows, c, mname)
+                   : unsupported(r, mname, "unsupported member type");
+    }
+    if (mname) H5free_memory(mname);
+    h5_close(mt);
+  }
+  if (rc != HP_OK) {
+    hp_value_free(t);
+    return rc;
+  }
+  *out = t;
+  return HP_OK;
+}
+
+static int read_dataset(rctx *r, hid_t d, const char *name, hp_value **out) {
+  hid_t ft = H5Dget_type(d), s = H5Dget_space(d);
+  int rc = HP_OK;
+  if (ft < 0 || s < 0) {
+    rc = rfail(r, name, "dataset");
+    goto done;
+  }
+  H5T_class_t cls = H5Tget_class(ft);
+  if (cls == H5T_COMPOUND) {
+    rc = read_compound(r, d, ft, name, out);
+    goto done;
+  }
+  hp_dtype ct = column_type(ft);
+  int nd = H5Sget_simple_extent_ndims(s);
+  if (!ct || H5Sget_simple_extent_type(s) == H5S_NULL) {
+    rc = unsupported(r, name, "unsupported HDF5 datatype or dataspace");
+    goto done;
+  }
+  if (nd > HP_MAX_NDIM) {
+    rc = unsupported(r, name, "more than 8 dimensions");
+    goto done;
+  }
+  hsize_t hd[HP_MAX_NDIM] = {1};
+  if (nd > 0)
+    H5Sget_simple_extent_dims(s, hd, NULL);
+  else
+    nd = 1;
+  size_t dims[HP_MAX_NDIM], n = 1;
+  for (int i = 0; i < nd; i++) {
+    dims[i] = (size_t)hd[i];
+    n *= dims[i];
+  }
+  hp_column c = {0};
+  if (ct == HP_STRING) {
+    /* a 1-D string dataset reads as a one-column table */
+    if (nd != 1) {
+      rc = unsupported(r, name, "string dataset is not 1-D");
+      goto done;
+    }
+    const char *base = strrchr(name, '/');
+    base = base && base[1] ? base + 1 : name;
+    c.type = HP_STRING;
+    rc = read_elems(r, d, NULL, ft, n, &c, name);
+    if (rc == HP_OK) {
+      hp_value *t = hp_table_new();
+      t->cols = hp__xmalloc(sizeof *t->cols);
+      t->capcols = t->ncols = 1;
+      c.name = hp__xstrdup(base);
+      t->cols[0] = c;
+      t->nrows = n;
+      *out = t;
+      memset(&c, 0, sizeof c);
+    }
+    goto done_col;
+  }
+  /* arrays hold int64 or float64; bools read as 0/1 integers */
+  c.type = ct;
+  rc = read_elems(r, d, NULL, ft, n, &c, name);
+  if (rc == HP_OK) {
+    hp_value *a = hp__xcalloc(1, sizeof *a);
+    a->kind = HP_ARRAY;
+    a->ndim = nd;
+    memcpy(a->dims, dims, sizeof dims[0] * (size_t)nd);
+    if (ct == HP_BOOL) {
+      int64_t *w = malloc(n ? n * 8 : 1);
+      if (!w) {
+        free(a);
+        rc = hp__fail(r->err, HP_ENOMEM, "%s: out of memory", r->path);
+        goto done_col;
+      }
+      for (size_t i = 0; i < n; i++)
+        w[i] = ((uint8_t *)c.data)[i];
+      free(c.data);
+      c.data = w;
+      ct = HP_INT64;
+    }
+    a->dtype = ct;
+    a->data = c.data;
+    c.data = NULL;
+    *out = a;
+  }
+done_col:
+  free(c.name);
+  free(c.data);
+  free(c.offs);
+  free(c.chars);
+done:
+  h5_close(ft);
+  h5_close(s);
+  return rc;
+}
+
+static int read_object(rctx *r, hid_t loc, const char *name, int depth,
+                       hp_value **out);
+
+/* The group's attributes (but hpcpipe_*) onto v. */
+typedef struct attr_walk {
+  hp_value *v;
+} attr_walk;
+
+static herr_t attr_cb(hid_t obj, const char *name, const H5A_info_t *info,
+                      void *data) {
+  attr_walk *aw = data;
+  (void)info;
+  if (strncmp(name, RESERVED, strlen(RESERVED)) == 0) return 0;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+  hid_t s = a >= 0 ? H5Aget_space(a) : -1;
+  if (t >= 0 && s >= 0 && H5Sget_simple_extent_npoints(s) == 1) {
+    switch (H5Tget_class(t)) {
+    case H5T_INTEGER: {
+      int64_t x;
+      if (H5Aread(a, H5T_NATIVE_INT64, &x) >= 0)
+        hp_group_set_i64(aw->v, name, x);
+      break;
+    }
+    case H5T_FLOAT: {
+      double x;
+      if (H5Aread(a, H5T_NATIVE_DOUBLE, &x) >= 0)
+        hp_group_set_f64(aw->v, name, x);
+      break;
+    }
+    case H5T_STRING: {
+      char *str = attr_read_str(obj, name);
+      if (str) hp_group_set_str(aw->v, name, str);
+      free(str);
+      break;
+    }
+    case H5T_ENUM:
+      if (is_bool_enum(t)) {
+        unsigned char raw[8] = {0};
+        hid_t mt = H5Tget_native_type(t, H5T_DIR_ASCEND);
+        if (mt >= 0 && H5Aread(a, mt, raw) >= 0) {
+          int any = 0;
+          for (int j = 0; j < 8; j++)
+            any |= raw[j];
+          hp_group_set_i64(aw->v, name, any != 0);
+        }
+        h5_close(mt);
+      }
+      break;
+    default: /* other attribute types are not values: skipped */
+      break;
+    }
+  }
+  h5_close(s);
+  h5_close(t);
+  h5_close(a);
+  H5Eclear2(H5E_DEFAULT);
+  return 0;
+}
+
+static int read_group(rctx *r, hid_t g, char **names, size_t n, int depth,
+                      hp_value **out) {
+  hp_value *v = hp_group_new();
+  attr_walk aw = {v};
+  hsize_t idx = 0;
+  if (H5Aiterate2(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, attr_cb, &aw) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    idx = 0;
+    H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &aw);
+    H5Eclear2(H5E_DEFAULT);
+  }
+  int rc = HP_OK;
+  for (size_t i = 0; rc == HP_OK && i < n; i++) {
+    hp_value *c = NULL;
+    rc = read_object(r, g, names[i], depth + 1, &c);
+    if (rc == HP_OK) rc = hp_group_set(v, names[i], c);
+  }
+  if (rc != HP_OK) {
+    hp_value_free(v);
+    return rc;
+  }
+  *out = v;
+  return HP_OK;
+}
+
+static int read_object(rctx *r, hid_t loc, const char *name, int depth,
+                       hp_value **out) {
+  if (depth > MAX_DEPTH)
+    return hp__fail(r->err, HP_EHDF5,
+                    "%s: '%s': groups nested too deeply (a cycle of links?)",
+                    r->path, name);
+  hid_t o = H5Oopen(loc, name, H5P_DEFAULT);
+  if (o < 0) return rfail(r, name, NULL);
+  int rc;
+  H5I_type_t ty = H5Iget_type(o);
+  if (ty == H5I_DATASET) {
+    rc = read_dataset(r, o, name, out);
+  } else if (ty == H5I_GROUP) {
+    char *kind = attr_read_str(o, "hpcpipe_kind");
+    size_t n = 0;
+    char **names = NULL;
+    if (kind && strcmp(kind, "array") == 0) {
+      rc = read_object(r, o, "data", depth + 1, out);
+    } else {
+      names = link_names(o, &n);
+      if (kind ? strcmp(kind, "table") == 0 : looks_like_table(o, names, n)) {
+        column_order(o, &names, &n);
+        rc = read_table(r, o, names, n, out);
+      } else {
+        rc = read_group(r, o, names, n, depth, out);
+      }
+    }
+    free_names(names, n);
+    free(kind);
+  } else {
+    rc = unsupported(r, name, "not a group or dataset");
+  }
+  H5Oclose(o);
+  return rc;
+}
+
+/* Opens path read-only: HP_EIO if missing, HP_EHDF5 if not HDF5. */
+static int open_file(const char *path, hid_t *file, hp_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
+  *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (*file >= 0) return HP_OK;
+  htri_t is = H5Fis_hdf5(path);
+  if (is <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return hp__fail(err, HP_EHDF5, "%s: not an HDF5 file", path);
+  }
+  return h5_fail(err, path, "cannot open");
+}
+
+static int is_root(const char *key) {
+  return !key || !key[0] || strcmp(key, "/") == 0;
+}
+
+int hp__h5_load(const char *path, const char *key, hp_value **out,
+                hp_error *err) {
+  if (out) *out = NULL;
+  if (!path || !out)
+    return hp__fail(err, HP_EINVAL, "hp__h5_load: bad arguments");
+  hp__h5_init();
+  hid_t file;
+  HP_TRY(open_file(path, &file, err));
+  rctx r = {path, err};
+  const char *obj = is_root(key) ? "/" : key;
+  int rc;
+  if (!is_root(key) && H5Lexists(file, obj, H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    rc = hp__fail(err, HP_EIO, "%s: no object '%s' in the file", path, obj);
+  } else {
+    rc = read_object(&r, file, obj, 0, out);
+  }
+  H5Fclose(file);
+  return rc;
+}
+
+int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
+  if (!path || !fp) return HP_EINVAL;
+  hp__h5_init();
+  hid_t file;
+  if (open_file(path, &file, NULL) != HP_OK) return HP_EIO;
+  int rc = HP_EIO;
+  const char *name = is_root(key) ? "/" : key;
+  hid_t o = H5Oopen(file, name, H5P_DEFAULT);
+  if (o >= 0 && is_root(key) && H5Iget_type(o) == H5I_GROUP) {
+    char *kind = attr_read_str(o, "hpcpipe_kind");
+    if (kind && strcmp(kind, "array") == 0) {
+      H5Oclose(o);
+      o = H5Oopen(file, "/data", H5P_DEFAULT);
+    }
+    free(kind);
+  }
+  char *hex = o >= 0 ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
+  if (hex) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(hex, &end, 16);
+    if (!errno && end != hex && !*end) {
+      *fp = (uint64_t)x;
+      rc = HP_OK;
+    }
+    free(hex);
+  }
+  h5_close(o);
+  H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
+  return rc;
+}

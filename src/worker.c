@@ -1,0 +1,155 @@
+/*
+ * worker.c - the worker side of the protocol. The cache holds values this
+ * rank produced or received inline, by dataset id, until rank 0 says the
+ * last consumer is done.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "proto.h"
+#include "value.h"
+
+typedef struct worker {
+  hp_plan *pl;
+  MPI_Comm comm;
+  hp_value **cache; /* [nds] */
+  hp_buf out;
+} worker;
+
+static void drop(worker *w, uint32_t ds) {
+  if (ds < w->pl->g->nds) {
+    hp_value_free(w->cache[ds]);
+    w->cache[ds] = NULL;
+  }
+}
+
+static int reply_fail(worker *w, int32_t node, const hp_error *e) {
+  hp_error err = HP_ERROR_INIT;
+  w->out.len = 0;
+  hp__put_u32(&w->out, HP_MSG_FAIL);
+  hp__put_u32(&w->out, (uint32_t)node);
+  hp__put_u32(&w->out, (uint32_t)e->code);
+  hp__put_bytes(&w->out, e->msg, strlen(e->msg));
+  return hp__send(w->comm, 0, &w->out, &err);
+}
+
+static void reply_done(worker *w, int32_t node, hp_task_result *res,
+                       const uint8_t *keep) {
+  const hp_graph *g = w->pl->g;
+  size_t nout = g->out_off[node + 1] - g->out_off[node];
+  w->out.len = 0;
+  hp__put_u32(&w->out, HP_MSG_DONE);
+  hp__put_u32(&w->out, (uint32_t)node);
+  hp__put_f64(&w->out, res->seconds);
+  hp__put_u32(&w->out, (uint32_t)nout);
+  hp_buf packed = {0};
+  for (size_t i = 0; i < nout; i++) {
+    int32_t ds = g->out_ds[g->out_off[node] + i];
+    hp__put_u64(&w->out, res->fp[i]);
+    hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
+    packed.len = 0;
+    int inl = 0;
+    if (keep[i]) {
+      hp__value_pack(res->out[i], &packed);
+      inl = w->pl->ds[ds]->type == HP_DS_MEMORY ||
+            packed.len <= w->pl->inline_max;
+    }
+    hp__put_u8(&w->out, (uint8_t)inl);
+    if (inl)
+      hp__put_bytes(&w->out, packed.data, packed.len);
+    if (keep[i]) {
+      drop(w, (uint32_t)ds);
+      w->cache[ds] = res->out[i];
+      res->out[i] = NULL;
+    }
+  }
+  hp__buf_free(&packed);
+}
+
+/* Runs one TASK message; replies DONE or FAIL. */
+static int run_task(worker *w, hp_rd *r, hp_error *err) {
+  const hp_graph *g = w->pl->g;
+  int32_t node = (int32_t)hp__get_u32(r);
+  (void)hp__get_u32(r); /* attempt */
+  uint32_t nrel = hp__get_u32(r);
+  for (uint32_t i = 0; i < nrel && !r->bad; i++)
+    drop(w, hp__get_u32(r));
+  if (r->bad || (size_t)node >= g->nnodes)
+    return hp__fail(err, HP_EINTERNAL, "corrupt task message");
+  size_t nin = g->in_off[node + 1] - g->in_off[node];
+  size_t nout = g->out_off[node + 1] - g->out_off[node];
+  hp_task_io *in = calloc(nin + 1, sizeof *in);
+  hp_value **tmp = calloc(nin + 1, sizeof *tmp);
+  uint8_t *keep = calloc(nout + 1, 1);
+  hp_error e = HP_ERROR_INIT;
+  int rc = (in && tmp && keep) ? HP_OK : HP_ENOMEM;
+  for (size_t i = 0; i < nin && rc == HP_OK; i++) {
+    int32_t ds = g->in_ds[g->in_off[node] + i];
+    uint8_t src = hp__get_u8(r);
+    in[i].fp = hp__get_u64(r);
+    if (src == HP_SRC_INLINE) {
+      size_t n;
+      const void *p = hp__get_bytes(r, &n);
+      rc = r->bad ? HP_EINTERNAL : hp__value_unpack(p, n, &tmp[i], &e);
+      in[i].val = tmp[i];
+    } else if (src == HP_SRC_CACHE) {
+      in[i].val = w->cache[ds];
+    }
+  }
+  for (size_t i = 0; i < nout; i++)
+    keep[i] = hp__get_u8(r);
+  if (r->bad)
+    rc = hp__fail(&e, HP_EINTERNAL, "corrupt task message");
+  hp_task_result res = {0};
+  if (rc == HP_OK)
+    rc = hp__exec_node(w->pl, node, in, &res, &e);
+  if (rc == HP_OK) {
+    reply_done(w, node, &res, keep);
+    rc = hp__send(w->comm, 0, &w->out, err);
+  } else {
+    if (e.code == HP_OK)
+      hp__fail(&e, rc, "node %d: %s", node, hp_strerror(rc));
+    rc = reply_fail(w, node, &e);
+  }
+  hp__exec_result_free(&res, nout);
+  for (size_t i = 0; i < nin; i++)
+    hp_value_free(tmp[i]);
+  free(tmp);
+  free(in);
+  free(keep);
+  return rc;
+}
+
+int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
+  worker w = {.pl = pl, .comm = comm};
+  w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
+  hp_buf msg = {0};
+  int rc = w.cache ? HP_OK : HP_ENOMEM;
+  while (rc == HP_OK) {
+    int src;
+    rc = hp__recv(comm, 0, &msg, &src, err);
+    if (rc != HP_OK)
+      break;
+    hp_rd r = {.p = msg.data, .len = msg.len};
+    uint32_t kind = hp__get_u32(&r);
+    if (kind == HP_MSG_SHUTDOWN)
+      break;
+    if (kind != HP_MSG_TASK) {
+      rc = hp__fail(err, HP_EINTERNAL, "worker got a '%s' message",
+                    hp__msg_name((int)kind));
+      break;
+    }
+    rc = run_task(&w, &r, err);
+  }
+  if (w.cache)
+    for (size_t d = 0; d < pl->g->nds; d++)
+      hp_value_free(w.cache[d]);
+  free(w.cache);
+  hp__buf_free(&msg);
+  hp__buf_free(&w.out);
+  return rc;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Scheduling under mpirun: work spreads over the workers, the critical path
+# goes first, rank 0 does not burn a core while it waits, and memory
+# datasets travel between ranks inline.
+. "$(dirname "$0")/lib.bash"
+
+P=$SCRATCH/s && mkdir -p "$P/conf/base"
+printf '"{name}":\n  type: memory\n' >"$P/conf/base/catalog.yml"
+{
+  echo "pipelines:"
+  echo "  __default__:"
+  # A chain of three (the critical path) declared after six short nodes.
+  for i in 1 2 3 4 5 6; do echo "    - {node: short$i, func: core.sleep, args: {ms: 50}, outputs: s$i}"; done
+  echo "    - {node: c1, func: core.sleep, args: {ms: 50}, outputs: c1}"
+  echo "    - {node: c2, func: core.identity, inputs: c1, outputs: c2}"
+  echo "    - {node: c3, func: core.identity, inputs: c2, outputs: c3}"
+} >"$P/conf/base/pipelines.yml"
+
+for np in 1 2; do
+  rm -rf "$P/data"
+  HPCPIPE_DEPTH=1 hp "$np" run "$P/conf"
+  expect_rc 0 "priority run np=$np"
+  first=$(grep '"event":"done"' "$P/data/store/journal.jsonl" | head -1 | sed 's/.*"node":"\([^"]*\)".*/\1/')
+  [ "$first" = c1 ] || fail "np=$np: the critical path did not go first (first: $first)"
+done
+
+# Twelve 200 ms nodes on 3 ranks: both workers take work; rank 0 idles.
+{
+  echo "pipelines:"
+  echo "  __default__:"
+  for i in $(seq 1 12); do echo "    - {node: w$i, func: core.sleep, args: {ms: 200}, outputs: w$i}"; done
+} >"$P/conf/base/pipelines.yml"
+rm -rf "$P/data"
+hp 3 run "$P/conf"
+expect_rc 0 "spread run"
+for r in 1 2; do
+  grep -q "\"rank\":$r," "$P/data/store/journal.jsonl" || fail "rank $r ran nothing"
+done
+cpu=$(sed -n 's/.*complete: .* in \([0-9.]*\) s (rank 0 CPU \([0-9.]*\) s).*/\2 \1/p' "$ERR")
+[ -n "$cpu" ] || fail "no completion line"
+awk -v c="${cpu% *}" -v w="${cpu#* }" 'BEGIN { exit !(c < 0.5 * w) }' ||
+  fail "rank 0 used ${cpu% *} s of CPU over ${cpu#* } s"
+finish

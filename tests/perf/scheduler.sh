@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Scheduler throughput: no-op nodes per second through hpcpipe (in-process,
+# -n 2, -n 3) beside Dask (threaded and distributed), medians of REPS runs,
+# plus the time to load and plan a 10^6-node pipeline.
+#   tests/perf/scheduler.sh BUILD_DIR [REPS]
+# Not part of the default test run (it takes minutes).
+set -euo pipefail
+B=$(cd "${1:-build}" && pwd) REPS=${2:-5}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../slurm/mpi-env.sh"
+W=$(mktemp -d /tmp/hpcpipe-perf.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# secs CMD...: wall seconds of one run
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+
+printf '%-34s %10s %12s\n' "case" "seconds" "tasks/s"
+for shape in independent chain; do
+  for n in 10000 100000; do
+    for kind in memory store; do
+      [ "$kind" = store ] && [ "$n" -gt 10000 ] && continue
+      P=$W/$shape-$n-$kind
+      python3 "$HERE/gen_noop.py" "$P" "$n" "$shape" "$kind"
+      for np in 1 2 3; do
+        ts=()
+        for _ in $(seq "$REPS"); do
+          rm -rf "$P/data"
+          if [ "$np" = 1 ]; then ts+=("$(secs "$B/hpcpipe" run "$P/conf")")
+          else ts+=("$(secs mpirun -n "$np" "$B/hpcpipe" run "$P/conf")"); fi
+        done
+        m=$(printf '%s\n' "${ts[@]}" | median)
+        printf '%-34s %10.3f %12.0f\n' "hpcpipe $shape $n $kind np=$np" "$m" "$(echo "$n / $m" | bc -l)"
+      done
+    done
+    for s in threads distributed; do
+      [ "$s" = distributed ] && [ "$n" -gt 10000 ] && continue
+      ts=()
+      for _ in $(seq "$REPS"); do ts+=("$(python3 "$HERE/dask_noop.py" "$n" "$shape" "$s" 2>/dev/null)"); done
+      m=$(printf '%s\n' "${ts[@]}" | median)
+      printf '%-34s %10.3f %12.0f\n' "dask $shape $n $s" "$m" "$(echo "$n / $m" | bc -l)"
+    done
+  done
+done
+
+P=$W/plan
+python3 "$HERE/gen_noop.py" "$P" 1000000 chain memory
+ts=()
+for _ in $(seq "$REPS"); do ts+=("$(secs "$B/hpcpipe" check "$P/conf")"); done
+printf '%-34s %10.3f\n' "load+plan 10^6 nodes (check)" "$(printf '%s\n' "${ts[@]}" | median)"

@@ -1,0 +1,492 @@
+/*
+ * test_csv.c - CSV reading and writing: type inference, given types,
+ * RFC 4180 quoting, line endings, write -> read round trips, errors with
+ * file and line, atomic writes, and parse throughput (HP_BENCH_MB sets the
+ * size of the generated file, 8 MB by default).
+ */
+#define _XOPEN_SOURCE 700
+
+#include <dirent.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "check.h"
+#include "csv.h"
+#include "tree.h"
+#include "value.h"
+
+static char dir[64];
+
+static char *in_dir(const char *name) {
+  static char buf[8][256];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  return buf[k];
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag,
+                 struct FTW *f) {
+  (void)st;
+  (void)flag;
+  (void)f;
+  return remove(p);
+}
+
+static void put_file(const char *name, const char *text) {
+  FILE *f = fopen(in_dir(name), "wb");
+  CHECK(f != NULL);
+  fwrite(text, 1, strlen(text), f);
+  fclose(f);
+}
+
+static char *get_file(const char *name) {
+  FILE *f = fopen(in_dir(name), "rb");
+  CHECK(f != NULL);
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static hp_value *read_text(const char *text, const hp_csv_opts *o) {
+  put_file("in.csv", text);
+  hp_value *t = NULL;
+  hp_error err = HP_ERROR_INIT;
+  CHECK_OK(hp__csv_read(in_dir("in.csv"), o, &t, &err), &err);
+  return t;
+}
+
+/* The error message hp__csv_read gives for text. */
+static const char *read_error(const char *text, const hp_csv_opts *o,
+                              int code) {
+  static hp_error err;
+  put_file("bad.csv", text);
+  hp__error_clear(&err);
+  hp_value *t = (hp_value *)1;
+  CHECK_EQ(hp__csv_read(in_dir("bad.csv"), o, &t, &err), code);
+  CHECK(t == NULL);
+  CHECK(strstr(err.msg, "bad.csv") != NULL);
+  return err.msg;
+}
+
+static double num(const hp_value *t, size_t col, size_t row) {
+  return ((const double *)hp_table_column(t, col))[row];
+}
+
+static int64_t inum(const hp_value *t, size_t col, size_t row) {
+  return ((const int64_t *)hp_table_column(t, col))[row];
+}
+
+static void test_inference(void) {
+  CASE("types inferred");
+  hp_value *t = read_text("i,f,b,s,m,e,big\n"
+                          "1,1.5,true,x,1,,9223372036854775807\n"
+                          "-2, 3 ,FALSE,y,2.5,,9223372036854775808\n"
+                          "+3,1e3,True,,3,,1\n",
+                          NULL);
+  CHECK_EQ(hp_value_rows(t), 3);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_INT64);
+  CHECK_EQ(inum(t, 0, 1), -2);
+  CHECK_EQ(inum(t, 0, 2), 3);
+  CHECK_EQ(hp_table_coltype(t, 1), HP_FLOAT64);
+  CHECK(num(t, 1, 1) == 3.0);
+  CHECK(num(t, 1, 2) == 1000.0);
+  CHECK_EQ(hp_table_coltype(t, 2), HP_BOOL);
+  const uint8_t *b = hp_table_column(t, 2);
+  CHECK(b[0] == 1 && b[1] == 0 && b[2] == 1);
+  CHECK_EQ(hp_table_coltype(t, 3), HP_STRING);
+  CHECK_STR_EQ(hp_table_str(t, 3, 2), "");
+  CHECK_EQ(hp_table_coltype(t, 4), HP_FLOAT64); /* int + float */
+  CHECK(num(t, 4, 1) == 2.5);
+  CHECK_EQ(hp_table_coltype(t, 5), HP_FLOAT64); /* all empty: NaN */
+  CHECK(isnan(num(t, 5, 0)));
+  CHECK_EQ(hp_table_coltype(t, 6), HP_FLOAT64); /* int64 overflow */
+  hp_value_free(t);
+
+  CASE("types widen across blocks of rows");
+  hp_buf txt = {0};
+  hp__buf_puts(&txt, "i,f,s,e\n");
+  for (int r = 0; r < 5000; r++)
+    hp__buf_printf(&txt, "%d,%d%s,%s,%s\n", r, r, r == 4999 ? ".5" : "",
+                   r == 4500 ? "x" : "7", r == 3000 ? "" : "true");
+  t = read_text(txt.data, NULL);
+  hp__buf_free(&txt);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_INT64);
+  CHECK_EQ(inum(t, 0, 4999), 4999);
+  CHECK_EQ(hp_table_coltype(t, 1), HP_FLOAT64);
+  CHECK(num(t, 1, 10) == 10.0 && num(t, 1, 4999) == 4999.5);
+  CHECK_EQ(hp_table_coltype(t, 2), HP_STRING);
+  CHECK_STR_EQ(hp_table_str(t, 2, 4500), "x");
+  CHECK_STR_EQ(hp_table_str(t, 2, 0), "7");
+  CHECK_EQ(hp_table_coltype(t, 3), HP_STRING);
+  CHECK_STR_EQ(hp_table_str(t, 3, 3000), "");
+  hp_value_free(t);
+
+  CASE("empty numeric fields are NaN");
+  t = read_text("a,b\n1,x\n,y\n3,z\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_FLOAT64);
+  CHECK(isnan(num(t, 0, 1)));
+  CHECK(num(t, 0, 2) == 3.0);
+  hp_value_free(t);
+
+  CASE("numbers parse exactly");
+  t = read_text("x\n0.1\n-0.0\n1.7976931348623157e308\n4.9e-324\n"
+                "123456789012345678901234\n0.30000000000000004\nnan\n-inf\n"
+                "2.2250738585072011e-308\n.5\n5.\n1E-7\n",
+                NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_FLOAT64);
+  CHECK(num(t, 0, 0) == 0.1);
+  CHECK(num(t, 0, 1) == 0.0 && signbit(num(t, 0, 1)));
+  CHECK(num(t, 0, 2) == 1.7976931348623157e308);
+  CHECK(num(t, 0, 3) == 4.9e-324);
+  CHECK(num(t, 0, 4) == 123456789012345678901234.0);
+  CHECK(num(t, 0, 5) == 0.30000000000000004);
+  CHECK(isnan(num(t, 0, 6)));
+  CHECK(isinf(num(t, 0, 7)) && num(t, 0, 7) < 0);
+  CHECK(num(t, 0, 8) == 2.2250738585072011e-308);
+  CHECK(num(t, 0, 9) == 0.5);
+  CHECK(num(t, 0, 10) == 5.0);
+  CHECK(num(t, 0, 11) == 1e-7);
+  hp_value_free(t);
+
+  CASE("not numbers");
+  t = read_text("a,b,c,d\n1x,0x10,1e,.\n2,3,4,5\n", NULL);
+  for (size_t c = 0; c < 4; c++)
+    CHECK_EQ(hp_table_coltype(t, c), HP_STRING);
+  CHECK_STR_EQ(hp_table_str(t, 1, 0), "0x10");
+  hp_value_free(t);
+
+  CASE("header names");
+  t = read_text("a,,a,a\n1,2,3,4\n", NULL);
+  CHECK_STR_EQ(hp_table_colname(t, 0), "a");
+  CHECK_STR_EQ(hp_table_colname(t, 1), "Unnamed: 1");
+  CHECK_STR_EQ(hp_table_colname(t, 2), "a.1");
+  CHECK_STR_EQ(hp_table_colname(t, 3), "a.2");
+  hp_value_free(t);
+}
+
+static void test_quoting(void) {
+  CASE("quoting and line endings");
+  hp_value *t = read_text("\xEF\xBB\xBF\"na,me\",v\r\n"
+                          "\"a \"\"quoted\"\" word\",1\r\n"
+                          "\"multi\r\nline\n\",2\r\n"
+                          "\r\n"
+                          "plain \"inner\" quote,3\r\n"
+                          "\"\",4\r\n"
+                          "\"x\"tail,5",
+                          NULL);
+  CHECK_STR_EQ(hp_table_colname(t, 0), "na,me");
+  CHECK_EQ(hp_value_rows(t), 5);
+  CHECK_STR_EQ(hp_table_str(t, 0, 0), "a \"quoted\" word");
+  CHECK_STR_EQ(hp_table_str(t, 0, 1), "multi\r\nline\n");
+  CHECK_STR_EQ(hp_table_str(t, 0, 2), "plain \"inner\" quote");
+  CHECK_STR_EQ(hp_table_str(t, 0, 3), "");
+  CHECK_STR_EQ(hp_table_str(t, 0, 4), "xtail");
+  CHECK_EQ(hp_table_coltype(t, 1), HP_INT64);
+  CHECK_EQ(inum(t, 1, 4), 5);
+  hp_value_free(t);
+
+  CASE("separator option");
+  hp_csv_opts o = {';', NULL};
+  t = read_text("a;b\n1,5;x\n", &o);
+  CHECK_EQ(hp_table_ncols(t), 2);
+  CHECK_STR_EQ(hp_table_str(t, 0, 0), "1,5");
+  hp_value_free(t);
+  o.sep = '\t';
+  t = read_text("a\tb\n1\t2\n", &o);
+  CHECK_EQ(inum(t, 1, 0), 2);
+  hp_value_free(t);
+
+  CASE("header only, trailing blank lines");
+  t = read_text("a,b\n", NULL);
+  CHECK_EQ(hp_table_ncols(t), 2);
+  CHECK_EQ(hp_value_rows(t), 0);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING);
+  hp_value_free(t);
+  t = read_text("a\n1\n\n\n", NULL);
+  CHECK_EQ(hp_value_rows(t), 1);
+  hp_value_free(t);
+}
+
+static void test_errors(void) {
+  CASE("read errors");
+  hp_error err = HP_ERROR_INIT;
+  hp_value *t = NULL;
+  CHECK_EQ(hp__csv_read(in_dir("none.csv"), NULL, &t, &err), HP_EIO);
+  CHECK_CONTAINS(err.msg, "none.csv");
+  CHECK_CONTAINS(err.msg, "No such file");
+  CHECK_CONTAINS(read_error("", NULL, HP_EIO), "bad.csv:1: no header line");
+  CHECK_CONTAINS(read_error("\n\n", NULL, HP_EIO), "no header line");
+  CHECK_CONTAINS(read_error("a,b\n1,2\n3\n", NULL, HP_EIO),
+                 "bad.csv:3: row has 1 field, expected 2");
+  CHECK_CONTAINS(read_error("a,b\n\"x\ny\",1\n1,2,3\n", NULL, HP_EIO),
+                 "bad.csv:4: row has 3 fields, expected 2");
+  CHECK_CONTAINS(read_error("a,b\n1,2\n\"open,3\n4,5\n", NULL, HP_EIO),
+                 "bad.csv:3: unterminated quote");
+
+  CASE("given types");
+  char ka[] = "a", kb[] = "b", kc[] = "c", tf[] = "float64", ts[] = "string",
+       ti[] = "int64", tbad[] = "int", tb[] = "bool";
+  hp_tree k1 = {.kind = HP_TREE_SCALAR, .text = ka};
+  hp_tree v1 = {.kind = HP_TREE_SCALAR, .text = tf};
+  hp_tree k2 = {.kind = HP_TREE_SCALAR, .text = kb};
+  hp_tree v2 = {.kind = HP_TREE_SCALAR, .text = ts};
+  hp_tree k3 = {.kind = HP_TREE_SCALAR, .text = kc};
+  hp_tree v3 = {.kind = HP_TREE_SCALAR, .text = ti};
+  hp_tree *keys[] = {&k1, &k2, &k3}, *items[] = {&v1, &v2, &v3};
+  hp_tree map = {.kind = HP_TREE_MAP, .n = 3, .keys = keys, .items = items};
+  hp_csv_opts o = {',', &map};
+  t = read_text("a,b,c\n1,2,3\n4,05,6\n", &o);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_FLOAT64);
+  CHECK_EQ(hp_table_coltype(t, 1), HP_STRING);
+  CHECK_STR_EQ(hp_table_str(t, 1, 1), "05");
+  CHECK_EQ(hp_table_coltype(t, 2), HP_INT64);
+  hp_value_free(t);
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\n4,5,6.5\n", &o, HP_EIO),
+                 "bad.csv:3: column 'c': cannot read '6.5' as int64");
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,\n", &o, HP_EIO),
+                 "bad.csv:2: column 'c': cannot read '' as int64");
+  CHECK_CONTAINS(read_error("a,b\n1,2\n", &o, HP_EIO),
+                 "column 'c' (from columns:) is not in the header");
+  v3.text = tbad;
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\n", &o, HP_EINVAL),
+                 "column 'c': unknown type 'int'");
+  v3.text = tb;
+  t = read_text("a,b,c\n1,2,TRUE\n", &o);
+  CHECK_EQ(hp_table_coltype(t, 2), HP_BOOL);
+  hp_value_free(t);
+  hp_tree null = {.kind = HP_TREE_NULL};
+  o.types = &null;
+  t = read_text("a\n1\n", &o);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_INT64);
+  hp_value_free(t);
+}
+
+/* Random files of CSV-ish bytes: each read succeeds or fails cleanly. */
+static void test_noise(void) {
+  CASE("random input");
+  static const char alphabet[] = ",\"\n\r a1.e-\0t";
+  uint64_t st = 12345;
+  char text[64];
+  for (int it = 0; it < 3000; it++) {
+    size_t n = (size_t)(it % 48);
+    for (size_t i = 0; i < n; i++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      text[i] = alphabet[(st >> 33) % (sizeof alphabet - 1)];
+    }
+    FILE *f = fopen(in_dir("noise.csv"), "wb");
+    fwrite(text, 1, n, f);
+    fclose(f);
+    hp_error err = HP_ERROR_INIT;
+    hp_value *t = NULL;
+    int rc = hp__csv_read(in_dir("noise.csv"), NULL, &t, &err);
+    CHECK(rc == HP_OK || rc == HP_EIO);
+    CHECK((rc == HP_OK) == (t != NULL));
+    hp_value_free(t);
+  }
+}
+
+static hp_value *mixed_table(void) {
+  hp_value *t = hp_table_new();
+  int64_t iv[] = {0, -1, INT64_MIN, INT64_MAX, 42};
+  double fv[] = {0.1, -0.0, NAN, 1e300, 3.0};
+  uint8_t bv[] = {1, 0, 0, 1, 1};
+  const char *sv[] = {"plain", "with,comma", "with \"quote\"", "two\nlines",
+                      ""};
+  CHECK_EQ(hp_table_add_column(t, "i", HP_INT64, iv, 5), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "f", HP_FLOAT64, fv, 5), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "b", HP_BOOL, bv, 5), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "s,\"x\"", HP_STRING, sv, 5), HP_OK);
+  return t;
+}
+
+static void test_write(void) {
+  CASE("write -> read round trip");
+  hp_error err = HP_ERROR_INIT;
+  hp_value *t = mixed_table();
+  CHECK_OK(hp__csv_write(in_dir("out/sub/rt.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("out/sub/rt.csv"),
+               "i,f,b,\"s,\"\"x\"\"\"\n"
+               "0,0.1,true,plain\n"
+               "-1,-0.0,false,\"with,comma\"\n"
+               "-9223372036854775808,,false,\"with \"\"quote\"\"\"\n"
+               "9223372036854775807,1e+300,true,\"two\nlines\"\n"
+               "42,3.0,true,\n");
+  hp_value *u = NULL;
+  CHECK_OK(hp__csv_read(in_dir("out/sub/rt.csv"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+
+  CASE("round trip with another separator");
+  hp_csv_opts o = {';', NULL};
+  CHECK_OK(hp__csv_write(in_dir("rt2.csv"), t, &o, &err), &err);
+  CHECK_OK(hp__csv_read(in_dir("rt2.csv"), &o, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+
+  CASE("shortest float text");
+  double fv[] = {0.1 + 0.2, 1.0 / 3.0, 5e-324, 123456789.0, 1e22, 0.5};
+  t = hp_table_new();
+  CHECK_EQ(hp_table_add_column(t, "x", HP_FLOAT64, fv, 6), HP_OK);
+  CHECK_OK(hp__csv_write(in_dir("f.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("f.csv"), "x\n0.30000000000000004\n"
+                                  "0.3333333333333333\n4.94065645841247e-324\n"
+                                  "123456789.0\n1e+22\n0.5\n");
+  CHECK_OK(hp__csv_read(in_dir("f.csv"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+
+  CASE("float text matches the printf rule");
+  size_t nr = 20000;
+  double *rv = malloc(nr * sizeof *rv);
+  uint64_t st = 0x9E3779B97F4A7C15ULL;
+  for (size_t i = 0; i < nr; i++) {
+    st ^= st << 13;
+    st ^= st >> 7;
+    st ^= st << 17;
+    double m = (double)(st >> 11) / 9007199254740992.0;
+    int e = (int)(st % 40) - 20;
+    double x = m * pow(10.0, e);
+    if (i % 3 == 0) /* short decimals */
+      x = round(x * 1000.0) / 1000.0;
+    if (i % 5 == 0) x = -x;
+    rv[i] = x;
+  }
+  t = hp_table_new();
+  CHECK_EQ(hp_table_add_column(t, "x", HP_FLOAT64, rv, nr), HP_OK);
+  CHECK_OK(hp__csv_write(in_dir("r.csv"), t, NULL, &err), &err);
+  FILE *rf = fopen(in_dir("r.csv"), "r");
+  char line[64], ref[64];
+  CHECK(fgets(line, sizeof line, rf) != NULL);
+  for (size_t i = 0; i < nr; i++) {
+    CHECK(fgets(line, sizeof line, rf) != NULL);
+    line[strcspn(line, "\n")] = '\0';
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(ref, sizeof ref, "%.*g", prec, rv[i]);
+      if (strtod(ref, NULL) == rv[i]) break;
+    }
+    if (!strpbrk(ref, ".e")) strcat(ref, ".0");
+    CHECK_STR_EQ(line, ref);
+  }
+  fclose(rf);
+  free(rv);
+  hp_value_free(t);
+
+  CASE("single column with empty values");
+  const char *sv[] = {"a", "", "b"};
+  t = hp_table_new();
+  CHECK_EQ(hp_table_add_column(t, "s", HP_STRING, sv, 3), HP_OK);
+  CHECK_OK(hp__csv_write(in_dir("one.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("one.csv"), "s\na\n\"\"\nb\n");
+  CHECK_OK(hp__csv_read(in_dir("one.csv"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+
+  CASE("empty table");
+  t = hp_table_new();
+  CHECK_EQ(hp_table_add_column(t, "a", HP_STRING, NULL, 0), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "b", HP_STRING, NULL, 0), HP_OK);
+  CHECK_OK(hp__csv_write(in_dir("e.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("e.csv"), "a,b\n");
+  CHECK_OK(hp__csv_read(in_dir("e.csv"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+
+  CASE("write errors");
+  hp_value *g = hp_group_new();
+  CHECK_EQ(hp__csv_write(in_dir("g.csv"), g, NULL, &err), HP_EINVAL);
+  hp__error_clear(&err);
+  hp_value_free(g);
+  t = mixed_table();
+  CHECK_EQ(hp__csv_write(in_dir("one.csv/x.csv"), t, NULL, &err), HP_EIO);
+  CHECK_CONTAINS(err.msg, "one.csv/x.csv");
+  hp__error_clear(&err);
+  CHECK_EQ(mkdir(in_dir("adir.csv"), 0755), 0);
+  CHECK_EQ(hp__csv_write(in_dir("adir.csv"), t, NULL, &err), HP_EIO);
+  CHECK_CONTAINS(err.msg, "adir.csv: cannot write");
+  hp__error_clear(&err);
+  hp_value_free(t);
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while ((e = readdir(d)))
+    CHECK(strstr(e->d_name, ".tmp.") == NULL);
+  closedir(d);
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_speed(void) {
+  CASE("parse throughput");
+  const char *env = getenv("HP_BENCH_MB");
+  double want = env ? atof(env) : 8.0;
+  FILE *f = fopen(in_dir("big.csv"), "wb");
+  CHECK(f != NULL);
+  fputs("id,a,b,c,d,flag\n", f);
+  size_t bytes = 0, rows = 0;
+  uint64_t s = 88172645463325252ULL;
+  char line[256];
+  while ((double)bytes < want * 1e6) {
+    double v[4];
+    for (int i = 0; i < 4; i++) {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      v[i] = (double)(s >> 11) / 9007199254740992.0 * 2000.0 - 1000.0;
+    }
+    int n = snprintf(line, sizeof line, "%zu,%.6f,%.3f,%.10g,%g,%s\n", rows,
+                     v[0], v[1], v[2], v[3], rows % 2 ? "true" : "false");
+    fwrite(line, 1, (size_t)n, f);
+    bytes += (size_t)n;
+    rows++;
+  }
+  fclose(f);
+  hp_error err = HP_ERROR_INIT;
+  hp_value *t = NULL;
+  double t0 = now();
+  CHECK_OK(hp__csv_read(in_dir("big.csv"), NULL, &t, &err), &err);
+  double t1 = now();
+  CHECK_EQ(hp_value_rows(t), rows);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_INT64);
+  CHECK_EQ(hp_table_coltype(t, 1), HP_FLOAT64);
+  CHECK_EQ(hp_table_coltype(t, 5), HP_BOOL);
+  CHECK_OK(hp__csv_write(in_dir("big2.csv"), t, NULL, &err), &err);
+  double t2 = now();
+  fprintf(stderr, "  %.0f MB, %zu rows: read %.0f MB/s, write %.0f MB/s\n",
+          (double)bytes / 1e6, rows, (double)bytes / 1e6 / (t1 - t0),
+          (double)bytes / 1e6 / (t2 - t1));
+  hp_value *u = NULL;
+  CHECK_OK(hp__csv_read(in_dir("big2.csv"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "/tmp/hp_csv_XXXXXX");
+  CHECK(mkdtemp(dir) != NULL);
+  test_inference();
+  test_quoting();
+  test_errors();
+  test_noise();
+  test_write();
+  test_speed();
+  CHECK_EQ(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+  fprintf(stderr, "test_csv: ok\n");
+  return 0;
+}

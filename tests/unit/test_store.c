@@ -1,0 +1,543 @@
+/*
+ * test_store.c - HDF5 files through store.c only (this test never
+ * includes hdf5.h): round trips of every kind of value, keys inside files,
+ * lineage attributes (read back with hp__h5_fingerprint and, when present,
+ * h5dump), atomic commits and their failures, layouts hpcpipe did not
+ * write (inferred tables; h5py files when python3 has h5py), and timings.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <dirent.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store.h"
+#include "value.h"
+
+static char dir[64];
+
+static char *in_dir(const char *name) {
+  static char buf[8][256];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  return buf[k];
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag,
+                 struct FTW *f) {
+  (void)st;
+  (void)flag;
+  (void)f;
+  return remove(p);
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Number of entries of d whose name contains ".tmp." */
+static int count_tmp(const char *d) {
+  DIR *dd = opendir(d);
+  if (!dd) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dd)))
+    n += strstr(e->d_name, ".tmp.") != NULL;
+  closedir(dd);
+  return n;
+}
+
+static hp_value *make_table(size_t n) {
+  hp_value *t = hp_table_new();
+  int64_t *iv = malloc(n * sizeof *iv + 1);
+  double *fv = malloc(n * sizeof *fv + 1);
+  uint8_t *bv = malloc(n + 1);
+  const char **sv = malloc(n * sizeof *sv + 1);
+  static const char *words[] = {"alpha", "", "\xCE\xB2\xC3\xA9ta", "a,b"};
+  for (size_t i = 0; i < n; i++) {
+    iv[i] = (int64_t)i * 1000003 - 7;
+    fv[i] = i % 5 == 3 ? NAN : (double)i / 7.0;
+    bv[i] = i % 3 == 0;
+    sv[i] = words[i % 4];
+  }
+  CHECK_EQ(hp_table_add_column(t, "id", HP_INT64, iv, n), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "x", HP_FLOAT64, fv, n), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "ok", HP_BOOL, bv, n), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "name", HP_STRING, sv, n), HP_OK);
+  free(iv);
+  free(fv);
+  free(bv);
+  free(sv);
+  return t;
+}
+
+static hp_value *make_group(void) {
+  hp_value *g = hp_group_new();
+  CHECK_EQ(hp_group_set_i64(g, "k", -3), HP_OK);
+  CHECK_EQ(hp_group_set_f64(g, "score", 0.1), HP_OK);
+  CHECK_EQ(hp_group_set_str(g, "label", "m\xC3\xBCnster"), HP_OK);
+  size_t dims[2] = {3, 2};
+  hp_value *a = hp_array_new(HP_FLOAT64, 2, dims);
+  ((double *)hp_array_data_mut(a))[5] = 6.5;
+  CHECK_EQ(hp_group_set(g, "centers", a), HP_OK);
+  CHECK_EQ(hp_group_set(g, "labels", make_table(5)), HP_OK);
+  hp_value *sub = hp_group_new();
+  /* equal-length 1-D arrays: must stay a group, not become a table */
+  size_t d1[1] = {4};
+  CHECK_EQ(hp_group_set(sub, "u", hp_array_new(HP_INT64, 1, d1)), HP_OK);
+  CHECK_EQ(hp_group_set(sub, "v", hp_array_new(HP_INT64, 1, d1)), HP_OK);
+  CHECK_EQ(hp_group_set(sub, "empty", hp_group_new()), HP_OK);
+  CHECK_EQ(hp_group_set(sub, "t0", hp_table_new()), HP_OK);
+  CHECK_EQ(hp_group_set(sub, "t00", make_table(0)), HP_OK);
+  CHECK_EQ(hp_group_set(g, "zsub", sub), HP_OK);
+  CHECK_EQ(hp_group_set(g, "asub", hp_group_new()), HP_OK);
+  return g;
+}
+
+static void save_load(const char *name, const char *key, hp_value *v) {
+  hp_error err = HP_ERROR_INIT;
+  CHECK_OK(hp__h5_save(in_dir(name), key, v, NULL, &err), &err);
+  hp_value *u = NULL;
+  CHECK_OK(hp__h5_load(in_dir(name), key, &u, &err), &err);
+  CHECK(hp__value_equal(v, u));
+  hp_value_free(u);
+  hp_value_free(v);
+}
+
+static void test_round_trips(void) {
+  CASE("table");
+  save_load("t.h5", NULL, make_table(1000));
+  CASE("empty tables");
+  save_load("t0.h5", "/", make_table(0));
+  save_load("tnone.h5", NULL, hp_table_new());
+  CASE("column names with commas");
+  hp_value *c = make_table(4);
+  int64_t z[4] = {4, 3, 2, 1};
+  CHECK_EQ(hp_table_add_column(c, "a,b", HP_INT64, z, 4), HP_OK);
+  CHECK_EQ(hp_table_add_column(c, "0 first?", HP_INT64, z, 4), HP_OK);
+  save_load("comma.h5", NULL, c);
+  CASE("arrays");
+  size_t dims[3] = {2, 3, 4};
+  hp_value *a = hp_array_new(HP_INT64, 3, dims);
+  for (size_t i = 0; i < 24; i++)
+    ((int64_t *)hp_array_data_mut(a))[i] = (int64_t)i - 12;
+  save_load("a.h5", NULL, a);
+  size_t zero[2] = {0, 5};
+  save_load("a0.h5", NULL, hp_array_new(HP_FLOAT64, 2, zero));
+  size_t one[1] = {7};
+  /* a 1-D array at the root must not read back as a table */
+  save_load("a1.h5", NULL, hp_array_new(HP_FLOAT64, 1, one));
+  CASE("groups");
+  save_load("g.h5", NULL, make_group());
+  save_load("g0.h5", NULL, hp_group_new());
+  CASE("keys");
+  save_load("k1.h5", "/deep/er/table", make_table(3));
+  save_load("k2.h5", "arr", hp_array_new(HP_INT64, 1, one));
+  save_load("k3.h5", "/x/y/arr", hp_array_new(HP_INT64, 1, one));
+  save_load("k4.h5", "/m", make_group());
+  CASE("parent directories created");
+  save_load("new/sub/dir/t.h5", NULL, make_table(2));
+  CHECK_EQ(count_tmp(dir), 0);
+  CHECK_EQ(count_tmp(in_dir("new/sub/dir")), 0);
+}
+
+static void test_lineage(void) {
+  CASE("lineage");
+  hp_lineage lin = {"clean", "frame.filter", 0x0123456789abcdefULL,
+                    "2024-05-01T12:00:00Z", "2024-05-01T12.00.00.000Z"};
+  hp_error err = HP_ERROR_INIT;
+  hp_value *t = make_table(42);
+  CHECK_OK(hp__h5_save(in_dir("lin.h5"), NULL, t, &lin, &err), &err);
+  uint64_t fp = 0;
+  CHECK_EQ(hp__h5_fingerprint(in_dir("lin.h5"), NULL, &fp), HP_OK);
+  CHECK(fp == 0x0123456789abcdefULL);
+  /* lineage attributes do not leak into loaded values */
+  hp_value *u = NULL;
+  CHECK_OK(hp__h5_load(in_dir("lin.h5"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+
+  lin.fingerprint = 42;
+  size_t dims[1] = {3};
+  hp_value *a = hp_array_new(HP_FLOAT64, 1, dims);
+  CHECK_OK(hp__h5_save(in_dir("lina.h5"), NULL, a, &lin, &err), &err);
+  CHECK_OK(hp__h5_save(in_dir("linb.h5"), "/p/q", a, &lin, &err), &err);
+  hp_value_free(a);
+  CHECK_EQ(hp__h5_fingerprint(in_dir("lina.h5"), NULL, &fp), HP_OK);
+  CHECK(fp == 42);
+  CHECK_EQ(hp__h5_fingerprint(in_dir("linb.h5"), "/p/q", &fp), HP_OK);
+  CHECK_EQ(hp__h5_fingerprint(in_dir("linb.h5"), "/p", &fp), HP_EIO);
+  CHECK_EQ(hp__h5_fingerprint(in_dir("t.h5"), NULL, &fp), HP_EIO);
+  CHECK_EQ(hp__h5_fingerprint(in_dir("missing.h5"), NULL, &fp), HP_EIO);
+
+  if (system("h5dump --version > /dev/null 2>&1") != 0) {
+    fprintf(stderr, "  h5dump not found: attribute dump skipped\n");
+    return;
+  }
+  char cmd[512], out[256];
+  snprintf(out, sizeof out, "%s", in_dir("lin.txt"));
+  snprintf(cmd, sizeof cmd, "h5dump -A %s > %s 2>&1", in_dir("lin.h5"), out);
+  CHECK_EQ(system(cmd), 0);
+  FILE *f = fopen(out, "r");
+  CHECK(f != NULL);
+  static char txt[1 << 16];
+  size_t n = fread(txt, 1, sizeof txt - 1, f);
+  txt[n] = '\0';
+  fclose(f);
+  static const char *want[] = {
+      "hpcpipe_kind",         "\"table\"",        "hpcpipe_columns",
+      "\"id,x,ok,name\"",     "hpcpipe_node",     "\"clean\"",
+      "hpcpipe_function",     "\"frame.filter\"", "hpcpipe_fingerprint",
+      "\"0123456789abcdef\"", "hpcpipe_rows",     "H5T_STD_I64LE",
+      "hpcpipe_version",      "hpcpipe_time",     "\"2024-05-01T12:00:00Z\"",
+      "hpcpipe_run",          "H5T_CSET_UTF8",    "H5T_VARIABLE"};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    CHECK_CONTAINS(txt, want[i]);
+  CHECK_CONTAINS(strstr(txt, "hpcpipe_rows"), "(0): 42");
+  /* the bool column is h5py's enum */
+  snprintf(cmd, sizeof cmd, "h5dump -H -d /ok %s > %s 2>&1", in_dir("lin.h5"),
+           out);
+  CHECK_EQ(system(cmd), 0);
+  f = fopen(out, "r");
+  n = fread(txt, 1, sizeof txt - 1, f);
+  txt[n] = '\0';
+  fclose(f);
+  CHECK_CONTAINS(txt, "H5T_ENUM");
+  CHECK_CONTAINS(txt, "\"FALSE\"");
+  CHECK_CONTAINS(txt, "H5T_STD_I8");
+}
+
+static void test_atomic(void) {
+  CASE("overwrite keeps the file whole");
+  hp_error err = HP_ERROR_INIT;
+  hp_value *t = make_table(10);
+  CHECK_OK(hp__h5_save(in_dir("w.h5"), NULL, t, NULL, &err), &err);
+  CHECK_OK(hp__h5_save(in_dir("w.h5"), NULL, t, NULL, &err), &err);
+  CHECK_EQ(count_tmp(dir), 0);
+
+  CASE("parent is a file");
+  CHECK_EQ(hp__h5_save(in_dir("w.h5/x.h5"), NULL, t, NULL, &err), HP_EIO);
+  CHECK_CONTAINS(err.msg, "w.h5/x.h5");
+  hp__error_clear(&err);
+
+  CASE("target is a directory: rename fails, tmp removed");
+  CHECK_EQ(mkdir(in_dir("isdir.h5"), 0755), 0);
+  CHECK(hp__h5_save(in_dir("isdir.h5"), NULL, t, NULL, &err) != HP_OK);
+  CHECK_CONTAINS(err.msg, "isdir.h5");
+  hp__error_clear(&err);
+  CHECK_EQ(count_tmp(dir), 0);
+
+  CASE("read-only directory");
+  CHECK_EQ(mkdir(in_dir("ro"), 0555), 0);
+  int rc = hp__h5_save(in_dir("ro/t.h5"), NULL, t, NULL, &err);
+  if (geteuid() != 0) { /* root writes anywhere */
+    CHECK_EQ(rc, HP_EHDF5);
+    CHECK_CONTAINS(err.msg, "ro/t.h5: cannot create file: ");
+    CHECK(access(in_dir("ro/t.h5"), F_OK) != 0);
+  }
+  hp__error_clear(&err);
+  CHECK_EQ(count_tmp(in_dir("ro")), 0);
+  chmod(in_dir("ro"), 0755);
+
+  CASE("bad names fail cleanly");
+  hp_value *g = hp_group_new();
+  CHECK_EQ(hp_group_set(g, "a/b", hp_group_new()), HP_OK);
+  CHECK_EQ(hp__h5_save(in_dir("bad.h5"), NULL, g, NULL, &err), HP_EHDF5);
+  CHECK_CONTAINS(err.msg, "'a/b'");
+  hp__error_clear(&err);
+  hp_value_free(g);
+  g = hp_group_new();
+  CHECK_EQ(hp_group_set_i64(g, "hpcpipe_kind", 1), HP_OK);
+  CHECK_EQ(hp__h5_save(in_dir("bad.h5"), NULL, g, NULL, &err), HP_EHDF5);
+  CHECK_CONTAINS(err.msg, "reserved");
+  hp__error_clear(&err);
+  hp_value_free(g);
+  CHECK(access(in_dir("bad.h5"), F_OK) != 0);
+  CHECK_EQ(count_tmp(dir), 0);
+  hp_value_free(t);
+}
+
+static void test_load_errors(void) {
+  CASE("load errors");
+  hp_error err = HP_ERROR_INIT;
+  hp_value *v = (hp_value *)1;
+  CHECK_EQ(hp__h5_load(in_dir("missing.h5"), NULL, &v, &err), HP_EIO);
+  CHECK(v == NULL);
+  CHECK_CONTAINS(err.msg, "missing.h5: No such file");
+  hp__error_clear(&err);
+  FILE *f = fopen(in_dir("junk.h5"), "w");
+  fputs("not hdf5 at all\n", f);
+  fclose(f);
+  CHECK_EQ(hp__h5_load(in_dir("junk.h5"), NULL, &v, &err), HP_EHDF5);
+  CHECK_CONTAINS(err.msg, "junk.h5: not an HDF5 file");
+  hp__error_clear(&err);
+  CHECK_EQ(hp__h5_load(in_dir("t.h5"), "/nope", &v, &err), HP_EIO);
+  CHECK_CONTAINS(err.msg, "'/nope'");
+  hp__error_clear(&err);
+  CHECK_EQ(hp__h5_save(in_dir("x.h5"), NULL, NULL, NULL, &err), HP_EINVAL);
+  hp__error_clear(&err);
+}
+
+static void test_foreign_layouts(void) {
+  hp_error err = HP_ERROR_INIT;
+  CASE("root with equal-length datasets reads as a table");
+  size_t d[1] = {4};
+  hp_value *a = hp_array_new(HP_INT64, 1, d);
+  ((int64_t *)hp_array_data_mut(a))[2] = 9;
+  CHECK_OK(hp__h5_save(in_dir("f1.h5"), "/col", a, NULL, &err), &err);
+  hp_value *v = NULL;
+  CHECK_OK(hp__h5_load(in_dir("f1.h5"), NULL, &v, &err), &err);
+  CHECK_EQ(hp_value_kind(v), HP_TABLE);
+  CHECK_EQ(hp_table_ncols(v), 1);
+  CHECK_STR_EQ(hp_table_colname(v, 0), "col");
+  CHECK_EQ(((const int64_t *)hp_table_column(v, 0))[2], 9);
+  hp_value_free(v);
+  hp_value_free(a);
+
+  CASE("root without a kind holding a table reads as a group");
+  hp_value *t = make_table(3);
+  CHECK_OK(hp__h5_save(in_dir("f2.h5"), "/t", t, NULL, &err), &err);
+  CHECK_OK(hp__h5_load(in_dir("f2.h5"), NULL, &v, &err), &err);
+  CHECK_EQ(hp_value_kind(v), HP_GROUP);
+  CHECK(hp__value_equal(hp_group_get(v, "t"), t));
+  hp_value_free(v);
+  hp_value_free(t);
+}
+
+/* A file written by h5py, read back: skipped without python3 + h5py. */
+static void test_h5py(void) {
+  CASE("h5py files");
+  const char *py = NULL;
+  if (system("python3 -c 'import h5py' > /dev/null 2>&1") == 0)
+    py = "python3";
+  else if (system("/usr/bin/python3 -c 'import h5py' > /dev/null 2>&1") == 0)
+    py = "/usr/bin/python3";
+  if (!py) {
+    fprintf(stderr, "  h5py not available: skipped\n");
+    return;
+  }
+  char script[256], cmd[768];
+  snprintf(script, sizeof script, "%s", in_dir("mk.py"));
+  FILE *f = fopen(script, "w");
+  CHECK(f != NULL);
+  fputs("import sys, h5py, numpy as np\n"
+        "with h5py.File(sys.argv[1], 'w') as f:\n"
+        "    g = f.create_group('frame')\n"
+        "    g['b_i32'] = np.array([1, -2, 3], dtype='int32')\n"
+        "    g['a_f32'] = np.array([0.5, 1.5, -2.0], dtype='float32')\n"
+        "    g['c_bool'] = np.array([True, False, True])\n"
+        "    g['d_str'] = np.array(['x', 'y\\u00e9', ''], dtype=object)\n"
+        "    g['e_fix'] = np.array([b'ab', b'c', b''], dtype='S4')\n"
+        "    g['f_u8'] = np.array([255, 0, 7], dtype='uint8')\n"
+        "    o = f.create_group('ordered', track_order=True)\n"
+        "    o['z'] = np.arange(2)\n"
+        "    o['a'] = np.arange(2.0)\n"
+        "    rec = np.array([(1, 2.5, b'p', True), (2, -1.0, b'qq', False)],\n"
+        "        dtype=[('n', '<i8'), ('w', '<f8'), ('s', 'S3'), ('t', '?')])\n"
+        "    f['rec'] = rec\n"
+        "    f['m'] = np.arange(12, dtype='int16').reshape(3, 4)\n"
+        "    f['s0'] = 3.25\n"
+        "    f['m'].attrs['unit'] = 'cm'\n"
+        "    f.attrs['count'] = np.int32(5)\n"
+        "    f.attrs['ratio'] = 0.25\n"
+        "    f.attrs['title'] = 'h\\u00e9llo'\n"
+        "    f.attrs['flag'] = np.bool_(True)\n"
+        "    f.attrs['vec'] = np.arange(3)\n"
+        "    f['nested/deep/t/x'] = np.arange(3)\n"
+        "    f['nested/deep/t/y'] = np.arange(3.0)\n"
+        "    f['nested/deep/other'] = np.arange(5)\n",
+        f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s %s %s", py, script, in_dir("py.h5"));
+  CHECK_EQ(system(cmd), 0);
+
+  hp_error err = HP_ERROR_INIT;
+  hp_value *v = NULL;
+  CHECK_OK(hp__h5_load(in_dir("py.h5"), NULL, &v, &err), &err);
+  CHECK_EQ(hp_value_kind(v), HP_GROUP);
+  int64_t i = 0;
+  double x = 0;
+  CHECK_EQ(hp_group_attr_i64(v, "count", &i), HP_OK);
+  CHECK_EQ(i, 5);
+  CHECK_EQ(hp_group_attr_f64(v, "ratio", &x), HP_OK);
+  CHECK(x == 0.25);
+  CHECK_STR_EQ(hp_group_attr_str(v, "title"), "h\xC3\xA9llo");
+  CHECK_EQ(hp_group_attr_i64(v, "flag", &i), HP_OK);
+  CHECK_EQ(i, 1);
+  CHECK_EQ(hp_group_attr_i64(v, "vec", &i), HP_EINVAL); /* skipped */
+
+  const hp_value *fr = hp_group_get(v, "frame");
+  CHECK_EQ(hp_value_kind(fr), HP_TABLE);
+  CHECK_EQ(hp_value_rows(fr), 3);
+  CHECK_EQ(hp_table_ncols(fr), 6);
+  CHECK_STR_EQ(hp_table_colname(fr, 0), "a_f32"); /* name order */
+  CHECK_EQ(hp_table_coltype(fr, 0), HP_FLOAT64);
+  CHECK(((const double *)hp_table_column(fr, 0))[1] == 1.5);
+  CHECK_EQ(hp_table_coltype(fr, 1), HP_INT64);
+  CHECK_EQ(((const int64_t *)hp_table_column(fr, 1))[1], -2);
+  CHECK_EQ(hp_table_coltype(fr, 2), HP_BOOL);
+  CHECK_EQ(((const uint8_t *)hp_table_column(fr, 2))[0], 1);
+  CHECK_EQ(((const uint8_t *)hp_table_column(fr, 2))[1], 0);
+  CHECK_EQ(hp_table_coltype(fr, 3), HP_STRING);
+  CHECK_STR_EQ(hp_table_str(fr, 3, 1), "y\xC3\xA9");
+  CHECK_STR_EQ(hp_table_str(fr, 3, 2), "");
+  CHECK_STR_EQ(hp_table_str(fr, 4, 0), "ab");
+  CHECK_STR_EQ(hp_table_str(fr, 4, 1), "c");
+  CHECK_EQ(((const int64_t *)hp_table_column(fr, 5))[0], 255);
+
+  const hp_value *o = hp_group_get(v, "ordered");
+  CHECK_EQ(hp_value_kind(o), HP_TABLE);
+  CHECK_STR_EQ(hp_table_colname(o, 0), "z"); /* creation order */
+  CHECK_EQ(hp_table_coltype(o, 1), HP_FLOAT64);
+
+  const hp_value *rec = hp_group_get(v, "rec");
+  CHECK_EQ(hp_value_kind(rec), HP_TABLE);
+  CHECK_EQ(hp_value_rows(rec), 2);
+  CHECK_STR_EQ(hp_table_colname(rec, 2), "s");
+  CHECK_EQ(((const int64_t *)hp_table_column(rec, 0))[1], 2);
+  CHECK(((const double *)hp_table_column(rec, 1))[0] == 2.5);
+  CHECK_STR_EQ(hp_table_str(rec, 2, 1), "qq");
+  CHECK_EQ(hp_table_coltype(rec, 3), HP_BOOL);
+  CHECK_EQ(((const uint8_t *)hp_table_column(rec, 3))[1], 0);
+
+  const hp_value *m = hp_group_get(v, "m");
+  CHECK_EQ(hp_value_kind(m), HP_ARRAY);
+  CHECK_EQ(hp_array_dtype(m), HP_INT64);
+  CHECK_EQ(hp_array_ndim(m), 2);
+  CHECK_EQ(hp_array_dims(m)[1], 4);
+  CHECK_EQ(((const int64_t *)hp_array_data(m))[11], 11);
+  const hp_value *s0 = hp_group_get(v, "s0");
+  CHECK_EQ(hp_value_kind(s0), HP_ARRAY);
+  CHECK(((const double *)hp_array_data(s0))[0] == 3.25);
+
+  const hp_value *deep = hp_group_get(hp_group_get(v, "nested"), "deep");
+  CHECK_EQ(hp_value_kind(deep), HP_GROUP);
+  CHECK_EQ(hp_value_kind(hp_group_get(deep, "t")), HP_TABLE);
+  CHECK_EQ(hp_value_kind(hp_group_get(deep, "other")), HP_ARRAY);
+  hp_value_free(v);
+}
+
+static void test_h5py_reads_ours(void) {
+  const char *py = NULL;
+  if (system("python3 -c 'import h5py' > /dev/null 2>&1") == 0)
+    py = "python3";
+  else if (system("/usr/bin/python3 -c 'import h5py' > /dev/null 2>&1") == 0)
+    py = "/usr/bin/python3";
+  if (!py) return;
+  CASE("h5py reads what hpcpipe writes");
+  hp_error err = HP_ERROR_INIT;
+  hp_value *g = make_group();
+  CHECK_OK(hp__h5_save(in_dir("forpy.h5"), NULL, g, NULL, &err), &err);
+  hp_value_free(g);
+  char script[256], cmd[768];
+  snprintf(script, sizeof script, "%s", in_dir("rd.py"));
+  FILE *f = fopen(script, "w");
+  fputs("import sys, h5py, numpy as np, math\n"
+        "f = h5py.File(sys.argv[1], 'r')\n"
+        "t = f['labels']\n"
+        "assert t['ok'].dtype == np.bool_, t['ok'].dtype\n"
+        "assert list(t['ok'][:]) == [True, False, False, True, False]\n"
+        "assert t['id'].dtype == np.int64\n"
+        "assert t['name'].asstr()[2] == '\\u03b2\\u00e9ta'\n"
+        "assert math.isnan(t['x'][3])\n"
+        "assert t.attrs['hpcpipe_columns'] == 'id,x,ok,name'\n"
+        "assert f.attrs['label'] == 'm\\u00fcnster'\n"
+        "assert f.attrs['k'] == -3\n"
+        "assert f['centers'].shape == (3, 2)\n"
+        "assert sorted(f.keys()) == ['asub', 'centers', 'labels', 'zsub']\n"
+        "assert f['zsub/t00']['name'].shape == (0,)\n",
+        f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s %s %s", py, script, in_dir("forpy.h5"));
+  CHECK_EQ(system(cmd), 0);
+}
+
+static void test_perf(void) {
+  CASE("timings");
+  hp_error err = HP_ERROR_INIT;
+  hp_lineage lin = {"noop", "core.identity", 0xfeedULL, "2024-05-01T12:00:00Z",
+                    "2024-05-01T12.00.00.000Z"};
+  hp_value *g = hp_group_new();
+  int n = 300;
+  char name[64];
+  double t0 = now();
+  for (int i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "small/%d.h5", i);
+    CHECK_OK(hp__h5_save(in_dir(name), NULL, g, &lin, &err), &err);
+  }
+  double t1 = now();
+  /* replacing an existing file costs more: ext4 writes the new file's
+   * blocks out on rename-over (auto_da_alloc) */
+  for (int i = 0; i < n; i++)
+    CHECK_OK(hp__h5_save(in_dir("small.h5"), NULL, g, &lin, &err), &err);
+  double t1r = now();
+  hp_value *v = NULL;
+  for (int i = 0; i < n; i++) {
+    CHECK_OK(hp__h5_load(in_dir("small.h5"), NULL, &v, &err), &err);
+    hp_value_free(v);
+  }
+  double t2 = now();
+  uint64_t fp;
+  for (int i = 0; i < n; i++)
+    CHECK_EQ(hp__h5_fingerprint(in_dir("small.h5"), NULL, &fp), HP_OK);
+  double t3 = now();
+  struct stat st;
+  stat(in_dir("small.h5"), &st);
+  fprintf(stderr,
+          "  empty group + lineage: save %.0f us (replacing: %.0f us), "
+          "load %.0f us, fingerprint %.0f us, %lld bytes\n",
+          (t1 - t0) / n * 1e6, (t1r - t1) / n * 1e6, (t2 - t1r) / n * 1e6,
+          (t3 - t2) / n * 1e6, (long long)st.st_size);
+  hp_value_free(g);
+
+  size_t rows = 1000000;
+  hp_value *t = hp_table_new();
+  double *col = calloc(rows, sizeof *col);
+  for (size_t i = 0; i < rows; i++)
+    col[i] = (double)i * 0.5;
+  for (int c = 0; c < 4; c++) {
+    snprintf(name, sizeof name, "c%d", c);
+    CHECK_EQ(hp_table_add_column(t, name, HP_FLOAT64, col, rows), HP_OK);
+  }
+  free(col);
+  double mb = (double)rows * 4 * 8 / 1e6;
+  t0 = now();
+  CHECK_OK(hp__h5_save(in_dir("big.h5"), NULL, t, &lin, &err), &err);
+  t1 = now();
+  CHECK_OK(hp__h5_load(in_dir("big.h5"), NULL, &v, &err), &err);
+  t2 = now();
+  CHECK(hp__value_equal(t, v));
+  fprintf(stderr, "  %.0f MB float table: save %.0f MB/s, load %.0f MB/s\n", mb,
+          mb / (t1 - t0), mb / (t2 - t1));
+  hp_value_free(v);
+  hp_value_free(t);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "/tmp/hp_store_XXXXXX");
+  CHECK(mkdtemp(dir) != NULL);
+  hp__h5_init();
+  test_round_trips();
+  test_lineage();
+  test_atomic();
+  test_load_errors();
+  test_foreign_layouts();
+  test_h5py();
+  test_h5py_reads_ours();
+  test_perf();
+  CHECK_EQ(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+  fprintf(stderr, "test_store: ok\n");
+  return 0;
+}
