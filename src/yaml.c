@@ -6,12 +6,9 @@
  * bounded: nesting depth, total node count, and an alias-expansion budget
  * that is checked before anything is copied, so an alias bomb fails fast.
  */
-/* <yaml.h> first: with -Isrc it finds src/yaml.h, which (seeing
- * HP_YAML_IMPL) includes libyaml's yaml.h with #include_next. */
-#define HP_YAML_IMPL
-#include <yaml.h>
-
 #include "yaml.h"
+
+#include <yaml.h> /* libyaml's: src/ is not on the library's include path */
 
 #include <stdarg.h>
 #include <stdio.h>

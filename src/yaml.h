@@ -5,12 +5,6 @@
 #ifndef HP_YAML_H
 #define HP_YAML_H
 
-/* yaml.c alone defines HP_YAML_IMPL and includes <yaml.h>, which the -Isrc
- * search path resolves to this file: hand it on to libyaml's header. */
-#if defined(HP_YAML_IMPL) && !defined(YAML_H)
-#include_next <yaml.h>
-#endif
-
 #include <stddef.h>
 
 #include "error.h"

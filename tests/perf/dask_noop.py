@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The peer of the scheduler benchmark: N no-op tasks in Dask.
 
 dask_noop.py N independent|chain threads|distributed -> prints seconds."""

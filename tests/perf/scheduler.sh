@@ -36,7 +36,7 @@ for shape in independent chain; do
     for s in threads distributed; do
       [ "$s" = distributed ] && [ "$n" -gt 10000 ] && continue
       ts=()
-      for _ in $(seq "$REPS"); do ts+=("$(python3 "$HERE/dask_noop.py" "$n" "$shape" "$s" 2>/dev/null)"); done
+      for _ in $(seq "$REPS"); do ts+=("$(/usr/bin/python3 "$HERE/dask_noop.py" "$n" "$shape" "$s" 2>/dev/null)"); done
       m=$(printf '%s\n' "${ts[@]}" | median)
       printf '%-34s %10.3f %12.0f\n' "dask $shape $n $s" "$m" "$(echo "$n / $m" | bc -l)"
     done

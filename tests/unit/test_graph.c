@@ -322,6 +322,16 @@ static void test_structure(void) {
   hp__graph_free(g);
   pfree(p);
 
+  CASE("layers are sorted by strcmp, also past 8 bytes");
+  p = MK("node_abcd2: -> A", "node_abc: -> B", "node_abcd10: -> C",
+         "node_abcd1: -> D", "n: -> E", "node_abcd1x: -> F", "node_abcZ: -> G",
+         "Node: -> H", "node_abcd: -> I", "node_a\xc3\xa9: -> J");
+  g = build_ok(p);
+  check_str(layers(g), "[Node n node_abc node_abcZ node_abcd node_abcd1 "
+                       "node_abcd10 node_abcd1x node_abcd2 node_a\xc3\xa9]");
+  hp__graph_free(g);
+  pfree(p);
+
   CASE("params are datasets without a producer");
   p = MK("n1: A, params:x, parameters -> B", "n2: B, params:x -> C");
   g = build_ok(p);

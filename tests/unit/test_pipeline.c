@@ -367,6 +367,26 @@ static void test_union(void) {
                  "unknown pipeline '__default__'; no pipelines are defined");
   }
 
+  CASE("an empty 'pipelines:'");
+  fails("pipelines:\n", NULL, HP_ECONFIG,
+        "t.yml:1:11: unknown pipeline '__default__'; no pipelines are "
+        "defined");
+
+  CASE("nesting is bounded");
+  {
+    hp_buf b = {0};
+    hp__buf_puts(&b, "pipelines:\n");
+    for (int i = 0; i < 300; i++)
+      hp__buf_printf(&b, "  p%d: [p%d]\n", i, i + 1);
+    hp__buf_puts(&b, "  p300:\n    - {node: n, func: f, outputs: X}\n");
+    fails(b.data, "p0", HP_ECONFIG,
+          "t.yml:257:10: pipelines are nested more than 256 deep");
+    hp_pipeline *deep = build(b.data, "p100");
+    check_nodes(deep, "n: -> X");
+    hp__pipeline_free(deep);
+    hp__buf_free(&b);
+  }
+
   CASE("a pipeline that includes itself");
   fails("pipelines:\n"
         "  __default__: [a]\n"
