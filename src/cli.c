@@ -214,10 +214,6 @@ static void print_selected(const hp_plan *pl) {
       printf("%s\n", pl->pipe->nodes[g->order[i]].name);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void print_list(const hp_plan *pl, const char *what) {
   const hp_graph *g = pl->g;
   if (strcmp(what, "nodes") == 0) {
@@ -247,7 +243,7 @@ static void print_list(const hp_plan *pl, const char *what) {
     for (size_t i = 0; i < hp_tree_len(p); i++)
       names[n++] = hp_tree_key(p, i);
   }
-  qsort(names, n, sizeof *names, cmp_str);
+  n = hp__strs_sort_unique(names, n);
   for (size_t i = 0; i < n; i++)
     printf("%s\n", names[i]);
   free(names);

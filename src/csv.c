@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "mem.h"
 #include "tree.h"
 #include "value.h"
@@ -589,39 +590,6 @@ done:
 
 /* ---- writing ------------------------------------------------------------- */
 
-/* Creates the missing parent directories of path (mkdir -p of its dir). */
-static int make_parents(const char *path) {
-  char *d = hp__xstrdup(path);
-  char *slash = strrchr(d, '/');
-  int rc = 0;
-  struct stat st;
-  if (slash && slash != d) {
-    *slash = '\0';
-    if (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) { /* the usual case */
-      free(d);
-      return 0;
-    }
-    for (char *p = d + 1;; p++) {
-      if (*p != '/' && *p != '\0') continue;
-      char c = *p;
-      *p = '\0';
-      if (mkdir(d, 0777) != 0 && errno != EEXIST) {
-        rc = -1;
-        break;
-      }
-      *p = c;
-      if (!c) break;
-    }
-    if (rc == 0 && stat(d, &st) != 0) {
-      rc = -1;
-    } else if (rc == 0 && !S_ISDIR(st.st_mode)) {
-      errno = ENOTDIR;
-      rc = -1;
-    }
-  }
-  free(d);
-  return rc;
-}
 
 static int needs_quotes(const char *s, char sep) {
   for (; *s; s++)
@@ -734,7 +702,7 @@ int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
     return hp__fail(err, HP_EINVAL, "%s: CSV output must be a table",
                     path ? path : "(null)");
   char sep = o && o->sep ? o->sep : ',';
-  if (make_parents(path) != 0)
+  if (hp__mkdir_parents(path) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
                     strerror(errno));
   char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());

@@ -46,28 +46,6 @@ static int cmp_named(const void *a, const void *b) {
   return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Sorts names and drops repeats; returns the new count. */
-static size_t sort_unique(const char **v, size_t n) {
-  if (n == 0) return 0;
-  qsort(v, n, sizeof *v, cmp_str);
-  size_t k = 1;
-  for (size_t i = 1; i < n; i++)
-    if (strcmp(v[i], v[k - 1]) != 0) v[k++] = v[i];
-  return k;
-}
-
-/* Appends "['a', 'b']" to b. */
-static void put_list(hp_buf *b, const char *const *v, size_t n) {
-  hp__buf_putc(b, '[');
-  for (size_t i = 0; i < n; i++)
-    hp__buf_printf(b, "%s'%s'", i ? ", " : "", v[i]);
-  hp__buf_putc(b, ']');
-}
-
 static const char *node_name(const hp_graph *g, int32_t i) {
   return g->p->nodes[i].name;
 }
@@ -489,7 +467,7 @@ static int find_names(const hp_graph *g, hp_map *want, int32_t *at,
       bad[nbad++] = key;
     }
   if (!nbad) return HP_OK;
-  nbad = sort_unique(bad, nbad);
+  nbad = hp__strs_sort_unique(bad, nbad);
   hp_map *badset = hp__map_new();
   for (size_t k = 0; k < nbad; k++)
     hp__map_put(badset, bad[k], TOKEN(k));
@@ -505,13 +483,13 @@ static int find_names(const hp_graph *g, hp_map *want, int32_t *at,
       }
   }
   hp__map_free(badset, NULL);
-  nsug = sort_unique(sug, nsug);
+  nsug = hp__strs_sort_unique(sug, nsug);
   hp_buf b = {0};
   hp__buf_puts(&b, "pipeline does not contain nodes named ");
-  put_list(&b, bad, nbad);
+  hp__buf_put_names(&b, bad, nbad);
   if (nsug) {
     hp__buf_puts(&b, " (did you mean ");
-    put_list(&b, sug, nsug);
+    hp__buf_put_names(&b, sug, nsug);
     hp__buf_puts(&b, "?)");
   }
   int rc = hp__fail(err, HP_EUSAGE, "%s", b.data);
@@ -535,10 +513,10 @@ static int check_datasets(const hp_graph *g, const hp_filter *f,
       }
   }
   if (!nbad) return HP_OK;
-  nbad = sort_unique(bad, nbad);
+  nbad = hp__strs_sort_unique(bad, nbad);
   hp_buf b = {0};
   hp__buf_puts(&b, "pipeline does not contain datasets named ");
-  put_list(&b, bad, nbad);
+  hp__buf_put_names(&b, bad, nbad);
   int rc = hp__fail(err, HP_EUSAGE, "%s", b.data);
   hp__buf_free(&b);
   free(bad);
@@ -585,11 +563,11 @@ static int select_ns(const hp_graph *g, const hp_filter *f, uint8_t *sel,
     }
   int rc = HP_OK;
   if (nbad) {
-    nbad = sort_unique(bad, nbad);
+    nbad = hp__strs_sort_unique(bad, nbad);
     hp_buf b = {0};
     hp__buf_puts(
         &b, "pipeline does not contain nodes with the following namespaces: ");
-    put_list(&b, bad, nbad);
+    hp__buf_put_names(&b, bad, nbad);
     rc = hp__fail(err, HP_EUSAGE, "%s", b.data);
     hp__buf_free(&b);
   }

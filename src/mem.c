@@ -131,3 +131,25 @@ void hp__buf_free(hp_buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t hp__strs_sort_unique(const char **v, size_t n) {
+  if (n == 0)
+    return 0;
+  qsort(v, n, sizeof *v, cmp_str);
+  size_t k = 1;
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(v[i], v[k - 1]) != 0)
+      v[k++] = v[i];
+  return k;
+}
+
+void hp__buf_put_names(hp_buf *b, const char *const *v, size_t n) {
+  hp__buf_putc(b, '[');
+  for (size_t i = 0; i < n; i++)
+    hp__buf_printf(b, "%s'%s'", i ? ", " : "", v[i]);
+  hp__buf_putc(b, ']');
+}

@@ -34,4 +34,9 @@ void hp__buf_reserve(hp_buf *b, size_t extra);
 char *hp__buf_take(hp_buf *b);
 void hp__buf_free(hp_buf *b);
 
+/* Sorts n strings (strcmp order) and drops repeats; returns the new count. */
+size_t hp__strs_sort_unique(const char **v, size_t n);
+/* Appends "['a', 'b']" (Kedro's way of listing names in messages). */
+void hp__buf_put_names(hp_buf *b, const char *const *v, size_t n);
+
 #endif

@@ -238,28 +238,6 @@ static int failw(ctx *c, const hp_tree *t, const culprit *w, const char *fmt,
               w->reuse, msg);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Sorts and drops repeats; returns the new count. */
-static size_t sort_unique(const char **v, size_t n) {
-  if (n == 0) return 0;
-  qsort(v, n, sizeof *v, cmp_str);
-  size_t k = 1;
-  for (size_t i = 1; i < n; i++)
-    if (strcmp(v[i], v[k - 1]) != 0) v[k++] = v[i];
-  return k;
-}
-
-/* "['a', 'b']" of n names into b. */
-static void put_list(hp_buf *b, const char *const *v, size_t n) {
-  hp__buf_putc(b, '[');
-  for (size_t i = 0; i < n; i++)
-    hp__buf_printf(b, "%s'%s'", i ? ", " : "", v[i]);
-  hp__buf_putc(b, ']');
-}
-
 static int fail_unknown(ctx *c, const hp_tree *at, const char *who,
                         const char *name) {
   hp_buf b = {0};
@@ -269,9 +247,9 @@ static int fail_unknown(ctx *c, const hp_tree *at, const char *who,
     const char **v = hp__xmalloc(c->ndefs * sizeof *v);
     for (size_t i = 0; i < c->ndefs; i++)
       v[i] = c->defs[i].name;
-    size_t n = sort_unique(v, c->ndefs);
+    size_t n = hp__strs_sort_unique(v, c->ndefs);
     hp__buf_puts(&b, "known pipelines: ");
-    put_list(&b, v, n);
+    hp__buf_put_names(&b, v, n);
     free(v);
   }
   int rc = fail(c, at, "%sunknown pipeline '%s'; %s", who, name, b.data);
@@ -372,7 +350,7 @@ static int parse_tags(ctx *c, const hp_tree *t, const culprit *w, char ***out,
       return failw(c, it, w, "'%s' is not a valid tag: " NAME_RULE, s);
     v[i] = s;
   }
-  n = sort_unique(v, n);
+  n = hp__strs_sort_unique(v, n);
   char **tags = aalloc(c->a, (n ? n : 1) * sizeof *tags);
   for (size_t i = 0; i < n; i++)
     tags[i] = astrdup(c->a, v[i]);
@@ -678,12 +656,12 @@ static int check_mapping(ctx *c, const reuse *u, const char *pname) {
       bad[nbad++] = e->from;
     }
     if (!nbad) continue;
-    nbad = sort_unique(bad, nbad);
+    nbad = hp__strs_sort_unique(bad, nbad);
     hp_buf b = {0};
     if (nbad == 1)
       hp__buf_printf(&b, "'%s' is", bad[0]);
     else
-      put_list(&b, bad, nbad);
+      hp__buf_put_names(&b, bad, nbad);
     static const char *const one[] = {"a free input", "an output",
                                       "a parameter used"};
     static const char *const many[] = {"free inputs", "outputs",

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "exec.h"
+#include "fs.h"
 #include "log.h"
 #include "mem.h"
 #include "proto.h"
@@ -385,17 +385,8 @@ static int loop(sched *s, hp_error *err) {
 static FILE *open_journal(hp_plan *pl) {
   char *path = hp__xasprintf("%s/journal.jsonl", pl->store_dir);
   FILE *f = NULL;
-  /* mkdir -p of the store directory */
-  char *dir = hp__xstrdup(pl->store_dir);
-  for (char *p = dir + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      mkdir(dir, 0777);
-      *p = '/';
-    }
-  mkdir(dir, 0777);
-  free(dir);
-  f = fopen(path, "a");
+  if (hp__mkdir_p(pl->store_dir) == 0)
+    f = fopen(path, "a");
   if (!f)
     hp__log(HP_LOG_WARN, "cannot open the run journal %s: %s", path,
             strerror(errno));

@@ -21,6 +21,7 @@
 
 #include <hdf5.h>
 
+#include "fs.h"
 #include "mem.h"
 #include "value.h"
 
@@ -101,39 +102,6 @@ static void vl_reclaim(hid_t type, hid_t space, void *buf) {
 
 /* ---- files and directories ----------------------------------------------- */
 
-/* Creates the missing parent directories of path (mkdir -p of its dir). */
-static int make_parents(const char *path) {
-  char *d = hp__xstrdup(path);
-  char *slash = strrchr(d, '/');
-  int rc = 0;
-  struct stat st;
-  if (slash && slash != d) {
-    *slash = '\0';
-    if (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) { /* the usual case */
-      free(d);
-      return 0;
-    }
-    for (char *p = d + 1;; p++) {
-      if (*p != '/' && *p != '\0') continue;
-      char c = *p;
-      *p = '\0';
-      if (mkdir(d, 0777) != 0 && errno != EEXIST) {
-        rc = -1;
-        break;
-      }
-      *p = c;
-      if (!c) break;
-    }
-    if (rc == 0 && stat(d, &st) != 0) {
-      rc = -1;
-    } else if (rc == 0 && !S_ISDIR(st.st_mode)) {
-      errno = ENOTDIR;
-      rc = -1;
-    }
-  }
-  free(d);
-  return rc;
-}
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -402,7 +370,7 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
     return hp__fail(err, HP_EINVAL, "%s: nothing to save",
                     path ? path : "(null)");
   hp__h5_init();
-  if (make_parents(path) != 0)
+  if (hp__mkdir_parents(path) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
                     strerror(errno));
   char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
