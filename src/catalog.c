@@ -31,6 +31,8 @@ typedef struct pattern {
   size_t nseg;
   size_t literal; /* literal characters outside braces */
   size_t nph;     /* placeholders */
+  int body_ph;    /* the body uses placeholders (else it is shared) */
+  hp_ds_type type; /* the body's type */
 } pattern;
 
 struct hp_catalog {
@@ -396,6 +398,16 @@ static void substitute(const pattern *p, hp_tree *t, const char *name,
     substitute(p, t->items[i], name, starts, lens);
 }
 
+/* 1 if any scalar of t contains '{'. */
+static int has_brace(const hp_tree *t) {
+  if (t->kind == HP_TREE_SCALAR && strchr(t->text, '{'))
+    return 1;
+  for (size_t i = 0; i < t->n; i++)
+    if (has_brace(t->items[i]))
+      return 1;
+  return 0;
+}
+
 static int cmp_pattern(const void *a, const void *b) {
   const pattern *x = a, *y = b;
   if (x->literal != y->literal)
@@ -414,7 +426,8 @@ static void dsdef_free(void *v) {
   free(d->name);
   free(d->filepath);
   free(d->key);
-  hp__tree_free(d->entry);
+  if (!d->entry_borrowed)
+    hp__tree_free(d->entry);
   free(d);
 }
 
@@ -455,6 +468,8 @@ static int add_pattern(hp_catalog *c, const hp_tree *key, const hp_tree *body,
     pattern_free(&p);
     return rc;
   }
+  p.body_ph = has_brace(body);
+  p.type = type;
   if (p.literal == 0) {
     c->catch_all = hp__xmalloc(sizeof p);
     *c->catch_all = p;
@@ -544,6 +559,11 @@ static hp_dsdef *store_def(const hp_catalog *c, const char *name) {
 static hp_dsdef *from_pattern(const hp_catalog *c, const pattern *p,
                               const char *name, const size_t *starts,
                               const size_t *lens, int *rc, hp_error *err) {
+  if (!p->body_ph) { /* checked when the catalog was made; nothing to fill */
+    hp_dsdef *d = make_def(c, name, p->type, (hp_tree *)p->body, p->key);
+    d->entry_borrowed = 1;
+    return d;
+  }
   hp_tree *e = hp__tree_copy(p->body);
   substitute(p, e, name, starts, lens);
   char what[600];

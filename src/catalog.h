@@ -30,6 +30,8 @@ typedef struct hp_dsdef {
                            for patterns, with placeholders substituted */
   const hp_tree *where; /* position of the catalog key, for messages (NULL
                            for the store default) */
+  int entry_borrowed;   /* entry is the pattern's own body (it has no
+                           placeholders), not a copy */
 } hp_dsdef;
 
 typedef struct hp_catalog hp_catalog;

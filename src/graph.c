@@ -52,8 +52,7 @@ static const char *node_name(const hp_graph *g, int32_t i) {
 
 /* The graph with its private intern table: open addressing over slots of
  * (32-bit hash tag << 32 | dataset id), sized once from the number of
- * names, so interning allocates nothing per name. dsindex (hp_map) is
- * filled too, as graph.h promises, once per distinct name. */
+ * names, so interning allocates nothing per name. */
 typedef struct graph_impl {
   hp_graph g;
   uint64_t *slot;
@@ -260,7 +259,6 @@ int hp__graph_build(const hp_pipeline *p, hp_graph **out, hp_error *err) {
   hp_graph *g = &gi->g;
   g->p = p;
   g->nnodes = n;
-  g->dsindex = hp__map_new();
   g->in_off = hp__xmalloc((n + 1) * sizeof *g->in_off);
   g->out_off = hp__xmalloc((n + 1) * sizeof *g->out_off);
   size_t nin = 0, nout = 0, dscap = 0;
@@ -321,8 +319,6 @@ int hp__graph_build(const hp_pipeline *p, hp_graph **out, hp_error *err) {
   free(ids);
   free(flat);
   size_t nds = g->nds;
-  for (size_t d = 0; d < nds; d++)
-    hp__map_put(g->dsindex, g->dsname[d], TOKEN(d));
   g->producer = hp__xmalloc((nds ? nds : 1) * sizeof *g->producer);
   for (size_t d = 0; d < nds; d++)
     g->producer[d] = -1;
@@ -391,7 +387,6 @@ int hp__graph_build(const hp_pipeline *p, hp_graph **out, hp_error *err) {
 
 void hp__graph_free(hp_graph *g) {
   if (!g) return;
-  hp__map_free(g->dsindex, NULL);
   free(g->dsname);
   free(g->producer);
   free(g->in_off);

@@ -19,7 +19,6 @@ typedef struct hp_graph {
   size_t nnodes;        /* == p->n */
   size_t nds;           /* distinct dataset names, params included */
   char **dsname;        /* [nds], strings borrowed from p */
-  hp_map *dsindex;      /* name -> (void *)(uintptr_t)(id + 1) */
   int32_t *producer;    /* [nds] node index, or -1 */
   /* CSR adjacency: node i reads in_ds[in_off[i] .. in_off[i+1]) (a dataset
    * listed twice appears twice), writes out_ds[out_off[i] .. out_off[i+1]);

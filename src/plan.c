@@ -8,8 +8,10 @@
 #include "plan.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
+#include "log.h"
 #include "mem.h"
 #include "tree.h"
 
@@ -174,13 +176,28 @@ static int parse_load_versions(hp_plan *p, const char *spec, hp_error *err) {
   return rc;
 }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Logs (at debug level) the time since *t and restarts it. */
+static void phase(double *t, const char *what) {
+  double n = now_s();
+  hp__log(HP_LOG_DEBUG, "plan: %s %.3f s", what, n - *t);
+  *t = n;
+}
+
 int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
                    int rank, int size, hp_plan **out, hp_error *err) {
+  double t = now_s();
   hp_plan *p = hp__xcalloc(1, sizeof *p);
   p->rank = rank;
   p->size = size;
   *out = NULL;
   int rc = hp__conf_load(bundle, len, o->confdir, o->params, &p->conf, err);
+  phase(&t, "configuration");
   if (rc == HP_OK)
     rc = read_settings(p, err);
   if (rc == HP_OK) {
@@ -192,8 +209,10 @@ int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
   if (rc == HP_OK)
     rc = hp__pipeline_build(p->conf->pipelines, o->pipelines, o->npipelines,
                             &p->pipe, err);
+  phase(&t, "pipelines");
   if (rc == HP_OK)
     rc = hp__graph_build(p->pipe, &p->g, err);
+  phase(&t, "graph");
   if (rc == HP_OK)
     rc = check_functions(p, err);
   if (rc == HP_OK)
@@ -204,6 +223,7 @@ int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
   }
   if (rc == HP_OK)
     rc = parse_load_versions(p, o->load_versions, err);
+  phase(&t, "functions, datasets and filters");
   if (rc != HP_OK) {
     hp__plan_free(p);
     return rc;
