@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "exec.h"
 #include "log.h"
 #include "mem.h"
 #include "plan.h"
@@ -309,6 +310,7 @@ int hp_main(int argc, char **argv) {
   MPI_Comm_size(comm, &size);
   hp__log_init(rank, HP_LOG_INFO);
   hp__h5_init();
+  hp__exec_crash_handlers(rank);
 
   cli c = {0};
   hp_error err = HP_ERROR_INIT;

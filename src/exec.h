@@ -29,6 +29,15 @@ typedef struct hp_task_result {
 int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
                   hp_task_result *res, hp_error *err);
 
+/* The name of the node whose function is running on this rank, or NULL
+ * (read by the crash handler). */
+const char *hp__exec_running(void);
+
+/* Installs handlers for SIGSEGV, SIGBUS, SIGFPE and SIGILL (except under
+ * AddressSanitizer) that print one line naming the crashed node and rank,
+ * and exit with HP_EXIT_NODE. Call after MPI_Init. */
+void hp__exec_crash_handlers(int rank);
+
 /* Frees the outputs and arrays of a result. */
 void hp__exec_result_free(hp_task_result *res, size_t nout);
 

@@ -82,4 +82,29 @@ Y
   expect_err "boom" "failing node message (np=$np)"
   [ -s "$P/data/a.h5" ] || fail "output committed before the failure was lost (np=$np)"
 done
+
+# A node that crashes: one line naming node and rank, exit 1, no hang, on
+# every rank count (AddressSanitizer builds print their own report).
+C=$SCRATCH/c && mkdir -p "$C/conf/base"
+cat >"$C/crash.c" <<'CC'
+#include <hpcpipe.h>
+#include <signal.h>
+static int crash_run(hp_node_ctx *ctx) { (void)ctx; raise(SIGSEGV); return 0; }
+static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.crash", .run = crash_run}};
+HP_EXTERN int hp_plugin_init(hp_registry *reg);
+HP_EXTERN int hp_plugin_init(hp_registry *reg) { return hp_register_nodes(reg, t, 1); }
+CC
+gcc -shared -fPIC -I"$SRC/include" -o "$C/libcrash.so" "$C/crash.c" || fail "build crash plugin"
+printf 'plugins: [%s/libcrash.so]\n' "$C" >"$C/conf/base/hpcpipe.yml"
+printf 'pipelines:\n  __default__:\n    - {node: boom, func: t.crash, outputs: x}\n' >"$C/conf/base/pipelines.yml"
+for np in 1 2 3; do
+  hp "$np" run "$C/conf"
+  if ldd "$HPCPIPE" | grep -q libasan; then
+    [ "$RC" != 0 ] || fail "crash under ASan exits non-zero"
+  else
+    expect_rc 1 "crashing node (np=$np)"
+    expect_err "node 'boom' (rank " "crashing node named (np=$np)"
+    no_mpi_noise "crashing node (np=$np)"
+  fi
+done
 finish

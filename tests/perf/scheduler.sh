@@ -15,7 +15,19 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # secs CMD...: wall seconds of one run
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 
-printf '%-34s %10s %12s\n' "case" "seconds" "tasks/s"
+# hprun NP CONF: wall seconds of one hpcpipe run, and (in $LOOP) the
+# seconds its scheduler loop reported ("complete: N nodes in X s").
+hprun() {
+  local np=$1 conf=$2 t0 t1
+  t0=$(date +%s.%N)
+  if [ "$np" = 1 ]; then "$B/hpcpipe" run "$conf" 2>"$W/err" >/dev/null
+  else mpirun -n "$np" "$B/hpcpipe" run "$conf" 2>"$W/err" >/dev/null; fi
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc -l
+  sed -n 's/.*complete: [0-9]* nodes in \([0-9.]*\) s.*/\1/p' "$W/err" >>"$W/loop"
+}
+
+printf '%-34s %10s %12s %12s\n' "case" "wall s" "tasks/s" "loop tasks/s"
 for shape in independent chain; do
   for n in 10000 100000; do
     for kind in memory store; do
@@ -24,13 +36,14 @@ for shape in independent chain; do
       python3 "$HERE/gen_noop.py" "$P" "$n" "$shape" "$kind"
       for np in 1 2 3; do
         ts=()
+        : >"$W/loop"
         for _ in $(seq "$REPS"); do
           rm -rf "$P/data"
-          if [ "$np" = 1 ]; then ts+=("$(secs "$B/hpcpipe" run "$P/conf")")
-          else ts+=("$(secs mpirun -n "$np" "$B/hpcpipe" run "$P/conf")"); fi
+          ts+=("$(hprun "$np" "$P/conf")")
         done
         m=$(printf '%s\n' "${ts[@]}" | median)
-        printf '%-34s %10.3f %12.0f\n' "hpcpipe $shape $n $kind np=$np" "$m" "$(echo "$n / $m" | bc -l)"
+        l=$(median <"$W/loop")
+        printf '%-34s %10.3f %12.0f %12.0f\n' "hpcpipe $shape $n $kind np=$np" "$m" "$(echo "$n / $m" | bc -l)" "$(echo "$n / $l" | bc -l)"
       done
     done
     for s in threads distributed; do
@@ -44,7 +57,11 @@ for shape in independent chain; do
 done
 
 P=$W/plan
+python3 "$HERE/gen_noop.py" "$P" 1000000 chain memory --blocks
+ts=()
+for _ in $(seq "$REPS"); do ts+=("$(secs "$B/hpcpipe" check "$P/conf")"); done
+printf '%-34s %10.3f\n' "load+plan 10^6 composed (check)" "$(printf '%s\n' "${ts[@]}" | median)"
 python3 "$HERE/gen_noop.py" "$P" 1000000 chain memory
 ts=()
 for _ in $(seq "$REPS"); do ts+=("$(secs "$B/hpcpipe" check "$P/conf")"); done
-printf '%-34s %10.3f\n' "load+plan 10^6 nodes (check)" "$(printf '%s\n' "${ts[@]}" | median)"
+printf '%-34s %10.3f\n' "load+plan 10^6 flat (check)" "$(printf '%s\n' "${ts[@]}" | median)"
