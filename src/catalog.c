@@ -176,8 +176,9 @@ static int check_value(const hp_tree *k, const hp_tree *v, const char *what,
     return fail_at(err, v, what,
                    "'key' must be a non-empty HDF5 object path");
   if (!strcmp(key, "sep") &&
-      (v->kind != HP_TREE_SCALAR || strlen(v->text) != 1))
-    return fail_at(err, v, what, "'sep' must be a single character");
+      (v->kind != HP_TREE_SCALAR ||
+       (strlen(v->text) != 1 && strcmp(v->text, "\\t") != 0)))
+    return fail_at(err, v, what, "'sep' must be a single character (or \\t)");
   if (!strcmp(key, "columns"))
     return check_columns(v, what, err);
   if (!strcmp(key, "partition_rows") && !positive_int(v))

@@ -262,8 +262,8 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   if (rc == HP_OK && strcmp(c->cmd, "run") == 0 && !c->dry_run) {
     run_version(comm, rank, pl);
     if (rank == 0)
-      hp__log(HP_LOG_INFO, "run %s: %zu nodes on %d rank%s", pl->version,
-              pl->nsel, size, size > 1 ? "s" : "");
+      hp__log(HP_LOG_INFO, "run %s: %zu node%s on %d rank%s", pl->version,
+              pl->nsel, pl->nsel == 1 ? "" : "s", size, size > 1 ? "s" : "");
     if (rank == 0)
       rc = hp__sched_run(pl, comm, err);
     else
@@ -315,6 +315,7 @@ int hp_main(int argc, char **argv) {
   cli c = {0};
   hp_error err = HP_ERROR_INIT;
   int rc = parse_args(&c, argc, argv, &err);
+  int bad_usage = rc != HP_OK;
   if (rc == HP_OK)
     rc = execute(&c, comm, rank, size, &err);
   if (rc != HP_OK && rank == 0) {
@@ -322,7 +323,7 @@ int hp_main(int argc, char **argv) {
       fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
     else
       fprintf(stderr, "hpcpipe: error: %s\n", hp_strerror(rc));
-    if (rc == HP_EUSAGE)
+    if (bad_usage)
       fputs(usage_text, stderr);
   }
   for (int k = 0; k < 9; k++) {

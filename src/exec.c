@@ -258,6 +258,8 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
   free(ctx.pin);
   if (rc != HP_OK) {
     hp__error_prefix(err, "node '%s' (rank %d): ", nd->name, pl->rank);
+    err->code = HP_ENODE; /* whatever went wrong, this node failed: exit 1 */
+    rc = HP_ENODE;
     for (size_t i = 0; i < nout; i++)
       hp_value_free(ctx.out[i]);
     free(ctx.out);

@@ -164,6 +164,11 @@ static int parse_load_versions(hp_plan *p, const char *spec, hp_error *err) {
                     "--load-versions: '%s' is not a versioned dataset of "
                     "this pipeline",
                     it);
+    else if (p->g->producer[d] >= 0 && p->keep[p->g->producer[d]])
+      rc = hp__fail(err, HP_EUSAGE,
+                    "--load-versions: '%s' is produced by node '%s' in this "
+                    "run; its consumers read that version",
+                    it, p->pipe->nodes[p->g->producer[d]].name);
     else if (strchr(ver, '/') || strcmp(ver, ".") == 0 ||
              strcmp(ver, "..") == 0)
       rc = hp__fail(err, HP_EUSAGE, "--load-versions: bad version '%s'", ver);

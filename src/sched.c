@@ -46,7 +46,7 @@ typedef struct sched {
   hp_error ferr;
   FILE *journal;
   hp_buf msg;
-  double t0, last_progress;
+  double t0, last_progress, last_flush;
 } sched;
 
 static double now_s(void) {
@@ -157,6 +157,10 @@ static void journal_line(sched *s, int32_t n, int rank, double secs) {
 
 static void progress(sched *s) {
   double t = now_s();
+  if (s->journal && t - s->last_flush >= 0.1) {
+    fflush(s->journal); /* a killed run loses at most 100 ms of journal */
+    s->last_flush = t;
+  }
   if (t - s->last_progress < 5.0)
     return;
   s->last_progress = t;
@@ -244,8 +248,9 @@ static int run_local(sched *s, int32_t n) {
 
 /* ---- over MPI ---- */
 
-/* The worker with free capacity that holds most of n's inputs, else the
- * least busy one; -1 if every worker is full. */
+/* A worker with free capacity that holds one of n's inputs (a large one,
+ * which is not inline, first), else the least busy one; -1 if every
+ * worker is full. */
 static int pick_worker(sched *s, int32_t n) {
   const hp_graph *g = s->g;
   int best = -1, best_score = -1;
@@ -443,8 +448,8 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
                    1e-6;
   if (rc == HP_OK)
     hp__log(HP_LOG_INFO,
-            "run %s complete: %zu nodes in %.3f s (rank 0 CPU %.3f s)",
-            pl->version, s.done, now_s() - s.t0, cpu);
+            "run %s complete: %zu node%s in %.3f s (rank 0 CPU %.3f s)",
+            pl->version, s.done, s.done == 1 ? "" : "s", now_s() - s.t0, cpu);
   else if (s.failed)
     hp__log(HP_LOG_INFO, "%zu of %zu nodes completed before the failure",
             s.done, s.total);

@@ -187,6 +187,8 @@ void hp__tree_merge(hp_tree *dst, hp_tree *src) {
 const char *hp__tree_loc(const hp_tree *t, char *buf, size_t n) {
   if (!t)
     snprintf(buf, n, "?");
+  else if (t->line == 0) /* made up, not read: name the file or directory */
+    snprintf(buf, n, "%s", t->file ? t->file : "<input>");
   else
     snprintf(buf, n, "%s:%" PRIu32 ":%" PRIu32, t->file ? t->file : "<input>",
              t->line, t->col);

@@ -52,6 +52,9 @@ hp 1 run "$P/conf" --pipelines use --load-versions "model:1999-01-01T00.00.00.00
 expect_rc 1 "--load-versions of a missing version"
 hp 1 run "$P/conf" --pipelines use --load-versions "raw:x"
 expect_rc 2 "--load-versions of an unversioned dataset"
+hp 1 run "$P/conf" --load-versions "model:$old"
+expect_rc 2 "--load-versions of a dataset this run produces"
+expect_err "is produced by node 'fit'" "--load-versions of a produced dataset: message"
 
 # h5py reads every HDF5 output (skipped where h5py is not installed).
 if /usr/bin/python3 -c "import h5py" 2>/dev/null; then

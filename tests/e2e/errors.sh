@@ -81,6 +81,10 @@ Y
   case_ "failing node" 1 "node 'second' (rank " "$np" run "$P/conf"
   expect_err "boom" "failing node message (np=$np)"
   [ -s "$P/data/a.h5" ] || fail "output committed before the failure was lost (np=$np)"
+
+  # A misused builtin is a node failure too (exit 1), not a usage error.
+  mini "$P"; sed -i 's/inputs: a, outputs: b/inputs: [a, params:k], outputs: [b, b2]/' "$P/conf/base/pipelines.yml"
+  case_ "builtin given a parameter" 1 "node 'second' (rank " "$np" run "$P/conf"
 done
 
 # A node that crashes: one line naming node and rank, exit 1, no hang, on
