@@ -133,10 +133,11 @@ static int check_columns(const hp_tree *v, const char *what, hp_error *err) {
   for (size_t i = 0; i < v->n; i++) {
     const char *t = hp_tree_text(v->items[i]);
     if (!t || (strcmp(t, "int64") && strcmp(t, "float64") &&
-               strcmp(t, "bool") && strcmp(t, "string")))
+               strcmp(t, "bool") && strcmp(t, "string") &&
+               strcmp(t, "timestamp")))
       return fail_at(err, v->items[i], what,
                      "column '%s': unknown type '%s' (known: int64, "
-                     "float64, bool, string)",
+                     "float64, bool, string, timestamp)",
                      v->keys[i]->text, t ? t : kind_name(v->items[i]));
   }
   return HP_OK;

@@ -209,14 +209,14 @@ static void run_version(MPI_Comm comm, int rank, hp_plan *pl) {
 }
 
 static void print_selected(const hp_plan *pl) {
-  const hp_graph *g = pl->g;
+  const hp_graph *g = pl->ug;
   for (size_t i = 0; i < g->nnodes; i++)
-    if (pl->keep[g->order[i]])
-      printf("%s\n", pl->pipe->nodes[g->order[i]].name);
+    if (pl->ukeep[g->order[i]])
+      printf("%s\n", pl->upipe->nodes[g->order[i]].name);
 }
 
 static void print_list(const hp_plan *pl, const char *what) {
-  const hp_graph *g = pl->g;
+  const hp_graph *g = pl->ug;
   if (strcmp(what, "nodes") == 0) {
     print_selected(pl);
     return;
@@ -226,7 +226,7 @@ static void print_list(const hp_plan *pl, const char *what) {
   if (strcmp(what, "datasets") == 0) {
     uint8_t *seen = hp__xcalloc(g->nds + 1, 1);
     for (size_t i = 0; i < g->nnodes; i++) {
-      if (!pl->keep[i])
+      if (!pl->ukeep[i])
         continue;
       for (size_t k = g->in_off[i]; k < g->in_off[i + 1]; k++)
         seen[g->in_ds[k]] = 1;
@@ -234,7 +234,7 @@ static void print_list(const hp_plan *pl, const char *what) {
         seen[g->out_ds[k]] = 1;
     }
     for (size_t d = 0; d < g->nds; d++)
-      if (seen[d] && pl->ds[d]->type != HP_DS_PARAM)
+      if (seen[d] && !hp__is_param(g->dsname[d]))
         names[n++] = g->dsname[d];
     free(seen);
   } else {
@@ -250,6 +250,15 @@ static void print_list(const hp_plan *pl, const char *what) {
   free(names);
 }
 
+/* " (120 tasks)" when partitions make more tasks than nodes. */
+static const char *tasks_note(const hp_plan *pl) {
+  static char buf[48];
+  buf[0] = '\0';
+  if (pl->task)
+    snprintf(buf, sizeof buf, " (%zu tasks)", pl->g->nnodes);
+  return buf;
+}
+
 static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   hp_buf bundle = {0};
   hp_plan *pl = NULL;
@@ -262,8 +271,9 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   if (rc == HP_OK && strcmp(c->cmd, "run") == 0 && !c->dry_run) {
     run_version(comm, rank, pl);
     if (rank == 0)
-      hp__log(HP_LOG_INFO, "run %s: %zu node%s on %d rank%s", pl->version,
-              pl->nsel, pl->nsel == 1 ? "" : "s", size, size > 1 ? "s" : "");
+      hp__log(HP_LOG_INFO, "run %s: %zu node%s%s on %d rank%s", pl->version,
+              pl->nsel, pl->nsel == 1 ? "" : "s", tasks_note(pl), size,
+              size > 1 ? "s" : "");
     if (rank == 0)
       rc = hp__sched_run(pl, comm, err);
     else
@@ -281,7 +291,7 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
     else
       hp__log(HP_LOG_INFO, "%s: configuration is valid (%zu nodes, %zu "
                            "datasets)",
-              c->o.confdir, pl->g->nnodes, pl->g->nds);
+              c->o.confdir, pl->ug->nnodes, pl->ug->nds);
     fflush(stdout);
   }
   /* Freeing a plan of millions of nodes node by node takes seconds the

@@ -250,8 +250,38 @@ static char *field(const grid *g, size_t row, size_t col) {
   return g->f[row * g->ncols + col];
 }
 
-/* Builds a string column from the fields of column col. */
+/* Distinct values a string column may have to be read as a dictionary:
+ * at most a quarter of the rows and at most this many. */
+#define DICT_MAX 65536
+
+/* Column col as a dictionary if its cardinality is low; 0 if it is not
+ * (nothing built), -1 out of memory. */
+static int make_dict(const grid *g, size_t col, hp_column *c) {
+  size_t limit = g->nrows / 4 < DICT_MAX ? g->nrows / 4 : DICT_MAX;
+  if (limit == 0) return 0;
+  int32_t *codes = malloc(g->nrows * sizeof *codes);
+  if (!codes) return -1;
+  hp_strset set = {0};
+  for (size_t r = 0; r < g->nrows; r++) {
+    const char *s = field(g, r, col);
+    int32_t k = hp__strset_add(&set, s, strlen(s), limit);
+    if (k < 0) {
+      hp__strset_free(&set);
+      free(codes);
+      return 0;
+    }
+    codes[r] = k;
+  }
+  c->data = codes;
+  hp__strset_to_dict(&set, c);
+  return 1;
+}
+
+/* Builds a string column from the fields of column col: a dictionary when
+ * few values repeat often (cheap group-bys), plain strings otherwise. */
 static int make_strings(const grid *g, size_t col, hp_column *c) {
+  int d = make_dict(g, col, c);
+  if (d) return d < 0 ? HP_ENOMEM : HP_OK;
   size_t total = 0;
   for (size_t r = 0; r < g->nrows; r++)
     total += strlen(field(g, r, col)) + 1;
@@ -271,41 +301,78 @@ static int make_strings(const grid *g, size_t col, hp_column *c) {
   return HP_OK;
 }
 
-/* Parses field s as type t into element r of data; 1 if it fits. */
-static int parse_as(hp_dtype t, const char *s, void *data, size_t r) {
-  switch (t) {
-  case HP_INT64:
-    return parse_int(s, (int64_t *)data + r);
-  case HP_FLOAT64:
-    if (at_end(s)) {
-      ((double *)data)[r] = NAN;
-      return 1;
-    }
-    return parse_float(s, (double *)data + r);
-  case HP_BOOL:
-    return parse_bool(s, (uint8_t *)data + r);
-  default:
-    return 1;
-  }
-}
-
 /* A column being converted: its current type (for an inferred column the
  * narrowest that fits the rows so far; HP_STRING once none does). */
 typedef struct conv {
   hp_dtype t;
-  int given; /* from columns: (never widened) */
+  int given;      /* from columns: (never widened) */
+  int seen;       /* a non-empty field was read */
+  int nomem;      /* the mask could not be allocated */
   void *data;
+  uint8_t *valid; /* NULL until a null is read */
+  size_t n;       /* rows */
 } conv;
+
+/* Rows [r0, r1) of the column are null. */
+static void set_null(conv *cv, size_t r0, size_t r1) {
+  if (!cv->valid) {
+    cv->valid = malloc(cv->n ? cv->n : 1);
+    if (!cv->valid) {
+      cv->nomem = 1;
+      return;
+    }
+    memset(cv->valid, 1, cv->n);
+  }
+  memset(cv->valid + r0, 0, r1 - r0);
+}
+
+/* Parses field s into row r of the column; 1 if it fits. An empty field
+ * is NaN in a float column and null in a bool or timestamp column, and in
+ * an int64 column whose type is given (an inferred one becomes float). */
+static int parse_as(conv *cv, const char *s, size_t r) {
+  int empty = at_end(s), ok = 1;
+  switch (cv->t) {
+  case HP_INT64:
+  case HP_TIMESTAMP:
+    if (empty && (cv->given || cv->t == HP_TIMESTAMP)) {
+      ((int64_t *)cv->data)[r] = 0;
+      set_null(cv, r, r + 1);
+    } else {
+      ok = cv->t == HP_INT64 ? parse_int(s, (int64_t *)cv->data + r)
+                             : hp__timestamp_parse(s, (int64_t *)cv->data + r);
+    }
+    break;
+  case HP_FLOAT64:
+    if (empty)
+      ((double *)cv->data)[r] = NAN;
+    else
+      ok = parse_float(s, (double *)cv->data + r);
+    break;
+  case HP_BOOL:
+    if (empty) {
+      ((uint8_t *)cv->data)[r] = 0;
+      set_null(cv, r, r + 1);
+    } else {
+      ok = parse_bool(s, (uint8_t *)cv->data + r);
+    }
+    break;
+  default:
+    break;
+  }
+  if (ok && !empty) cv->seen = 1;
+  return ok;
+}
 
 /* Converts rows [r0, r1) of column col. An inferred column widens from
  * int64 to float64 (earlier values converted exactly), tries bool if its
- * first field is not a number, and ends as a string column otherwise.
- * Returns the row a given type fails at, or SIZE_MAX. */
+ * first non-empty field is not a number (earlier empty fields are nulls),
+ * and ends as a string column otherwise. Returns the row a given type
+ * fails at, or SIZE_MAX. */
 static size_t convert_rows(const grid *g, size_t col, conv *cv, size_t r0,
                            size_t r1) {
   size_t r = r0;
   while (r < r1 && cv->t != HP_STRING) {
-    if (parse_as(cv->t, field(g, r, col), cv->data, r)) {
+    if (parse_as(cv, field(g, r, col), r)) {
       r++;
       continue;
     }
@@ -319,18 +386,23 @@ static size_t convert_rows(const grid *g, size_t col, conv *cv, size_t r0,
         memcpy(p + i * 8, &d, 8);
       }
       cv->t = HP_FLOAT64;
-    } else if (cv->t == HP_FLOAT64 && r == 0) {
-      cv->t = HP_BOOL;
+    } else if (cv->t == HP_FLOAT64 && !cv->seen) {
+      cv->t = HP_BOOL; /* rows before r were empty: nulls */
+      memset(cv->data, 0, r);
+      if (r) set_null(cv, 0, r);
     } else {
       cv->t = HP_STRING;
+      free(cv->valid);
+      cv->valid = NULL;
     }
   }
   return SIZE_MAX;
 }
 
 static int type_by_name(const char *s, hp_dtype *t) {
-  static const hp_dtype all[] = {HP_INT64, HP_FLOAT64, HP_BOOL, HP_STRING};
-  for (size_t i = 0; i < 4; i++) {
+  static const hp_dtype all[] = {HP_INT64, HP_FLOAT64, HP_BOOL, HP_STRING,
+                                 HP_TIMESTAMP};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     if (s && strcmp(s, hp_dtype_name(all[i])) == 0) {
       *t = all[i];
       return 1;
@@ -479,13 +551,14 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
     hp_column *col = &t->cols[t->ncols++];
     col->name = names[c];
     names[c] = NULL;
+    cv[c].n = n;
     const char *text;
     if (given_type(types, col->name, &cv[c].t, &text)) {
       cv[c].given = 1;
       if (!cv[c].t)
         rc = hp__fail(err, HP_EINVAL,
                       "%s: column '%s': unknown type '%s' "
-                      "(int64, float64, bool or string)",
+                      "(int64, float64, bool, string or timestamp)",
                       path, col->name, text ? text : "");
     } else {
       /* without rows there is nothing to infer from: strings */
@@ -503,7 +576,10 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
     size_t r1 = n - r0 < BLOCK ? n : r0 + BLOCK;
     for (size_t c = 0; c < nc && rc == HP_OK; c++) {
       size_t bad = convert_rows(g, c, &cv[c], r0, r1);
-      if (bad != SIZE_MAX)
+      if (cv[c].nomem)
+        rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
+                      t->cols[c].name);
+      else if (bad != SIZE_MAX)
         rc =
             hp__fail(err, HP_EIO, "%s:%zu: column '%s': cannot read '%s' as %s",
                      path, g->lines[bad], t->cols[c].name, field(g, bad, c),
@@ -514,6 +590,7 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
     hp_column *col = &t->cols[c];
     if (rc == HP_OK && cv[c].t == HP_STRING) {
       free(cv[c].data);
+      free(cv[c].valid);
       rc = make_strings(g, c, col);
       if (rc != HP_OK)
         rc = hp__fail(err, rc, "%s: column '%s': out of memory", path,
@@ -521,6 +598,8 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
     } else {
       col->type = cv[c].t;
       col->data = cv[c].data;
+      col->valid = cv[c].valid;
+      cv[c].valid = NULL;
       if (col->type == HP_BOOL && !cv[c].given && n) { /* 8 -> 1 byte */
         void *small = realloc(col->data, n);
         if (small) col->data = small;
@@ -727,10 +806,20 @@ int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
       const hp_column *col = &v->cols[c];
       size_t at = b.len;
       if (c) hp__buf_putc(&b, sep);
+      if (col->valid && !col->valid[r]) { /* null: an empty field */
+        if (nc == 1) hp__buf_puts(&b, "\"\"");
+        continue;
+      }
       switch (col->type) {
       case HP_INT64:
         put_i64(&b, ((const int64_t *)col->data)[r]);
         break;
+      case HP_TIMESTAMP: {
+        char ts[HP_TIMESTAMP_LEN];
+        int len = hp__timestamp_format(((const int64_t *)col->data)[r], ts);
+        hp__buf_put(&b, ts, (size_t)len);
+        break;
+      }
       case HP_FLOAT64:
         put_f64(&b, ((const double *)col->data)[r]);
         break;
@@ -738,7 +827,7 @@ int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
         hp__buf_puts(&b, ((const uint8_t *)col->data)[r] ? "true" : "false");
         break;
       default:
-        put_text(&b, col->chars + col->offs[r], sep);
+        put_text(&b, hp_table_str(v, c, r), sep);
         break;
       }
       /* a lone empty field would be a blank line, which readers skip */

@@ -1,6 +1,7 @@
 /*
  * csv.h - CSV files to and from tables: a header line, RFC 4180 quoting,
- * typed columns (int64, float64, bool, string), inferred or given.
+ * typed columns (int64, float64, bool, string, timestamp), inferred or
+ * given.
  */
 #ifndef HP_CSV_H
 #define HP_CSV_H
@@ -11,13 +12,20 @@
 typedef struct hp_csv_opts {
   char sep;             /* ',' by default */
   const hp_tree *types; /* optional map column -> "int64"|"float64"|"bool"|
-                           "string" (the catalog's `columns:`) */
+                           "string"|"timestamp" (the catalog's `columns:`) */
 } hp_csv_opts;
 
 /* Reads path into a new table. Without a type for a column it is inferred:
  * int64 if every field is an integer, float64 if every field is a number
  * (empty fields of a numeric column read as NaN and make it float64), bool
- * if every field is true/false (any case), else string. Errors (HP_EIO):
+ * if every non-empty field is true/false (any case; empty fields are
+ * nulls), else string. Timestamps are never inferred: give `timestamp` in
+ * `columns:` ("YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.fff]", 'T' allowed).
+ * Nulls: an empty field is null (a validity mask) in a given int64, bool or
+ * timestamp column, and NaN without a mask in a float64 column (NaN and
+ * null read the same); in a string column it is the empty string. A string
+ * column whose distinct values number at most a quarter of its rows (and
+ * at most 65536) is read dictionary-encoded. Errors (HP_EIO):
  * "path:line: ..." for a missing file, no header, a row with the wrong
  * number of fields, an unterminated quote, a field that does not parse as
  * the column's given type. */
@@ -26,7 +34,9 @@ int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
 
 /* Writes a table atomically: to "path.tmp.<pid>", flushed and fsynced,
  * then renamed onto path. Floats are written with the shortest text that
- * reads back to the same double ("%.17g" fallback). Creates missing parent
+ * reads back to the same double ("%.17g" fallback), timestamps as pandas
+ * does ("2000-01-01 00:00:00", ".500" or more digits only when the
+ * fraction is nonzero), nulls and NaN as empty fields. Creates missing parent
  * directories. Errors: HP_EIO; HP_EINVAL if v is not a table. */
 int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
                   hp_error *err);

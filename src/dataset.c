@@ -11,13 +11,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "csv.h"
+#include "fs.h"
 #include "mem.h"
 #include "tree.h"
+#include "value.h"
 
 /* The last path component of p (trailing slashes ignored); a new string. */
 static char *base_name(const char *p) {
@@ -126,6 +130,27 @@ static int named(hp_error *err, int was, int rc, const hp_dsdef *d) {
   return rc;
 }
 
+/* A csv file, or every file of a directory or pattern, concatenated. */
+static int csv_read_all(const char *path, const hp_csv_opts *o,
+                        hp_value **out, hp_error *err) {
+  char **files;
+  size_t n;
+  HP_TRY(hp__fs_list(path, ".csv", &files, &n, err));
+  if (!files)
+    return hp__csv_read(path, o, out, err);
+  hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
+  int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++)
+    rc = hp__csv_read(files[i], o, &parts[i], err);
+  if (rc == HP_OK)
+    rc = hp__value_concat((const hp_value *const *)parts, n, out, err);
+  for (size_t i = 0; i < n; i++)
+    hp_value_free(parts[i]);
+  free(parts);
+  hp__fs_list_free(files);
+  return rc;
+}
+
 int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
                 hp_error *err) {
   *out = NULL;
@@ -140,7 +165,7 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
   if (d->type == HP_DS_CSV) {
     hp_csv_opts o;
     rc = csv_opts(d, &o, err);
-    if (rc == HP_OK) rc = hp__csv_read(path, &o, out, err);
+    if (rc == HP_OK) rc = csv_read_all(path, &o, out, err);
   } else {
     rc = hp__h5_load(path, key_of(d), out, err);
   }
@@ -174,6 +199,106 @@ int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
     if (rc == HP_OK) rc = hp__csv_write(path, v, &o, err);
   } else {
     rc = hp__h5_save(path, key_of(d), v, lin, err);
+  }
+  free(path);
+  return named(err, was, rc, d);
+}
+
+/* Appends file `src` to out, without its first line when skip_header. */
+static int append_file(FILE *out, const char *src, int skip_header,
+                       hp_error *err) {
+  FILE *in = fopen(src, "rb");
+  if (!in)
+    return hp__fail(err, HP_EIO, "%s: %s", src, strerror(errno));
+  static char buf[1 << 16];
+  int rc = HP_OK, at_start = skip_header;
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+    const char *p = buf;
+    if (at_start) {
+      const char *nl = memchr(buf, '\n', n);
+      if (!nl)
+        continue;
+      at_start = 0;
+      n -= (size_t)(nl + 1 - buf);
+      p = nl + 1;
+    }
+    if (n && fwrite(p, 1, n, out) != n) {
+      rc = hp__fail(err, HP_EIO, "writing: %s", strerror(errno));
+      break;
+    }
+  }
+  if (rc == HP_OK && ferror(in))
+    rc = hp__fail(err, HP_EIO, "%s: %s", src, strerror(errno));
+  fclose(in);
+  return rc;
+}
+
+/* One csv file from its partitions, atomically (temporary name, fsync,
+ * rename). */
+static int csv_concat(const char *path, const hp_dsdef *const *parts,
+                      size_t n, hp_error *err) {
+  if (hp__mkdir_parents(path) != 0)
+    return hp__fail(err, HP_EIO, "%s: cannot create its directory: %s", path,
+                    strerror(errno));
+  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  FILE *out = fopen(tmp, "wb");
+  int rc = out ? HP_OK
+               : hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  for (size_t i = 0; i < n && rc == HP_OK; i++)
+    rc = append_file(out, parts[i]->filepath, i > 0, err);
+  if (out) {
+    if (rc == HP_OK && (fflush(out) != 0 || fsync(fileno(out)) != 0))
+      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+    if (fclose(out) != 0 && rc == HP_OK)
+      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  }
+  if (rc == HP_OK && rename(tmp, path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
+  if (rc != HP_OK)
+    unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+/* A csv directory or pattern: the partitions are its files; files left by
+ * an earlier run with more partitions are removed. */
+static int csv_prune(const char *spec, const hp_dsdef *const *parts,
+                     size_t n, hp_error *err) {
+  char **files;
+  size_t nf;
+  HP_TRY(hp__fs_list(spec, ".csv", &files, &nf, err));
+  for (size_t i = 0; files && files[i]; i++) {
+    int mine = 0;
+    for (size_t k = 0; k < n && !mine; k++)
+      mine = strcmp(files[i], parts[k]->filepath) == 0;
+    if (!mine)
+      unlink(files[i]);
+  }
+  hp__fs_list_free(files);
+  return HP_OK;
+}
+
+int hp__ds_stitch(const hp_dsdef *d, const char *version,
+                  const hp_dsdef *const *parts, size_t n,
+                  const hp_lineage *lin, hp_error *err) {
+  int was = err ? err->code : HP_OK;
+  char *path = hp__ds_save_path(d, version);
+  if (!path)
+    return hp__fail(err, HP_EINVAL, "dataset '%s': no file path", d->name);
+  int rc;
+  if (d->type == HP_DS_CSV) {
+    size_t len = strlen(path);
+    if ((len && path[len - 1] == '/') || strchr(path, '*'))
+      rc = csv_prune(path, parts, n, err);
+    else
+      rc = csv_concat(path, parts, n, err);
+  } else {
+    const char **paths = hp__xcalloc(n + 1, sizeof *paths);
+    for (size_t i = 0; i < n; i++)
+      paths[i] = parts[i]->filepath;
+    rc = hp__h5_stitch(path, key_of(d), paths, n, lin, err);
+    free(paths);
   }
   free(path);
   return named(err, was, rc, d);

@@ -31,4 +31,15 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
 int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
                 const hp_lineage *lin, hp_error *err);
 
+/* Joins the committed partitions parts[0..n) of dataset d (csv.h and
+ * store.h write each one) into what readers open: for hdf5 and the store,
+ * a master file whose datasets are HDF5 virtual datasets over the
+ * partition files (h5py sees one table), carrying lineage; for csv, one
+ * file (the partitions concatenated, one header), or for a directory or
+ * pattern, nothing but removing files of partitions that no longer exist.
+ * Errors name the dataset. */
+int hp__ds_stitch(const hp_dsdef *d, const char *version,
+                  const hp_dsdef *const *parts, size_t n,
+                  const hp_lineage *lin, hp_error *err);
+
 #endif

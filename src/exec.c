@@ -46,6 +46,14 @@ int hp_node_rank(const hp_node_ctx *ctx) {
   return ctx ? ctx->pl->rank : 0;
 }
 
+size_t hp_node_part(const hp_node_ctx *ctx) {
+  return ctx && ctx->pl->task ? (size_t)ctx->pl->task[ctx->node].part : 0;
+}
+
+size_t hp_node_nparts(const hp_node_ctx *ctx) {
+  return ctx && ctx->pl->task ? (size_t)ctx->pl->task[ctx->node].nparts : 1;
+}
+
 const hp_tree *hp_node_args(const hp_node_ctx *ctx) {
   return ctx ? ctx->nd->args : NULL;
 }
@@ -160,12 +168,45 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static int is_stitch(const hp_plan *pl, int32_t node) {
+  return pl->task && pl->task[node].phase == HP_PHASE_STITCH;
+}
+
+/* A stitch task: joins the partitions given as its inputs into the whole
+ * dataset (its one output). Memory partitions are concatenated into the
+ * output value; persistent ones are joined on disk and the output value
+ * stays NULL (readers load it). */
+static int stitch(hp_plan *pl, hp_node_ctx *ctx, uint64_t fp, hp_error *err) {
+  const hp_graph *g = pl->g;
+  int32_t node = ctx->node;
+  const hp_dsdef *d = pl->ds[g->out_ds[g->out_off[node]]];
+  size_t n = ctx->nd->nin;
+  if (d->type == HP_DS_MEMORY)
+    return hp__value_concat(ctx->in, n, &ctx->out[0], err);
+  const hp_dsdef **parts = hp__xcalloc(n + 1, sizeof *parts);
+  for (size_t i = 0; i < n; i++)
+    parts[i] = pl->ds[g->in_ds[g->in_off[node] + i]];
+  char when[64];
+  now_iso(when, sizeof when);
+  const hp_node *producer = &pl->upipe->nodes[pl->task[node].unode];
+  hp_lineage lin = {.node = producer->name,
+                    .func = producer->func,
+                    .fingerprint = fp,
+                    .time = when,
+                    .run = pl->version};
+  int rc = hp__ds_stitch(d, pl->version, parts, n, &lin, err);
+  free(parts);
+  return rc;
+}
+
 /* Binds input slot i: a given value, a parameter, or a load. */
 static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
                       hp_node_ctx *ctx, size_t i, hp_value **owned,
                       uint64_t *fp, hp_error *err) {
   const hp_dsdef *d = pl->ds[ds];
   *fp = io->fp;
+  if (is_stitch(pl, ctx->node) && d->type != HP_DS_MEMORY)
+    return HP_OK; /* a stitch reads files' metadata, not their data */
   if (d->type == HP_DS_PARAM) {
     ctx->pin[i] = pl->param[ds];
     *fp = hp__tree_hash(ctx->pin[i], HP_HASH_SEED);
@@ -226,6 +267,14 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
     rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &fp, err);
     h = hp__hash64(&fp, sizeof fp, h);
   }
+  if (rc == HP_OK && is_stitch(pl, node)) {
+    double t0 = now_s();
+    res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
+    res->fp[0] = hp__hash64(nd->out[0].ds, strlen(nd->out[0].ds), h);
+    rc = stitch(pl, &ctx, res->fp[0], err);
+    res->seconds = now_s() - t0;
+    goto done;
+  }
   if (rc == HP_OK) {
     double t0 = now_s();
     running_node = nd->name;
@@ -251,6 +300,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
                   res->fp[i], err);
     }
   }
+done:
   for (size_t i = 0; i < nin; i++)
     hp_value_free(owned[i]);
   free(owned);

@@ -1,11 +1,14 @@
 /*
- * fs.c - directory creation for the writers (CSV, HDF5 store, journal).
- * The usual case, an existing directory, costs one stat().
+ * fs.c - directory creation for the writers (CSV, HDF5 store, journal;
+ * the usual case, an existing directory, costs one stat()) and the file
+ * lists of partitioned datasets read from a directory or a glob pattern.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fs.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,4 +56,66 @@ int hp__mkdir_parents(const char *path) {
   int rc = hp__mkdir_p(d);
   free(d);
   return rc;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void hp__fs_list_free(char **files) {
+  for (size_t i = 0; files && files[i]; i++)
+    free(files[i]);
+  free(files);
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int hp__fs_list(const char *filepath, const char *ext, char ***files, size_t *n,
+                hp_error *err) {
+  *files = NULL;
+  *n = 1;
+  if (!filepath)
+    return HP_OK;
+  char **v = NULL;
+  size_t nv = 0, cap = 0;
+  if (strpbrk(filepath, "*?[")) {
+    glob_t gl;
+    int g = glob(filepath, 0, NULL, &gl);
+    if (g != 0 && g != GLOB_NOMATCH)
+      return hp__fail(err, HP_EIO, "%s: cannot list the files", filepath);
+    for (size_t i = 0; g == 0 && i < gl.gl_pathc; i++) {
+      hp__grow(&v, &cap, nv + 2, sizeof *v);
+      v[nv++] = hp__xstrdup(gl.gl_pathv[i]);
+    }
+    if (g == 0)
+      globfree(&gl);
+  } else if (is_dir(filepath)) {
+    DIR *dir = opendir(filepath);
+    if (!dir)
+      return hp__fail(err, HP_EIO, "%s: cannot list the directory", filepath);
+    size_t len = strlen(filepath);
+    const char *sep = len && filepath[len - 1] == '/' ? "" : "/";
+    for (struct dirent *e; (e = readdir(dir));) {
+      size_t el = strlen(e->d_name), xl = strlen(ext);
+      if (e->d_name[0] == '.' || el <= xl || strcmp(e->d_name + el - xl, ext))
+        continue;
+      hp__grow(&v, &cap, nv + 2, sizeof *v);
+      v[nv++] = hp__xasprintf("%s%s%s", filepath, sep, e->d_name);
+    }
+    closedir(dir);
+  } else {
+    return HP_OK;
+  }
+  if (nv == 0) {
+    free(v);
+    return hp__fail(err, HP_EIO, "%s: no files match", filepath);
+  }
+  qsort(v, nv, sizeof *v, cmp_str);
+  v[nv] = NULL;
+  *files = v;
+  *n = nv;
+  return HP_OK;
 }

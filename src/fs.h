@@ -1,6 +1,6 @@
 /*
- * fs.h - small file-system helpers shared by the writers: creating the
- * directories a file will live in.
+ * fs.h - small file-system helpers: creating the directories a file will
+ * live in, and listing the files a directory or glob pattern names.
  */
 #ifndef HP_FS_H
 #define HP_FS_H
@@ -10,5 +10,18 @@
 int hp__mkdir_p(const char *dir);
 /* mkdir -p of the directory part of path (nothing for a bare name). */
 int hp__mkdir_parents(const char *path);
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* The files `spec` names when it is a directory (its entries ending in ext,
+ * hidden ones skipped) or a glob pattern (it holds * ? or [), sorted, as a
+ * NULL-terminated list the caller frees with hp__fs_list_free; *files NULL
+ * and *n 1 for anything else (a plain file). Errors: HP_EIO "spec: no
+ * files match" or a listing failure. */
+int hp__fs_list(const char *spec, const char *ext, char ***files, size_t *n,
+                hp_error *err);
+void hp__fs_list_free(char **files);
 
 #endif

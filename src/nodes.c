@@ -1,12 +1,16 @@
 /*
- * nodes.c - the builtin node types of the core.* namespace, registered
- * through the same table API plugins use.
+ * nodes.c - the builtin node types of the core.* and datasets.* namespaces,
+ * registered through the same table API plugins use (the generators
+ * themselves live in synth.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <time.h>
 
+#include <stdio.h>
+
 #include "registry.h"
+#include "synth.h"
 
 /* core.noop: any inputs; an empty group to each output. */
 static int noop_run(hp_node_ctx *ctx) {
@@ -56,6 +60,27 @@ static int fail_run(hp_node_ctx *ctx) {
                                   "core.fail was asked to fail"));
 }
 
+/* datasets.timeseries: partition hp_node_part of Dask's timeseries. */
+static int timeseries_run(hp_node_ctx *ctx) {
+  hp_value *t = NULL;
+  hp_error err = HP_ERROR_INIT;
+  if (hp__timeseries_part(hp_node_args(ctx), hp_node_part(ctx), &t, &err) !=
+      HP_OK)
+    return hp_node_fail(ctx, "%s", err.msg);
+  for (size_t i = 1; i < hp_node_noutputs(ctx); i++)
+    HP_TRY(hp_node_output(ctx, i, hp_value_copy(t)));
+  return hp_node_output(ctx, 0, t);
+}
+
+static int timeseries_nparts(const hp_tree *args, size_t *n, char *msg,
+                             size_t len) {
+  hp_error err = HP_ERROR_INIT;
+  if (hp__timeseries_nparts(args, n, &err) == HP_OK)
+    return 0;
+  snprintf(msg, len, "%s", err.msg);
+  return 1;
+}
+
 static const hp_node_type core_nodes[] = {
     {.abi = HP_NODE_ABI,
      .name = "core.noop",
@@ -73,6 +98,12 @@ static const hp_node_type core_nodes[] = {
      .name = "core.fail",
      .run = fail_run,
      .doc = "fails with args.message"},
+    {.abi = HP_NODE_ABI,
+     .name = "datasets.timeseries",
+     .run = timeseries_run,
+     .mode = HP_MODE_SOURCE,
+     .nparts = timeseries_nparts,
+     .doc = "Dask's timeseries table, one partition per partition_freq"},
 };
 
 int hp__nodes_register_builtins(hp_registry *r) {

@@ -237,6 +237,15 @@ int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
     p->nsel += p->keep[i];
   p->prio = hp__xcalloc(p->g->nnodes + 1, sizeof *p->prio);
   hp__graph_priority(p->g, p->keep, p->prio);
+  p->upipe = p->pipe;
+  p->ug = p->g;
+  p->ukeep = p->keep;
+  rc = hp__part_expand(p, err);
+  phase(&t, "partitions");
+  if (rc != HP_OK) {
+    hp__plan_free(p);
+    return rc;
+  }
   *out = p;
   return HP_OK;
 }
@@ -253,8 +262,13 @@ void hp__plan_free(hp_plan *p) {
   free(p->fn);
   free(p->keep);
   free(p->prio);
-  hp__graph_free(p->g);
-  hp__pipeline_free(p->pipe);
+  if (p->part_owned) {
+    hp__graph_free(p->g);
+    free(p->ukeep);
+  }
+  hp__part_free(p);
+  hp__graph_free(p->ug ? p->ug : p->g);
+  hp__pipeline_free(p->upipe ? p->upipe : p->pipe);
   hp__catalog_free(p->cat);
   hp__registry_free(p->reg);
   hp__conf_free(p->conf);

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "graph.h"
 #include "pipeline.h"
+#include "part.h"
 #include "registry.h"
 
 typedef struct hp_plan_opts {
@@ -30,11 +31,20 @@ typedef struct hp_plan_opts {
 typedef struct hp_plan {
   hp_conf *conf;
   hp_catalog *cat;
+  hp_registry *reg;
+  /* The user's pipeline and graph, as written: what check, list and
+   * --dry-run show and what the filters select from. */
+  hp_pipeline *upipe;
+  hp_graph *ug;
+  uint8_t *ukeep;             /* [ug->nnodes] selected */
+  size_t nsel;                /* selected user nodes */
+  /* The tasks the scheduler runs (part.h): the user's graph itself when no
+   * node is partitioned (task == NULL), else its expansion. Every array
+   * below is indexed by task-level node or dataset. */
   hp_pipeline *pipe;
   hp_graph *g;
-  hp_registry *reg;
+  hp_task *task;              /* [nnodes] or NULL */
   uint8_t *keep;              /* [nnodes] selected */
-  size_t nsel;                /* selected nodes */
   uint32_t *prio;             /* [nnodes] */
   const hp_dsdef **ds;        /* [nds] */
   const hp_node_type **fn;    /* [nnodes] */
@@ -45,6 +55,7 @@ typedef struct hp_plan {
   size_t inline_max;          /* bytes: values up to this travel inline */
   int default_retries;
   int rank, size;
+  void *part_owned;           /* what part.c allocated */
 } hp_plan;
 
 /* Any rank (every rank builds the same plan). Loads the bundle, settings,

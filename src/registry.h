@@ -19,7 +19,10 @@ int hp__registry_load(hp_registry *r, const char *spec, const char *search,
                       hp_error *err);
 /* The type registered as name, or NULL. */
 const hp_node_type *hp__registry_find(const hp_registry *r, const char *name);
-/* The builtin node tables (nodes.c), registered by hp__registry_new. */
+/* The builtin node tables of core.* and datasets.* (nodes.c), registered
+ * by hp__registry_new. */
 int hp__nodes_register_builtins(hp_registry *r);
+/* frame.* (frame.c). */
+int hp__frame_register(hp_registry *r);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,30 @@
 
 #define MAX_DEPTH 64
 #define RESERVED  "hpcpipe_"
+
+/* Columns that need more than HDF5's type: an attribute on the dataset
+ * (timestamps: int64 ns; dictionaries: an int32 enum whose member names
+ * are the strings), and the validity masks of columns with nulls, as
+ * uint8 datasets named after their columns in this subgroup. */
+#define DTYPE_ATTR     "hpcpipe_dtype"
+#define DTYPE_TS       "timestamp[ns]"
+#define DTYPE_DICT     "dictionary"
+#define VALID_GROUP    ".valid"
+/* An enum's members live in its dataset's object header, whose messages
+ * must stay under 64 KiB: larger dictionaries are written as plain
+ * strings (and read back plain). */
+#define ENUM_MAX_BYTES 49152
+
+/* Row r of string column c, "" for a null. */
+static const char *col_str(const hp_column *c, size_t r) {
+  if (c->valid && !c->valid[r]) return "";
+  if (c->dict) return c->chars + c->offs[((const int32_t *)c->data)[r]];
+  return c->chars + c->offs[r];
+}
+
+static int col_has_null(const hp_column *c, size_t n) {
+  return c->valid && n && memchr(c->valid, 0, n) != NULL;
+}
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -176,6 +201,61 @@ static int write_dataset(wctx *w, hid_t loc, const char *name, hid_t ftype,
   return HP_OK;
 }
 
+static int nomem_col(wctx *w, const hp_column *c) {
+  return hp__fail(w->err, HP_ENOMEM, "%s: column '%s': out of memory",
+                  w->path, c->name);
+}
+
+/* A dataset of type ftype/mtype and its hpcpipe_dtype attribute. */
+static int write_typed(wctx *w, hid_t g, const hp_column *c, hid_t ftype,
+                       hid_t mtype, size_t n, const void *buf,
+                       const char *dtype) {
+  hsize_t dims[1] = {n};
+  hid_t d = -1;
+  HP_TRY(write_dataset(w, g, c->name, ftype, mtype, 1, dims, buf, &d));
+  int rc = attr_str(w, d, DTYPE_ATTR, dtype);
+  H5Dclose(d);
+  return rc;
+}
+
+/* The enum type of a dictionary, or -1 when it cannot be one (empty, too
+ * large, or a name HDF5 refuses). */
+static hid_t dict_enum(const hp_column *c) {
+  size_t bytes = 0;
+  for (size_t k = 0; k < c->ndict; k++)
+    bytes += (size_t)(c->offs[k + 1] - c->offs[k]) + 8;
+  if (c->ndict == 0 || bytes > ENUM_MAX_BYTES) return -1;
+  hid_t et = H5Tenum_create(H5T_NATIVE_INT32);
+  for (size_t k = 0; et >= 0 && k < c->ndict; k++) {
+    int32_t v = (int32_t)k;
+    if (H5Tenum_insert(et, c->chars + c->offs[k], &v) < 0) {
+      H5Tclose(et);
+      et = -1;
+    }
+  }
+  H5Eclear2(H5E_DEFAULT);
+  return et;
+}
+
+static int write_strings(wctx *w, hid_t g, const hp_column *c, size_t n) {
+  hsize_t dims[1] = {n};
+  if (c->dict) {
+    hid_t et = dict_enum(c);
+    if (et >= 0) {
+      int rc = write_typed(w, g, c, et, et, n, c->data, DTYPE_DICT);
+      H5Tclose(et);
+      return rc;
+    }
+  }
+  const char **ptrs = malloc(n ? n * sizeof *ptrs : 1);
+  if (!ptrs) return nomem_col(w, c);
+  for (size_t i = 0; i < n; i++)
+    ptrs[i] = col_str(c, i);
+  int rc = write_dataset(w, g, c->name, w->vstr, w->vstr, 1, dims, ptrs, NULL);
+  free(ptrs);
+  return rc;
+}
+
 static int write_column(wctx *w, hid_t g, const hp_column *c, size_t n) {
   HP_TRY(check_name(w, "column", c->name));
   hsize_t dims[1] = {n};
@@ -183,25 +263,49 @@ static int write_column(wctx *w, hid_t g, const hp_column *c, size_t n) {
   case HP_INT64:
     return write_dataset(w, g, c->name, H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
                          dims, c->data, NULL);
-  case HP_FLOAT64:
-    return write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
-                         dims, c->data, NULL);
+  case HP_TIMESTAMP:
+    return write_typed(w, g, c, H5T_STD_I64LE, H5T_NATIVE_INT64, n, c->data,
+                       DTYPE_TS);
+  case HP_FLOAT64: {
+    if (!col_has_null(c, n))
+      return write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                           1, dims, c->data, NULL);
+    /* nulls are written as NaN, which readers take for null */
+    double *x = malloc(n * sizeof *x);
+    if (!x) return nomem_col(w, c);
+    memcpy(x, c->data, n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+      if (!c->valid[i]) x[i] = NAN;
+    int rc = write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                           1, dims, x, NULL);
+    free(x);
+    return rc;
+  }
   case HP_BOOL:
     return write_dataset(w, g, c->name, w->boolt, w->boolt, 1, dims, c->data,
                          NULL);
-  default: {
-    const char **ptrs = malloc(n ? n * sizeof *ptrs : 1);
-    if (!ptrs)
-      return hp__fail(w->err, HP_ENOMEM, "%s: column '%s': out of memory",
-                      w->path, c->name);
-    for (size_t i = 0; i < n; i++)
-      ptrs[i] = c->chars + c->offs[i];
-    int rc =
-        write_dataset(w, g, c->name, w->vstr, w->vstr, 1, dims, ptrs, NULL);
-    free(ptrs);
-    return rc;
+  default:
+    return write_strings(w, g, c, n);
   }
+}
+
+static int open_group(wctx *w, hid_t loc, const char *name, hid_t *out);
+
+/* The masks of columns with nulls (but floats) under VALID_GROUP. */
+static int write_masks(wctx *w, hid_t g, const hp_value *v) {
+  hid_t vg = -1;
+  int rc = HP_OK;
+  hsize_t dims[1] = {v->nrows};
+  for (size_t i = 0; rc == HP_OK && i < v->ncols; i++) {
+    const hp_column *c = &v->cols[i];
+    if (c->type == HP_FLOAT64 || !col_has_null(c, v->nrows)) continue;
+    if (vg < 0) rc = open_group(w, g, VALID_GROUP, &vg);
+    if (rc == HP_OK)
+      rc = write_dataset(w, vg, c->name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1,
+                         dims, c->valid, NULL);
   }
+  h5_close(vg);
+  return rc;
 }
 
 static int write_lineage(wctx *w, hid_t obj, const hp_value *v,
@@ -242,6 +346,7 @@ static int write_table(wctx *w, hid_t g, const hp_value *v) {
   hp__buf_free(&cols);
   for (size_t i = 0; rc == HP_OK && i < v->ncols; i++)
     rc = write_column(w, g, &v->cols[i], v->nrows);
+  if (rc == HP_OK) rc = write_masks(w, g, v);
   return rc;
 }
 
@@ -502,22 +607,105 @@ static hp_dtype column_type(hid_t t) {
     return HP_FLOAT64;
   case H5T_STRING:
     return HP_STRING;
-  case H5T_ENUM:
-    return is_bool_enum(t) ? HP_BOOL : (hp_dtype)0;
+  case H5T_ENUM: /* other enums read as dictionary strings */
+    return is_bool_enum(t) ? HP_BOOL : HP_STRING;
   default:
     return (hp_dtype)0;
   }
+}
+
+/* The hp type of dataset d (file type ft) as a table column: what its
+ * hpcpipe_dtype attribute says (a timestamp, or a dictionary even when its
+ * strings are FALSE and TRUE), else by the type alone. */
+static hp_dtype dataset_type(hid_t d, hid_t ft) {
+  hp_dtype t = column_type(ft);
+  char *dt = attr_read_str(d, DTYPE_ATTR);
+  if (dt && t == HP_INT64 && strcmp(dt, DTYPE_TS) == 0) t = HP_TIMESTAMP;
+  if (dt && H5Tget_class(ft) == H5T_ENUM && strcmp(dt, DTYPE_DICT) == 0)
+    t = HP_STRING;
+  free(dt);
+  return t;
+}
+
+/* A read type for member `member` of a compound (or mt itself). */
+static hid_t read_type(hid_t mt, const char *member) {
+  if (mt < 0) return -1;
+  if (!member) return H5Tcopy(mt);
+  hid_t rt = H5Tcreate(H5T_COMPOUND, H5Tget_size(mt));
+  if (rt >= 0 && H5Tinsert(rt, member, 0, mt) < 0) {
+    H5Tclose(rt);
+    rt = -1;
+  }
+  return rt;
+}
+
+/* Reads an enum column as a dictionary: the member names are the strings,
+ * and HDF5 converts each value to the index of its member (a value that is
+ * no member reads as a null). */
+static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
+                     hp_column *c, const char *name) {
+  int nm = H5Tget_nmembers(ft);
+  hid_t mt = nm >= 0 ? H5Tenum_create(H5T_NATIVE_INT32) : -1;
+  hp_strset set = {0};
+  for (int i = 0; mt >= 0 && i < nm; i++) {
+    char *mn = H5Tget_member_name(ft, (unsigned)i);
+    int32_t v = i;
+    if (!mn || H5Tenum_insert(mt, mn, &v) < 0) {
+      H5Tclose(mt);
+      mt = -1;
+    } else {
+      hp__strset_add(&set, mn, strlen(mn), SIZE_MAX);
+    }
+    if (mn) H5free_memory(mn);
+  }
+  hid_t rt = read_type(mt, member);
+  int32_t *codes = NULL;
+  int rc = HP_OK;
+  if (rt < 0) {
+    rc = rfail(r, name, "enum datatype");
+  } else if (!(codes = malloc(n ? n * sizeof *codes : 1))) {
+    rc = hp__fail(r->err, HP_ENOMEM, "%s: '%s': out of memory (%zu elements)",
+                  r->path, name, n);
+  } else if (n && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, codes) < 0) {
+    rc = rfail(r, name, "read");
+  }
+  for (size_t i = 0; rc == HP_OK && i < n; i++) {
+    if (codes[i] >= 0 && codes[i] < nm) continue;
+    if (nm == 0) {
+      rc = unsupported(r, name, "enum without members");
+      break;
+    }
+    if (!c->valid) {
+      c->valid = hp__xmalloc(n);
+      memset(c->valid, 1, n);
+    }
+    c->valid[i] = 0;
+    codes[i] = 0;
+  }
+  H5Eclear2(H5E_DEFAULT);
+  h5_close(rt);
+  h5_close(mt);
+  if (rc != HP_OK) {
+    free(codes);
+    hp__strset_free(&set);
+    return rc;
+  }
+  c->data = codes;
+  hp__strset_to_dict(&set, c);
+  return HP_OK;
 }
 
 /* Reads n elements of file type ft from dataset d into c (type already
  * set); `member` names a compound member to read, or is NULL. */
 static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
                       hp_column *c, const char *name) {
+  if (c->type == HP_STRING && H5Tget_class(ft) == H5T_ENUM)
+    return read_dict(r, d, member, ft, n, c, name);
   hid_t mt = -1, rt = -1, space = -1;
   void *buf = NULL;
   int rc = HP_OK, vl = 0;
   size_t esz = 8;
-  if (c->type == HP_INT64) {
+  if (c->type == HP_INT64 || c->type == HP_TIMESTAMP) {
     mt = H5Tcopy(H5T_NATIVE_INT64);
   } else if (c->type == HP_FLOAT64) {
     mt = H5Tcopy(H5T_NATIVE_DOUBLE);
@@ -534,15 +722,7 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
     mt = H5Tcopy(ft);
     esz = H5Tget_size(ft);
   }
-  if (member) {
-    rt = H5Tcreate(H5T_COMPOUND, H5Tget_size(mt));
-    if (rt >= 0 && H5Tinsert(rt, member, 0, mt) < 0) {
-      H5Tclose(rt);
-      rt = -1;
-    }
-  } else {
-    rt = mt >= 0 ? H5Tcopy(mt) : -1;
-  }
+  rt = read_type(mt, member);
   if (mt < 0 || rt < 0) {
     rc = rfail(r, name, "datatype");
     goto done;
@@ -557,7 +737,8 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
     rc = rfail(r, name, "read");
     goto done;
   }
-  if (c->type == HP_INT64 || c->type == HP_FLOAT64) {
+  if (c->type == HP_INT64 || c->type == HP_FLOAT64 ||
+      c->type == HP_TIMESTAMP) {
     c->data = buf;
     buf = NULL;
   } else if (c->type == HP_BOOL) {
@@ -720,6 +901,70 @@ static void column_order(hid_t g, char ***names, size_t *n) {
   free(cols);
 }
 
+/* Removes VALID_GROUP from names when it is a group of g; 1 if it was. */
+static int take_valid(hid_t g, char **names, size_t *n) {
+  for (size_t i = 0; i < *n; i++) {
+    if (strcmp(names[i], VALID_GROUP) != 0) continue;
+    H5O_info_t info;
+#if H5_VERSION_GE(1, 12, 0)
+    herr_t st = H5Oget_info_by_name3(g, names[i], &info, H5O_INFO_BASIC,
+                                     H5P_DEFAULT);
+#else
+    herr_t st = H5Oget_info_by_name2(g, names[i], &info, H5O_INFO_BASIC,
+                                     H5P_DEFAULT);
+#endif
+    if (st < 0 || info.type != H5O_TYPE_GROUP) {
+      H5Eclear2(H5E_DEFAULT);
+      return 0;
+    }
+    free(names[i]);
+    memmove(names + i, names + i + 1, (*n - i - 1) * sizeof *names);
+    (*n)--;
+    return 1;
+  }
+  return 0;
+}
+
+/* The masks under VALID_GROUP onto the columns they name. */
+static int read_masks(rctx *r, hid_t g, hp_value *t) {
+  hid_t vg = H5Gopen2(g, VALID_GROUP, H5P_DEFAULT);
+  if (vg < 0) return rfail(r, VALID_GROUP, NULL);
+  int rc = HP_OK;
+  for (size_t i = 0; rc == HP_OK && i < t->ncols; i++) {
+    hp_column *c = &t->cols[i];
+    if (H5Lexists(vg, c->name, H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      continue;
+    }
+    const char *where = c->name;
+    hid_t d = H5Dopen2(vg, c->name, H5P_DEFAULT);
+    long long len = d >= 0 ? extent_1d(d) : -1;
+    uint8_t *m = NULL;
+    if (len < 0)
+      rc = rfail(r, where, "mask in " VALID_GROUP ": not a 1-D dataset");
+    else if ((size_t)len != t->nrows)
+      rc = unsupported(r, where,
+                       "mask in " VALID_GROUP " differs in length from the "
+                       "column");
+    else if (!(m = malloc(t->nrows ? t->nrows : 1)))
+      rc = hp__fail(r->err, HP_ENOMEM, "%s: out of memory", r->path);
+    else if (t->nrows &&
+             H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m) < 0)
+      rc = rfail(r, where, "reading its mask in " VALID_GROUP);
+    h5_close(d);
+    if (rc != HP_OK) {
+      free(m);
+      break;
+    }
+    for (size_t k = 0; k < t->nrows; k++)
+      m[k] = m[k] != 0 && (!c->valid || c->valid[k]);
+    free(c->valid);
+    c->valid = m;
+  }
+  H5Gclose(vg);
+  return rc;
+}
+
 static int read_table(rctx *r, hid_t g, char **names, size_t n,
                       hp_value **out) {
   hp_value *t = hp_table_new();
@@ -737,7 +982,7 @@ static int read_table(rctx *r, hid_t g, char **names, size_t n,
     } else {
       hp_column *c = &t->cols[t->ncols++];
       c->name = hp__xstrdup(names[i]);
-      c->type = column_type(ft);
+      c->type = dataset_type(d, ft);
       t->nrows = (size_t)len;
       rc = c->type ? read_elems(r, d, NULL, ft, t->nrows, c, names[i])
                    : unsupported(r, names[i], "unsupported column type");
@@ -985,9 +1230,24 @@ static int read_object(rctx *r, hid_t loc, const char *name, int depth,
       rc = read_object(r, o, "data", depth + 1, out);
     } else {
       names = link_names(o, &n);
-      if (kind ? strcmp(kind, "table") == 0 : looks_like_table(o, names, n)) {
+      int table = kind && strcmp(kind, "table") == 0;
+      int masks = (table || !kind) && take_valid(o, names, &n);
+      if (!kind) table = looks_like_table(o, names, n);
+      if (masks && !table) { /* a plain group with a child ".valid" */
+        hp__grow(&names, &n, n + 1, sizeof *names);
+        names[n - 1] = hp__xstrdup(VALID_GROUP);
+        masks = 0;
+      }
+      if (table) {
         column_order(o, &names, &n);
         rc = read_table(r, o, names, n, out);
+        if (rc == HP_OK && masks) {
+          rc = read_masks(r, o, *out);
+          if (rc != HP_OK) {
+            hp_value_free(*out);
+            *out = NULL;
+          }
+        }
       } else {
         rc = read_group(r, o, names, n, depth, out);
       }
@@ -1071,5 +1331,319 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
   h5_close(o);
   H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);
+  return rc;
+}
+
+/* ---- partitioned datasets: the master file ------------------------------- */
+
+/* The source file name of part as the master at path records it: relative
+ * to the master's directory when part lies under it (HDF5 resolves a
+ * relative source name against the directory of the virtual dataset's
+ * file), else as given. */
+static const char *vds_source_name(const char *path, const char *part) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+  if (n && strncmp(part, path, n) == 0)
+    return part + n;
+  return part;
+}
+
+/* The enum type holding every member of the enums ts[0..n) (first-seen
+ * order), or -1 if they are all equal (then ts[0] serves). */
+static hid_t union_enum(const hid_t *ts, size_t n) {
+  int same = 1;
+  for (size_t i = 1; i < n && same; i++)
+    same = H5Tequal(ts[0], ts[i]) > 0;
+  if (same)
+    return -1;
+  hid_t u = H5Tenum_create(H5T_NATIVE_INT32);
+  int32_t next = 0;
+  for (size_t i = 0; i < n; i++) {
+    int nm = H5Tget_nmembers(ts[i]);
+    for (int k = 0; k < nm; k++) {
+      char *mn = H5Tget_member_name(ts[i], (unsigned)k);
+      int32_t v;
+      if (mn && H5Tenum_valueof(u, mn, &v) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        H5Tenum_insert(u, mn, &next);
+        next++;
+      }
+      if (mn)
+        H5free_memory(mn);
+    }
+  }
+  return u;
+}
+
+/* Virtual dataset `name` in group g (rows stacked in part order) over
+ * dataset `src` of each part; rows[i] rows from part i, trailing dims as
+ * given. fill: the value of rows no part maps (NULL: HDF5's default). */
+static int vds_create(wctx *w, hid_t g, const char *name, hid_t type,
+                      int ndim, const hsize_t *tail, const hsize_t *rows,
+                      const uint8_t *have, const char *const *parts,
+                      const char *src, size_t n, const void *fill) {
+  hsize_t dims[8] = {0}, start[8] = {0}, count[8];
+  for (size_t i = 0; i < n; i++)
+    dims[0] += rows[i];
+  for (int k = 1; k < ndim; k++)
+    dims[k] = tail[k];
+  hid_t vs = H5Screate_simple(ndim, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  int rc = vs >= 0 && dcpl >= 0 ? HP_OK : wfail(w, "virtual dataset", name);
+  if (rc == HP_OK && fill && H5Pset_fill_value(dcpl, type, fill) < 0)
+    rc = wfail(w, "fill value", name);
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    if (!rows[i] || (have && !have[i])) {
+      start[0] += rows[i];
+      continue;
+    }
+    count[0] = rows[i];
+    for (int k = 1; k < ndim; k++)
+      count[k] = dims[k];
+    hid_t ss = H5Screate_simple(ndim, count, NULL);
+    if (ss < 0 || H5Sselect_hyperslab(vs, H5S_SELECT_SET, start, NULL, count,
+                                      NULL) < 0 ||
+        H5Pset_virtual(dcpl, vs, vds_source_name(w->path, parts[i]), src,
+                       ss) < 0)
+      rc = wfail(w, "virtual mapping", name);
+    h5_close(ss);
+    start[0] += rows[i];
+  }
+  if (rc == HP_OK) {
+    H5Sselect_all(vs);
+    hid_t d = H5Dcreate2(g, name, type, vs, w->lcpl, dcpl, H5P_DEFAULT);
+    if (d < 0)
+      rc = wfail(w, "virtual dataset", name);
+    h5_close(d);
+  }
+  h5_close(dcpl);
+  h5_close(vs);
+  return rc;
+}
+
+/* Copies the string attribute `a` of object src_name in src to dst. */
+static int copy_str_attr(wctx *w, hid_t src, const char *src_name, hid_t dst,
+                         const char *a) {
+  hid_t o = H5Oopen(src, src_name, H5P_DEFAULT);
+  char *s = o >= 0 ? attr_read_str(o, a) : NULL;
+  h5_close(o);
+  H5Eclear2(H5E_DEFAULT);
+  int rc = s ? attr_str(w, dst, a, s) : HP_OK;
+  free(s);
+  return rc;
+}
+
+typedef struct stitch_src {
+  hid_t *file, *obj; /* [n] each part's file and object at key */
+  size_t n;
+} stitch_src;
+
+/* The members (columns, or "data" for an array) listed by part 0, each a
+ * dataset in every part with an equal type (enums may differ) and, for
+ * tables, one row count per part. */
+static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
+                          const char *const *parts, int array,
+                          int64_t *total) {
+  size_t nc = 0;
+  char **cols = array ? NULL : link_names(s->obj[0], &nc);
+  if (array) {
+    cols = hp__xcalloc(2, sizeof *cols);
+    cols[0] = hp__xstrdup("data");
+    nc = 1;
+  }
+  size_t n = s->n;
+  hsize_t *rows = hp__xcalloc(n + 1, sizeof *rows);
+  hid_t *ts = hp__xcalloc(n + 1, sizeof *ts);
+  uint8_t *have = hp__xcalloc(n + 1, 1);
+  int rc = HP_OK;
+  int64_t first_total = -1;
+  for (size_t c = 0; c < nc && rc == HP_OK; c++) {
+    if (strcmp(cols[c], ".valid") == 0)
+      continue;
+    hsize_t tail[8] = {0};
+    int ndim = 0;
+    for (size_t i = 0; i < n && rc == HP_OK; i++) {
+      hid_t d = H5Dopen2(array ? s->file[i] : s->obj[i], cols[c], H5P_DEFAULT);
+      hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+      int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+      hsize_t dims[8];
+      ts[i] = d >= 0 ? H5Dget_type(d) : -1;
+      if (nd < 1 || nd > 8 || ts[i] < 0) {
+        rc = hp__fail(w->err, HP_EHDF5, "%s: partition %s has no dataset '%s'",
+                      w->path, parts[i], cols[c]);
+      } else {
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        rows[i] = dims[0];
+        if (i == 0) {
+          ndim = nd;
+          memcpy(tail, dims, sizeof dims[0] * (size_t)nd);
+        } else if (nd != ndim || memcmp(tail + 1, dims + 1,
+                                        sizeof dims[0] * (size_t)(nd - 1)) ||
+                   (H5Tget_class(ts[i]) != H5Tget_class(ts[0])) ||
+                   (H5Tget_class(ts[0]) != H5T_ENUM &&
+                    H5Tequal(ts[i], ts[0]) <= 0)) {
+          rc = hp__fail(w->err, HP_EHDF5,
+                        "%s: partitions disagree on column '%s' (%s and %s)",
+                        w->path, cols[c], parts[0], parts[i]);
+        }
+      }
+      h5_close(sp);
+      h5_close(d);
+    }
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+      sum += (int64_t)rows[i];
+    if (rc == HP_OK && first_total >= 0 && sum != first_total)
+      rc = hp__fail(w->err, HP_EHDF5, "%s: columns of unequal length",
+                    w->path);
+    first_total = sum;
+    hid_t u = rc == HP_OK && H5Tget_class(ts[0]) == H5T_ENUM
+                  ? union_enum(ts, n)
+                  : -1;
+    if (rc == HP_OK)
+      rc = vds_create(w, master, cols[c], u >= 0 ? u : ts[0], ndim, tail, rows,
+                      NULL, parts, array ? "/data" : cols[c], n, NULL);
+    h5_close(u);
+    for (size_t i = 0; i < n; i++) {
+      h5_close(ts[i]);
+      ts[i] = -1;
+    }
+    if (rc == HP_OK) {
+      hid_t d = H5Dopen2(master, cols[c], H5P_DEFAULT);
+      if (d >= 0)
+        rc = copy_str_attr(w, array ? s->file[0] : s->obj[0], cols[c], d,
+                           DTYPE_ATTR);
+      h5_close(d);
+    }
+    /* null masks: a part without one maps nothing, and the fill says valid */
+    if (rc == HP_OK && !array) {
+      int any = 0;
+      char *vname = hp__xasprintf(".valid/%s", cols[c]);
+      for (size_t i = 0; i < n; i++) {
+        have[i] = H5Lexists(s->obj[i], ".valid", H5P_DEFAULT) > 0 &&
+                  H5Lexists(s->obj[i], vname, H5P_DEFAULT) > 0;
+        any |= have[i];
+      }
+      H5Eclear2(H5E_DEFAULT);
+      if (any) {
+        hid_t vg = H5Lexists(master, ".valid", H5P_DEFAULT) > 0
+                       ? H5Gopen2(master, ".valid", H5P_DEFAULT)
+                       : H5Gcreate2(master, ".valid", w->lcpl, w->gcpl,
+                                    H5P_DEFAULT);
+        uint8_t one = 1;
+        hsize_t t1[8] = {0};
+        rc = vg < 0 ? wfail(w, "group", ".valid")
+                    : vds_create(w, vg, cols[c], H5T_STD_U8LE, 1, t1, rows,
+                                 have, parts, vname, n, &one);
+        h5_close(vg);
+      }
+      free(vname);
+    }
+  }
+  *total = first_total < 0 ? 0 : first_total;
+  free_names(cols, nc);
+  free(rows);
+  free(ts);
+  free(have);
+  return rc;
+}
+
+int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
+                  size_t n, const hp_lineage *lin, hp_error *err) {
+  if (!path || !parts || n == 0)
+    return hp__fail(err, HP_EINVAL, "%s: no partitions to stitch",
+                    path ? path : "(null)");
+  hp__h5_init();
+  int root = !key || !key[0] || strcmp(key, "/") == 0;
+  stitch_src s = {.n = n};
+  s.file = hp__xcalloc(n + 1, sizeof *s.file);
+  s.obj = hp__xcalloc(n + 1, sizeof *s.obj);
+  int rc = HP_OK;
+  for (size_t i = 0; i < n; i++)
+    s.file[i] = s.obj[i] = -1;
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    rc = open_file(parts[i], &s.file[i], err);
+    if (rc == HP_OK) {
+      s.obj[i] = H5Oopen(s.file[i], root ? "/" : key, H5P_DEFAULT);
+      if (s.obj[i] < 0)
+        rc = h5_fail(err, parts[i], "no object at the dataset's key");
+    }
+  }
+  char *kind = rc == HP_OK ? attr_read_str(s.obj[0], "hpcpipe_kind") : NULL;
+  int array = kind && strcmp(kind, "array") == 0;
+  if (rc == HP_OK && (!kind || (!array && strcmp(kind, "table") != 0)))
+    rc = hp__fail(err, HP_EHDF5,
+                  "%s: only tables and arrays can be partitioned (%s is "
+                  "neither)",
+                  path, parts[0]);
+  if (rc == HP_OK && array && !root)
+    rc = hp__fail(err, HP_EHDF5, "%s: a partitioned array needs key '/'",
+                  path);
+  if (rc == HP_OK && hp__mkdir_parents(path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
+                  strerror(errno));
+  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  wctx w = {.path = path, .vstr = -1, .boolt = -1, .scalar = -1,
+            .gcpl = -1, .dcpl = -1, .lcpl = -1, .err = err};
+  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), file = -1, obj = -1;
+  if (rc == HP_OK)
+    rc = wctx_open(&w);
+  if (rc == HP_OK &&
+      (fcpl < 0 ||
+       H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED |
+                                            H5P_CRT_ORDER_INDEXED) < 0 ||
+       H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED) < 0))
+    rc = h5_fail(err, path, "property lists");
+  if (rc == HP_OK) {
+    file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    if (file < 0)
+      rc = h5_fail(err, path, "cannot create file");
+  }
+  if (rc == HP_OK)
+    rc = open_group(&w, file, root ? NULL : key, &obj);
+  int64_t total = 0;
+  if (rc == HP_OK)
+    rc = stitch_columns(&w, array ? file : obj, &s, parts, array, &total);
+  if (rc == HP_OK)
+    rc = attr_str(&w, obj, "hpcpipe_kind", array ? "array" : "table");
+  if (rc == HP_OK && !array)
+    rc = copy_str_attr(&w, s.file[0], root ? "/" : key, obj,
+                       "hpcpipe_columns");
+  if (rc == HP_OK)
+    rc = attr_i64(&w, obj, "hpcpipe_partitions", (int64_t)n);
+  if (rc == HP_OK && lin) {
+    char fp[17];
+    snprintf(fp, sizeof fp, "%016" PRIx64, lin->fingerprint);
+    if (lin->node) rc = attr_str(&w, obj, "hpcpipe_node", lin->node);
+    if (rc == HP_OK && lin->func)
+      rc = attr_str(&w, obj, "hpcpipe_function", lin->func);
+    if (rc == HP_OK) rc = attr_str(&w, obj, "hpcpipe_fingerprint", fp);
+    if (rc == HP_OK) rc = attr_i64(&w, obj, "hpcpipe_rows", total);
+    if (rc == HP_OK) rc = attr_str(&w, obj, "hpcpipe_version", hp_version());
+    if (rc == HP_OK && lin->time)
+      rc = attr_str(&w, obj, "hpcpipe_time", lin->time);
+    if (rc == HP_OK && lin->run)
+      rc = attr_str(&w, obj, "hpcpipe_run", lin->run);
+  }
+  h5_close(obj);
+  if (file >= 0 && H5Fclose(file) < 0 && rc == HP_OK)
+    rc = h5_fail(err, path, "close");
+  h5_close(fcpl);
+  wctx_close(&w);
+  for (size_t i = 0; i < n; i++) {
+    h5_close(s.obj[i]);
+    h5_close(s.file[i]);
+  }
+  free(s.obj);
+  free(s.file);
+  free(kind);
+  if (rc == HP_OK && rename(tmp, path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path,
+                  tmp, strerror(errno));
+  if (rc != HP_OK) {
+    unlink(tmp);
+    H5Eclear2(H5E_DEFAULT);
+  }
+  free(tmp);
   return rc;
 }

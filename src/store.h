@@ -48,4 +48,14 @@ int hp__h5_load(const char *path, const char *key, hp_value **out,
  * HP_EIO if the file or attribute is missing. */
 int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp);
 
+/* Writes the master file of a partitioned dataset at path, atomically:
+ * for every column of the partition tables (or for the array), an HDF5
+ * virtual dataset that maps the partitions' rows in order, so readers see
+ * one table. Partition paths are stored relative to the master's directory
+ * when they lie under it. The object at key carries hpcpipe_partitions
+ * (n) and, when lin is given, the lineage attributes. Errors: HP_EHDF5 /
+ * HP_EIO naming the file; partitions whose columns differ. */
+int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
+                  size_t n, const hp_lineage *lin, hp_error *err);
+
 #endif

@@ -18,9 +18,16 @@
 typedef struct hp_column {
   char *name;
   hp_dtype type;
-  void *data;     /* int64_t[] / double[] / uint8_t[]; NULL for strings */
-  int64_t *offs;  /* strings: [nrows + 1] offsets into chars */
+  /* int64_t[] (int64, timestamp) / double[] / uint8_t[] (bool) / int32_t[]
+   * codes (dictionary strings); NULL for plain strings */
+  void *data;
+  /* strings: offsets into chars, [nrows + 1] for plain strings, [ndict + 1]
+   * for a dictionary (whose entries are distinct) */
+  int64_t *offs;
   char *chars;    /* strings: every value NUL-terminated, back to back */
+  int dict;       /* 1: dictionary-encoded string column */
+  size_t ndict;   /* dictionary entries; codes are always in [0, ndict) */
+  uint8_t *valid; /* NULL (all valid) or [nrows] bytes, 0 = null, 1 = valid */
 } hp_column;
 
 typedef struct hp_attr {
@@ -58,7 +65,77 @@ int hp__value_unpack(const void *p, size_t len, hp_value **out,
 /* Content hash: equal values (same kind, names, types, shape and bytes)
  * hash equal on every rank and machine. */
 uint64_t hp__value_hash(const hp_value *v, uint64_t seed);
-/* 1 if a and b are equal in content. */
+/* 1 if a and b are equal in content. Tables compare by what readers see:
+ * a dictionary column equals a plain one with the same strings, a mask of
+ * all ones equals no mask, the bytes under a null do not matter, and in a
+ * float column a null equals NaN. The hash follows the same rules, and for
+ * tables without masks, dictionaries or timestamps it is what it always
+ * was (fingerprints stay stable). */
 int hp__value_equal(const hp_value *a, const hp_value *b);
+
+/* Appends column c (filled in, owning its buffers and its malloc'd name)
+ * to table t, which takes ownership even on error. HP_EINVAL if the row
+ * count or the name does not fit t. */
+int hp__table_adopt(hp_value *t, hp_column *c, size_t nrows);
+
+/* Moves column col of src to the end of dst, renamed to name (NULL: its
+ * own name), without copying its data. src keeps a husk in its place (same
+ * name, type 0, no data), fit to be freed or to give up its other columns.
+ * HP_EINVAL (nothing moved) for a bad column, a name dst already has or a
+ * row count that differs from dst's. */
+int hp__table_move_column(hp_value *dst, hp_value *src, size_t col,
+                          const char *name);
+/* Swaps the contents of two values (a table rebuilt in place). */
+void hp__table_swap(hp_value *a, hp_value *b);
+
+/* Row selections. Each returns a new table with the same columns (types,
+ * dictionaries, masks kept), or NULL for a bad argument (not a table, a
+ * row out of range) or when memory runs out. take: rows[i] for i < n, in
+ * that order (repeats allowed); mask: the rows whose keep byte is nonzero;
+ * slice: rows [r0, r1). */
+hp_value *hp__table_take(const hp_value *t, const int64_t *rows, size_t n);
+hp_value *hp__table_mask(const hp_value *t, const uint8_t *keep);
+hp_value *hp__table_slice(const hp_value *t, size_t r0, size_t r1);
+
+/* Concatenates n >= 1 values into *out. Tables need the same column names
+ * and types in the same order (parts without columns and rows are
+ * skipped); string columns that are dictionaries in every part stay a
+ * dictionary (entries unified in order of first appearance), any plain
+ * part makes the result plain; a mask in any part gives the result one.
+ * Arrays join along axis 0 and need the same dtype and trailing dims.
+ * Errors: HP_EINVAL "concat: part 2: ..." naming the mismatch; HP_ENOMEM. */
+int hp__value_concat(const hp_value *const *parts, size_t n, hp_value **out,
+                     hp_error *err);
+
+/* Timestamps as text. Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.f...]]"
+ * (or 'T' between date and time, an optional trailing 'Z'), surrounded by
+ * optional blanks, into ns since the epoch UTC; 1 if it parsed. Digits past
+ * the ninth of a fraction are dropped. */
+int hp__timestamp_parse(const char *s, int64_t *out);
+/* Writes "YYYY-MM-DD HH:MM:SS" plus ".fff", ".ffffff" or ".fffffffff" when
+ * the fraction is nonzero (the fewest that are exact) into buf (at least
+ * HP_TIMESTAMP_LEN bytes); returns the length. */
+#define HP_TIMESTAMP_LEN 40
+int hp__timestamp_format(int64_t ns, char *buf);
+
+/* A set of strings numbered in insertion order (dictionary building):
+ * zero-initialise, add, then hand the strings to a column or free. */
+typedef struct hp_strset {
+  int64_t *offs; /* [n + 1] offsets into chars */
+  char *chars;
+  size_t n, capoffs, nchars, capchars;
+  int32_t *slots; /* open addressing: code + 1, 0 = empty */
+  uint64_t *hashes; /* [n] hash of each string */
+  size_t caphashes, nslots;
+} hp_strset;
+
+/* The code of the len bytes at s (which hold no NUL), added if new; -1 if
+ * the set already holds `limit` strings (s not added). */
+int32_t hp__strset_add(hp_strset *set, const char *s, size_t len,
+                       size_t limit);
+/* Moves the strings into c as its dictionary (offs, chars, ndict, dict = 1)
+ * and empties set. */
+void hp__strset_to_dict(hp_strset *set, hp_column *c);
+void hp__strset_free(hp_strset *set);
 
 #endif

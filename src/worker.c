@@ -53,7 +53,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
     hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
     packed.len = 0;
     int inl = 0;
-    if (keep[i]) {
+    if (keep[i] && res->out[i]) { /* NULL: joined on disk, readers load */
       hp__value_pack(res->out[i], &packed);
       inl = w->pl->ds[ds]->type == HP_DS_MEMORY ||
             packed.len <= w->pl->inline_max;
@@ -61,7 +61,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
     hp__put_u8(&w->out, (uint8_t)inl);
     if (inl)
       hp__put_bytes(&w->out, packed.data, packed.len);
-    if (keep[i]) {
+    if (keep[i] && res->out[i]) {
       drop(w, (uint32_t)ds);
       w->cache[ds] = res->out[i];
       res->out[i] = NULL;

@@ -23,13 +23,17 @@
 
 typedef enum hp_kind { HP_TABLE = 1, HP_ARRAY = 2, HP_GROUP = 3 } hp_kind;
 
-/* Element types. Tables hold int64, float64, bool (one byte, 0 or 1) and
- * string columns; arrays hold int64 or float64; group attributes hold any. */
+/* Element types. Tables hold int64, float64, bool (one byte, 0 or 1),
+ * string (plain or dictionary-encoded) and timestamp columns; arrays hold
+ * int64 or float64; group attributes hold int64, float64 or string. A
+ * timestamp is an int64 count of nanoseconds since 1970-01-01T00:00:00 UTC
+ * (numpy's datetime64[ns]). */
 typedef enum hp_dtype {
   HP_INT64 = 1,
   HP_FLOAT64 = 2,
   HP_BOOL = 3,
-  HP_STRING = 4
+  HP_STRING = 4,
+  HP_TIMESTAMP = 5
 } hp_dtype;
 
 typedef struct hp_value hp_value;
@@ -45,8 +49,8 @@ HP_EXTERN const char *hp_dtype_name(hp_dtype t); /* "int64", ... */
 
 /* Tables: named, typed columns of equal length. */
 HP_EXTERN hp_value *hp_table_new(void);
-/* Adds a column of nrows values copied from data: int64_t[], double[],
- * uint8_t[] (bool) or const char *const [] (string). data may be NULL:
+/* Adds a column of nrows values copied from data: int64_t[] (int64 and
+ * timestamp), double[], uint8_t[] (bool) or const char *const [] (string). data may be NULL:
  * zeros, or empty strings. Every column must have the same row count, and
  * names must be unique: HP_EINVAL otherwise. */
 HP_EXTERN int hp_table_add_column(hp_value *t, const char *name, hp_dtype type,
@@ -60,8 +64,29 @@ HP_EXTERN long hp_table_find(const hp_value *t, const char *name);
 HP_EXTERN const void *hp_table_column(const hp_value *t, size_t col);
 /* Writable access to a numeric or bool column of a table you own. */
 HP_EXTERN void *hp_table_column_mut(hp_value *t, size_t col);
-/* Row `row` of a string column, NUL-terminated; "" for other types. */
+/* Row `row` of a string column (plain or dictionary), NUL-terminated; ""
+ * for other types and for null rows. */
 HP_EXTERN const char *hp_table_str(const hp_value *t, size_t col, size_t row);
+
+/* Nulls. A column may carry a validity mask: valid[r] is 1 where row r has
+ * a value, 0 where it is null. NULL means every row is valid. A float NaN
+ * also counts as null (pandas' isnull). */
+HP_EXTERN const uint8_t *hp_table_valid(const hp_value *t, size_t col);
+/* Copies nrows bytes of valid (any nonzero byte = valid) into the column's
+ * mask; NULL removes the mask. HP_EINVAL for a bad column. */
+HP_EXTERN int hp_table_set_valid(hp_value *t, size_t col, const uint8_t *valid);
+
+/* Dictionary-encoded strings: row r is dict[codes[r]]. The dictionary's
+ * entries must be distinct; codes must be in [0, ndict) (HP_EINVAL
+ * otherwise). Reads like any string column through hp_table_str. */
+HP_EXTERN int hp_table_add_dict_column(hp_value *t, const char *name,
+                                       const int32_t *codes, size_t nrows,
+                                       const char *const *dict, size_t ndict);
+/* The codes of a dictionary-encoded column, or NULL for any other column. */
+HP_EXTERN const int32_t *hp_table_dict_codes(const hp_value *t, size_t col);
+HP_EXTERN size_t hp_table_dict_size(const hp_value *t, size_t col);
+HP_EXTERN const char *hp_table_dict_str(const hp_value *t, size_t col,
+                                        size_t k);
 
 /* Arrays: n-dimensional (1 <= ndim <= 8), row-major, zero-filled. */
 HP_EXTERN hp_value *hp_array_new(hp_dtype type, int ndim, const size_t *dims);
@@ -164,16 +189,46 @@ HP_EXTERN int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...)
 
 /* ---- registration -------------------------------------------------------- */
 
-#define HP_NODE_ABI 1
+#define HP_NODE_ABI 2
 
 typedef int (*hp_node_fn)(hp_node_ctx *ctx);
+
+/* How a node type meets partitioned inputs (DESIGN.md section 3). */
+typedef enum hp_node_mode {
+  /* Runs once on whole inputs; a partitioned input arrives stitched. A node
+   * with `partitioned: true` in YAML runs as HP_MODE_MAP instead. */
+  HP_MODE_WHOLE = 0,
+  /* Runs once per partition of its first input (the others whole); its
+   * outputs are partitioned the same way. */
+  HP_MODE_MAP = 1,
+  /* A reduction: `run` makes one partial per partition of the first input
+   * (its single output); `combine` merges the partials given as its inputs
+   * (in partition order) into one; `finish` turns the last partial (input
+   * 0) into the node's outputs. The tree of combines has a fixed shape, so
+   * results do not depend on rank count or finishing order. */
+  HP_MODE_REDUCE = 2,
+  /* Makes partitioned outputs from nothing (synthetic data): `nparts` says
+   * how many partitions the node's args call for, and `run` makes one. */
+  HP_MODE_SOURCE = 3
+} hp_node_mode;
 
 typedef struct hp_node_type {
   int abi;           /* HP_NODE_ABI */
   const char *name;  /* "core.identity": what `func:` names in YAML */
   hp_node_fn run;    /* required */
-  const char *doc;   /* one line, for `hpcpipe list functions` (optional) */
+  const char *doc;   /* one line, for listings (optional) */
+  hp_node_mode mode; /* HP_MODE_WHOLE (0) unless set */
+  hp_node_fn combine; /* HP_MODE_REDUCE */
+  hp_node_fn finish;  /* HP_MODE_REDUCE */
+  /* HP_MODE_SOURCE: the partition count for these args; on a bad argument
+   * returns nonzero with a message in msg. */
+  int (*nparts)(const hp_tree *args, size_t *n, char *msg, size_t msglen);
 } hp_node_type;
+
+/* The partition this call handles (0-based) and how many there are: 0 and
+ * 1 for a whole run; for a combine, the index of the first partial. */
+HP_EXTERN size_t hp_node_part(const hp_node_ctx *ctx);
+HP_EXTERN size_t hp_node_nparts(const hp_node_ctx *ctx);
 
 typedef struct hp_registry hp_registry;
 

@@ -292,7 +292,7 @@ static void test_errors(void) {
           "types, not a list");
   new_err("x: {type: csv, filepath: a, columns: {c: int32}}\n",
           FILE_NAME ":1:42: dataset 'x': column 'c': unknown type 'int32' "
-                    "(known: int64, float64, bool, string)");
+                    "(known: int64, float64, bool, string, timestamp)");
   new_err("x: {type: csv, filepath: a, partition_rows: 0}\n",
           "dataset 'x': 'partition_rows' must be a positive integer");
   new_err("x: {type: hdf5, filepath: a, chunks: [10, -1]}\n",

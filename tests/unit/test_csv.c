@@ -126,8 +126,9 @@ static void test_inference(void) {
   CHECK_EQ(hp_table_coltype(t, 2), HP_STRING);
   CHECK_STR_EQ(hp_table_str(t, 2, 4500), "x");
   CHECK_STR_EQ(hp_table_str(t, 2, 0), "7");
-  CHECK_EQ(hp_table_coltype(t, 3), HP_STRING);
-  CHECK_STR_EQ(hp_table_str(t, 3, 3000), "");
+  CHECK_EQ(hp_table_coltype(t, 3), HP_BOOL); /* the empty field is null */
+  CHECK(hp_table_valid(t, 3) && !hp_table_valid(t, 3)[3000]);
+  CHECK(hp_table_valid(t, 3)[2999] && hp_table_valid(t, 3)[3001]);
   hp_value_free(t);
 
   CASE("empty numeric fields are NaN");
@@ -252,8 +253,8 @@ static void test_errors(void) {
   hp_value_free(t);
   CHECK_CONTAINS(read_error("a,b,c\n1,2,3\n4,5,6.5\n", &o, HP_EIO),
                  "bad.csv:3: column 'c': cannot read '6.5' as int64");
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,\n", &o, HP_EIO),
-                 "bad.csv:2: column 'c': cannot read '' as int64");
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,x\n", &o, HP_EIO),
+                 "bad.csv:2: column 'c': cannot read 'x' as int64");
   CHECK_CONTAINS(read_error("a,b\n1,2\n", &o, HP_EIO),
                  "column 'c' (from columns:) is not in the header");
   v3.text = tbad;
@@ -477,6 +478,159 @@ static void test_speed(void) {
   hp_value_free(t);
 }
 
+/* A `columns:` mapping of one column. */
+typedef struct one_type {
+  hp_tree k, v, *keys[1], *items[1], map;
+} one_type;
+
+static const hp_tree *types1(one_type *o, const char *col, const char *type) {
+  memset(o, 0, sizeof *o);
+  o->k.kind = o->v.kind = HP_TREE_SCALAR;
+  o->k.text = (char *)col;
+  o->v.text = (char *)type;
+  o->keys[0] = &o->k;
+  o->items[0] = &o->v;
+  o->map.kind = HP_TREE_MAP;
+  o->map.n = 1;
+  o->map.keys = o->keys;
+  o->map.items = o->items;
+  return &o->map;
+}
+
+static void test_timestamps_nulls(void) {
+  CASE("timestamp columns");
+  one_type ot;
+  hp_csv_opts o = {',', types1(&ot, "t", "timestamp")};
+  hp_value *t = read_text("t,v\n"
+                          "2000-01-01,1\n"
+                          "2000-01-01 00:00:01,2\n"
+                          "2000-01-01T12:00:00.5,3\n"
+                          ",4\n"
+                          "1969-12-31 23:59:59.000000001,5\n",
+                          &o);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_TIMESTAMP);
+  CHECK(inum(t, 0, 0) == 946684800000000000LL);
+  CHECK(inum(t, 0, 1) == 946684801000000000LL);
+  CHECK(inum(t, 0, 2) == 946684800000000000LL + 43200500000000LL);
+  CHECK(inum(t, 0, 4) == -999999999LL);
+  const uint8_t *v = hp_table_valid(t, 0);
+  CHECK(v && v[0] && !v[3] && v[4]);
+  hp_error err = HP_ERROR_INIT;
+  CHECK_OK(hp__csv_write(in_dir("ts.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("ts.csv"), "t,v\n"
+                                   "2000-01-01 00:00:00,1\n"
+                                   "2000-01-01 00:00:01,2\n"
+                                   "2000-01-01 12:00:00.500,3\n"
+                                   ",4\n"
+                                   "1969-12-31 23:59:59.000000001,5\n");
+  hp_value *u = NULL;
+  CHECK_OK(hp__csv_read(in_dir("ts.csv"), &o, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+  CHECK_CONTAINS(read_error("t\n2000-02-30\n", &o, HP_EIO),
+                 "bad.csv:2: column 't': cannot read '2000-02-30' as "
+                 "timestamp");
+  /* without a type, dates stay strings */
+  t = read_text("t\n2000-01-01\n2000-01-02\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING);
+  hp_value_free(t);
+
+  CASE("empty fields of given types are nulls");
+  o.types = types1(&ot, "i", "int64");
+  t = read_text("i,b,f,s\n1,true,1.5,x\n,,,\n3,false,,z\n", &o);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_INT64);
+  CHECK(hp_table_valid(t, 0) && !hp_table_valid(t, 0)[1]);
+  CHECK(inum(t, 0, 2) == 3);
+  CHECK_EQ(hp_table_coltype(t, 1), HP_BOOL); /* inferred, with a null */
+  CHECK(hp_table_valid(t, 1) && !hp_table_valid(t, 1)[1]);
+  CHECK_EQ(hp_table_coltype(t, 2), HP_FLOAT64); /* NaN, no mask */
+  CHECK(hp_table_valid(t, 2) == NULL && isnan(num(t, 2, 1)));
+  CHECK_EQ(hp_table_coltype(t, 3), HP_STRING); /* "" is a string */
+  CHECK(hp_table_valid(t, 3) == NULL);
+  CHECK_OK(hp__csv_write(in_dir("nulls.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("nulls.csv"),
+               "i,b,f,s\n1,true,1.5,x\n,,,\n3,false,,z\n");
+  CHECK_OK(hp__csv_read(in_dir("nulls.csv"), &o, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+  /* an inferred int64 column with an empty field becomes float64 */
+  t = read_text("i\n1\n\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_INT64);
+  hp_value_free(t);
+  t = read_text("i,j\n1,2\n,3\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_FLOAT64);
+  CHECK(isnan(num(t, 0, 1)));
+  hp_value_free(t);
+  /* empty fields before the first true/false */
+  t = read_text("b,j\n,1\n,2\nTRUE,3\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_BOOL);
+  v = hp_table_valid(t, 0);
+  CHECK(v && !v[0] && !v[1] && v[2]);
+  CHECK_EQ(((const uint8_t *)hp_table_column(t, 0))[2], 1);
+  hp_value_free(t);
+  t = read_text("b,j\n,1\ntrue,2\nmaybe,3\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING);
+  CHECK(hp_table_valid(t, 0) == NULL);
+  CHECK_STR_EQ(hp_table_str(t, 0, 0), "");
+  hp_value_free(t);
+
+  CASE("a null in a one-column table");
+  t = hp_table_new();
+  int64_t iv[2] = {5, 0};
+  uint8_t m[2] = {1, 0};
+  CHECK_EQ(hp_table_add_column(t, "i", HP_INT64, iv, 2), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 0, m), HP_OK);
+  CHECK_OK(hp__csv_write(in_dir("one.csv"), t, NULL, &err), &err);
+  CHECK_STR_EQ(get_file("one.csv"), "i\n5\n\"\"\n");
+  o.types = types1(&ot, "i", "int64");
+  CHECK_OK(hp__csv_read(in_dir("one.csv"), &o, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+}
+
+static void test_dict(void) {
+  CASE("low-cardinality strings read as a dictionary");
+  hp_buf txt = {0};
+  hp__buf_puts(&txt, "name,id,word\n");
+  static const char *names[3] = {"Bob", "Alice", "with,comma"};
+  for (int r = 0; r < 1000; r++)
+    hp__buf_printf(&txt, "%s%s%s,%d,w%d\n", r % 3 == 2 ? "\"" : "",
+                   names[r % 3], r % 3 == 2 ? "\"" : "", r, r);
+  hp_value *t = read_text(txt.data, NULL);
+  hp__buf_free(&txt);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING);
+  CHECK(hp_table_dict_codes(t, 0) != NULL);
+  CHECK_EQ(hp_table_dict_size(t, 0), 3);
+  CHECK_STR_EQ(hp_table_dict_str(t, 0, 0), "Bob");
+  CHECK_STR_EQ(hp_table_dict_str(t, 0, 2), "with,comma");
+  CHECK_STR_EQ(hp_table_str(t, 0, 997), "Alice");
+  CHECK(hp_table_dict_codes(t, 2) == NULL); /* every value distinct */
+  CHECK_STR_EQ(hp_table_str(t, 2, 998), "w998");
+
+  CASE("a dictionary writes as strings");
+  hp_error err = HP_ERROR_INIT;
+  CHECK_OK(hp__csv_write(in_dir("dict.csv"), t, NULL, &err), &err);
+  static const char head[] =
+      "name,id,word\nBob,0,w0\nAlice,1,w1\n\"with,comma\",2,w2\n";
+  CHECK(strncmp(get_file("dict.csv"), head, sizeof head - 1) == 0);
+  hp_value *u = NULL;
+  CHECK_OK(hp__csv_read(in_dir("dict.csv"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  hp_value_free(u);
+  hp_value_free(t);
+
+  CASE("few rows stay plain");
+  t = read_text("s\na\na\na\n", NULL);
+  CHECK(hp_table_dict_codes(t, 0) == NULL);
+  hp_value_free(t);
+  t = read_text("s\na\na\na\na\n", NULL);
+  CHECK(hp_table_dict_codes(t, 0) != NULL);
+  hp_value_free(t);
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "/tmp/hp_csv_XXXXXX");
   CHECK(mkdtemp(dir) != NULL);
@@ -485,6 +639,8 @@ int main(void) {
   test_errors();
   test_noise();
   test_write();
+  test_timestamps_nulls();
+  test_dict();
   test_speed();
   CHECK_EQ(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
   fprintf(stderr, "test_csv: ok\n");

@@ -525,11 +525,170 @@ static void test_perf(void) {
   hp_value_free(t);
 }
 
+/* h5dump's output for args (empty when h5dump is missing). */
+static const char *dump(const char *args, const char *file) {
+  static char txt[1 << 16];
+  txt[0] = '\0';
+  if (system("h5dump --version > /dev/null 2>&1") != 0) return txt;
+  char cmd[768], out[256];
+  snprintf(out, sizeof out, "%s", in_dir("dump.txt"));
+  snprintf(cmd, sizeof cmd, "h5dump %s %s > %s 2>&1", args, in_dir(file),
+           out);
+  CHECK_EQ(system(cmd), 0);
+  FILE *f = fopen(out, "r");
+  CHECK(f != NULL);
+  size_t n = fread(txt, 1, sizeof txt - 1, f);
+  txt[n] = '\0';
+  fclose(f);
+  return txt;
+}
+
+/* Timestamps, a dictionary, and nulls in int, bool, string and float. */
+static hp_value *rich_table(void) {
+  hp_value *t = hp_table_new();
+  int64_t ts[4] = {946684800000000000LL, 0, -1, 946684800500000000LL};
+  int64_t iv[4] = {1, 2, 3, 4};
+  double fv[4] = {0.5, 1.5, 2.5, NAN};
+  uint8_t bv[4] = {1, 0, 1, 1};
+  int32_t codes[4] = {2, 0, 1, 2};
+  const char *dict[3] = {"Bob", "Alice", "Zelda"};
+  const char *sv[4] = {"a", "b", "c", "d"};
+  CHECK_EQ(hp_table_add_column(t, "timestamp", HP_TIMESTAMP, ts, 4), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "i", HP_INT64, iv, 4), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "f", HP_FLOAT64, fv, 4), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "b", HP_BOOL, bv, 4), HP_OK);
+  CHECK_EQ(hp_table_add_dict_column(t, "name", codes, 4, dict, 3), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "s", HP_STRING, sv, 4), HP_OK);
+  uint8_t m1[4] = {1, 0, 1, 1}, m2[4] = {0, 1, 1, 1}, m3[4] = {1, 1, 1, 0};
+  CHECK_EQ(hp_table_set_valid(t, 1, m1), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 2, m2), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 3, m3), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 4, m2), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 5, m1), HP_OK);
+  return t;
+}
+
+static void test_new_types(void) {
+  hp_error err = HP_ERROR_INIT;
+  CASE("timestamps, dictionaries and nulls round trip");
+  hp_value *t = rich_table();
+  CHECK_OK(hp__h5_save(in_dir("rich.h5"), NULL, t, NULL, &err), &err);
+  hp_value *u = NULL;
+  CHECK_OK(hp__h5_load(in_dir("rich.h5"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(t, u));
+  CHECK_EQ(hp_table_ncols(u), 6);
+  CHECK_EQ(hp_table_coltype(u, 0), HP_TIMESTAMP);
+  CHECK(hp_table_valid(u, 0) == NULL);
+  CHECK(hp_table_valid(u, 1) && !hp_table_valid(u, 1)[1]);
+  CHECK(hp_table_valid(u, 2) == NULL); /* a null float is NaN */
+  CHECK(isnan(((const double *)hp_table_column(u, 2))[0]));
+  CHECK(hp_table_valid(u, 3) && !hp_table_valid(u, 3)[3]);
+  CHECK(hp_table_dict_codes(u, 4) != NULL);
+  CHECK_EQ(hp_table_dict_size(u, 4), 3);
+  CHECK_STR_EQ(hp_table_dict_str(u, 4, 2), "Zelda");
+  CHECK_STR_EQ(hp_table_str(u, 4, 0), "");
+  CHECK_STR_EQ(hp_table_str(u, 4, 1), "Bob");
+  CHECK(hp_table_valid(u, 5) && !hp_table_valid(u, 5)[1]);
+  CHECK_STR_EQ(hp_table_str(u, 5, 2), "c");
+  hp_value_free(u);
+  /* the masks are uint8 datasets under .valid, one per column with nulls */
+  CHECK_OK(hp__h5_load(in_dir("rich.h5"), "/.valid", &u, &err), &err);
+  CHECK_EQ(hp_table_ncols(u), 4);
+  CHECK_STR_EQ(hp_table_colname(u, 0), "i");
+  CHECK_EQ(((const int64_t *)hp_table_column(u, 0))[1], 0);
+  hp_value_free(u);
+
+  CASE("h5dump shows the enum's names and the timestamp mark");
+  const char *d = dump("-A -d /name", "rich.h5");
+  if (*d) {
+    CHECK_CONTAINS(d, "H5T_ENUM");
+    CHECK_CONTAINS(d, "H5T_STD_I32LE");
+    CHECK_CONTAINS(d, "\"Alice\"");
+    CHECK_CONTAINS(d, "\"dictionary\"");
+    d = dump("-A -d /timestamp", "rich.h5");
+    CHECK_CONTAINS(d, "H5T_STD_I64LE");
+    CHECK_CONTAINS(d, "\"timestamp[ns]\"");
+    d = dump("-d /name", "rich.h5");
+    CHECK_CONTAINS(d, "Zelda, Bob, Alice, Zelda");
+  }
+
+  CASE("in a group, at a key");
+  hp_value *g = hp_group_new();
+  CHECK_EQ(hp_group_set(g, "frame", rich_table()), HP_OK);
+  CHECK_EQ(hp_group_set_i64(g, "n", 4), HP_OK);
+  save_load("richg.h5", "/inner", g);
+
+  CASE("tables without nulls have no .valid");
+  hp_value *plain = make_table(5);
+  CHECK_OK(hp__h5_save(in_dir("plain.h5"), NULL, plain, NULL, &err), &err);
+  hp_error e2 = HP_ERROR_INIT;
+  CHECK_EQ(hp__h5_load(in_dir("plain.h5"), "/.valid", &u, &e2), HP_EIO);
+  /* a mask of ones is no null */
+  uint8_t ones[5] = {1, 1, 1, 1, 1};
+  CHECK_EQ(hp_table_set_valid(plain, 0, ones), HP_OK);
+  CHECK_OK(hp__h5_save(in_dir("plain1.h5"), NULL, plain, NULL, &err), &err);
+  hp_error e3 = HP_ERROR_INIT;
+  CHECK_EQ(hp__h5_load(in_dir("plain1.h5"), "/.valid", &u, &e3), HP_EIO);
+  CHECK_OK(hp__h5_load(in_dir("plain1.h5"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(plain, u));
+  hp_value_free(u);
+  hp_value_free(plain);
+
+  CASE("a dictionary of FALSE and TRUE stays strings");
+  hp_value *ft = hp_table_new();
+  int32_t c2[3] = {1, 0, 1};
+  const char *d2[2] = {"FALSE", "TRUE"};
+  CHECK_EQ(hp_table_add_dict_column(ft, "x", c2, 3, d2, 2), HP_OK);
+  CHECK_OK(hp__h5_save(in_dir("ft.h5"), NULL, ft, NULL, &err), &err);
+  CHECK_OK(hp__h5_load(in_dir("ft.h5"), NULL, &u, &err), &err);
+  CHECK_EQ(hp_table_coltype(u, 0), HP_STRING);
+  CHECK(hp_table_dict_codes(u, 0) != NULL);
+  CHECK(hp__value_equal(ft, u));
+  hp_value_free(u);
+  hp_value_free(ft);
+
+  CASE("an empty-string entry; an empty dictionary column");
+  hp_value *es = hp_table_new();
+  int32_t c3[3] = {1, 0, 1};
+  const char *d3[2] = {"", "x"};
+  CHECK_EQ(hp_table_add_dict_column(es, "x", c3, 3, d3, 2), HP_OK);
+  save_load("es.h5", NULL, es);
+  es = hp_table_new();
+  CHECK_EQ(hp_table_add_dict_column(es, "x", NULL, 0, NULL, 0), HP_OK);
+  save_load("es0.h5", NULL, es);
+
+  CASE("a dictionary too large for an enum is written as strings");
+  enum { ND = 20000 };
+  hp_value *big = hp_table_new();
+  char **words = malloc(ND * sizeof *words);
+  int32_t *bc = malloc(ND * sizeof *bc);
+  for (int k = 0; k < ND; k++) {
+    words[k] = malloc(16);
+    snprintf(words[k], 16, "word%d", k);
+    bc[k] = ND - 1 - k;
+  }
+  CHECK_EQ(hp_table_add_dict_column(big, "w", bc, ND,
+                                    (const char *const *)words, ND),
+           HP_OK);
+  CHECK_OK(hp__h5_save(in_dir("bigdict.h5"), NULL, big, NULL, &err), &err);
+  CHECK_OK(hp__h5_load(in_dir("bigdict.h5"), NULL, &u, &err), &err);
+  CHECK(hp__value_equal(big, u));
+  CHECK_STR_EQ(hp_table_str(u, 0, 0), "word19999");
+  hp_value_free(u);
+  hp_value_free(big);
+  for (int k = 0; k < ND; k++)
+    free(words[k]);
+  free(words);
+  free(bc);
+  hp_value_free(t);
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "/tmp/hp_store_XXXXXX");
   CHECK(mkdtemp(dir) != NULL);
   hp__h5_init();
   test_round_trips();
+  test_new_types();
   test_lineage();
   test_atomic();
   test_load_errors();

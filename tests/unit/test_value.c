@@ -377,11 +377,478 @@ static void test_pack(void) {
   hp_value_free(g);
 }
 
+/* A table with every new feature: timestamps, a dictionary, masks. */
+static hp_value *rich_table(void) {
+  hp_value *t = hp_table_new();
+  int64_t ts[5] = {0, 946684800000000000LL, -1, 1, 500000000};
+  int64_t iv[5] = {10, 20, 30, 40, 50};
+  double fv[5] = {0.5, 1.5, 2.5, 3.5, 4.5};
+  int32_t codes[5] = {1, 0, 1, 2, 1};
+  const char *dict[3] = {"b", "a", ""};
+  const char *pl[5] = {"p0", "p1", "p2", "p3", "p4"};
+  CHECK_EQ(hp_table_add_column(t, "t", HP_TIMESTAMP, ts, 5), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "i", HP_INT64, iv, 5), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "f", HP_FLOAT64, fv, 5), HP_OK);
+  CHECK_EQ(hp_table_add_dict_column(t, "d", codes, 5, dict, 3), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "s", HP_STRING, pl, 5), HP_OK);
+  uint8_t m[5] = {1, 0, 1, 1, 0};
+  CHECK_EQ(hp_table_set_valid(t, 1, m), HP_OK);
+  uint8_t m2[5] = {1, 1, 0, 1, 1};
+  CHECK_EQ(hp_table_set_valid(t, 3, m2), HP_OK);
+  return t;
+}
+
+static void test_timestamps(void) {
+  CASE("timestamp columns");
+  CHECK_STR_EQ(hp_dtype_name(HP_TIMESTAMP), "timestamp");
+  hp_value *t = hp_table_new();
+  int64_t ts[2] = {0, 86400000000000LL};
+  CHECK_EQ(hp_table_add_column(t, "ts", HP_TIMESTAMP, ts, 2), HP_OK);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_TIMESTAMP);
+  CHECK_EQ(((const int64_t *)hp_table_column(t, 0))[1], 86400000000000LL);
+  CHECK_STR_EQ(hp_table_str(t, 0, 0), "");
+  round_trip(t, 1);
+  /* an int64 column with the same numbers is another value */
+  hp_value *i = hp_table_new();
+  CHECK_EQ(hp_table_add_column(i, "ts", HP_INT64, ts, 2), HP_OK);
+  CHECK(!hp__value_equal(t, i));
+  CHECK(hp__value_hash(t, 0) != hp__value_hash(i, 0));
+  hp_value_free(i);
+  hp_value_free(t);
+  CHECK(hp_array_new(HP_TIMESTAMP, 1, (size_t[]){2}) == NULL);
+
+  CASE("timestamp text");
+  static const struct {
+    const char *in, *out;
+  } ok[] = {
+      {"2000-01-01", "2000-01-01 00:00:00"},
+      {"2000-01-01 00:00:00.500", "2000-01-01 00:00:00.500"},
+      {"2000-02-29T12:34:56", "2000-02-29 12:34:56"},
+      {" 1970-01-01 00:00:00.000001 ", "1970-01-01 00:00:00.000001"},
+      {"1969-12-31 23:59:59.999999999", "1969-12-31 23:59:59.999999999"},
+      {"2262-04-11 23:47:16.854775807", "2262-04-11 23:47:16.854775807"},
+      {"1677-09-21 00:12:43.145224192", "1677-09-21 00:12:43.145224192"},
+      {"2021-03-04 05:06", "2021-03-04 05:06:00"},
+      {"2021-03-04T05:06:07.1Z", "2021-03-04 05:06:07.100"},
+      {"1900-03-01 00:00:00.1234567891", "1900-03-01 00:00:00.123456789"},
+  };
+  for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+    int64_t ns;
+    char buf[HP_TIMESTAMP_LEN];
+    CHECK(hp__timestamp_parse(ok[k].in, &ns));
+    hp__timestamp_format(ns, buf);
+    CHECK_STR_EQ(buf, ok[k].out);
+    int64_t back;
+    CHECK(hp__timestamp_parse(buf, &back));
+    CHECK(back == ns);
+  }
+  int64_t ns;
+  CHECK(hp__timestamp_parse("2000-01-01 00:00:01", &ns));
+  CHECK_EQ(ns, 946684801000000000LL);
+  static const char *bad[] = {"",           "2000",
+                              "2000-1-01",  "2000-13-01",
+                              "2001-02-29", "2000-01-32",
+                              "2000-01-01 24:00:00", "2000-01-01 00:60",
+                              "2000-01-01x", "2000-01-01 00:00:00.",
+                              "2263-01-01", "1600-01-01",
+                              "2000-01-01 00:00:00 junk"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    CHECK(!hp__timestamp_parse(bad[k], &ns));
+  /* every day of four centuries formats and parses back */
+  for (int64_t d = -50000; d < 50000; d += 7) {
+    char buf[HP_TIMESTAMP_LEN];
+    int64_t x = d * 86400000000000LL + 3723000000000LL, y;
+    hp__timestamp_format(x, buf);
+    CHECK(hp__timestamp_parse(buf, &y));
+    CHECK(x == y);
+  }
+}
+
+static void test_nulls(void) {
+  CASE("validity masks");
+  hp_value *t = sample_table();
+  CHECK(hp_table_valid(t, 0) == NULL);
+  uint8_t m[4] = {1, 0, 5, 0};
+  CHECK_EQ(hp_table_set_valid(t, 0, m), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 3, m), HP_OK);
+  CHECK_EQ(hp_table_set_valid(t, 4, m), HP_EINVAL);
+  CHECK_EQ(hp_table_set_valid(NULL, 0, m), HP_EINVAL);
+  const uint8_t *v = hp_table_valid(t, 0);
+  CHECK(v && v[0] == 1 && v[1] == 0 && v[2] == 1 && v[3] == 0);
+  CHECK_STR_EQ(hp_table_str(t, 3, 0), "a");
+  CHECK_STR_EQ(hp_table_str(t, 3, 2), "h\xC3\xA9llo, \"world\"\n");
+  CHECK_STR_EQ(hp_table_str(t, 3, 3), "");
+  round_trip(t, 1);
+
+  CASE("pack keeps masks exactly");
+  hp_buf b = {0};
+  hp__value_pack(t, &b);
+  hp_value *u = NULL;
+  hp_error err = HP_ERROR_INIT;
+  CHECK_OK(hp__value_unpack(b.data, b.len, &u, &err), &err);
+  CHECK(hp_table_valid(u, 0) && hp_table_valid(u, 0)[1] == 0);
+  CHECK(hp_table_valid(u, 1) == NULL);
+  hp__buf_free(&b);
+  hp_value_free(u);
+
+  CASE("equality ignores what lies under a null");
+  hp_value *c = hp_value_copy(t);
+  CHECK(hp_table_valid(c, 3) && hp_table_valid(c, 3)[3] == 0);
+  ((int64_t *)hp_table_column_mut(c, 0))[1] = 12345;
+  CHECK(hp__value_equal(t, c));
+  CHECK(hp__value_hash(t, 7) == hp__value_hash(c, 7));
+  ((int64_t *)hp_table_column_mut(c, 0))[0] = 12345; /* a valid row */
+  CHECK(!hp__value_equal(t, c));
+  CHECK(hp__value_hash(t, 7) != hp__value_hash(c, 7));
+  hp_value_free(c);
+
+  CASE("a mask of ones is no mask; a null is not a zero");
+  hp_value *p = sample_table(), *q = sample_table();
+  uint64_t h0 = hp__value_hash(p, 1);
+  uint8_t ones[4] = {1, 1, 1, 1};
+  CHECK_EQ(hp_table_set_valid(q, 0, ones), HP_OK);
+  CHECK(hp__value_equal(p, q));
+  CHECK(hp__value_hash(q, 1) == h0);
+  uint8_t one_null[4] = {1, 1, 1, 0};
+  int64_t *qi = hp_table_column_mut(q, 0);
+  qi[3] = 0;
+  CHECK_EQ(hp_table_set_valid(q, 0, one_null), HP_OK);
+  hp_value *z = sample_table();
+  ((int64_t *)hp_table_column_mut(z, 0))[3] = 0;
+  CHECK(!hp__value_equal(q, z));
+  CHECK(hp__value_hash(q, 1) != hp__value_hash(z, 1));
+  CHECK_EQ(hp_table_set_valid(q, 0, NULL), HP_OK);
+  CHECK(hp_table_valid(q, 0) == NULL);
+  CHECK(hp__value_equal(q, z));
+  hp_value_free(z);
+
+  CASE("a null float is NaN");
+  /* sample_table's float column holds NaN at row 2 */
+  hp_value *f = sample_table();
+  double *fd = hp_table_column_mut(f, 1);
+  fd[2] = 7.0;
+  uint8_t fm[4] = {1, 1, 0, 1};
+  CHECK_EQ(hp_table_set_valid(f, 1, fm), HP_OK);
+  CHECK(hp__value_equal(p, f));
+  CHECK(hp__value_hash(f, 1) == h0);
+  hp_value_free(f);
+  hp_value_free(p);
+  hp_value_free(q);
+  hp_value_free(t);
+}
+
+static void test_dict(void) {
+  CASE("dictionary columns");
+  hp_value *t = hp_table_new();
+  int32_t codes[6] = {0, 1, 0, 2, 2, 0};
+  const char *dict[3] = {"red", "green", ""};
+  CHECK_EQ(hp_table_add_dict_column(t, "c", codes, 6, dict, 3), HP_OK);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING);
+  CHECK_EQ(hp_table_dict_size(t, 0), 3);
+  CHECK_STR_EQ(hp_table_dict_str(t, 0, 1), "green");
+  CHECK(hp_table_dict_str(t, 0, 3) == NULL);
+  CHECK(hp_table_dict_codes(t, 0)[3] == 2);
+  CHECK(hp_table_column(t, 0) == NULL);
+  CHECK(hp_table_column_mut(t, 0) == NULL);
+  CHECK_STR_EQ(hp_table_str(t, 0, 1), "green");
+  CHECK_STR_EQ(hp_table_str(t, 0, 3), "");
+  CHECK_STR_EQ(hp_table_str(t, 0, 5), "red");
+  round_trip(t, 1);
+
+  CASE("dictionary errors");
+  int32_t badc[6] = {0, 1, 0, 3, 2, 0};
+  CHECK_EQ(hp_table_add_dict_column(t, "x", badc, 6, dict, 3), HP_EINVAL);
+  badc[3] = -1;
+  CHECK_EQ(hp_table_add_dict_column(t, "x", badc, 6, dict, 3), HP_EINVAL);
+  const char *dup[3] = {"a", "b", "a"};
+  CHECK_EQ(hp_table_add_dict_column(t, "x", codes, 6, dup, 3), HP_EINVAL);
+  CHECK_EQ(hp_table_add_dict_column(t, "c", codes, 6, dict, 3), HP_EINVAL);
+  CHECK_EQ(hp_table_add_dict_column(t, "x", codes, 5, dict, 3), HP_EINVAL);
+  CHECK_EQ(hp_table_ncols(t), 1);
+  CHECK(hp_table_dict_codes(t, 1) == NULL);
+  CHECK_EQ(hp_table_dict_size(t, 1), 0);
+
+  CASE("a dictionary equals its plain strings");
+  const char *plain[6] = {"red", "green", "red", "", "", "red"};
+  hp_value *p = hp_table_new();
+  CHECK_EQ(hp_table_add_column(p, "c", HP_STRING, plain, 6), HP_OK);
+  CHECK(hp__value_equal(t, p));
+  CHECK(hp__value_equal(p, t));
+  CHECK(hp__value_hash(t, 9) == hp__value_hash(p, 9));
+  /* another dictionary order, same strings */
+  int32_t codes2[6] = {2, 0, 2, 1, 1, 2};
+  const char *dict2[3] = {"green", "", "red"};
+  hp_value *t2 = hp_table_new();
+  CHECK_EQ(hp_table_add_dict_column(t2, "c", codes2, 6, dict2, 3), HP_OK);
+  CHECK(hp__value_equal(t, t2));
+  CHECK(hp__value_hash(t2, 9) == hp__value_hash(p, 9));
+  ((int32_t *)t2->cols[0].data)[0] = 0;
+  CHECK(!hp__value_equal(t, t2));
+  CHECK(hp__value_hash(t2, 9) != hp__value_hash(p, 9));
+  /* nulls: both read "" there, but a null is not "" */
+  uint8_t m[6] = {1, 1, 1, 0, 1, 1};
+  CHECK_EQ(hp_table_set_valid(t, 0, m), HP_OK);
+  CHECK(!hp__value_equal(t, p));
+  CHECK_EQ(hp_table_set_valid(p, 0, m), HP_OK);
+  CHECK(hp__value_equal(t, p));
+  CHECK(hp__value_hash(t, 9) == hp__value_hash(p, 9));
+  round_trip(t, 1);
+
+  CASE("pack keeps the dictionary");
+  hp_buf b = {0};
+  hp__value_pack(t, &b);
+  hp_value *u = NULL;
+  hp_error err = HP_ERROR_INIT;
+  CHECK_OK(hp__value_unpack(b.data, b.len, &u, &err), &err);
+  CHECK(hp_table_dict_codes(u, 0) != NULL);
+  CHECK_EQ(hp_table_dict_size(u, 0), 3);
+  CHECK(hp_table_valid(u, 0)[3] == 0);
+  /* a code out of range is corrupt: the last code is the last 4 bytes */
+  b.data[b.len - 4] = 9;
+  hp_value *bad = NULL;
+  CHECK_EQ(hp__value_unpack(b.data, b.len, &bad, NULL), HP_EIO);
+  hp__buf_free(&b);
+  hp_value *cp = hp_value_copy(u);
+  CHECK(hp_table_dict_codes(cp, 0) != NULL);
+  CHECK(hp__value_equal(cp, p));
+  hp_value_free(cp);
+  hp_value_free(u);
+  hp_value_free(t);
+  hp_value_free(t2);
+  hp_value_free(p);
+
+  CASE("an empty dictionary column");
+  hp_value *e = hp_table_new();
+  CHECK_EQ(hp_table_add_dict_column(e, "c", NULL, 0, NULL, 0), HP_OK);
+  round_trip(e, 1);
+  hp_value_free(e);
+}
+
+/* Column `col` of t at row r as text, for comparisons. */
+static void check_row(const hp_value *t, const hp_value *src, size_t r,
+                      size_t sr) {
+  for (size_t c = 0; c < hp_table_ncols(t); c++) {
+    const uint8_t *v = hp_table_valid(t, c), *sv = hp_table_valid(src, c);
+    int valid = !v || v[r], svalid = !sv || sv[sr];
+    CHECK_EQ(valid, svalid);
+    if (hp_table_coltype(t, c) == HP_STRING) {
+      CHECK_STR_EQ(hp_table_str(t, c, r), hp_table_str(src, c, sr));
+    } else if (valid) {
+      const int64_t *x = hp_table_column(t, c), *y = hp_table_column(src, c);
+      CHECK(x[r] == y[sr]);
+    }
+  }
+}
+
+static void test_select(void) {
+  CASE("take, mask, slice");
+  hp_value *t = rich_table();
+  int64_t rows[6] = {4, 0, 0, 3, 1, 2};
+  hp_value *k = hp__table_take(t, rows, 6);
+  CHECK(k && hp_value_rows(k) == 6 && hp_table_ncols(k) == 5);
+  for (size_t r = 0; r < 6; r++)
+    check_row(k, t, r, (size_t)rows[r]);
+  CHECK(hp_table_dict_codes(k, 3) != NULL);
+  CHECK_EQ(hp_table_coltype(k, 0), HP_TIMESTAMP);
+  round_trip(k, 0);
+  hp_value_free(k);
+  rows[2] = 5;
+  CHECK(hp__table_take(t, rows, 6) == NULL);
+  rows[2] = -1;
+  CHECK(hp__table_take(t, rows, 6) == NULL);
+  k = hp__table_take(t, NULL, 0);
+  CHECK(k && hp_value_rows(k) == 0 && hp_table_ncols(k) == 5);
+  hp_value_free(k);
+
+  uint8_t keep[5] = {0, 1, 0, 7, 1};
+  hp_value *m = hp__table_mask(t, keep);
+  CHECK(m && hp_value_rows(m) == 3);
+  check_row(m, t, 0, 1);
+  check_row(m, t, 1, 3);
+  check_row(m, t, 2, 4);
+  hp_value_free(m);
+
+  hp_value *s = hp__table_slice(t, 1, 4);
+  CHECK(s && hp_value_rows(s) == 3);
+  for (size_t r = 0; r < 3; r++)
+    check_row(s, t, r, r + 1);
+  hp_value_free(s);
+  s = hp__table_slice(t, 0, 5);
+  CHECK(hp__value_equal(s, t));
+  hp_value_free(s);
+  CHECK(hp__table_slice(t, 3, 6) == NULL);
+  CHECK(hp__table_slice(t, 3, 2) == NULL);
+  s = hp__table_slice(t, 5, 5);
+  CHECK(s && hp_value_rows(s) == 0);
+  hp_value_free(s);
+  hp_value *a = sample_array();
+  CHECK(hp__table_slice(a, 0, 1) == NULL);
+  hp_value_free(a);
+
+  CASE("move a column, swap tables");
+  hp_value *src = rich_table(), *dst = hp_table_new();
+  CHECK_EQ(hp__table_move_column(dst, src, 3, "dd"), HP_OK);
+  CHECK_EQ(hp__table_move_column(dst, src, 1, NULL), HP_OK);
+  CHECK_EQ(hp__table_move_column(dst, src, 1, NULL), HP_EINVAL); /* husk */
+  CHECK_EQ(hp__table_move_column(dst, src, 4, "dd"), HP_EINVAL);
+  CHECK_EQ(hp_table_ncols(dst), 2);
+  CHECK_STR_EQ(hp_table_colname(dst, 0), "dd");
+  CHECK_STR_EQ(hp_table_str(dst, 0, 0), "a");
+  CHECK(hp_table_valid(dst, 1) && hp_table_valid(dst, 1)[1] == 0);
+  CHECK_STR_EQ(hp_table_str(src, 3, 0), "");
+  hp__table_swap(src, dst);
+  CHECK_EQ(hp_table_ncols(src), 2);
+  hp_value_free(src);
+  hp_value_free(dst);
+  hp_value_free(t);
+}
+
+static void test_concat(void) {
+  hp_error err = HP_ERROR_INIT;
+  CASE("concat tables");
+  hp_value *t = rich_table();
+  hp_value *a = hp__table_slice(t, 0, 2), *b = hp__table_slice(t, 2, 5);
+  const hp_value *parts[3] = {a, hp_table_new(), b};
+  hp_value *o = NULL;
+  CHECK_OK(hp__value_concat(parts, 3, &o, &err), &err);
+  CHECK(hp__value_equal(o, t));
+  CHECK(hp_table_dict_codes(o, 3) != NULL); /* one shared dictionary */
+  CHECK_EQ(hp_table_dict_size(o, 3), 3);
+  hp_value_free(o);
+  hp_value_free((hp_value *)parts[1]);
+
+  CASE("concat unifies dictionaries in first-appearance order");
+  hp_value *x = hp_table_new(), *y = hp_table_new(), *z = hp_table_new();
+  int32_t cx[3] = {0, 1, 0}, cy[2] = {1, 0};
+  const char *dx[2] = {"p", "q"}, *dy[2] = {"r", "p"};
+  CHECK_EQ(hp_table_add_dict_column(x, "k", cx, 3, dx, 2), HP_OK);
+  CHECK_EQ(hp_table_add_dict_column(y, "k", cy, 2, dy, 2), HP_OK);
+  const char *pz[2] = {"s", "q"};
+  CHECK_EQ(hp_table_add_column(z, "k", HP_STRING, pz, 2), HP_OK);
+  uint8_t ym[2] = {1, 0};
+  CHECK_EQ(hp_table_set_valid(y, 0, ym), HP_OK);
+  const hp_value *xy[2] = {x, y};
+  CHECK_OK(hp__value_concat(xy, 2, &o, &err), &err);
+  CHECK_EQ(hp_table_dict_size(o, 0), 3);
+  CHECK_STR_EQ(hp_table_dict_str(o, 0, 0), "p");
+  CHECK_STR_EQ(hp_table_dict_str(o, 0, 1), "q");
+  CHECK_STR_EQ(hp_table_dict_str(o, 0, 2), "r");
+  static const char *want[5] = {"p", "q", "p", "p", ""};
+  for (size_t r = 0; r < 5; r++)
+    CHECK_STR_EQ(hp_table_str(o, 0, r), want[r]);
+  const uint8_t *ov = hp_table_valid(o, 0);
+  CHECK(ov && ov[0] && ov[3] && !ov[4]);
+  hp_value_free(o);
+
+  CASE("concat of a dictionary and plain strings is plain");
+  const hp_value *xz[3] = {x, z, y};
+  CHECK_OK(hp__value_concat(xz, 3, &o, &err), &err);
+  CHECK(hp_table_dict_codes(o, 0) == NULL);
+  static const char *want2[7] = {"p", "q", "p", "s", "q", "p", ""};
+  for (size_t r = 0; r < 7; r++)
+    CHECK_STR_EQ(hp_table_str(o, 0, r), want2[r]);
+  CHECK(!hp_table_valid(o, 0)[6] && hp_table_valid(o, 0)[5]);
+  hp_value_free(o);
+
+  CASE("concat errors");
+  hp_value *w = hp_table_new();
+  int64_t wi[1] = {1};
+  CHECK_EQ(hp_table_add_column(w, "k", HP_INT64, wi, 1), HP_OK);
+  const hp_value *xw[2] = {x, w};
+  hp_error e1 = HP_ERROR_INIT;
+  CHECK_EQ(hp__value_concat(xw, 2, &o, &e1), HP_EINVAL);
+  CHECK(o == NULL);
+  CHECK_STR_EQ(e1.msg, "concat: part 1: column 0 is 'k' (int64), in the "
+                       "first part 'k' (string)");
+  const hp_value *ta[2] = {a, x};
+  hp_error e2 = HP_ERROR_INIT;
+  CHECK_EQ(hp__value_concat(ta, 2, &o, &e2), HP_EINVAL);
+  CHECK_STR_EQ(e2.msg, "concat: part 1 has 1 columns, the first part 5");
+  hp_value *arr = sample_array();
+  const hp_value *mix[2] = {x, arr};
+  hp_error e3 = HP_ERROR_INIT;
+  CHECK_EQ(hp__value_concat(mix, 2, &o, &e3), HP_EINVAL);
+  CHECK_STR_EQ(e3.msg, "concat: part 1 is an array, part 0 a table");
+  hp_value *g = hp_group_new();
+  const hp_value *gg[1] = {g};
+  hp_error e4 = HP_ERROR_INIT;
+  CHECK_EQ(hp__value_concat(gg, 1, &o, &e4), HP_EINVAL);
+  CHECK_CONTAINS(e4.msg, "groups cannot be concatenated");
+  CHECK_EQ(hp__value_concat(gg, 0, &o, NULL), HP_EINVAL);
+
+  CASE("concat arrays");
+  size_t d2[3] = {1, 3, 4};
+  hp_value *arr2 = hp_array_new(HP_FLOAT64, 3, d2);
+  ((double *)hp_array_data_mut(arr2))[11] = 42;
+  const hp_value *aa[2] = {arr, arr2};
+  CHECK_OK(hp__value_concat(aa, 2, &o, &err), &err);
+  CHECK_EQ(hp_array_dims(o)[0], 3);
+  CHECK_EQ(hp_array_dims(o)[2], 4);
+  const double *od = hp_array_data(o);
+  CHECK(od[23] == 23.0 / 3.0 && od[24 + 11] == 42);
+  hp_value_free(o);
+  size_t d3[3] = {1, 4, 3};
+  hp_value *arr3 = hp_array_new(HP_FLOAT64, 3, d3);
+  const hp_value *ab[2] = {arr, arr3};
+  hp_error e5 = HP_ERROR_INIT;
+  CHECK_EQ(hp__value_concat(ab, 2, &o, &e5), HP_EINVAL);
+  CHECK_STR_EQ(e5.msg, "concat: part 1 has 4 along axis 1, part 0 has 3 "
+                       "(only axis 0 may differ)");
+  hp_value *arr4 = hp_array_new(HP_INT64, 3, d2);
+  const hp_value *ac[2] = {arr, arr4};
+  hp_error e6 = HP_ERROR_INIT;
+  CHECK_EQ(hp__value_concat(ac, 2, &o, &e6), HP_EINVAL);
+  CHECK_CONTAINS(e6.msg, "part 1 is a 3-D int64 array");
+
+  CASE("concat is fast");
+  enum { NP = 20, NR = 100000 };
+  hp_value *big[NP];
+  int32_t *bc = malloc(NR * sizeof *bc);
+  double *bf = malloc(NR * sizeof *bf);
+  const char *names[4] = {"w", "x", "y", "z"};
+  for (size_t p = 0; p < NP; p++) {
+    for (size_t r = 0; r < NR; r++) {
+      bc[r] = (int32_t)((r + p) % 4);
+      bf[r] = (double)r;
+    }
+    big[p] = hp_table_new();
+    CHECK_EQ(hp_table_add_column(big[p], "f", HP_FLOAT64, bf, NR), HP_OK);
+    CHECK_EQ(hp_table_add_dict_column(big[p], "n", bc, NR, names, 4), HP_OK);
+  }
+  CHECK_OK(hp__value_concat((const hp_value *const *)big, NP, &o, &err),
+           &err);
+  CHECK_EQ(hp_value_rows(o), NP * NR);
+  CHECK_STR_EQ(hp_table_str(o, 1, NR + 1), "y");
+  hp_value_free(o);
+  for (size_t p = 0; p < NP; p++)
+    hp_value_free(big[p]);
+  free(bc);
+  free(bf);
+
+  hp_value_free(arr);
+  hp_value_free(arr2);
+  hp_value_free(arr3);
+  hp_value_free(arr4);
+  hp_value_free(g);
+  hp_value_free(w);
+  hp_value_free(x);
+  hp_value_free(y);
+  hp_value_free(z);
+  hp_value_free(a);
+  hp_value_free(b);
+  hp_value_free(t);
+}
+
 int main(void) {
   test_table();
   test_array();
   test_group();
   test_pack();
+  test_timestamps();
+  test_nulls();
+  test_dict();
+  test_select();
+  test_concat();
   fprintf(stderr, "test_value: ok\n");
   return 0;
 }
