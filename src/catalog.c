@@ -56,12 +56,13 @@ enum {
   K_METADATA = 1 << 6,
   K_PARTITION_ROWS = 1 << 7,
   K_CHUNKS = 1 << 8,
-  K_LAYER = 1 << 9
+  K_LAYER = 1 << 9,
+  K_BLOCKSIZE = 1 << 10
 };
 
 static const char *const key_names[] = {
     "type", "filepath", "versioned",      "key",    "sep",
-    "columns", "metadata", "partition_rows", "chunks", "layer"};
+    "columns", "metadata", "partition_rows", "chunks", "layer", "blocksize"};
 #define NKEYS (sizeof key_names / sizeof *key_names)
 
 static const struct {
@@ -71,7 +72,7 @@ static const struct {
 } types[] = {
     {"csv", HP_DS_CSV,
      K_TYPE | K_FILEPATH | K_VERSIONED | K_SEP | K_COLUMNS | K_METADATA |
-         K_PARTITION_ROWS | K_LAYER},
+         K_PARTITION_ROWS | K_LAYER | K_BLOCKSIZE},
     {"hdf5", HP_DS_HDF5,
      K_TYPE | K_FILEPATH | K_VERSIONED | K_KEY | K_METADATA |
          K_PARTITION_ROWS | K_CHUNKS | K_LAYER},
@@ -143,6 +144,54 @@ static int check_columns(const hp_tree *v, const char *what, hp_error *err) {
   return HP_OK;
 }
 
+/* "123", "64MB", "64 MiB", "1GB", "512kB": bytes, > 0. 0 on success. */
+static int parse_bytes(const char *s, int64_t *out) {
+  char *end;
+  double x = strtod(s, &end);
+  while (*end == ' ')
+    end++;
+  static const struct {
+    const char *unit;
+    double mult;
+  } units[] = {{"", 1},        {"B", 1},          {"kB", 1e3},
+               {"KB", 1e3},    {"KiB", 1024.0},   {"MB", 1e6},
+               {"MiB", 1048576.0}, {"GB", 1e9},   {"GiB", 1073741824.0}};
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (strcmp(end, units[i].unit) == 0 && end != s) {
+      double b = x * units[i].mult;
+      if (!(b >= 1 && b < 9e18))
+        return -1;
+      *out = (int64_t)b;
+      return 0;
+    }
+  return -1;
+}
+
+int64_t hp__ds_blocksize(const hp_dsdef *d) {
+  const hp_tree *v = d && d->entry ? hp__tree_find(d->entry, "blocksize")
+                                   : NULL;
+  int64_t b = 0;
+  if (v && v->kind == HP_TREE_SCALAR && parse_bytes(v->text, &b) == 0)
+    return b;
+  return 0;
+}
+
+int64_t hp__ds_partition_rows(const hp_dsdef *d) {
+  if (!d || !d->entry)
+    return 0;
+  const hp_tree *v = hp__tree_find(d->entry, "partition_rows");
+  if (!v) {
+    v = hp__tree_find(d->entry, "chunks");
+    if (v && v->kind == HP_TREE_SEQ)
+      v = v->n ? v->items[0] : NULL;
+  }
+  int64_t x = 0;
+  if (v && v->kind == HP_TREE_SCALAR && hp_tree_i64(v, NULL, 0, &x) == HP_OK &&
+      x > 0)
+    return x;
+  return 0;
+}
+
 static int positive_int(const hp_tree *v) {
   int64_t x;
   return v->kind == HP_TREE_SCALAR && !hp__tree_is_null(v) &&
@@ -187,6 +236,11 @@ static int check_value(const hp_tree *k, const hp_tree *v, const char *what,
                                  "integer");
   if (!strcmp(key, "chunks"))
     return check_chunks(v, what, err);
+  int64_t bytes;
+  if (!strcmp(key, "blocksize") &&
+      (v->kind != HP_TREE_SCALAR || parse_bytes(v->text, &bytes) != 0))
+    return fail_at(err, v, what, "'blocksize' must be a size in bytes "
+                                 "(1048576, \"64MB\", \"1GiB\")");
   return HP_OK;
 }
 

@@ -32,6 +32,10 @@ typedef struct hp_dsdef {
                            for the store default) */
   int entry_borrowed;   /* entry is the pattern's own body (it has no
                            placeholders), not a copy */
+  /* A partition of a larger file (part.c makes these): rows [row0, row1)
+   * of an hdf5 table or array, or the csv records that start in bytes
+   * [row0, row1) of the file. row1 == 0: the whole file. */
+  int64_t row0, row1;
 } hp_dsdef;
 
 typedef struct hp_catalog hp_catalog;
@@ -54,5 +58,11 @@ int hp__catalog_resolve(hp_catalog *c, const char *name, const hp_dsdef **out,
                         hp_error *err);
 /* 1 if `name` is an explicit entry or matches a pattern. */
 int hp__catalog_defines(hp_catalog *c, const char *name);
+
+/* `blocksize` of a csv entry in bytes (a single large file is read in
+ * partitions of about that size), or 0. */
+int64_t hp__ds_blocksize(const hp_dsdef *d);
+/* `partition_rows` (or the first of `chunks`) of an entry, or 0. */
+int64_t hp__ds_partition_rows(const hp_dsdef *d);
 
 #endif

@@ -610,14 +610,10 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
   return rc;
 }
 
-int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
-                 hp_error *err) {
-  if (out) *out = NULL;
-  if (!path || !out)
-    return hp__fail(err, HP_EINVAL, "hp__csv_read: bad arguments");
-  char *buf = NULL;
-  size_t len = 0;
-  HP_TRY(read_file(path, &buf, &len, err));
+/* Parses buf[0..len) (NUL at buf[len], owned: freed here), a header and
+ * records, into a table. */
+static int parse_buffer(const char *path, char *buf, size_t len,
+                        const hp_csv_opts *o, hp_value **out, hp_error *err) {
   parser ps = {.path = path,
                .p = buf,
                .end = buf + len,
@@ -664,6 +660,112 @@ done:
   free(g.lines);
   free(buf);
   *out = t;
+  return rc;
+}
+
+int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
+                 hp_error *err) {
+  if (out) *out = NULL;
+  if (!path || !out)
+    return hp__fail(err, HP_EINVAL, "hp__csv_read: bad arguments");
+  char *buf = NULL;
+  size_t len = 0;
+  HP_TRY(read_file(path, &buf, &len, err));
+  return parse_buffer(path, buf, len, o, out, err);
+}
+
+/* Reads [off, off + n) of fp into b + at; 0 or -1. */
+static int read_at(FILE *fp, char *b, int64_t off, size_t n) {
+  return fseeko(fp, (off_t)off, SEEK_SET) == 0 && fread(b, 1, n, fp) == n
+             ? 0
+             : -1;
+}
+
+/* The offset just past the line ending at or after `from` (size at EOF). */
+static int64_t next_line(FILE *fp, int64_t from, int64_t size) {
+  char b[4096];
+  while (from < size) {
+    size_t n = size - from < (int64_t)sizeof b ? (size_t)(size - from)
+                                               : sizeof b;
+    if (read_at(fp, b, from, n) != 0)
+      return -1;
+    const char *nl = memchr(b, '\n', n);
+    if (nl)
+      return from + (nl - b) + 1;
+    from += (int64_t)n;
+  }
+  return size;
+}
+
+/* Adds `add` to the line number in "path:LINE: ..." messages. */
+static void shift_line(hp_error *err, const char *path, size_t add) {
+  size_t pl = strlen(path);
+  if (!err || strncmp(err->msg, path, pl) != 0 || err->msg[pl] != ':')
+    return;
+  char *end;
+  unsigned long long line = strtoull(err->msg + pl + 1, &end, 10);
+  if (end == err->msg + pl + 1 || *end != ':' || line < 2)
+    return;
+  char rest[sizeof err->msg];
+  snprintf(rest, sizeof rest, "%s", end);
+  snprintf(err->msg + pl, sizeof err->msg - pl, ":%llu%s",
+           line + (unsigned long long)add, rest);
+}
+
+int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
+                       int64_t off1, hp_value **out, hp_error *err) {
+  *out = NULL;
+  FILE *fp = fopen(path, "rb");
+  if (!fp)
+    return hp__fail(err, HP_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  int64_t size = fstat(fileno(fp), &st) == 0 ? (int64_t)st.st_size : -1;
+  int64_t hdr_end = size >= 0 ? next_line(fp, 0, size) : -1;
+  /* records that start in [off0, off1): start after the line ending
+   * before off0 (the header's, for the first partition) */
+  int64_t start = off0 <= hdr_end ? hdr_end : next_line(fp, off0 - 1, size);
+  int64_t end = off1 >= size ? size : next_line(fp, off1 - 1, size);
+  if (size < 0 || hdr_end < 0 || start < 0 || end < 0) {
+    fclose(fp);
+    return hp__fail(err, HP_EIO, "%s: read error", path);
+  }
+  if (end < start)
+    end = start;
+  size_t hl = (size_t)hdr_end, bl = (size_t)(end - start);
+  char *buf = malloc(hl + bl + 2);
+  int rc = buf ? HP_OK
+               : hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes",
+                          path, hl + bl);
+  if (rc == HP_OK && read_at(fp, buf, 0, hl) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: read error", path);
+  if (rc == HP_OK && (hl == 0 || buf[hl - 1] != '\n'))
+    buf[hl++] = '\n'; /* a header without a line end */
+  if (rc == HP_OK && bl && read_at(fp, buf + hl, start, bl) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: read error", path);
+  fclose(fp);
+  if (rc != HP_OK) {
+    free(buf);
+    return rc;
+  }
+  buf[hl + bl] = '\0';
+  rc = parse_buffer(path, buf, hl + bl, o, out, err);
+  if (rc != HP_OK && start > hdr_end) { /* number lines as in the file */
+    FILE *f2 = fopen(path, "rb");
+    size_t lines = 0;
+    char b[65536];
+    for (int64_t at = hdr_end; f2 && at < start;) {
+      size_t n = start - at < (int64_t)sizeof b ? (size_t)(start - at)
+                                                 : sizeof b;
+      if (read_at(f2, b, at, n) != 0)
+        break;
+      for (const char *q = b; (q = memchr(q, '\n', (size_t)(b + n - q)));)
+        q++, lines++;
+      at += (int64_t)n;
+    }
+    if (f2)
+      fclose(f2);
+    shift_line(err, path, lines);
+  }
   return rc;
 }
 

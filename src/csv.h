@@ -32,6 +32,14 @@ typedef struct hp_csv_opts {
 int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
                  hp_error *err);
 
+/* Reads the records of path that start in bytes [off0, off1), with the
+ * file's header, as hp__csv_read would (a partition of a large file; every
+ * partition parses on its own). Records are found by line ends, so quoted
+ * fields holding newlines are not supported in partitioned reads. Error
+ * lines are numbered as in the file. */
+int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
+                       int64_t off1, hp_value **out, hp_error *err);
+
 /* Writes a table atomically: to "path.tmp.<pid>", flushed and fsynced,
  * then renamed onto path. Floats are written with the shortest text that
  * reads back to the same double ("%.17g" fallback), timestamps as pandas

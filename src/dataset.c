@@ -165,9 +165,21 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
   if (d->type == HP_DS_CSV) {
     hp_csv_opts o;
     rc = csv_opts(d, &o, err);
-    if (rc == HP_OK) rc = csv_read_all(path, &o, out, err);
+    if (rc == HP_OK && d->row1 > 0)
+      rc = hp__csv_read_range(path, &o, d->row0, d->row1, out, err);
+    else if (rc == HP_OK)
+      rc = csv_read_all(path, &o, out, err);
   } else {
     rc = hp__h5_load(path, key_of(d), out, err);
+    if (rc == HP_OK && d->row1 > 0) { /* rows [row0, row1) */
+      /* TODO: read the range by hyperslab instead of the whole file */
+      hp_value *part = hp__value_slice(*out, (size_t)d->row0, (size_t)d->row1);
+      hp_value_free(*out);
+      *out = part;
+      if (!part)
+        rc = hp__fail(err, HP_EIO, "%s: rows %lld..%lld are out of range",
+                      path, (long long)d->row0, (long long)d->row1);
+    }
   }
   free(path);
   return named(err, was, rc, d);

@@ -13,12 +13,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs.h"
 #include "log.h"
 #include "map.h"
 #include "mem.h"
 #include "plan.h"
+#include "store.h"
 #include "tree.h"
 
 typedef struct owned {
@@ -48,6 +50,9 @@ typedef struct xp {
   owned *o;
   int32_t *np;       /* [user nds] partitions; 0 = not known yet */
   char ***files;     /* [user nds] source files of csv directories/globs */
+  int64_t *step;     /* [user nds] source read in ranges of this many bytes
+                        (csv) or rows (hdf5); 0: not in ranges */
+  int64_t *total;    /* [user nds] rows of an hdf5 source read in ranges */
   uint8_t *stitched; /* [user nds] */
   hp_error *err;
 } xp;
@@ -139,7 +144,17 @@ static char *part_name(xp *x, int32_t ud, int32_t k) {
   hp_dsdef *d = hp__xcalloc(1, sizeof *d);
   d->name = hp__xstrdup(name);
   d->type = D->type == HP_DS_STORE ? HP_DS_HDF5 : D->type;
-  d->filepath = x->files[ud] ? hp__xstrdup(x->files[ud][k]) : part_path(D, k);
+  if (x->files[ud]) {
+    d->filepath = hp__xstrdup(x->files[ud][k]);
+  } else if (x->step[ud]) { /* a range of the file itself */
+    d->filepath = hp__xstrdup(D->filepath);
+    d->row0 = (int64_t)k * x->step[ud];
+    d->row1 = d->row0 + x->step[ud];
+    if (x->total[ud] > 0 && d->row1 > x->total[ud])
+      d->row1 = x->total[ud];
+  } else {
+    d->filepath = part_path(D, k);
+  }
   d->key = D->key ? hp__xstrdup(D->key) : NULL;
   d->entry = D->entry;
   d->entry_borrowed = 1;
@@ -155,15 +170,50 @@ static int32_t producer(const xp *x, int32_t ud) {
   return n >= 0 && x->p->ukeep[n] ? n : -1;
 }
 
+/* Partitions of a csv file: a directory or pattern has one per file; a
+ * single file with `blocksize`, one per block of bytes. */
+static int csv_parts(xp *x, int32_t ud, size_t *n) {
+  const hp_dsdef *D = x->p->ds[ud];
+  HP_TRY(hp__fs_list(D->filepath, ".csv", &x->files[ud], n, x->err));
+  int64_t bs = hp__ds_blocksize(D);
+  struct stat st;
+  if (!x->files[ud] && bs > 0 && stat(D->filepath, &st) == 0 &&
+      st.st_size > bs) {
+    *n = (size_t)((st.st_size + bs - 1) / bs);
+    x->step[ud] = bs;
+  }
+  return HP_OK;
+}
+
+/* Partitions of an existing hdf5 file: those of a stitched master, else
+ * row ranges of `partition_rows` (or `chunks`). */
+static void h5_parts(xp *x, int32_t ud, size_t *n) {
+  const hp_dsdef *D = x->p->ds[ud];
+  int64_t np, rows, pr = hp__ds_partition_rows(D);
+  if (hp__h5_info(D->filepath, D->key, &np, &rows) != HP_OK)
+    return;
+  if (np > 1) {
+    *n = (size_t)np;
+  } else if (pr > 0 && rows > pr) {
+    *n = (size_t)((rows + pr - 1) / pr);
+    x->step[ud] = pr;
+    x->total[ud] = rows;
+  }
+}
+
 /* Partitions of user dataset ud as an input. */
 static int nparts_of(xp *x, int32_t ud, int32_t *out) {
   if (!x->np[ud]) {
     const hp_dsdef *D = x->p->ds[ud];
     size_t n = 1;
     if (D->type == HP_DS_CSV && !D->versioned)
-      HP_TRY(hp__fs_list(D->filepath, ".csv", &x->files[ud], &n, x->err));
+      HP_TRY(csv_parts(x, ud, &n));
+    else if ((D->type == HP_DS_HDF5 || D->type == HP_DS_STORE) &&
+             !D->versioned)
+      h5_parts(x, ud, &n);
     if (n > INT32_MAX / 2)
-      return hp__fail(x->err, HP_ECONFIG, "%s: too many files", D->filepath);
+      return hp__fail(x->err, HP_ECONFIG, "%s: too many partitions",
+                      D->filepath);
     x->np[ud] = (int32_t)n;
   }
   *out = x->np[ud];
@@ -432,6 +482,8 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   x.np = hp__xcalloc(ug->nds + 1, sizeof *x.np);
   x.files = hp__xcalloc(ug->nds + 1, sizeof *x.files);
   x.stitched = hp__xcalloc(ug->nds + 1, 1);
+  x.step = hp__xcalloc(ug->nds + 1, sizeof *x.step);
+  x.total = hp__xcalloc(ug->nds + 1, sizeof *x.total);
   int rc = HP_OK;
   for (size_t i = 0; i < ug->nnodes && rc == HP_OK; i++) {
     int32_t n = ug->order[i];
@@ -443,6 +495,8 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   free(x.files);
   free(x.np);
   free(x.stitched);
+  free(x.step);
+  free(x.total);
   /* the task level takes over; the user level is kept for freeing */
   o->uds = p->ds;
   o->ufn = p->fn;

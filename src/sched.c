@@ -448,8 +448,9 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
                    1e-6;
   if (rc == HP_OK)
     hp__log(HP_LOG_INFO,
-            "run %s complete: %zu node%s in %.3f s (rank 0 CPU %.3f s)",
-            pl->version, s.done, s.done == 1 ? "" : "s", now_s() - s.t0, cpu);
+            "run %s complete: %zu %s%s in %.3f s (rank 0 CPU %.3f s)",
+            pl->version, s.done, pl->task ? "task" : "node",
+            s.done == 1 ? "" : "s", now_s() - s.t0, cpu);
   else if (s.failed)
     hp__log(HP_LOG_INFO, "%zu of %zu nodes completed before the failure",
             s.done, s.total);

@@ -1647,3 +1647,54 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   free(tmp);
   return rc;
 }
+
+int hp__h5_info(const char *path, const char *key, int64_t *nparts,
+                int64_t *rows) {
+  *nparts = 0;
+  *rows = -1;
+  hp__h5_init();
+  hid_t file;
+  if (open_file(path, &file, NULL) != HP_OK) {
+    H5Eclear2(H5E_DEFAULT);
+    return HP_EIO;
+  }
+  hid_t o = H5Oopen(file, is_root(key) ? "/" : key, H5P_DEFAULT);
+  if (o >= 0 && H5Aexists(o, "hpcpipe_partitions") > 0) {
+    hid_t a = H5Aopen(o, "hpcpipe_partitions", H5P_DEFAULT);
+    int64_t n = 0;
+    if (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &n) >= 0 && n > 0)
+      *nparts = n;
+    h5_close(a);
+  }
+  if (o >= 0) {
+    char *kind = attr_read_str(o, "hpcpipe_kind");
+    int array = kind && strcmp(kind, "array") == 0;
+    free(kind);
+    hid_t d = -1;
+    if (array && is_root(key)) {
+      d = H5Dopen2(file, "/data", H5P_DEFAULT);
+    } else if (H5Iget_type(o) == H5I_DATASET) {
+      d = H5Dopen2(file, is_root(key) ? "/" : key, H5P_DEFAULT);
+    } else {
+      size_t n = 0;
+      char **names = link_names(o, &n);
+      for (size_t i = 0; i < n && d < 0; i++)
+        if (strcmp(names[i], ".valid") != 0)
+          d = H5Dopen2(o, names[i], H5P_DEFAULT);
+      free_names(names, n);
+    }
+    hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+    hsize_t dims[8];
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (nd >= 1 && nd <= 8) {
+      H5Sget_simple_extent_dims(sp, dims, NULL);
+      *rows = (int64_t)dims[0];
+    }
+    h5_close(sp);
+    h5_close(d);
+  }
+  h5_close(o);
+  H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
+  return *rows >= 0 ? HP_OK : HP_EIO;
+}

@@ -58,4 +58,10 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp);
 int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
                   size_t n, const hp_lineage *lin, hp_error *err);
 
+/* What part.c needs to partition an existing file: the partition count of
+ * a stitched master (hpcpipe_partitions, else 0) and the row count of the
+ * table or array at key. HP_EIO if the file or object is missing. */
+int hp__h5_info(const char *path, const char *key, int64_t *nparts,
+                int64_t *rows);
+
 #endif

@@ -1502,6 +1502,21 @@ hp_value *hp__table_slice(const hp_value *t, size_t r0, size_t r1) {
   return table_gather(t, NULL, r0, r1 - r0);
 }
 
+hp_value *hp__value_slice(const hp_value *v, size_t r0, size_t r1) {
+  if (is_table(v)) return hp__table_slice(v, r0, r1);
+  if (!is_array(v) || r0 > r1 || r1 > v->dims[0]) return NULL;
+  size_t dims[HP_MAX_NDIM], row = 1;
+  memcpy(dims, v->dims, sizeof dims);
+  for (int k = 1; k < v->ndim; k++)
+    row *= v->dims[k];
+  dims[0] = r1 - r0;
+  hp_value *out = hp_array_new(v->dtype, v->ndim, dims);
+  if (out && row && r1 > r0)
+    memcpy(out->data, (const char *)v->data + r0 * row * elem_size(v->dtype),
+           row * (r1 - r0) * elem_size(v->dtype));
+  return out;
+}
+
 hp_value *hp__table_mask(const hp_value *t, const uint8_t *keep) {
   if (!is_table(t) || (t->nrows && !keep)) return NULL;
   size_t n = 0;

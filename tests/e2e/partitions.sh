@@ -58,6 +58,44 @@ for np in 1 2 3 8; do
   fi
 done
 
+# One large CSV read in byte ranges (blocksize), a partitioned hdf5 output
+# read back by its partitions in a later run, and a whole hdf5 file read in
+# row ranges (partition_rows): the same answers as pandas.
+Q=$SCRATCH/q && mkdir -p "$Q/conf/base" "$Q/data"
+(head -1 "$FIX/in/part-0.csv"; for f in "$FIX"/in/*.csv; do tail -n +2 "$f"; done) >"$Q/data/people.csv"
+cat >"$Q/conf/base/catalog.yml" <<'Y'
+people: {type: csv, filepath: data/people.csv, blocksize: 1000}
+by_parts: {type: hdf5, filepath: data/people.h5}
+whole: {type: hdf5, filepath: data/whole.h5}
+by_rows: {type: hdf5, filepath: data/whole.h5, partition_rows: 50}
+"{name}_out": {type: csv, filepath: "data/out/{name}.csv"}
+Y
+cat >"$Q/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: vc, func: frame.value_counts, inputs: people, outputs: counts_out, args: {column: name}}
+    - {node: st, func: frame.groupby, inputs: people, outputs: stats_out, args: {by: name, agg: {x: [sum, mean, max, std], id: sum}}}
+    - {node: keep, func: core.identity, inputs: people, outputs: by_parts, partitioned: true}
+    - {node: keep_whole, func: core.identity, inputs: people, outputs: whole}
+  later:
+    - {node: vc2, func: frame.value_counts, inputs: by_parts, outputs: parts_out, args: {column: name}}
+    - {node: vc3, func: frame.value_counts, inputs: by_rows, outputs: rows_out, args: {column: name}}
+Y
+for np in 1 3; do
+  rm -rf "$Q/data/out" "$Q/data/store" "$Q/data/people.h5" "$Q/data/people-parts" "$Q/data/whole.h5"
+  hp "$np" run "$Q/conf"
+  expect_rc 0 "blocksize run np=$np"
+  expect_err "4 nodes (" "np=$np: 4 nodes"
+  check_close "$Q/data/out/counts.csv" "$FIX/expected_counts.csv" "byte ranges: value_counts = pandas (np=$np)"
+  check_close "$Q/data/out/stats.csv" "$FIX/expected_stats.csv" "byte ranges: groupby = pandas (np=$np)"
+  [ "$(ls "$Q/data/people-parts" | wc -l)" = 4 ] || fail "np=$np: 3944 bytes in blocks of 1000: 4 partitions (202 rows: 5 of 50)"
+  hp "$np" run "$Q/conf" --pipelines later
+  expect_rc 0 "reading stored partitions np=$np"
+  expect_err "2 nodes (13 tasks)" "np=$np: both later inputs read in partitions"
+  check_close "$Q/data/out/parts.csv" "$FIX/expected_counts.csv" "master read by partitions (np=$np)"
+  check_close "$Q/data/out/rows.csv" "$FIX/expected_counts.csv" "partition_rows (np=$np)"
+done
+
 # The store's master file reads as one table in h5py.
 if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
   n=$(/usr/bin/python3 -c "

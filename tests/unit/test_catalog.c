@@ -268,7 +268,7 @@ static void test_errors(void) {
   new_err("x:\n  type: csv\n  filepath: a.csv\n  bogus: 1\n",
           FILE_NAME ":4:3: dataset 'x': unknown key 'bogus' (allowed for "
                     "csv: type, filepath, versioned, sep, columns, metadata, "
-                    "partition_rows, layer)");
+                    "partition_rows, layer, blocksize)");
   new_err("x: {type: hdf5, filepath: a.h5, sep: ','}\n",
           FILE_NAME ":1:33: dataset 'x': key 'sep' is not allowed for type "
                     "hdf5 (allowed: type, filepath, versioned, key, "
