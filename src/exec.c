@@ -54,6 +54,12 @@ size_t hp_node_nparts(const hp_node_ctx *ctx) {
   return ctx && ctx->pl->task ? (size_t)ctx->pl->task[ctx->node].nparts : 1;
 }
 
+size_t hp_node_split_input(const hp_node_ctx *ctx) {
+  if (!ctx || !ctx->pl->task || ctx->pl->task[ctx->node].phase != HP_PHASE_SPLIT)
+    return 0;
+  return (size_t)ctx->pl->task[ctx->node].uds;
+}
+
 const hp_tree *hp_node_args(const hp_node_ctx *ctx) {
   return ctx ? ctx->nd->args : NULL;
 }

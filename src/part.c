@@ -409,6 +409,101 @@ static int expand_reduce(xp *x, size_t n, int32_t P) {
   return HP_OK;
 }
 
+/* A memory dataset made here (pieces and buckets of a shuffle). */
+static char *mem_name(xp *x, char *name) {
+  own_def(x, name, &x->o->partial);
+  return name;
+}
+
+static int expand_shuffle(xp *x, size_t n) {
+  hp_plan *p = x->p;
+  owned *o = x->o;
+  const hp_node *u = &p->upipe->nodes[n];
+  const hp_graph *ug = p->ug;
+  int first = first_input(p, n);
+  int32_t Q = 1, Pfirst = 1;
+  int others_whole = 1;
+  int32_t *P = hp__xcalloc(u->nin + 1, sizeof *P);
+  for (size_t i = 0; i < u->nin; i++) {
+    if (hp__is_param(u->in[i].ds))
+      continue;
+    HP_TRY(nparts_of(x, ug->in_ds[ug->in_off[n] + i], &P[i]));
+    if (P[i] > Q)
+      Q = P[i];
+    if ((int)i == first)
+      Pfirst = P[i];
+    else if (P[i] > 1)
+      others_whole = 0;
+  }
+  const hp_node_type *ty = p->fn[n];
+  if (Q <= 1 || (others_whole && ty->broadcast && ty->broadcast(u->args))) {
+    free(P);
+    return expand_map(x, n, Q <= 1 ? 1 : Pfirst);
+  }
+  hp_node_type *split = &o->types[o->ntypes++];
+  *split = *ty;
+  split->run = ty->split;
+  /* splits: piece q of partition k of input i is "n#i.k>q" */
+  for (size_t i = 0; i < u->nin; i++) {
+    if (hp__is_param(u->in[i].ds))
+      continue;
+    int32_t ud = ug->in_ds[ug->in_off[n] + i];
+    for (int32_t k = 0; k < P[i]; k++) {
+      char *in = P[i] > 1 ? part_name(x, ud, k) : hp__xstrdup(whole_name(x, ud));
+      hp_node *t = add_task(x, hp__xasprintf("%s[split %zu.%d]", u->name, i,
+                                             (int)k),
+                            (int32_t)n, k, P[i], HP_PHASE_SPLIT, (int32_t)i,
+                            split);
+      set_io(&t->in, &t->nin, 1);
+      put_io(&t->in[0], u->in[i].arg, in);
+      free(in);
+      set_io(&t->out, &t->nout, (size_t)Q);
+      for (int32_t q = 0; q < Q; q++) {
+        char *pn = mem_name(x, hp__xasprintf("%s#%zu.%d>%d", u->name, i,
+                                             (int)k, (int)q));
+        put_io(&t->out[q], NULL, pn);
+        free(pn);
+      }
+    }
+    /* gathers: bucket q of input i is "n#i>q", its pieces joined */
+    for (int32_t q = 0; q < Q && P[i] > 1; q++) {
+      hp_node *t = add_task(x, hp__xasprintf("%s[gather %zu.%d]", u->name,
+                                             i, (int)q),
+                            (int32_t)n, q, Q, HP_PHASE_STITCH, -1,
+                            &stitch_type);
+      set_io(&t->in, &t->nin, (size_t)P[i]);
+      for (int32_t k = 0; k < P[i]; k++) {
+        char *pn = hp__xasprintf("%s#%zu.%d>%d", u->name, i, (int)k, (int)q);
+        put_io(&t->in[k], NULL, pn);
+        free(pn);
+      }
+      set_io(&t->out, &t->nout, 1);
+      char *bn = mem_name(x, hp__xasprintf("%s#%zu>%d", u->name, i, (int)q));
+      put_io(&t->out[0], NULL, bn);
+      free(bn);
+    }
+  }
+  /* one run per bucket */
+  for (int32_t q = 0; q < Q; q++) {
+    hp_node *t = add_task(x, task_name(u, q, Q), (int32_t)n, q, Q,
+                          HP_PHASE_RUN, -1, ty);
+    set_io(&t->in, &t->nin, u->nin);
+    for (size_t i = 0; i < u->nin; i++) {
+      int32_t ud = ug->in_ds[ug->in_off[n] + i];
+      char *in = hp__is_param(u->in[i].ds)
+                     ? hp__xstrdup(whole_name(x, ud))
+                 : P[i] > 1
+                     ? hp__xasprintf("%s#%zu>%d", u->name, i, (int)q)
+                     : hp__xasprintf("%s#%zu.0>%d", u->name, i, (int)q);
+      put_io(&t->in[i], u->in[i].arg, in);
+      free(in);
+    }
+    task_outputs(x, n, t, q, Q);
+  }
+  free(P);
+  return stitch_outputs(x, n);
+}
+
 static int expand_node(xp *x, size_t n) {
   hp_plan *p = x->p;
   const hp_node *u = &p->upipe->nodes[n];
@@ -424,13 +519,15 @@ static int expand_node(xp *x, size_t n) {
     if (cnt < 1 || cnt > (size_t)INT32_MAX / 4)
       return node_fail(x, n, "bad partition count", NULL);
     P = (int32_t)cnt;
-  } else if (mode != HP_MODE_WHOLE && first >= 0) {
+  } else if (mode != HP_MODE_WHOLE && mode != HP_MODE_SHUFFLE && first >= 0) {
     HP_TRY(nparts_of(x, ug->in_ds[ug->in_off[n] + (size_t)first], &P));
   } else if (mode == HP_MODE_REDUCE) {
     return node_fail(x, n, "a reduction needs a dataset input", NULL);
   }
   if (mode == HP_MODE_REDUCE)
     return expand_reduce(x, n, P);
+  if (mode == HP_MODE_SHUFFLE)
+    return expand_shuffle(x, n);
   if (mode == HP_MODE_WHOLE)
     P = 1;
   return expand_map(x, n, P);

@@ -20,12 +20,14 @@ typedef enum hp_phase {
   HP_PHASE_RUN = 0,     /* the node type's run (whole, a partition, a partial) */
   HP_PHASE_COMBINE = 1, /* a reduction's combine of several partials */
   HP_PHASE_FINISH = 2,  /* a reduction's finish */
-  HP_PHASE_STITCH = 3   /* joins the partitions of a dataset into one */
+  HP_PHASE_STITCH = 3,  /* joins the partitions of a dataset into one */
+  HP_PHASE_SPLIT = 4    /* a shuffle's split of one partition */
 } hp_phase;
 
 typedef struct hp_task {
   int32_t unode;  /* the user's node (index into plan->upipe) */
-  int32_t uds;    /* stitch: the user dataset stitched; else -1 */
+  int32_t uds;    /* stitch: the user dataset stitched; split: the index of
+                     the input cut; else -1 */
   int32_t part;   /* partition (0 for whole runs) */
   int32_t nparts; /* partitions of the node's first input (1 when whole) */
   uint8_t phase;  /* hp_phase */

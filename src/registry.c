@@ -27,7 +27,7 @@ hp_registry *hp__registry_new(void) {
   hp_registry *r = hp__xcalloc(1, sizeof *r);
   r->types = hp__map_new();
   if (hp__nodes_register_builtins(r) != HP_OK ||
-      hp__frame_register(r) != HP_OK) {
+      hp__frame_register(r) != HP_OK || hp__join_register(r) != HP_OK) {
     hp__registry_free(r);
     return NULL;
   }
@@ -60,10 +60,11 @@ int hp_register_nodes(hp_registry *reg, const hp_node_type *types, size_t n) {
                       who, i);
     if ((t->mode == HP_MODE_REDUCE && (!t->combine || !t->finish)) ||
         (t->mode == HP_MODE_SOURCE && !t->nparts) ||
-        (unsigned)t->mode > HP_MODE_SOURCE)
+        (t->mode == HP_MODE_SHUFFLE && !t->split) ||
+        (unsigned)t->mode > HP_MODE_SHUFFLE)
       return hp__fail(reg->err, HP_EINVAL,
                       "plugin '%s': node type '%s': a reduction needs "
-                      "combine and finish, a source nparts",
+                      "combine and finish, a source nparts, a shuffle split",
                       who, t->name);
     if (hp__map_has(reg->types, t->name))
       return hp__fail(reg->err, HP_EINVAL,

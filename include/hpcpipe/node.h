@@ -209,7 +209,15 @@ typedef enum hp_node_mode {
   HP_MODE_REDUCE = 2,
   /* Makes partitioned outputs from nothing (synthetic data): `nparts` says
    * how many partitions the node's args call for, and `run` makes one. */
-  HP_MODE_SOURCE = 3
+  HP_MODE_SOURCE = 3,
+  /* A shuffle (a join): with Q the largest partition count of its dataset
+   * inputs, `split` cuts each partition of each such input into Q pieces
+   * (its Q outputs; hp_node_split_input says which input it cuts), piece q
+   * of every partition is gathered, and `run` then runs once per q on whole
+   * inputs (bucket q of each), making partition q of the outputs. When
+   * every input but the first is whole and `broadcast` says yes for the
+   * args, the node runs as HP_MODE_MAP instead. */
+  HP_MODE_SHUFFLE = 4
 } hp_node_mode;
 
 typedef struct hp_node_type {
@@ -223,12 +231,17 @@ typedef struct hp_node_type {
   /* HP_MODE_SOURCE: the partition count for these args; on a bad argument
    * returns nonzero with a message in msg. */
   int (*nparts)(const hp_tree *args, size_t *n, char *msg, size_t msglen);
+  hp_node_fn split;                   /* HP_MODE_SHUFFLE */
+  int (*broadcast)(const hp_tree *args); /* HP_MODE_SHUFFLE (optional) */
 } hp_node_type;
 
 /* The partition this call handles (0-based) and how many there are: 0 and
  * 1 for a whole run; for a combine, the index of the first partial. */
 HP_EXTERN size_t hp_node_part(const hp_node_ctx *ctx);
 HP_EXTERN size_t hp_node_nparts(const hp_node_ctx *ctx);
+/* In a shuffle's split: the index of the input being cut (its only dataset
+ * input is that input's partition hp_node_part). */
+HP_EXTERN size_t hp_node_split_input(const hp_node_ctx *ctx);
 
 typedef struct hp_registry hp_registry;
 

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""csv_close.py GOT EXPECTED: the same header and rows; numbers equal to
-1e-12 relative (exact for integers), other fields exactly. Exit 1 with the
-first difference otherwise."""
+"""csv_close.py [--sort] GOT EXPECTED: the same header and rows; numbers
+equal to 1e-12 relative (exact for integers), other fields exactly. With
+--sort, GOT's rows are sorted first (numbers as numbers, empty fields
+last), for outputs whose row order is not pandas'. Exit 1 with the first
+difference otherwise."""
 import csv, math, sys
 
 
@@ -12,8 +14,22 @@ def num(s):
         return None
 
 
+args = sys.argv[1:]
+sort = args[:1] == ["--sort"]
+if sort:
+    args = args[1:]
+sys.argv[1:] = args
+
+
+def key(row):
+    return [(1, 0, "") if f == "" else (0, num(f), "") if num(f) is not None
+            else (0, 0, f) for f in row]
+
+
 got = list(csv.reader(open(sys.argv[1])))
 exp = list(csv.reader(open(sys.argv[2])))
+if sort:
+    got = got[:1] + sorted(got[1:], key=key)
 if len(got) != len(exp):
     sys.exit(f"{sys.argv[1]}: {len(got)} lines, expected {len(exp)}")
 for i, (g, e) in enumerate(zip(got, exp)):

@@ -9,13 +9,18 @@
 
 FIX=$SRC/tests/fixtures/people
 P=$SCRATCH/p && mkdir -p "$P/conf/base" "$P/data"
-cp -r "$FIX/in" "$P/data/people"
+cp -r "$FIX/in" "$P/data/people" && cp -r "$FIX/ages" "$P/data/ages"
+(cat "$FIX/ages/a.csv"; tail -n +2 "$FIX/ages/b.csv") >"$P/data/ages_one.csv"
 cat >"$P/conf/base/catalog.yml" <<'Y'
 people: {type: csv, filepath: data/people/}
 counts: {type: csv, filepath: data/out/counts.csv}
 stats: {type: csv, filepath: data/out/stats.csv}
 zelda_count: {type: csv, filepath: data/out/zelda.csv}
 zelda_rows: {type: csv, filepath: data/out/zelda/}
+ages: {type: csv, filepath: data/ages/}
+ages_one: {type: csv, filepath: data/ages_one.csv}
+joined_outer: {type: csv, filepath: data/out/joined_outer.csv}
+joined_left: {type: csv, filepath: data/out/joined_left.csv}
 Y
 cat >"$P/conf/base/pipelines.yml" <<'Y'
 pipelines:
@@ -37,16 +42,21 @@ pipelines:
       inputs: people
       outputs: stats
       args: {by: name, agg: {x: [sum, mean, max, std], id: sum}}
+    - {node: join_outer, func: frame.join, inputs: [people, ages], outputs: joined_outer, args: {on: name, how: outer}}
+    - {node: join_left, func: frame.join, inputs: [people, ages_one], outputs: joined_left, args: {on: name, how: left}}
 Y
-check_close() { # GOT EXPECTED WHAT
-  if /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" "$1" "$2"; then ok "$3"
+check_close() { # [--sort] GOT EXPECTED WHAT
+  local sort=""; [ "$1" = --sort ] && { sort=--sort; shift; }
+  if /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" $sort "$1" "$2"; then ok "$3"
   else fail "$3"; fi
 }
 for np in 1 2 3 8; do
   rm -rf "$P/data/out" "$P/data/store"
   hp "$np" run "$P/conf"
   expect_rc 0 "partitioned run np=$np"
-  expect_err "5 nodes (" "np=$np: the log counts nodes and tasks"
+  expect_err "7 nodes (" "np=$np: the log counts nodes and tasks"
+  check_close --sort "$P/data/out/joined_outer.csv" "$FIX/expected_join_outer.csv" "outer join (shuffled) = pandas (np=$np)"
+  check_close --sort "$P/data/out/joined_left.csv" "$FIX/expected_join_left.csv" "left join (broadcast) = pandas (np=$np)"
   check_close "$P/data/out/counts.csv" "$FIX/expected_counts.csv" "value_counts = pandas (np=$np)"
   check_close "$P/data/out/stats.csv" "$FIX/expected_stats.csv" "groupby = pandas (np=$np)"
   check_close "$P/data/out/zelda.csv" "$FIX/expected_zelda.csv" "filter + count = pandas (np=$np)"
@@ -107,7 +117,7 @@ fi
 
 # --dry-run lists the user's nodes, not the tasks.
 hp 1 run "$P/conf" --dry-run
-[ "$(wc -l <"$OUT")" = 5 ] && ok "dry-run prints 5 nodes" || { fail "dry-run"; cat "$OUT" >&2; }
+[ "$(wc -l <"$OUT")" = 7 ] && ok "dry-run prints 7 nodes" || { fail "dry-run"; cat "$OUT" >&2; }
 
 # A bad expression fails the node with the expression named, exit 1.
 sed -i "s/x > 0/x >/" "$P/conf/base/pipelines.yml"
