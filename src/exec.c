@@ -68,18 +68,29 @@ size_t hp_node_ninputs(const hp_node_ctx *ctx) {
   return ctx ? ctx->nd->nin : 0;
 }
 
+/* The user's node a partition task runs for (its inputs and outputs
+ * match the task's slot for slot), or the task's own node otherwise. */
+static const hp_node *user_node(const hp_node_ctx *ctx) {
+  const hp_plan *pl = ctx->pl;
+  if (!pl->task || pl->task[ctx->node].phase != HP_PHASE_RUN)
+    return ctx->nd;
+  const hp_node *u = &pl->upipe->nodes[pl->task[ctx->node].unode];
+  return u->nin == ctx->nd->nin && u->nout == ctx->nd->nout ? u : ctx->nd;
+}
+
 const char *hp_node_input_name(const hp_node_ctx *ctx, size_t i) {
   if (!ctx || i >= ctx->nd->nin)
     return NULL;
-  const hp_io *io = &ctx->nd->in[i];
+  const hp_io *io = &user_node(ctx)->in[i];
   return io->arg ? io->arg : io->ds;
 }
 
 long hp_node_input_index(const hp_node_ctx *ctx, const char *name) {
   if (!ctx || !name)
     return -1;
-  for (size_t i = 0; i < ctx->nd->nin; i++) {
-    const hp_io *io = &ctx->nd->in[i];
+  const hp_node *u = user_node(ctx);
+  for (size_t i = 0; i < u->nin; i++) {
+    const hp_io *io = &u->in[i];
     if ((io->arg && strcmp(io->arg, name) == 0) || strcmp(io->ds, name) == 0)
       return (long)i;
   }
@@ -119,7 +130,7 @@ size_t hp_node_noutputs(const hp_node_ctx *ctx) {
 const char *hp_node_output_name(const hp_node_ctx *ctx, size_t i) {
   if (!ctx || i >= ctx->nd->nout)
     return NULL;
-  const hp_io *io = &ctx->nd->out[i];
+  const hp_io *io = &user_node(ctx)->out[i];
   return io->arg ? io->arg : io->ds;
 }
 

@@ -1,12 +1,19 @@
 /*
  * frame.c - the frame.* builtins: operations on tables that run once per
- * partition (filter, assign, select, rename) and reductions that combine
- * per-partition partials in part.c's fixed tree (count, value_counts,
- * groupby). A reduction's partial is a table of group keys ("k.<col>")
- * and states ("size", "n.<col>", "s.<col>" + "c.<col>" for compensated
- * sums, "i.<col>" for integer sums, "m.<col>"/"q.<col>" for Welford's mean
- * and squared deviations, "lo.<col>"/"hi.<col>"), so partials travel and
- * merge like any value, and results do not depend on how rows were split.
+ * partition (filter, assign, select, rename, fillna, dropna), reductions
+ * that combine per-partition partials in part.c's fixed tree (count,
+ * value_counts, groupby, head, describe, drop_duplicates) and whole-input
+ * nodes (cumulative, concat). A groupby partial is a table of group keys
+ * ("k.<col>") and states ("size", "n.<col>", "s.<col>" + "c.<col>" for
+ * compensated sums, "i.<col>" for integer sums, "m.<col>"/"q.<col>" for
+ * Welford's mean and squared deviations, "lo.<col>"/"hi.<col>", and
+ * "f.<col>"/"l.<col>", the first and last non-null values); with nunique
+ * it is a group of that table ("main") and the distinct (keys, value)
+ * pairs of each nunique column ("u.<col>"). A head partial is the first n
+ * rows, a describe partial each numeric column sorted (nulls as trailing
+ * NaN), a drop_duplicates partial the first occurrences. Partials travel
+ * and merge like any value, and results do not depend on how rows were
+ * split.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +28,18 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Length of input i's name as the user wrote it: a partition task reads
+ * "ds[3]", which messages call "ds". Print with "%.*s". */
+static int in_len(hp_node_ctx *ctx, size_t i) {
+  const char *s = hp_node_input_name(ctx, i);
+  size_t n = strlen(s), k = n;
+  if (n < 3 || s[n - 1] != ']')
+    return (int)n;
+  while (k > 0 && s[k - 2] >= '0' && s[k - 2] <= '9')
+    k--;
+  return k >= 2 && k < n && s[k - 2] == '[' ? (int)(k - 2) : (int)n;
+}
+
 static int first_table(hp_node_ctx *ctx, const hp_value **t) {
   if (hp_node_ninputs(ctx) < 1)
     return hp_node_fail(ctx, "needs a table input");
@@ -28,7 +47,7 @@ static int first_table(hp_node_ctx *ctx, const hp_value **t) {
   if (rc != HP_OK)
     return rc;
   if (hp_value_kind(*t) != HP_TABLE)
-    return hp_node_fail(ctx, "input '%s' is not a table",
+    return hp_node_fail(ctx, "input '%.*s' is not a table", in_len(ctx, 0),
                         hp_node_input_name(ctx, 0));
   return HP_OK;
 }
@@ -37,8 +56,8 @@ static int column_of(hp_node_ctx *ctx, const hp_value *t, const char *name,
                      size_t *col) {
   long c = hp_table_find(t, name);
   if (c < 0)
-    return hp_node_fail(ctx, "no column '%s' in input '%s'", name,
-                        hp_node_input_name(ctx, 0));
+    return hp_node_fail(ctx, "no column '%s' in input '%.*s'", name,
+                        in_len(ctx, 0), hp_node_input_name(ctx, 0));
   *col = (size_t)c;
   return HP_OK;
 }
@@ -247,13 +266,19 @@ static uint64_t mix64(uint64_t x) {
   return x ^ (x >> 33);
 }
 
+/* valid (NULL: null keys were dropped before) gives each key column's mask
+ * when nulls are keys too: a null hashes alike and equals only a null. */
 static uint64_t key_hash(const hp_value *t, const size_t *k, size_t nk,
-                         size_t r) {
+                         const uint8_t *const *valid, size_t r) {
   uint64_t h = 0x9e3779b97f4a7c15ULL;
   for (size_t i = 0; i < nk; i++) {
     size_t c = k[i];
     uint64_t x;
     const int32_t *codes = hp_table_dict_codes(t, c);
+    if (valid && is_null(t, c, valid[i], r)) {
+      h = mix64(h ^ 0x6e756c6cULL) + i;
+      continue;
+    }
     switch (hp_table_coltype(t, c)) {
     case HP_FLOAT64: {
       double d = ((const double *)hp_table_column(t, c))[r];
@@ -281,11 +306,19 @@ static uint64_t key_hash(const hp_value *t, const size_t *k, size_t nk,
   return h;
 }
 
-static int key_eq(const hp_value *t, const size_t *k, size_t nk, size_t a,
-                  size_t b) {
+static int key_eq(const hp_value *t, const size_t *k, size_t nk,
+                  const uint8_t *const *valid, size_t a, size_t b) {
   for (size_t i = 0; i < nk; i++) {
     size_t c = k[i];
     const int32_t *codes = hp_table_dict_codes(t, c);
+    if (valid) {
+      int na = is_null(t, c, valid[i], a), nb = is_null(t, c, valid[i], b);
+      if (na || nb) {
+        if (na != nb)
+          return 0;
+        continue;
+      }
+    }
     switch (hp_table_coltype(t, c)) {
     case HP_FLOAT64: {
       const double *v = hp_table_column(t, c);
@@ -321,9 +354,11 @@ static int32_t new_group(grouping *g, size_t r) {
 }
 
 /* Groups the rows of t by key columns k[0..nk); rows with a null key get
- * -1. Groups are numbered in order of first appearance. */
+ * -1, or with null_keys, group with the rows null in the same columns (as
+ * drop_duplicates wants). Groups are numbered in order of first
+ * appearance. */
 static void group_rows(const hp_value *t, const size_t *k, size_t nk,
-                       grouping *g) {
+                       int null_keys, grouping *g) {
   size_t n = hp_value_rows(t);
   memset(g, 0, sizeof *g);
   g->gid = hp__xmalloc((n + 1) * sizeof *g->gid);
@@ -355,15 +390,16 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
   int32_t *slot = hp__xmalloc(cap * sizeof *slot);
   for (size_t i = 0; i < cap; i++)
     slot[i] = -1;
+  const uint8_t *const *kv = null_keys && nullable ? valid : NULL;
   for (size_t r = 0; r < n; r++) {
     int null = 0;
-    for (size_t i = 0; nullable && i < nk && !null; i++)
+    for (size_t i = 0; nullable && !kv && i < nk && !null; i++)
       null = is_null(t, k[i], valid[i], r);
     if (null) {
       g->gid[r] = -1;
       continue;
     }
-    size_t h = (size_t)key_hash(t, k, nk, r) & (cap - 1);
+    size_t h = (size_t)key_hash(t, k, nk, kv, r) & (cap - 1);
     for (;;) {
       int32_t s = slot[h];
       if (s < 0) {
@@ -371,7 +407,7 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
         g->gid[r] = slot[h];
         break;
       }
-      if (key_eq(t, k, nk, (size_t)g->first[s], r)) {
+      if (key_eq(t, k, nk, kv, (size_t)g->first[s], r)) {
         g->gid[r] = s;
         break;
       }
@@ -387,6 +423,132 @@ static void grouping_free(grouping *g) {
   free(g->first);
 }
 
+/* ---- borrowed views and per-group picks ---------------------------------- */
+
+/* A table that borrows columns cols[0..n) of t, renamed to names[i] unless
+ * names is NULL, for helpers that read whole tables (take, mask, concat)
+ * without copying the other columns. buf holds the n column headers; the
+ * shell is never given to hp_value_free. */
+static hp_value shell_of(const hp_value *t, const size_t *cols, size_t n,
+                         char *const *names, hp_column *buf) {
+  for (size_t i = 0; i < n; i++) {
+    buf[i] = t->cols[cols[i]];
+    if (names)
+      buf[i].name = names[i];
+  }
+  hp_value s = {.kind = HP_TABLE, .nrows = t->nrows, .ncols = n,
+                .capcols = n, .cols = buf};
+  return s;
+}
+
+/* Rows rows[0..n) of column col of t, as a one-column table. */
+static hp_value *take_col(const hp_value *t, size_t col, const int64_t *rows,
+                          size_t n) {
+  hp_column buf[1];
+  hp_value s = shell_of(t, &col, 1, NULL, buf);
+  return hp__table_take(&s, rows, n);
+}
+
+/* Row of the first (last) non-null value of column col in each group;
+ * a group without one gets its first row, which is null there. */
+static void pick_rows(const hp_value *t, size_t col, const grouping *gr,
+                      int last, int64_t *idx) {
+  size_t n = hp_value_rows(t), ng = gr->ngroups;
+  const uint8_t *valid = hp_table_valid(t, col);
+  const double *f = hp_table_coltype(t, col) == HP_FLOAT64
+                        ? hp_table_column(t, col) : NULL;
+  for (size_t g = 0; g < ng; g++)
+    idx[g] = -1;
+  for (size_t i = 0; i < n; i++) {
+    size_t r = last ? n - 1 - i : i;
+    int32_t g = gr->gid[r];
+    if (g < 0 || idx[g] >= 0 || (valid && !valid[r]) || (f && isnan(f[r])))
+      continue;
+    idx[g] = (int64_t)r;
+  }
+  for (size_t g = 0; g < ng; g++)
+    if (idx[g] < 0)
+      idx[g] = gr->first[g];
+}
+
+/* Appends "f.<col>" and "l.<col>" for each first/last column of sp to the
+ * partial out: the first and last non-null value in each group of gr of
+ * column fsrc[j] (lsrc[j]) of t. */
+static int add_picks(hp_value *out, const hp_value *t, const size_t *fsrc,
+                     const size_t *lsrc, const char *const *pcols, size_t npc,
+                     const grouping *gr) {
+  int64_t *idx = hp__xmalloc((gr->ngroups + 1) * sizeof *idx);
+  int rc = HP_OK;
+  for (size_t j = 0; j < npc && rc == HP_OK; j++) {
+    for (int last = 0; last < 2 && rc == HP_OK; last++) {
+      size_t col = last ? lsrc[j] : fsrc[j];
+      pick_rows(t, col, gr, last, idx);
+      hp_value *one = take_col(t, col, idx, gr->ngroups);
+      char *name = hp__xasprintf("%s.%s", last ? "l" : "f", pcols[j]);
+      rc = one ? hp__table_move_column(out, one, 0, name) : HP_ENOMEM;
+      free(name);
+      hp_value_free(one);
+    }
+  }
+  free(idx);
+  return rc;
+}
+
+/* The distinct (keys, value) pairs of t, in order of first appearance:
+ * key columns kcols[0..nk) named knames (NULL: as they are) and value
+ * column vcol named "v", over the rows whose group gid[r] is not -1 (gid
+ * NULL: all rows) and whose value is not null. */
+static hp_value *distinct_pairs(const hp_value *t, const size_t *kcols,
+                                size_t nk, char *const *knames, size_t vcol,
+                                const int32_t *gid) {
+  size_t n = hp_value_rows(t);
+  uint8_t *keep = hp__xmalloc(n + 1);
+  const uint8_t *valid = hp_table_valid(t, vcol);
+  const double *f = hp_table_coltype(t, vcol) == HP_FLOAT64
+                        ? hp_table_column(t, vcol) : NULL;
+  for (size_t r = 0; r < n; r++)
+    keep[r] = !gid || gid[r] >= 0;
+  if (valid)
+    for (size_t r = 0; r < n; r++)
+      keep[r] &= valid[r] != 0;
+  if (f)
+    for (size_t r = 0; r < n; r++)
+      keep[r] &= !isnan(f[r]);
+  size_t *cols = hp__xmalloc((nk + 1) * sizeof *cols);
+  char **names = hp__xcalloc(nk + 1, sizeof *names);
+  hp_column *buf = hp__xmalloc((nk + 1) * sizeof *buf);
+  for (size_t i = 0; i < nk; i++) {
+    cols[i] = kcols[i];
+    names[i] = knames ? knames[i] : t->cols[kcols[i]].name;
+  }
+  cols[nk] = vcol;
+  names[nk] = (char *)"v";
+  hp_value shell = shell_of(t, cols, nk + 1, names, buf);
+  hp_value *cand = hp__table_mask(&shell, keep);
+  hp_value *pairs = NULL;
+  if (cand) {
+    for (size_t i = 0; i <= nk; i++)
+      cols[i] = i;
+    grouping g;
+    group_rows(cand, cols, nk + 1, 0, &g);
+    pairs = hp__table_take(cand, g.first, g.ngroups);
+    grouping_free(&g);
+  }
+  hp_value_free(cand);
+  free(buf);
+  free(names);
+  free(cols);
+  free(keep);
+  return pairs;
+}
+
+/* A groupby partial is its table of keys and states, or with nunique
+ * aggregations a group of that table ("main") and one table of distinct
+ * (keys, value) pairs per nunique column ("u.<col>"). */
+static const hp_value *main_of(const hp_value *p) {
+  return hp_value_kind(p) == HP_GROUP ? hp_group_get(p, "main") : p;
+}
+
 /* ---- aggregation specs ---------------------------------------------------- */
 
 typedef enum afunc {
@@ -397,11 +559,15 @@ typedef enum afunc {
   A_MIN,
   A_MAX,
   A_VAR,
-  A_STD
+  A_STD,
+  A_FIRST,
+  A_LAST,
+  A_NUNIQUE
 } afunc;
 
-static const char *const afunc_names[] = {"size", "count", "sum", "mean",
-                                          "min",  "max",   "var", "std"};
+static const char *const afunc_names[] = {
+    "size", "count", "sum", "mean",  "min",
+    "max",  "var",   "std", "first", "last", "nunique"};
 
 typedef struct agg {
   const char *col; /* value column, NULL for size */
@@ -414,8 +580,12 @@ typedef struct spec {
   size_t nby;
   agg *aggs;
   size_t naggs;
-  const char **vcols; /* distinct value columns */
+  const char **vcols; /* distinct value columns of numeric states */
   size_t nv;
+  const char **pcols; /* distinct first/last columns ("f.", "l.") */
+  size_t npc;
+  const char **ucols; /* distinct nunique columns (pairs "u.<col>") */
+  size_t nuc;
   int welford; /* some var/std */
   int sort_by_count; /* value_counts order */
 } spec;
@@ -426,6 +596,8 @@ static void spec_free(spec *s) {
     free(s->aggs[i].out);
   free(s->aggs);
   free(s->vcols);
+  free(s->pcols);
+  free(s->ucols);
 }
 
 static int parse_func(hp_node_ctx *ctx, const char *f, afunc *out) {
@@ -436,8 +608,16 @@ static int parse_func(hp_node_ctx *ctx, const char *f, afunc *out) {
     }
   return hp_node_fail(ctx,
                       "unknown aggregation '%s' (known: size, count, sum, "
-                      "mean, min, max, var, std)",
+                      "mean, min, max, var, std, first, last, nunique)",
                       f ? f : "?");
+}
+
+static void add_name(const char ***list, size_t *n, const char *col) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp((*list)[i], col) == 0)
+      return;
+  *list = hp__xrealloc(*list, (*n + 1) * sizeof **list);
+  (*list)[(*n)++] = col;
 }
 
 static void add_agg(spec *s, const char *col, afunc f, int suffix) {
@@ -452,11 +632,12 @@ static void add_agg(spec *s, const char *col, afunc f, int suffix) {
     s->welford = 1;
   if (!col)
     return;
-  for (size_t i = 0; i < s->nv; i++)
-    if (strcmp(s->vcols[i], col) == 0)
-      return;
-  s->vcols = hp__xrealloc(s->vcols, (s->nv + 1) * sizeof *s->vcols);
-  s->vcols[s->nv++] = col;
+  if (f == A_FIRST || f == A_LAST)
+    add_name(&s->pcols, &s->npc, col);
+  else if (f == A_NUNIQUE)
+    add_name(&s->ucols, &s->nuc, col);
+  else
+    add_name(&s->vcols, &s->nv, col);
 }
 
 /* groupby args: by (name or list), agg: size | {col: func | [func..]}. */
@@ -478,7 +659,7 @@ static int parse_groupby(hp_node_ctx *ctx, spec *s) {
   for (size_t i = 0; i < hp_tree_len(a); i++) {
     const char *col = hp_tree_key(a, i);
     const hp_tree *f = hp_tree_at(a, i);
-    afunc fn;
+    afunc fn = A_SIZE;
     if (hp_tree_type(f) == HP_TREE_SEQ) {
       for (size_t j = 0; j < hp_tree_len(f); j++) {
         HP_TRY(parse_func(ctx, hp_tree_text(hp_tree_at(f, j)), &fn));
@@ -718,9 +899,15 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
                         sp.vcols[j], hp_dtype_name(ty));
     is_int[j] = ty != HP_FLOAT64;
   }
+  size_t *pc = hp__xcalloc(sp.npc + sp.nuc + 1, sizeof *pc);
+  size_t *uc = pc + sp.npc;
+  for (size_t j = 0; j < sp.npc && rc == HP_OK; j++)
+    rc = column_of(ctx, t, sp.pcols[j], &pc[j]);
+  for (size_t j = 0; j < sp.nuc && rc == HP_OK; j++)
+    rc = column_of(ctx, t, sp.ucols[j], &uc[j]);
   if (rc == HP_OK) {
     grouping gr;
-    group_rows(t, kcols, sp.nby, &gr);
+    group_rows(t, kcols, sp.nby, 0, &gr);
     states st;
     states_init(&st, &sp, gr.ngroups, is_int);
     for (size_t r = 0; r < hp_value_rows(t); r++)
@@ -730,12 +917,91 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
       accumulate(&st.v[j], t, vc[j], &gr, sp.welford);
     hp_value *out = partial_table(t, kcols, &sp, &gr, &st);
     states_free(&st, &sp);
+    rc = add_picks(out, t, pc, pc, sp.pcols, sp.npc, &gr);
+    if (rc == HP_OK && sp.nuc) {
+      char **kn = hp__xcalloc(sp.nby + 1, sizeof *kn);
+      for (size_t i = 0; i < sp.nby; i++)
+        kn[i] = hp__xasprintf("k.%s", sp.by[i]);
+      hp_value *g = hp_group_new();
+      rc = hp_group_set(g, "main", out);
+      for (size_t j = 0; j < sp.nuc && rc == HP_OK; j++) {
+        hp_value *pairs =
+            distinct_pairs(t, kcols, sp.nby, kn, uc[j], gr.gid);
+        char *name = hp__xasprintf("u.%s", sp.ucols[j]);
+        rc = pairs ? hp_group_set(g, name, pairs) : HP_ENOMEM;
+        free(name);
+      }
+      for (size_t i = 0; i < sp.nby; i++)
+        free(kn[i]);
+      free(kn);
+      out = g;
+    }
     grouping_free(&gr);
-    rc = hp_node_output(ctx, 0, out);
+    if (rc == HP_OK)
+      rc = hp_node_output(ctx, 0, out);
+    else
+      hp_value_free(out);
   }
+  free(pc);
   free(kcols);
   free(is_int);
   spec_free(&sp);
+  return rc;
+}
+
+/* The first/last picks and nunique pairs of merged partials: picks again
+ * over the concatenated tables `all` (grouped by gr), pairs concatenated
+ * and deduplicated. *out, the merged table, may become a group. */
+static int merge_extras(hp_node_ctx *ctx, const spec *sp,
+                        const hp_value *const *in, size_t n,
+                        const hp_value *all, const grouping *gr,
+                        hp_value **out) {
+  int rc = HP_OK;
+  if (sp->npc) {
+    size_t *src = hp__xcalloc(2 * sp->npc + 1, sizeof *src);
+    for (size_t j = 0; j < 2 * sp->npc && rc == HP_OK; j++) {
+      char name[300];
+      snprintf(name, sizeof name, "%s.%s", j < sp->npc ? "f" : "l",
+               sp->pcols[j % sp->npc]);
+      long c = hp_table_find(all, name);
+      if (c < 0)
+        rc = hp_node_fail(ctx, "internal: a partial without '%s'", name);
+      src[j] = (size_t)c;
+    }
+    if (rc == HP_OK)
+      rc = add_picks(*out, all, src, src + sp->npc, sp->pcols, sp->npc, gr);
+    free(src);
+  }
+  if (rc != HP_OK || !sp->nuc)
+    return rc;
+  hp_value *g = hp_group_new();
+  rc = hp_group_set(g, "main", *out);
+  *out = g;
+  const hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
+  size_t *kc = hp__xcalloc(sp->nby + 1, sizeof *kc);
+  for (size_t i = 0; i < sp->nby; i++)
+    kc[i] = i;
+  for (size_t j = 0; j < sp->nuc && rc == HP_OK; j++) {
+    char *name = hp__xasprintf("u.%s", sp->ucols[j]);
+    for (size_t i = 0; i < n && rc == HP_OK; i++)
+      if (!(parts[i] = hp_value_kind(in[i]) == HP_GROUP
+                           ? hp_group_get(in[i], name) : NULL))
+        rc = hp_node_fail(ctx, "internal: a partial without '%s'", name);
+    hp_value *u = NULL;
+    hp_error err = HP_ERROR_INIT;
+    if (rc == HP_OK && hp__value_concat(parts, n, &u, &err) != HP_OK)
+      rc = hp_node_fail(ctx, "%s", err.msg);
+    if (rc == HP_OK) { /* one partial's pairs are distinct already */
+      hp_value *pairs = n == 1 ? hp_value_copy(u)
+                               : distinct_pairs(u, kc, sp->nby, NULL, sp->nby,
+                                                NULL);
+      rc = pairs ? hp_group_set(g, name, pairs) : HP_ENOMEM;
+    }
+    hp_value_free(u);
+    free(name);
+  }
+  free(kc);
+  free(parts);
   return rc;
 }
 
@@ -743,20 +1009,27 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
  * input order. The result is a partial again. */
 static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
   size_t n = hp_node_ninputs(ctx);
-  const hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
-  for (size_t i = 0; i < n; i++)
-    HP_TRY(hp_node_input(ctx, i, &parts[i]));
+  const hp_value **in = hp__xcalloc(2 * n + 1, sizeof *in);
+  const hp_value **parts = in + n;
+  int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    rc = hp_node_input(ctx, i, &in[i]);
+    if (rc == HP_OK && !(parts[i] = main_of(in[i])))
+      rc = hp_node_fail(ctx, "internal: a partial without its table");
+  }
   hp_value *all = NULL;
   hp_error err = HP_ERROR_INIT;
-  int rc = hp__value_concat(parts, n, &all, &err);
-  free(parts);
-  if (rc != HP_OK)
-    return hp_node_fail(ctx, "%s", err.msg);
+  if (rc == HP_OK && hp__value_concat(parts, n, &all, &err) != HP_OK)
+    rc = hp_node_fail(ctx, "%s", err.msg);
+  if (rc != HP_OK) {
+    free(in);
+    return rc;
+  }
   size_t *kcols = hp__xcalloc(sp->nby + 1, sizeof *kcols);
   for (size_t i = 0; i < sp->nby; i++)
     kcols[i] = i; /* keys come first in a partial */
   grouping gr;
-  group_rows(all, kcols, sp->nby, &gr);
+  group_rows(all, kcols, sp->nby, 0, &gr);
   states src;
   vstate *views = hp__xcalloc(sp->nv + 1, sizeof *views);
   rc = read_states(ctx, all, sp, &src, views);
@@ -790,6 +1063,11 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
     for (size_t g = 0; g < gr.ngroups; g++)
       ident.first[g] = (int64_t)g;
     *out = partial_table(keys, kcols, &plain, &ident, &st);
+    rc = merge_extras(ctx, sp, in, n, all, &gr, out);
+    if (rc != HP_OK) {
+      hp_value_free(*out);
+      *out = NULL;
+    }
     free(ident.first);
     free(by);
     hp_value_free(keys);
@@ -800,6 +1078,7 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
   grouping_free(&gr);
   free(kcols);
   hp_value_free(all);
+  free(in);
   return rc;
 }
 
@@ -855,15 +1134,60 @@ static int cmp_keys(const void *pa, const void *pb) {
   return (a > b) - (a < b);
 }
 
+/* Distinct values of column col in each group of the merged main table m
+ * (keys first, nk of them, each group once): its pairs "u.<col>" of p
+ * matched to m's rows by grouping m's keys and the pairs' keys together. */
+static int nunique_counts(hp_node_ctx *ctx, const hp_value *p,
+                          const hp_value *m, const char *col, size_t nk,
+                          int64_t **out) {
+  char name[300];
+  snprintf(name, sizeof name, "u.%s", col);
+  const hp_value *pairs =
+      hp_value_kind(p) == HP_GROUP ? hp_group_get(p, name) : NULL;
+  if (!pairs)
+    return hp_node_fail(ctx, "internal: a partial without '%s'", name);
+  size_t ng = hp_value_rows(m), np = hp_value_rows(pairs);
+  size_t *kc = hp__xcalloc(nk + 1, sizeof *kc);
+  hp_column *buf = hp__xcalloc(2 * nk + 1, sizeof *buf);
+  for (size_t i = 0; i < nk; i++)
+    kc[i] = i;
+  hp_value sm = shell_of(m, kc, nk, NULL, buf);
+  hp_value sp = shell_of(pairs, kc, nk, NULL, buf + nk);
+  const hp_value *parts[2] = {&sm, &sp};
+  hp_value *kk = NULL;
+  hp_error err = HP_ERROR_INIT;
+  int rc = hp__value_concat(parts, 2, &kk, &err);
+  if (rc != HP_OK) {
+    free(buf);
+    free(kc);
+    return hp_node_fail(ctx, "%s", err.msg);
+  }
+  grouping g;
+  group_rows(kk, kc, nk, 0, &g);
+  int64_t *cnt = hp__xcalloc(ng + 1, sizeof *cnt);
+  for (size_t i = 0; i < np; i++) {
+    int32_t k = g.gid[ng + i]; /* m's rows are groups 0..ng-1 */
+    if (k >= 0 && (size_t)k < ng)
+      cnt[k]++;
+  }
+  grouping_free(&g);
+  hp_value_free(kk);
+  free(buf);
+  free(kc);
+  *out = cnt;
+  return HP_OK;
+}
+
 static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
   spec sp;
   HP_TRY(parse(ctx, &sp));
   hp_value *p = NULL;
   int rc = merged_partial(ctx, &sp, &p); /* one input: just a copy */
+  const hp_value *m = rc == HP_OK ? main_of(p) : NULL;
   states st;
   vstate *views = hp__xcalloc(sp.nv + 1, sizeof *views);
   if (rc == HP_OK)
-    rc = read_states(ctx, p, &sp, &st, views);
+    rc = read_states(ctx, m, &sp, &st, views);
   if (rc != HP_OK) {
     free(views);
     hp_value_free(p);
@@ -874,24 +1198,42 @@ static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
   int64_t *ord = hp__xcalloc(ng + 1, sizeof *ord);
   for (size_t g = 0; g < ng; g++)
     ord[g] = (int64_t)g;
-  order_ctx oc = {.t = p, .nk = sp.nby,
+  order_ctx oc = {.t = m, .nk = sp.nby,
                   .count = sp.sort_by_count ? st.size : NULL};
   g_order = &oc;
   qsort(ord, ng, sizeof *ord, cmp_keys);
   g_order = NULL;
-  hp_value *rows = hp__table_take(p, ord, ng);
+  hp_value *rows = hp__table_take(m, ord, ng);
   hp_value *out = hp_table_new();
   for (size_t i = 0; i < sp.nby; i++)
     hp__table_move_column(out, rows, i, sp.by[i]);
+  int64_t **uniq = hp__xcalloc(sp.nuc + 1, sizeof *uniq);
+  for (size_t j = 0; j < sp.nuc && rc == HP_OK; j++)
+    rc = nunique_counts(ctx, p, m, sp.ucols[j], sp.nby, &uniq[j]);
   double *f = hp__xcalloc(ng + 1, sizeof *f);
   int64_t *iv = hp__xcalloc(ng + 1, sizeof *iv);
   uint8_t *valid = hp__xcalloc(ng + 1, 1);
   for (size_t a = 0; a < sp.naggs && rc == HP_OK; a++) {
     const agg *ag = &sp.aggs[a];
-    size_t j = 0;
-    while (ag->col && strcmp(sp.vcols[j], ag->col) != 0)
+    if (ag->f == A_FIRST || ag->f == A_LAST) {
+      char name[300];
+      snprintf(name, sizeof name, "%s.%s", ag->f == A_FIRST ? "f" : "l",
+               ag->col);
+      long c = hp_table_find(m, name);
+      hp_value *one = c >= 0 ? take_col(m, (size_t)c, ord, ng) : NULL;
+      if (!one || hp__table_move_column(out, one, 0, ag->out) != HP_OK)
+        rc = hp_node_fail(ctx, c < 0 ? "internal: a partial without '%s'"
+                                     : "output column '%s' twice",
+                          c < 0 ? name : ag->out);
+      hp_value_free(one);
+      continue;
+    }
+    size_t j = 0, u = 0;
+    while (ag->f != A_NUNIQUE && ag->col && strcmp(sp.vcols[j], ag->col) != 0)
       j++;
-    const vstate *v = ag->col ? &st.v[j] : NULL;
+    while (ag->f == A_NUNIQUE && strcmp(sp.ucols[u], ag->col) != 0)
+      u++;
+    const vstate *v = ag->col && ag->f != A_NUNIQUE ? &st.v[j] : NULL;
     int nulls = 0;
     hp_dtype ty = HP_FLOAT64;
     for (size_t k = 0; k < ng; k++) {
@@ -938,6 +1280,13 @@ static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
         f[k] = ag->f == A_STD ? sqrt(var) : var;
         break;
       }
+      case A_NUNIQUE:
+        iv[k] = uniq[u][g];
+        ty = HP_INT64;
+        break;
+      case A_FIRST:
+      case A_LAST:
+        break;
       }
     }
     rc = hp_table_add_column(out, ag->out, ty, ty == HP_INT64 ? (void *)iv
@@ -948,6 +1297,9 @@ static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
     if (rc != HP_OK)
       rc = hp_node_fail(ctx, "output column '%s' twice", ag->out);
   }
+  for (size_t j = 0; j < sp.nuc; j++)
+    free(uniq[j]);
+  free(uniq);
   free(f);
   free(iv);
   free(valid);
@@ -995,6 +1347,781 @@ static int count_combine(hp_node_ctx *ctx) {
   return hp_node_output(ctx, 0, out);
 }
 
+/* ---- nulls: fillna, dropna ----------------------------------------------- */
+
+static int has_nulls(const hp_value *t, size_t col) {
+  return hp_table_valid(t, col) || hp_table_coltype(t, col) == HP_FLOAT64;
+}
+
+/* A fill value read as a column type. */
+typedef struct fillv {
+  int64_t i; /* int64, timestamp */
+  double f;
+  uint8_t b;
+  const char *s; /* string */
+} fillv;
+
+/* 1 if scalar v reads as type ty (into *out). */
+static int fill_parse(const hp_tree *v, hp_dtype ty, fillv *out) {
+  int b;
+  switch (ty) {
+  case HP_INT64:
+    return hp_tree_i64(v, NULL, 0, &out->i) == HP_OK;
+  case HP_FLOAT64:
+    return hp_tree_f64(v, NULL, 0, &out->f) == HP_OK;
+  case HP_BOOL:
+    if (hp_tree_bool(v, NULL, 0, &b) != HP_OK)
+      return 0;
+    out->b = b != 0;
+    return 1;
+  case HP_STRING:
+    out->s = hp_tree_text(v);
+    return out->s != NULL;
+  case HP_TIMESTAMP:
+    out->s = hp_tree_text(v);
+    return out->s && hp__timestamp_parse(out->s, &out->i);
+  }
+  return 0;
+}
+
+/* Puts the one column of `one` (freed) in place of column col of t. */
+static int replace_column(hp_value *t, size_t col, hp_value *one) {
+  hp_value *out = hp_table_new();
+  int rc = HP_OK;
+  for (size_t c = 0; c < hp_table_ncols(t) && rc == HP_OK; c++)
+    rc = c == col ? hp__table_move_column(out, one, 0, NULL)
+                  : hp__table_move_column(out, t, c, NULL);
+  hp_value_free(one);
+  if (rc == HP_OK)
+    hp__table_swap(t, out);
+  hp_value_free(out);
+  return rc;
+}
+
+/* Fills the nulls (and NaNs) of column col of t, a table we own. */
+static int fill_column(hp_value *t, size_t col, const fillv *fv) {
+  size_t n = hp_value_rows(t);
+  const uint8_t *valid = hp_table_valid(t, col);
+  switch (hp_table_coltype(t, col)) {
+  case HP_FLOAT64: {
+    double *d = hp_table_column_mut(t, col);
+    for (size_t r = 0; r < n; r++)
+      if (isnan(d[r]))
+        d[r] = fv->f;
+    if (valid)
+      for (size_t r = 0; r < n; r++)
+        if (!valid[r])
+          d[r] = fv->f;
+    break;
+  }
+  case HP_INT64:
+  case HP_TIMESTAMP: {
+    int64_t *d = hp_table_column_mut(t, col);
+    for (size_t r = 0; valid && r < n; r++)
+      if (!valid[r])
+        d[r] = fv->i;
+    break;
+  }
+  case HP_BOOL: {
+    uint8_t *d = hp_table_column_mut(t, col);
+    for (size_t r = 0; valid && r < n; r++)
+      if (!valid[r])
+        d[r] = fv->b;
+    break;
+  }
+  case HP_STRING: {
+    if (!valid)
+      return HP_OK;
+    const char *name = hp_table_colname(t, col);
+    const int32_t *codes = hp_table_dict_codes(t, col);
+    hp_value *one = hp_table_new();
+    int rc;
+    if (codes) { /* the fill value joins the dictionary if new */
+      size_t nd = hp_table_dict_size(t, col);
+      const char **dict = hp__xmalloc((nd + 2) * sizeof *dict);
+      int32_t fill = -1;
+      for (size_t k = 0; k < nd; k++) {
+        dict[k] = hp_table_dict_str(t, col, k);
+        if (fill < 0 && strcmp(dict[k], fv->s) == 0)
+          fill = (int32_t)k;
+      }
+      if (fill < 0) {
+        fill = (int32_t)nd;
+        dict[nd++] = fv->s;
+      }
+      int32_t *nc = hp__xmalloc((n + 1) * sizeof *nc);
+      for (size_t r = 0; r < n; r++)
+        nc[r] = valid[r] ? codes[r] : fill;
+      rc = hp_table_add_dict_column(one, name, nc, n, dict, nd);
+      free(nc);
+      free(dict);
+    } else {
+      const char **s = hp__xmalloc((n + 1) * sizeof *s);
+      for (size_t r = 0; r < n; r++)
+        s[r] = valid[r] ? hp_table_str(t, col, r) : fv->s;
+      rc = hp_table_add_column(one, name, HP_STRING, s, n);
+      free(s);
+    }
+    if (rc != HP_OK) {
+      hp_value_free(one);
+      return rc;
+    }
+    return replace_column(t, col, one);
+  }
+  }
+  return hp_table_set_valid(t, col, NULL);
+}
+
+/* frame.fillna: args.value, one scalar for every column it reads as
+ * (a number for int64/float64, true/false for bool, any text for strings,
+ * a date for timestamps; other columns are left as they are), or
+ * args.columns {column: value}, each read as its column's type. */
+static int fillna_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  const hp_tree *args = hp_node_args(ctx);
+  const hp_tree *value = hp_tree_get(args, "value");
+  const hp_tree *cols = hp_tree_get(args, "columns");
+  if (!value == !cols || (value && hp_tree_type(value) != HP_TREE_SCALAR) ||
+      (cols && hp_tree_type(cols) != HP_TREE_MAP))
+    return hp_node_fail(ctx, "frame.fillna needs args.value (a scalar for "
+                             "every column) or args.columns {column: value}");
+  size_t *which = NULL;
+  fillv *fv = NULL;
+  size_t n = 0;
+  if (value) {
+    which = hp__xcalloc(hp_table_ncols(t) + 1, sizeof *which);
+    fv = hp__xcalloc(hp_table_ncols(t) + 1, sizeof *fv);
+    for (size_t c = 0; c < hp_table_ncols(t); c++)
+      if (has_nulls(t, c) && fill_parse(value, hp_table_coltype(t, c), &fv[n]))
+        which[n++] = c;
+  } else {
+    which = hp__xcalloc(hp_tree_len(cols) + 1, sizeof *which);
+    fv = hp__xcalloc(hp_tree_len(cols) + 1, sizeof *fv);
+    for (size_t i = 0; i < hp_tree_len(cols); i++, n++) {
+      int rc = column_of(ctx, t, hp_tree_key(cols, i), &which[n]);
+      hp_dtype ty = rc == HP_OK ? hp_table_coltype(t, which[n]) : HP_INT64;
+      const hp_tree *v = hp_tree_at(cols, i);
+      if (rc == HP_OK && (hp_tree_type(v) != HP_TREE_SCALAR ||
+                          !fill_parse(v, ty, &fv[n])))
+        rc = hp_node_fail(ctx, "args.columns.%s: '%s' is not a %s value",
+                          hp_tree_key(cols, i),
+                          hp_tree_text(v) ? hp_tree_text(v) : "(not a scalar)",
+                          hp_dtype_name(ty));
+      if (rc != HP_OK) {
+        free(which);
+        free(fv);
+        return rc;
+      }
+    }
+  }
+  hp_value *out = hp_value_copy(t);
+  int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++)
+    rc = fill_column(out, which[i], &fv[i]);
+  free(which);
+  free(fv);
+  if (rc != HP_OK) {
+    hp_value_free(out);
+    return hp_node_fail(ctx, "cannot fill nulls (out of memory?)");
+  }
+  return hp_node_output(ctx, 0, out);
+}
+
+/* Column indices of args[key] (a name or list; absent: every column, or
+ * none when none_ok). */
+static int columns_arg(hp_node_ctx *ctx, const hp_value *t, const char *key,
+                       const char *who, size_t **cols, size_t *n) {
+  const hp_tree *args = hp_node_args(ctx);
+  size_t nn;
+  const char **names = names_arg(args, key, &nn);
+  if (!names && hp_tree_get(args, key))
+    return hp_node_fail(ctx, "%s: args.%s must be a column or a list of "
+                             "columns", who, key);
+  if (!names) {
+    *n = hp_table_ncols(t);
+    *cols = hp__xcalloc(*n + 1, sizeof **cols);
+    for (size_t c = 0; c < *n; c++)
+      (*cols)[c] = c;
+    return HP_OK;
+  }
+  *cols = hp__xcalloc(nn + 1, sizeof **cols);
+  *n = nn;
+  int rc = HP_OK;
+  for (size_t i = 0; i < nn && rc == HP_OK; i++)
+    rc = column_of(ctx, t, names[i], &(*cols)[i]);
+  free(names);
+  if (rc != HP_OK) {
+    free(*cols);
+    *cols = NULL;
+  }
+  return rc;
+}
+
+/* frame.dropna: drops the rows with a null (or NaN) in any of args.columns
+ * (default: every column); args.how: all drops only rows null in all. */
+static int dropna_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  const char *how = hp_tree_str(hp_node_args(ctx), "how", "any");
+  int all = strcmp(how, "all") == 0;
+  if (!all && strcmp(how, "any") != 0)
+    return hp_node_fail(ctx, "frame.dropna: args.how must be any or all, "
+                             "not '%s'", how);
+  size_t *cols, nc;
+  HP_TRY(columns_arg(ctx, t, "columns", "frame.dropna", &cols, &nc));
+  size_t n = hp_value_rows(t);
+  uint8_t *keep = hp__xmalloc(n + 1);
+  memset(keep, all ? 0 : 1, n);
+  for (size_t i = 0; i < nc; i++) {
+    const uint8_t *valid = hp_table_valid(t, cols[i]);
+    const double *f = hp_table_coltype(t, cols[i]) == HP_FLOAT64
+                          ? hp_table_column(t, cols[i]) : NULL;
+    if (all) {
+      for (size_t r = 0; r < n; r++)
+        keep[r] |= (!valid || valid[r]) && !(f && isnan(f[r]));
+      continue;
+    }
+    if (valid)
+      for (size_t r = 0; r < n; r++)
+        keep[r] &= valid[r] != 0;
+    if (f)
+      for (size_t r = 0; r < n; r++)
+        keep[r] &= !isnan(f[r]);
+  }
+  hp_value *out = hp__table_mask(t, keep);
+  free(keep);
+  free(cols);
+  return hp_node_output(ctx, 0, out);
+}
+
+/* ---- head --------------------------------------------------------------- */
+
+static int head_n(hp_node_ctx *ctx, size_t *n) {
+  int64_t v;
+  if (hp_tree_i64(hp_node_args(ctx), "n", 5, &v) != HP_OK || v < 0)
+    return hp_node_fail(ctx, "frame.head: args.n must be a whole number "
+                             ">= 0");
+  *n = (size_t)v;
+  return HP_OK;
+}
+
+/* The tables given as inputs, concatenated in order. */
+static int concat_inputs(hp_node_ctx *ctx, hp_value **out) {
+  size_t n = hp_node_ninputs(ctx);
+  const hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
+  int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++)
+    rc = hp_node_input(ctx, i, &parts[i]);
+  hp_error err = HP_ERROR_INIT;
+  if (rc == HP_OK && hp__value_concat(parts, n, out, &err) != HP_OK)
+    rc = hp_node_fail(ctx, "%s", err.msg);
+  free(parts);
+  return rc;
+}
+
+/* frame.head: the first args.n rows (default 5) in partition order. The
+ * partial is the first n rows of a partition; a combine keeps the first n
+ * of the concatenated partials. */
+static int head_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  size_t n = 0;
+  HP_TRY(first_table(ctx, &t));
+  HP_TRY(head_n(ctx, &n));
+  size_t rows = hp_value_rows(t);
+  return hp_node_output(ctx, 0, hp__table_slice(t, 0, n < rows ? n : rows));
+}
+
+static int head_combine(hp_node_ctx *ctx) {
+  size_t n = 0;
+  hp_value *all = NULL;
+  HP_TRY(head_n(ctx, &n));
+  HP_TRY(concat_inputs(ctx, &all));
+  size_t rows = hp_value_rows(all);
+  hp_value *out = hp__table_slice(all, 0, n < rows ? n : rows);
+  hp_value_free(all);
+  return hp_node_output(ctx, 0, out);
+}
+
+static int head_finish(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  return hp_node_output(ctx, 0, hp_value_copy(t));
+}
+
+/* ---- describe ----------------------------------------------------------- */
+
+/* Sorts a[0..n) ascending (no NaNs): LSD radix sort on the order-preserving
+ * integer image of the doubles, 16 bits a pass. */
+static void sort_f64(double *a, size_t n) {
+  if (n < 2)
+    return;
+  uint64_t *k = hp__xmalloc(n * sizeof *k), *tmp = hp__xmalloc(n * sizeof *tmp);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u;
+    memcpy(&u, &a[i], 8);
+    k[i] = u >> 63 ? ~u : u | (1ULL << 63);
+  }
+  size_t *cnt = hp__xmalloc(65536 * sizeof *cnt);
+  for (int shift = 0; shift < 64; shift += 16) {
+    memset(cnt, 0, 65536 * sizeof *cnt);
+    for (size_t i = 0; i < n; i++)
+      cnt[(k[i] >> shift) & 0xffff]++;
+    if (cnt[(k[0] >> shift) & 0xffff] == n)
+      continue; /* every key has this digit */
+    size_t sum = 0;
+    for (size_t d = 0; d < 65536; d++) {
+      size_t c = cnt[d];
+      cnt[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      tmp[cnt[(k[i] >> shift) & 0xffff]++] = k[i];
+    uint64_t *s = k;
+    k = tmp;
+    tmp = s;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u = k[i] >> 63 ? k[i] & ~(1ULL << 63) : ~k[i];
+    memcpy(&a[i], &u, 8);
+  }
+  free(cnt);
+  free(tmp);
+  free(k);
+}
+
+/* The numeric (int64, float64) columns to describe: args.columns or all. */
+static int describe_cols(hp_node_ctx *ctx, const hp_value *t, size_t **cols,
+                         size_t *n) {
+  if (hp_tree_get(hp_node_args(ctx), "columns")) {
+    HP_TRY(columns_arg(ctx, t, "columns", "frame.describe", cols, n));
+    for (size_t i = 0; i < *n; i++) {
+      hp_dtype ty = hp_table_coltype(t, (*cols)[i]);
+      if (ty != HP_INT64 && ty != HP_FLOAT64) {
+        int rc = hp_node_fail(ctx, "frame.describe: column '%s' is %s, not "
+                                   "a number",
+                              hp_table_colname(t, (*cols)[i]),
+                              hp_dtype_name(ty));
+        free(*cols);
+        return rc;
+      }
+    }
+    return HP_OK;
+  }
+  *cols = hp__xcalloc(hp_table_ncols(t) + 1, sizeof **cols);
+  *n = 0;
+  for (size_t c = 0; c < hp_table_ncols(t); c++)
+    if (hp_table_coltype(t, c) == HP_INT64 ||
+        hp_table_coltype(t, c) == HP_FLOAT64)
+      (*cols)[(*n)++] = c;
+  if (*n == 0) {
+    free(*cols);
+    return hp_node_fail(ctx, "frame.describe: no numeric columns in input "
+                             "'%.*s'", in_len(ctx, 0),
+                        hp_node_input_name(ctx, 0));
+  }
+  return HP_OK;
+}
+
+/* The partial: each described column as float64, its non-null values
+ * sorted ascending, then NaN for the nulls. */
+static int describe_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  size_t *cols, nc;
+  HP_TRY(describe_cols(ctx, t, &cols, &nc));
+  size_t n = hp_value_rows(t);
+  double *buf = hp__xmalloc((n + 1) * sizeof *buf);
+  hp_value *out = hp_table_new();
+  int rc = HP_OK;
+  for (size_t i = 0; i < nc && rc == HP_OK; i++) {
+    size_t c = cols[i], m = 0;
+    const uint8_t *valid = hp_table_valid(t, c);
+    if (hp_table_coltype(t, c) == HP_FLOAT64) {
+      const double *d = hp_table_column(t, c);
+      for (size_t r = 0; r < n; r++)
+        if (!isnan(d[r]) && (!valid || valid[r]))
+          buf[m++] = d[r];
+    } else {
+      const int64_t *d = hp_table_column(t, c);
+      for (size_t r = 0; r < n; r++)
+        if (!valid || valid[r])
+          buf[m++] = (double)d[r];
+    }
+    sort_f64(buf, m);
+    for (size_t r = m; r < n; r++)
+      buf[r] = NAN;
+    rc = hp_table_add_column(out, hp_table_colname(t, c), HP_FLOAT64, buf, n);
+  }
+  free(buf);
+  free(cols);
+  if (rc != HP_OK) {
+    hp_value_free(out);
+    return hp_node_fail(ctx, "frame.describe: a column named twice");
+  }
+  return hp_node_output(ctx, 0, out);
+}
+
+/* Non-NaN prefix length of a sorted partial column. */
+static size_t sorted_len(const double *d, size_t n) {
+  size_t lo = 0, hi = n; /* NaNs sit at the end */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (isnan(d[mid]))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+/* Merges the sorted columns of the partials (same columns in each). */
+static int describe_combine(hp_node_ctx *ctx) {
+  size_t np = hp_node_ninputs(ctx), total = 0;
+  const hp_value **in = hp__xcalloc(np + 1, sizeof *in);
+  int rc = HP_OK;
+  for (size_t i = 0; i < np && rc == HP_OK; i++) {
+    rc = hp_node_input(ctx, i, &in[i]);
+    if (rc == HP_OK && hp_table_ncols(in[i]) != hp_table_ncols(in[0]))
+      rc = hp_node_fail(ctx, "frame.describe: partitions %zu and %zu have "
+                             "different numeric columns",
+                        hp_node_part(ctx), hp_node_part(ctx) + i);
+    for (size_t c = 0; rc == HP_OK && c < hp_table_ncols(in[0]); c++)
+      if (strcmp(hp_table_colname(in[i], c), hp_table_colname(in[0], c)))
+        rc = hp_node_fail(ctx, "frame.describe: column '%s' is not numeric "
+                               "in every partition",
+                          hp_table_colname(in[0], c));
+    if (rc == HP_OK)
+      total += hp_value_rows(in[i]);
+  }
+  size_t *start = hp__xcalloc(2 * np + 2, sizeof *start), *len = start + np + 1;
+  double *a = hp__xmalloc((total + 1) * sizeof *a);
+  double *b = hp__xmalloc((total + 1) * sizeof *b);
+  hp_value *out = hp_table_new();
+  for (size_t c = 0; rc == HP_OK && c < hp_table_ncols(in[0]); c++) {
+    size_t pos = 0, nr = np;
+    for (size_t i = 0; i < np; i++) {
+      const double *d = hp_table_column(in[i], c);
+      size_t m = sorted_len(d, hp_value_rows(in[i]));
+      memcpy(a + pos, d, m * sizeof *a);
+      start[i] = pos;
+      len[i] = m;
+      pos += m;
+    }
+    while (nr > 1) { /* merge neighbouring runs; they stay in place */
+      size_t k = 0;
+      for (size_t i = 0; i < nr; i += 2) {
+        size_t s = start[i], n1 = len[i], n2 = i + 1 < nr ? len[i + 1] : 0;
+        const double *x = a + s, *y = a + s + n1;
+        double *o = b + s;
+        size_t p = 0, q = 0;
+        while (p < n1 && q < n2)
+          *o++ = y[q] < x[p] ? y[q++] : x[p++];
+        memcpy(o, x + p, (n1 - p) * sizeof *o);
+        memcpy(o + (n1 - p), y + q, (n2 - q) * sizeof *o);
+        start[k] = s;
+        len[k++] = n1 + n2;
+      }
+      nr = k;
+      double *sw = a;
+      a = b;
+      b = sw;
+    }
+    for (size_t r = pos; r < total; r++)
+      a[r] = NAN;
+    rc = hp_table_add_column(out, hp_table_colname(in[0], c), HP_FLOAT64, a,
+                             total);
+  }
+  free(a);
+  free(b);
+  free(start);
+  free(in);
+  if (rc != HP_OK) {
+    hp_value_free(out);
+    return rc;
+  }
+  return hp_node_output(ctx, 0, out);
+}
+
+/* numpy's linear interpolation between a and b (np.quantile's _lerp). */
+static double lerp(double a, double b, double g) {
+  double d = b - a;
+  return g >= 0.5 ? b - d * (1 - g) : a + d * g;
+}
+
+/* pandas' describe(): count, mean, std, min, 25%, 50%, 75%, max of each
+ * column, as rows under a first string column `stat`. */
+static int describe_finish(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  static const char *const stat[] = {"count", "mean", "std", "min",
+                                     "25%",   "50%",  "75%", "max"};
+  hp_value *out = hp_table_new();
+  int rc = hp_table_add_column(out, "stat", HP_STRING, stat, 8);
+  for (size_t c = 0; c < hp_table_ncols(t) && rc == HP_OK; c++) {
+    const double *d = hp_table_column(t, c);
+    size_t m = sorted_len(d, hp_value_rows(t));
+    double v[8], s = 0, k = 0;
+    for (size_t r = 0; r < m; r++)
+      kadd(&s, &k, d[r]);
+    double mean = m ? (s + k) / (double)m : NAN;
+    s = k = 0;
+    for (size_t r = 0; r < m; r++)
+      kadd(&s, &k, (d[r] - mean) * (d[r] - mean));
+    v[0] = (double)m;
+    v[1] = mean;
+    v[2] = m > 1 ? sqrt((s + k) / (double)(m - 1)) : NAN;
+    v[3] = m ? d[0] : NAN;
+    v[7] = m ? d[m - 1] : NAN;
+    for (int q = 1; q <= 3; q++) {
+      if (!m) {
+        v[3 + q] = NAN;
+        continue;
+      }
+      double at = (double)(m - 1) * (0.25 * q);
+      size_t lo = (size_t)floor(at), hi = lo + 1 < m ? lo + 1 : m - 1;
+      v[3 + q] = lerp(d[lo], d[hi], at - (double)lo);
+    }
+    rc = hp_table_add_column(out, hp_table_colname(t, c), HP_FLOAT64, v, 8);
+  }
+  if (rc != HP_OK) {
+    hp_value_free(out);
+    return hp_node_fail(ctx, "frame.describe: a column is called 'stat'");
+  }
+  return hp_node_output(ctx, 0, out);
+}
+
+/* ---- drop_duplicates ---------------------------------------------------- */
+
+/* The rows of t whose args.columns (default all) first (or with args.keep
+ * last, last) hold their values, in row order. Nulls equal nulls. */
+static int dedup(hp_node_ctx *ctx, const hp_value *t, hp_value **out) {
+  const char *keep = hp_tree_str(hp_node_args(ctx), "keep", "first");
+  int last = strcmp(keep, "last") == 0;
+  if (!last && strcmp(keep, "first") != 0)
+    return hp_node_fail(ctx, "frame.drop_duplicates: args.keep must be "
+                             "first or last, not '%s'", keep);
+  size_t *cols, nc;
+  HP_TRY(columns_arg(ctx, t, "columns", "frame.drop_duplicates", &cols, &nc));
+  size_t n = hp_value_rows(t);
+  grouping g;
+  group_rows(t, cols, nc, 1, &g);
+  uint8_t *mask = hp__xcalloc(n + 1, 1);
+  if (last) {
+    for (size_t g0 = 0; g0 < g.ngroups; g0++)
+      g.first[g0] = -1;
+    for (size_t r = n; r-- > 0;)
+      if (g.first[g.gid[r]] < 0)
+        g.first[g.gid[r]] = (int64_t)r;
+  }
+  for (size_t i = 0; i < g.ngroups; i++)
+    mask[g.first[i]] = 1;
+  *out = hp__table_mask(t, mask);
+  free(mask);
+  grouping_free(&g);
+  free(cols);
+  return HP_OK;
+}
+
+static int dedup_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  hp_value *out;
+  HP_TRY(first_table(ctx, &t));
+  HP_TRY(dedup(ctx, t, &out));
+  return hp_node_output(ctx, 0, out);
+}
+
+static int dedup_combine(hp_node_ctx *ctx) {
+  hp_value *all = NULL, *out = NULL;
+  HP_TRY(concat_inputs(ctx, &all));
+  int rc = dedup(ctx, all, &out);
+  hp_value_free(all);
+  return rc == HP_OK ? hp_node_output(ctx, 0, out) : rc;
+}
+
+/* ---- cumulative ---------------------------------------------------------- */
+
+/* frame.cumulative: args.func cumsum (of args.column) or cumcount within
+ * the groups of args.by, in row order, as a new column args.name (default
+ * "<column>_cumsum" or "cumcount"). Rows with a null key get null, as do
+ * null values in a cumsum (which skips them, like pandas). A cumsum of
+ * int64 or bool is int64; of float64 compensated like pandas'. */
+static int cumulative_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  const hp_tree *args = hp_node_args(ctx);
+  const char *func = hp_tree_str(args, "func", "");
+  int cumsum = strcmp(func, "cumsum") == 0;
+  if (!cumsum && strcmp(func, "cumcount") != 0)
+    return hp_node_fail(ctx, "frame.cumulative: args.func must be cumsum or "
+                             "cumcount");
+  const char *col = hp_tree_str(args, "column", NULL);
+  if (cumsum && !col)
+    return hp_node_fail(ctx, "frame.cumulative: cumsum needs args.column");
+  size_t nby;
+  const char **by = names_arg(args, "by", &nby);
+  if (!by || !nby) {
+    free(by);
+    return hp_node_fail(ctx, "frame.cumulative needs args.by, a column or "
+                             "list");
+  }
+  size_t *kcols = hp__xcalloc(nby + 1, sizeof *kcols), vc = 0;
+  int rc = HP_OK;
+  for (size_t i = 0; i < nby && rc == HP_OK; i++)
+    rc = column_of(ctx, t, by[i], &kcols[i]);
+  free(by);
+  hp_dtype vt = HP_INT64;
+  if (rc == HP_OK && cumsum) {
+    rc = column_of(ctx, t, col, &vc);
+    vt = rc == HP_OK ? hp_table_coltype(t, vc) : HP_INT64;
+    if (rc == HP_OK && vt != HP_INT64 && vt != HP_FLOAT64 && vt != HP_BOOL)
+      rc = hp_node_fail(ctx, "frame.cumulative: column '%s' is %s; cumsum "
+                             "needs numbers", col, hp_dtype_name(vt));
+  }
+  char *name = cumsum ? hp__xasprintf("%s_cumsum", col) : hp__xstrdup("cumcount");
+  const char *nm = hp_tree_str(args, "name", name);
+  if (rc == HP_OK && hp_table_find(t, nm) >= 0)
+    rc = hp_node_fail(ctx, "frame.cumulative: input '%.*s' has a column "
+                           "'%s' already; set args.name",
+                      in_len(ctx, 0), hp_node_input_name(ctx, 0), nm);
+  if (rc != HP_OK) {
+    free(kcols);
+    free(name);
+    return rc;
+  }
+  size_t n = hp_value_rows(t);
+  grouping gr;
+  group_rows(t, kcols, nby, 0, &gr);
+  size_t ng = gr.ngroups;
+  uint8_t *valid = hp__xmalloc(n + 1);
+  memset(valid, 1, n);
+  int nulls = 0;
+  hp_dtype ot = cumsum && vt == HP_FLOAT64 ? HP_FLOAT64 : HP_INT64;
+  void *data = hp__xmalloc((n + 1) * 8);
+  const uint8_t *vv = cumsum ? hp_table_valid(t, vc) : NULL;
+  if (ot == HP_FLOAT64) {
+    const double *x = hp_table_column(t, vc);
+    double *o = data, *acc = hp__xcalloc(ng + 1, 8), *comp = hp__xcalloc(ng + 1, 8);
+    for (size_t r = 0; r < n; r++) {
+      int32_t g = gr.gid[r];
+      if (g < 0 || (vv && !vv[r]) || isnan(x[r])) {
+        o[r] = NAN;
+        continue;
+      }
+      double y = x[r] - comp[g], s = acc[g] + y; /* Kahan, as pandas */
+      comp[g] = s - acc[g] - y;
+      acc[g] = s;
+      o[r] = s;
+    }
+    free(acc);
+    free(comp);
+  } else {
+    int64_t *o = data, *acc = hp__xcalloc(ng + 1, 8);
+    const int64_t *xi = cumsum && vt == HP_INT64 ? hp_table_column(t, vc) : NULL;
+    const uint8_t *xb = cumsum && vt == HP_BOOL ? hp_table_column(t, vc) : NULL;
+    for (size_t r = 0; r < n; r++) {
+      int32_t g = gr.gid[r];
+      if (g < 0 || (vv && !vv[r])) {
+        o[r] = 0;
+        valid[r] = 0;
+        nulls = 1;
+        continue;
+      }
+      if (!cumsum) {
+        o[r] = acc[g]++;
+        continue;
+      }
+      acc[g] = (int64_t)((uint64_t)acc[g] + (uint64_t)(xi ? xi[r] : xb[r]));
+      o[r] = acc[g];
+    }
+    free(acc);
+  }
+  hp_value *out = hp_value_copy(t);
+  rc = hp_table_add_column(out, nm, ot, data, n);
+  if (rc == HP_OK && nulls)
+    rc = hp_table_set_valid(out, hp_table_ncols(out) - 1, valid);
+  free(data);
+  free(valid);
+  free(name);
+  free(kcols);
+  grouping_free(&gr);
+  if (rc != HP_OK) {
+    hp_value_free(out);
+    return hp_node_fail(ctx, "frame.cumulative: cannot add the column");
+  }
+  return hp_node_output(ctx, 0, out);
+}
+
+/* ---- concat --------------------------------------------------------------- */
+
+/* frame.concat: its table inputs one after another, in the order written.
+ * Each must have the columns of the first, with the same types (in any
+ * order: they are matched by name); a table without columns or rows is
+ * skipped. */
+static int concat_run(hp_node_ctx *ctx) {
+  size_t n = hp_node_ninputs(ctx);
+  if (n < 1)
+    return hp_node_fail(ctx, "frame.concat needs table inputs");
+  const hp_value **in = hp__xcalloc(n + 1, sizeof *in);
+  int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    rc = hp_node_input(ctx, i, &in[i]);
+    if (rc == HP_OK && hp_value_kind(in[i]) != HP_TABLE)
+      rc = hp_node_fail(ctx, "input '%s' is not a table",
+                        hp_node_input_name(ctx, i));
+  }
+  if (rc != HP_OK) {
+    free(in);
+    return rc;
+  }
+  const hp_value *ref = in[0];
+  size_t nc = hp_table_ncols(ref);
+  const char *rn = hp_node_input_name(ctx, 0);
+  hp_column *buf = hp__xcalloc(n * nc + 1, sizeof *buf);
+  hp_value *shells = hp__xcalloc(n + 1, sizeof *shells);
+  const hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
+  size_t *cols = hp__xcalloc(nc + 1, sizeof *cols), np = 0;
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    const hp_value *t = in[i];
+    const char *tn = hp_node_input_name(ctx, i);
+    if (i && !hp_table_ncols(t) && !hp_value_rows(t))
+      continue;
+    for (size_t c = 0; c < nc && rc == HP_OK; c++) {
+      const char *name = hp_table_colname(ref, c);
+      long k = hp_table_find(t, name);
+      if (k < 0)
+        rc = hp_node_fail(ctx, "frame.concat: input '%s' has no column '%s' "
+                               "(input '%s' has)", tn, name, rn);
+      else if (hp_table_coltype(t, (size_t)k) != hp_table_coltype(ref, c))
+        rc = hp_node_fail(ctx, "frame.concat: column '%s' is %s in input "
+                               "'%s' but %s in input '%s'", name,
+                          hp_dtype_name(hp_table_coltype(ref, c)), rn,
+                          hp_dtype_name(hp_table_coltype(t, (size_t)k)), tn);
+      cols[c] = (size_t)k;
+    }
+    for (size_t c = 0; c < hp_table_ncols(t) && rc == HP_OK; c++)
+      if (hp_table_find(ref, hp_table_colname(t, c)) < 0)
+        rc = hp_node_fail(ctx, "frame.concat: input '%s' has a column '%s' "
+                               "that input '%s' lacks", tn,
+                          hp_table_colname(t, c), rn);
+    if (rc == HP_OK) {
+      shells[np] = shell_of(t, cols, nc, NULL, buf + np * nc);
+      parts[np] = &shells[np];
+      np++;
+    }
+  }
+  hp_value *out = NULL;
+  hp_error err = HP_ERROR_INIT;
+  if (rc == HP_OK && hp__value_concat(parts, np, &out, &err) != HP_OK)
+    rc = hp_node_fail(ctx, "frame.concat: %s", err.msg);
+  free(cols);
+  free(parts);
+  free(shells);
+  free(buf);
+  free(in);
+  return rc == HP_OK ? hp_node_output(ctx, 0, out) : rc;
+}
+
 static const hp_node_type frame_nodes[] = {
     {.abi = HP_NODE_ABI, .name = "frame.filter", .run = filter_run,
      .mode = HP_MODE_MAP, .doc = "rows where args.expr is true"},
@@ -1014,6 +2141,24 @@ static const hp_node_type frame_nodes[] = {
      .mode = HP_MODE_REDUCE, .combine = groupby_combine,
      .finish = groupby_finish,
      .doc = "args.agg of the groups of args.by, sorted by key"},
+    {.abi = HP_NODE_ABI, .name = "frame.fillna", .run = fillna_run,
+     .mode = HP_MODE_MAP, .doc = "fills nulls: args.value or args.columns"},
+    {.abi = HP_NODE_ABI, .name = "frame.dropna", .run = dropna_run,
+     .mode = HP_MODE_MAP, .doc = "drops rows with nulls in args.columns"},
+    {.abi = HP_NODE_ABI, .name = "frame.head", .run = head_run,
+     .mode = HP_MODE_REDUCE, .combine = head_combine, .finish = head_finish,
+     .doc = "the first args.n rows (default 5)"},
+    {.abi = HP_NODE_ABI, .name = "frame.describe", .run = describe_run,
+     .mode = HP_MODE_REDUCE, .combine = describe_combine,
+     .finish = describe_finish,
+     .doc = "count, mean, std, min, quartiles, max of numeric columns"},
+    {.abi = HP_NODE_ABI, .name = "frame.drop_duplicates", .run = dedup_run,
+     .mode = HP_MODE_REDUCE, .combine = dedup_combine, .finish = head_finish,
+     .doc = "first occurrences of args.columns values, in row order"},
+    {.abi = HP_NODE_ABI, .name = "frame.cumulative", .run = cumulative_run,
+     .doc = "args.func cumsum|cumcount within the groups of args.by"},
+    {.abi = HP_NODE_ABI, .name = "frame.concat", .run = concat_run,
+     .doc = "its table inputs one after another"},
 };
 
 int hp__frame_register(hp_registry *r) {

@@ -22,8 +22,9 @@ const hp_node_type *hp__registry_find(const hp_registry *r, const char *name);
 /* The builtin node tables of core.* and datasets.* (nodes.c), registered
  * by hp__registry_new. */
 int hp__nodes_register_builtins(hp_registry *r);
-/* frame.* (frame.c), frame.join (join.c). */
+/* frame.* (frame.c), frame.join (join.c), frame.sort (sort.c). */
 int hp__frame_register(hp_registry *r);
 int hp__join_register(hp_registry *r);
+int hp__sort_register(hp_registry *r);
 
 #endif

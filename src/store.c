@@ -1433,6 +1433,61 @@ static int copy_str_attr(wctx *w, hid_t src, const char *src_name, hid_t dst,
   return rc;
 }
 
+/* Column types partitions may disagree on, which the master then holds
+ * as one materialized column: plain strings and dictionaries, or int64
+ * and float64 (promoted, as pandas' concat does). */
+static int kind_of(hid_t t) {
+  H5T_class_t c = H5Tget_class(t);
+  return c == H5T_STRING || c == H5T_ENUM ? 1
+         : c == H5T_INTEGER || c == H5T_FLOAT ? 2
+                                              : 0;
+}
+
+/* A column stored differently across partitions (see kind_of) cannot be
+ * one virtual dataset: the master holds the column itself (strings plain,
+ * numbers as float64). */
+static int materialize(wctx *w, hid_t master, const char *const *parts,
+                       size_t n, const char *key, const char *col) {
+  hp_value **cols = hp__xcalloc(n + 1, sizeof *cols);
+  hp_value *all = NULL;
+  int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    hp_value *v = NULL;
+    rc = hp__h5_load(parts[i], key, &v, w->err);
+    long c = rc == HP_OK ? hp_table_find(v, col) : -1;
+    if (rc == HP_OK && c < 0)
+      rc = hp__fail(w->err, HP_EHDF5, "%s: partition %s has no column '%s'",
+                    w->path, parts[i], col);
+    if (rc == HP_OK) {
+      cols[i] = hp_table_new();
+      rc = hp__table_move_column(cols[i], v, (size_t)c, NULL);
+    }
+    hp_value_free(v);
+  }
+  if (rc == HP_OK)
+    rc = hp__value_concat((const hp_value *const *)cols, n, &all, w->err);
+  if (rc == HP_OK) {
+    hp_column plain = all->cols[0];
+    if (hp_table_dict_codes(all, 0)) { /* one dictionary won: spell it out */
+      const char **v = hp__xcalloc(all->nrows + 1, sizeof *v);
+      for (size_t r = 0; r < all->nrows; r++)
+        v[r] = hp_table_str(all, 0, r);
+      hp_value *t = hp_table_new();
+      hp_table_add_column(t, col, HP_STRING, v, all->nrows);
+      free(v);
+      hp_value_free(all);
+      all = t;
+      plain = all->cols[0];
+    }
+    rc = write_column(w, master, &plain, all->nrows);
+  }
+  for (size_t i = 0; i < n; i++)
+    hp_value_free(cols[i]);
+  free(cols);
+  hp_value_free(all);
+  return rc;
+}
+
 typedef struct stitch_src {
   hid_t *file, *obj; /* [n] each part's file and object at key */
   size_t n;
@@ -1442,8 +1497,8 @@ typedef struct stitch_src {
  * dataset in every part with an equal type (enums may differ) and, for
  * tables, one row count per part. */
 static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
-                          const char *const *parts, int array,
-                          int64_t *total) {
+                          const char *const *parts, const char *key,
+                          int array, int64_t *total) {
   size_t nc = 0;
   char **cols = array ? NULL : link_names(s->obj[0], &nc);
   if (array) {
@@ -1461,7 +1516,7 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
     if (strcmp(cols[c], ".valid") == 0)
       continue;
     hsize_t tail[8] = {0};
-    int ndim = 0;
+    int ndim = 0, mixed = 0;
     for (size_t i = 0; i < n && rc == HP_OK; i++) {
       hid_t d = H5Dopen2(array ? s->file[i] : s->obj[i], cols[c], H5P_DEFAULT);
       hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
@@ -1477,6 +1532,10 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
         if (i == 0) {
           ndim = nd;
           memcpy(tail, dims, sizeof dims[0] * (size_t)nd);
+        } else if (kind_of(ts[i]) && kind_of(ts[i]) == kind_of(ts[0]) &&
+                   H5Tget_class(ts[i]) != H5Tget_class(ts[0]) &&
+                   !is_bool_enum(ts[i]) && !is_bool_enum(ts[0])) {
+          mixed = 1; /* strings and a dictionary, or ints and floats */
         } else if (nd != ndim || memcmp(tail + 1, dims + 1,
                                         sizeof dims[0] * (size_t)(nd - 1)) ||
                    (H5Tget_class(ts[i]) != H5Tget_class(ts[0])) ||
@@ -1497,10 +1556,12 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
       rc = hp__fail(w->err, HP_EHDF5, "%s: columns of unequal length",
                     w->path);
     first_total = sum;
-    hid_t u = rc == HP_OK && H5Tget_class(ts[0]) == H5T_ENUM
+    hid_t u = rc == HP_OK && !mixed && H5Tget_class(ts[0]) == H5T_ENUM
                   ? union_enum(ts, n)
                   : -1;
-    if (rc == HP_OK)
+    if (rc == HP_OK && mixed)
+      rc = materialize(w, master, parts, n, key, cols[c]);
+    else if (rc == HP_OK)
       rc = vds_create(w, master, cols[c], u >= 0 ? u : ts[0], ndim, tail, rows,
                       NULL, parts, array ? "/data" : cols[c], n, NULL);
     h5_close(u);
@@ -1508,7 +1569,7 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
       h5_close(ts[i]);
       ts[i] = -1;
     }
-    if (rc == HP_OK) {
+    if (rc == HP_OK && !mixed) {
       hid_t d = H5Dopen2(master, cols[c], H5P_DEFAULT);
       if (d >= 0)
         rc = copy_str_attr(w, array ? s->file[0] : s->obj[0], cols[c], d,
@@ -1603,7 +1664,8 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
     rc = open_group(&w, file, root ? NULL : key, &obj);
   int64_t total = 0;
   if (rc == HP_OK)
-    rc = stitch_columns(&w, array ? file : obj, &s, parts, array, &total);
+    rc = stitch_columns(&w, array ? file : obj, &s, parts, key, array,
+                        &total);
   if (rc == HP_OK)
     rc = attr_str(&w, obj, "hpcpipe_kind", array ? "array" : "table");
   if (rc == HP_OK && !array)

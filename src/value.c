@@ -8,6 +8,7 @@
  */
 #include "value.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1716,8 +1717,62 @@ static int same_columns(const hp_value *t0, const hp_value *t, size_t p,
   return HP_OK;
 }
 
-static int concat_tables(const hp_value *const *parts, size_t n,
+static int concat_same(const hp_value *const *parts, size_t n,
+                       hp_value **out, hp_error *err);
+
+/* If column c is int64 in some parts and float64 in others, copies of the
+ * int64 parts with that column as float64 (nulls as NaN), as pandas'
+ * concat promotes; *copies[p] NULL where a part needs no change. */
+static void promote_numbers(const hp_value *const *parts, size_t n,
+                            hp_value **copies) {
+  size_t nc = 0;
+  for (size_t p = 0; p < n && !nc; p++)
+    nc = parts[p]->ncols;
+  for (size_t c = 0; c < nc; c++) {
+    int ints = 0, floats = 0;
+    for (size_t p = 0; p < n; p++) {
+      const hp_value *v = copies[p] ? copies[p] : parts[p];
+      if (c >= v->ncols) continue;
+      ints |= v->cols[c].type == HP_INT64;
+      floats |= v->cols[c].type == HP_FLOAT64;
+    }
+    if (!ints || !floats) continue;
+    for (size_t p = 0; p < n; p++) {
+      const hp_value *v = copies[p] ? copies[p] : parts[p];
+      if (c >= v->ncols || v->cols[c].type != HP_INT64) continue;
+      if (!copies[p]) copies[p] = hp_value_copy(parts[p]);
+      hp_column *col = &copies[p]->cols[c];
+      size_t rows = copies[p]->nrows;
+      double *d = hp__xmalloc((rows ? rows : 1) * sizeof *d);
+      const int64_t *x = col->data;
+      for (size_t r = 0; r < rows; r++)
+        d[r] = col->valid && !col->valid[r] ? NAN : (double)x[r];
+      free(col->data);
+      col->data = d;
+      col->type = HP_FLOAT64;
+      free(col->valid);
+      col->valid = NULL;
+    }
+  }
+}
+
+static int concat_tables(const hp_value *const *orig, size_t n,
                          hp_value **out, hp_error *err) {
+  hp_value **copies = hp__xcalloc(n + 1, sizeof *copies);
+  promote_numbers(orig, n, copies);
+  const hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
+  for (size_t p = 0; p < n; p++)
+    parts[p] = copies[p] ? copies[p] : orig[p];
+  int rc = concat_same(parts, n, out, err);
+  for (size_t p = 0; p < n; p++)
+    hp_value_free(copies[p]);
+  free(copies);
+  free(parts);
+  return rc;
+}
+
+static int concat_same(const hp_value *const *parts, size_t n,
+                       hp_value **out, hp_error *err) {
   /* parts without columns (and so without rows) are skipped */
   const hp_value **use = hp__xmalloc(n * sizeof *use);
   size_t m = 0, total = 0;

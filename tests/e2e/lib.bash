@@ -21,9 +21,9 @@ OUT=$SCRATCH/out.txt ERR=$SCRATCH/err.txt RC=0
 hp() {
   local np=$1; shift
   if [ "$np" = 1 ]; then
-    timeout 120 "$HPCPIPE" "$@" >"$OUT" 2>"$ERR"; RC=$?
+    timeout 240 "$HPCPIPE" "$@" >"$OUT" 2>"$ERR"; RC=$?
   else
-    timeout 120 "$MPIEXEC" -n "$np" "$HPCPIPE" "$@" >"$OUT" 2>"$ERR"; RC=$?
+    timeout 240 "$MPIEXEC" -n "$np" "$HPCPIPE" "$@" >"$OUT" 2>"$ERR"; RC=$?
   fi
 }
 

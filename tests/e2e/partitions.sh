@@ -21,6 +21,7 @@ ages: {type: csv, filepath: data/ages/}
 ages_one: {type: csv, filepath: data/ages_one.csv}
 joined_outer: {type: csv, filepath: data/out/joined_outer.csv}
 joined_left: {type: csv, filepath: data/out/joined_left.csv}
+sorted: {type: csv, filepath: data/out/sorted.csv}
 Y
 cat >"$P/conf/base/pipelines.yml" <<'Y'
 pipelines:
@@ -44,6 +45,7 @@ pipelines:
       args: {by: name, agg: {x: [sum, mean, max, std], id: sum}}
     - {node: join_outer, func: frame.join, inputs: [people, ages], outputs: joined_outer, args: {on: name, how: outer}}
     - {node: join_left, func: frame.join, inputs: [people, ages_one], outputs: joined_left, args: {on: name, how: left}}
+    - {node: sort_people, func: frame.sort, inputs: people, outputs: sorted, args: {by: [name, x], ascending: [true, false]}}
 Y
 check_close() { # [--sort] GOT EXPECTED WHAT
   local sort=""; [ "$1" = --sort ] && { sort=--sort; shift; }
@@ -54,7 +56,8 @@ for np in 1 2 3 8; do
   rm -rf "$P/data/out" "$P/data/store"
   hp "$np" run "$P/conf"
   expect_rc 0 "partitioned run np=$np"
-  expect_err "7 nodes (" "np=$np: the log counts nodes and tasks"
+  expect_err "8 nodes (" "np=$np: the log counts nodes and tasks"
+  check_close "$P/data/out/sorted.csv" "$FIX/expected_sorted.csv" "sort across partitions = pandas' stable sort (np=$np)"
   check_close --sort "$P/data/out/joined_outer.csv" "$FIX/expected_join_outer.csv" "outer join (shuffled) = pandas (np=$np)"
   check_close --sort "$P/data/out/joined_left.csv" "$FIX/expected_join_left.csv" "left join (broadcast) = pandas (np=$np)"
   check_close "$P/data/out/counts.csv" "$FIX/expected_counts.csv" "value_counts = pandas (np=$np)"
@@ -117,7 +120,7 @@ fi
 
 # --dry-run lists the user's nodes, not the tasks.
 hp 1 run "$P/conf" --dry-run
-[ "$(wc -l <"$OUT")" = 7 ] && ok "dry-run prints 7 nodes" || { fail "dry-run"; cat "$OUT" >&2; }
+[ "$(wc -l <"$OUT")" = 8 ] && ok "dry-run prints 8 nodes" || { fail "dry-run"; cat "$OUT" >&2; }
 
 # A bad expression fails the node with the expression named, exit 1.
 sed -i "s/x > 0/x >/" "$P/conf/base/pipelines.yml"

@@ -1,0 +1,294 @@
+/*
+ * sort.c - frame.sort: rows ordered by one or more columns, ascending or
+ * descending, nulls last (pandas' sort_values with a stable kind). Each
+ * partition is sorted on its own; part.c's combine tree then merges
+ * sorted runs, k at a time, taking ties from the earlier partition first,
+ * so the result is the same for any rank count.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "registry.h"
+#include "value.h"
+
+typedef struct skey {
+  hp_dtype type;
+  const void *data;     /* numeric columns */
+  const uint8_t *valid; /* or NULL */
+  int32_t *rank;        /* strings: the rank of each row's string */
+  int desc;
+} skey;
+
+typedef struct sorter {
+  skey *k;
+  size_t nk;
+} sorter;
+
+/* -1, 0, 1 comparing row a of s with row b of t on every key. */
+static int cmp_rows(const sorter *s, size_t a, const sorter *t, size_t b) {
+  for (size_t i = 0; i < s->nk; i++) {
+    const skey *x = &s->k[i], *y = &t->k[i];
+    int na = x->valid && !x->valid[a], nb = y->valid && !y->valid[b];
+    double da = 0, db = 0;
+    int r = 0;
+    switch (x->type) {
+    case HP_FLOAT64:
+      da = ((const double *)x->data)[a];
+      db = ((const double *)y->data)[b];
+      na |= isnan(da);
+      nb |= isnan(db);
+      r = (da > db) - (da < db);
+      break;
+    case HP_BOOL: {
+      int va = ((const uint8_t *)x->data)[a], vb = ((const uint8_t *)y->data)[b];
+      r = (va > vb) - (va < vb);
+      break;
+    }
+    case HP_STRING:
+      r = (x->rank[a] > y->rank[b]) - (x->rank[a] < y->rank[b]);
+      break;
+    default: {
+      int64_t va = ((const int64_t *)x->data)[a],
+              vb = ((const int64_t *)y->data)[b];
+      r = (va > vb) - (va < vb);
+    }
+    }
+    if (na || nb) { /* nulls last, whatever the direction */
+      if (na && nb)
+        continue;
+      return na ? 1 : -1;
+    }
+    if (r)
+      return x->desc ? -r : r;
+  }
+  return 0;
+}
+
+typedef struct sort_args {
+  const char **by;
+  int *desc;
+  size_t n;
+} sort_args;
+
+static void sort_args_free(sort_args *a) {
+  free(a->by);
+  free(a->desc);
+}
+
+/* args.by: a column or list; args.ascending: a bool or one per column. */
+static int parse_sort(hp_node_ctx *ctx, sort_args *a) {
+  memset(a, 0, sizeof *a);
+  const hp_tree *args = hp_node_args(ctx), *by = hp_tree_get(args, "by");
+  size_t n = hp_tree_type(by) == HP_TREE_SCALAR ? 1
+             : hp_tree_type(by) == HP_TREE_SEQ  ? hp_tree_len(by)
+                                                : 0;
+  if (n == 0)
+    return hp_node_fail(ctx, "frame.sort needs args.by, a column or list");
+  a->by = hp__xcalloc(n + 1, sizeof *a->by);
+  a->desc = hp__xcalloc(n + 1, sizeof *a->desc);
+  a->n = n;
+  const hp_tree *asc = hp_tree_get(args, "ascending");
+  for (size_t i = 0; i < n; i++) {
+    a->by[i] = hp_tree_type(by) == HP_TREE_SCALAR ? hp_tree_text(by)
+                                                  : hp_tree_text(hp_tree_at(by, i));
+    int up = 1;
+    const hp_tree *ai = hp_tree_type(asc) == HP_TREE_SEQ ? hp_tree_at(asc, i)
+                                                         : asc;
+    if (!a->by[i] || (ai && hp_tree_bool(ai, NULL, 1, &up) != HP_OK) ||
+        (hp_tree_type(asc) == HP_TREE_SEQ && hp_tree_len(asc) != n)) {
+      sort_args_free(a);
+      return hp_node_fail(ctx, "args.ascending must be true/false or one per "
+                               "column of args.by");
+    }
+    a->desc[i] = !up;
+  }
+  return HP_OK;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The rank of each row's string among the column's distinct strings. */
+static int32_t *string_ranks(const hp_value *t, size_t c) {
+  size_t n = hp_value_rows(t);
+  int32_t *rank = hp__xmalloc((n + 1) * sizeof *rank);
+  const int32_t *codes = hp_table_dict_codes(t, c);
+  size_t nd = codes ? hp_table_dict_size(t, c) : n;
+  const char **v = hp__xcalloc(nd + 1, sizeof *v);
+  for (size_t i = 0; i < nd; i++)
+    v[i] = codes ? hp_table_dict_str(t, c, i) : hp_table_str(t, c, i);
+  const char **sorted = hp__xcalloc(nd + 1, sizeof *sorted);
+  memcpy(sorted, v, nd * sizeof *v);
+  qsort(sorted, nd, sizeof *sorted, cmp_str);
+  /* binary search each entry's rank (equal strings share the first) */
+  int32_t *er = hp__xmalloc((nd + 1) * sizeof *er);
+  for (size_t i = 0; i < nd; i++) {
+    size_t lo = 0, hi = nd;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (strcmp(sorted[mid], v[i]) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    er[i] = (int32_t)lo;
+  }
+  for (size_t r = 0; r < n; r++)
+    rank[r] = codes ? er[codes[r]] : er[r];
+  free(er);
+  free(sorted);
+  free(v);
+  return rank;
+}
+
+static int sorter_init(hp_node_ctx *ctx, sorter *s, const hp_value *t,
+                       const sort_args *a) {
+  s->nk = a->n;
+  s->k = hp__xcalloc(a->n + 1, sizeof *s->k);
+  for (size_t i = 0; i < a->n; i++) {
+    long c = hp_table_find(t, a->by[i]);
+    if (c < 0)
+      return hp_node_fail(ctx, "no column '%s' to sort by", a->by[i]);
+    skey *k = &s->k[i];
+    k->type = hp_table_coltype(t, (size_t)c);
+    k->data = hp_table_column(t, (size_t)c);
+    k->valid = hp_table_valid(t, (size_t)c);
+    k->desc = a->desc[i];
+    if (k->type == HP_STRING)
+      k->rank = string_ranks(t, (size_t)c);
+  }
+  return HP_OK;
+}
+
+static void sorter_free(sorter *s) {
+  for (size_t i = 0; s->k && i < s->nk; i++)
+    free(s->k[i].rank);
+  free(s->k);
+}
+
+/* Stable merge sort of idx[0..n) by s (tmp: n scratch entries). */
+static void msort(const sorter *s, int64_t *idx, int64_t *tmp, size_t n) {
+  if (n < 2)
+    return;
+  if (n <= 16) { /* insertion sort */
+    for (size_t i = 1; i < n; i++) {
+      int64_t v = idx[i];
+      size_t j = i;
+      while (j > 0 && cmp_rows(s, (size_t)idx[j - 1], s, (size_t)v) > 0) {
+        idx[j] = idx[j - 1];
+        j--;
+      }
+      idx[j] = v;
+    }
+    return;
+  }
+  size_t h = n / 2;
+  msort(s, idx, tmp, h);
+  msort(s, idx + h, tmp, n - h);
+  if (cmp_rows(s, (size_t)idx[h - 1], s, (size_t)idx[h]) <= 0)
+    return;
+  memcpy(tmp, idx, h * sizeof *idx);
+  size_t i = 0, j = h, k = 0;
+  while (i < h && j < n)
+    idx[k++] = cmp_rows(s, (size_t)idx[j], s, (size_t)tmp[i]) < 0 ? idx[j++]
+                                                                 : tmp[i++];
+  while (i < h)
+    idx[k++] = tmp[i++];
+}
+
+static int first_table(hp_node_ctx *ctx, size_t i, const hp_value **t) {
+  HP_TRY(hp_node_input(ctx, i, t));
+  if (hp_value_kind(*t) != HP_TABLE)
+    return hp_node_fail(ctx, "input '%s' is not a table",
+                        hp_node_input_name(ctx, i));
+  return HP_OK;
+}
+
+/* A partition, sorted. */
+static int sort_run(hp_node_ctx *ctx) {
+  sort_args a;
+  HP_TRY(parse_sort(ctx, &a));
+  const hp_value *t = NULL;
+  sorter s = {0};
+  int rc = first_table(ctx, 0, &t);
+  if (rc == HP_OK)
+    rc = sorter_init(ctx, &s, t, &a);
+  if (rc == HP_OK) {
+    size_t n = hp_value_rows(t);
+    int64_t *idx = hp__xmalloc((n + 1) * sizeof *idx);
+    int64_t *tmp = hp__xmalloc((n / 2 + 1) * sizeof *tmp);
+    for (size_t r = 0; r < n; r++)
+      idx[r] = (int64_t)r;
+    msort(&s, idx, tmp, n);
+    rc = hp_node_output(ctx, 0, hp__table_take(t, idx, n));
+    free(idx);
+    free(tmp);
+  }
+  sorter_free(&s);
+  sort_args_free(&a);
+  return rc;
+}
+
+/* Sorted runs (the inputs, in partition order) merged into one. */
+static int sort_merge(hp_node_ctx *ctx) {
+  sort_args a;
+  HP_TRY(parse_sort(ctx, &a));
+  size_t k = hp_node_ninputs(ctx);
+  const hp_value **in = hp__xcalloc(k + 1, sizeof *in);
+  hp_value *all = NULL;
+  hp_error err = HP_ERROR_INIT;
+  int rc = HP_OK;
+  for (size_t i = 0; i < k && rc == HP_OK; i++)
+    rc = first_table(ctx, i, &in[i]);
+  if (rc == HP_OK && hp__value_concat(in, k, &all, &err) != HP_OK)
+    rc = hp_node_fail(ctx, "%s", err.msg);
+  sorter s = {0};
+  if (rc == HP_OK)
+    rc = sorter_init(ctx, &s, all, &a);
+  if (rc == HP_OK) {
+    /* run i is rows [start[i], start[i + 1]) of `all` */
+    size_t *pos = hp__xcalloc(k + 2, sizeof *pos), *end = hp__xcalloc(k + 2, sizeof *end);
+    for (size_t i = 0, at = 0; i < k; i++) {
+      pos[i] = at;
+      at += hp_value_rows(in[i]);
+      end[i] = at;
+    }
+    size_t n = hp_value_rows(all);
+    int64_t *idx = hp__xmalloc((n + 1) * sizeof *idx);
+    for (size_t o = 0; o < n; o++) {
+      size_t best = k;
+      for (size_t i = 0; i < k; i++)
+        if (pos[i] < end[i] &&
+            (best == k || cmp_rows(&s, pos[i], &s, pos[best]) < 0))
+          best = i; /* ties: the earlier run */
+      idx[o] = (int64_t)pos[best]++;
+    }
+    rc = hp_node_output(ctx, 0, hp__table_take(all, idx, n));
+    free(idx);
+    free(pos);
+    free(end);
+  }
+  sorter_free(&s);
+  hp_value_free(all);
+  free(in);
+  sort_args_free(&a);
+  return rc;
+}
+
+static const hp_node_type sort_nodes[] = {
+    {.abi = HP_NODE_ABI,
+     .name = "frame.sort",
+     .run = sort_run,
+     .mode = HP_MODE_REDUCE,
+     .combine = sort_merge,
+     .finish = sort_merge,
+     .doc = "rows ordered by args.by (args.ascending), nulls last"},
+};
+
+int hp__sort_register(hp_registry *r) {
+  return hp_register_nodes(r, sort_nodes,
+                           sizeof sort_nodes / sizeof sort_nodes[0]);
+}
