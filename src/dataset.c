@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "map.h"
 #include "fs.h"
 #include "mem.h"
 #include "tree.h"
@@ -314,4 +315,24 @@ int hp__ds_stitch(const hp_dsdef *d, const char *version,
   }
   free(path);
   return named(err, was, rc, d);
+}
+
+uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
+  char *path = NULL;
+  hp_error e = HP_ERROR_INIT;
+  if (!d || hp__ds_load_path(d, version, &path, &e) != HP_OK)
+    return 0;
+  uint64_t h = HP_HASH_SEED, fp;
+  if (d->type != HP_DS_CSV && hp__h5_fingerprint(path, key_of(d), &fp) ==
+                                  HP_OK) {
+    h = hp__hash64(&fp, sizeof fp, h); /* what made it, not when */
+  } else {
+    h = 0; /* only the content says what a raw file holds */
+  }
+  if (h) {
+    int64_t range[2] = {d->row0, d->row1};
+    h = hp__hash64(range, sizeof range, h);
+  }
+  free(path);
+  return h;
 }

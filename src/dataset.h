@@ -31,6 +31,12 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
 int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
                 const hp_lineage *lin, hp_error *err);
 
+/* A cheap fingerprint of what loading d would read, without hashing it:
+ * the lineage fingerprint of an hpcpipe HDF5 output (with the partition's
+ * range). 0 for anything else (callers then hash the content, which does
+ * not change when a file is copied or touched). */
+uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version);
+
 /* Joins the committed partitions parts[0..n) of dataset d (csv.h and
  * store.h write each one) into what readers open: for hdf5 and the store,
  * a master file whose datasets are HDF5 virtual datasets over the

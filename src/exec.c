@@ -239,6 +239,8 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
                       d->name);
     HP_TRY(hp__ds_load(d, pl->load_version[ds], owned, err));
     ctx->in[i] = *owned;
+    if (*fp == 0)
+      *fp = hp__ds_fingerprint(d, pl->load_version[ds]);
   }
   if (*fp == 0)
     *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);

@@ -1503,6 +1503,30 @@ hp_value *hp__table_slice(const hp_value *t, size_t r0, size_t r1) {
   return table_gather(t, NULL, r0, r1 - r0);
 }
 
+size_t hp__value_size_hint(const hp_value *v) {
+  if (!v) return 0;
+  size_t n = 64;
+  if (is_table(v)) {
+    for (size_t c = 0; c < v->ncols; c++) {
+      const hp_column *col = &v->cols[c];
+      size_t strs = col->dict ? col->ndict : v->nrows;
+      n += 64 + (col->valid ? v->nrows : 0);
+      if (col->type == HP_STRING)
+        n += (col->dict ? 4 * v->nrows : 0) +
+             (col->offs ? (size_t)col->offs[strs] + 8 * strs : 0);
+      else
+        n += v->nrows * elem_size(col->type);
+    }
+  } else if (is_array(v)) {
+    n += hp_array_size(v) * elem_size(v->dtype);
+  } else {
+    for (size_t i = 0; i < v->nchild; i++)
+      n += 64 + hp__value_size_hint(v->children[i]);
+    n += 64 * v->nattrs;
+  }
+  return n;
+}
+
 hp_value *hp__value_slice(const hp_value *v, size_t r0, size_t r1) {
   if (is_table(v)) return hp__table_slice(v, r0, r1);
   if (!is_array(v) || r0 > r1 || r1 > v->dims[0]) return NULL;

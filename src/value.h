@@ -96,6 +96,10 @@ void hp__table_swap(hp_value *a, hp_value *b);
 hp_value *hp__table_take(const hp_value *t, const int64_t *rows, size_t n);
 hp_value *hp__table_mask(const hp_value *t, const uint8_t *keep);
 hp_value *hp__table_slice(const hp_value *t, size_t r0, size_t r1);
+/* Roughly the bytes hp__value_pack would write (within a small factor),
+ * without packing: to decide cheaply that a value is too large to travel
+ * inline. */
+size_t hp__value_size_hint(const hp_value *v);
 /* Rows [r0, r1) of a table, or of an array along axis 0; NULL if out of
  * range or a group. */
 hp_value *hp__value_slice(const hp_value *v, size_t r0, size_t r1);

@@ -53,10 +53,12 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
     hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
     packed.len = 0;
     int inl = 0;
-    if (keep[i] && res->out[i]) { /* NULL: joined on disk, readers load */
+    int mem = w->pl->ds[ds]->type == HP_DS_MEMORY;
+    /* NULL: joined on disk, readers load; clearly too large: not packed */
+    if (keep[i] && res->out[i] &&
+        (mem || hp__value_size_hint(res->out[i]) <= 4 * w->pl->inline_max)) {
       hp__value_pack(res->out[i], &packed);
-      inl = w->pl->ds[ds]->type == HP_DS_MEMORY ||
-            packed.len <= w->pl->inline_max;
+      inl = mem || packed.len <= w->pl->inline_max;
     }
     hp__put_u8(&w->out, (uint8_t)inl);
     if (inl)
