@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "proto.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -106,6 +107,58 @@ int hp__send(MPI_Comm comm, int to, const hp_buf *b, hp_error *err) {
                     b->len);
   int rc = MPI_Send(b->data, (int)b->len, MPI_BYTE, to, HP_MPI_TAG, comm);
   return rc == MPI_SUCCESS ? HP_OK : mpi_fail(err, rc, "MPI_Send");
+}
+
+int hp__outbox_progress(hp_outbox *o, hp_error *err) {
+  size_t k = 0;
+  for (size_t i = 0; i < o->n; i++) {
+    int done = 0;
+    int rc = MPI_Test(&o->req[i], &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS)
+      return mpi_fail(err, rc, "MPI_Test");
+    if (done) {
+      hp__buf_free(&o->buf[i]);
+      continue;
+    }
+    o->req[k] = o->req[i];
+    o->buf[k++] = o->buf[i];
+  }
+  o->n = k;
+  return HP_OK;
+}
+
+int hp__isend(hp_outbox *o, MPI_Comm comm, int to, hp_buf *b, hp_error *err) {
+  if (b->len > (size_t)INT32_MAX)
+    return hp__fail(err, HP_EMPI, "message of %zu bytes is too large",
+                    b->len);
+  HP_TRY(hp__outbox_progress(o, err));
+  if (o->n == o->cap) {
+    size_t c = o->cap;
+    hp__grow(&o->req, &c, o->n + 1, sizeof *o->req);
+    hp__grow(&o->buf, &o->cap, o->n + 1, sizeof *o->buf);
+  }
+  o->buf[o->n] = *b;
+  memset(b, 0, sizeof *b);
+  hp_buf *m = &o->buf[o->n];
+  int rc = MPI_Isend(m->data, (int)m->len, MPI_BYTE, to, HP_MPI_TAG, comm,
+                     &o->req[o->n]);
+  if (rc != MPI_SUCCESS) {
+    hp__buf_free(m);
+    return mpi_fail(err, rc, "MPI_Isend");
+  }
+  o->n++;
+  return HP_OK;
+}
+
+int hp__outbox_drain(hp_outbox *o, hp_error *err) {
+  int rc = o->n ? MPI_Waitall((int)o->n, o->req, MPI_STATUSES_IGNORE)
+                : MPI_SUCCESS;
+  for (size_t i = 0; i < o->n; i++)
+    hp__buf_free(&o->buf[i]);
+  free(o->req);
+  free(o->buf);
+  memset(o, 0, sizeof *o);
+  return rc == MPI_SUCCESS ? HP_OK : mpi_fail(err, rc, "MPI_Waitall");
 }
 
 int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {

@@ -63,6 +63,24 @@ const void *hp__get_bytes(hp_rd *r, size_t *n);
 
 /* Sends b's bytes to rank `to`. Errors: HP_EMPI. */
 int hp__send(MPI_Comm comm, int to, const hp_buf *b, hp_error *err);
+/* Sends in flight, each with the buffer it must keep alive: rank 0 never
+ * blocks on a send, so a worker sending a large result while rank 0 sends
+ * it a large task cannot deadlock (both blocking sends would wait for the
+ * other's receive once messages pass the eager limit). */
+typedef struct hp_outbox {
+  MPI_Request *req;
+  hp_buf *buf;
+  size_t n, cap;
+} hp_outbox;
+
+/* Starts sending b's bytes to `to`, taking b's contents (b is left
+ * empty). Completed sends are reaped first. Errors: HP_EMPI. */
+int hp__isend(hp_outbox *o, MPI_Comm comm, int to, hp_buf *b, hp_error *err);
+/* Reaps completed sends without waiting. */
+int hp__outbox_progress(hp_outbox *o, hp_error *err);
+/* Waits for every send, then frees the outbox. */
+int hp__outbox_drain(hp_outbox *o, hp_error *err);
+
 /* Waits for the next message from `from` (MPI_ANY_SOURCE for any), into
  * msg (replacing its contents); *src is the sender. Polls with a growing
  * sleep (up to 1 ms) so an idle rank uses no CPU. Errors: HP_EMPI. */

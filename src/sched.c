@@ -45,7 +45,8 @@ typedef struct sched {
   int failed;
   hp_error ferr;
   FILE *journal;
-  hp_buf msg;
+  hp_buf msg, out; /* received; being built to send */
+  hp_outbox outbox;
   double t0, last_progress, last_flush;
 } sched;
 
@@ -273,7 +274,7 @@ static int pick_worker(sched *s, int32_t n) {
 
 static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   const hp_graph *g = s->g;
-  hp_buf *b = &s->msg;
+  hp_buf *b = &s->out;
   b->len = 0;
   hp__put_u32(b, HP_MSG_TASK);
   hp__put_u32(b, (uint32_t)n);
@@ -299,7 +300,7 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
     hp__put_u8(b, s->cons_left[g->out_ds[k]] > 0);
   s->inflight[w]++;
   s->running++;
-  return hp__send(s->comm, w, b, err);
+  return hp__isend(&s->outbox, s->comm, w, b, err);
 }
 
 static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
@@ -433,6 +434,7 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   hp_buf bye = {0};
   hp__put_u32(&bye, HP_MSG_SHUTDOWN);
   hp_error ignore = HP_ERROR_INIT;
+  hp__outbox_drain(&s.outbox, &ignore); /* every task was received */
   for (int w = 1; w < pl->size; w++)
     hp__send(comm, w, &bye, &ignore);
   hp__buf_free(&bye);
@@ -461,6 +463,7 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   for (int w = 0; w <= pl->size; w++)
     hp__buf_free(&s.rel[w]);
   hp__buf_free(&s.msg);
+  hp__buf_free(&s.out);
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.local), free(s.inflight), free(s.rel);
