@@ -28,7 +28,7 @@ hp_registry *hp__registry_new(void) {
   r->types = hp__map_new();
   if (hp__nodes_register_builtins(r) != HP_OK ||
       hp__frame_register(r) != HP_OK || hp__join_register(r) != HP_OK ||
-      hp__sort_register(r) != HP_OK) {
+      hp__sort_register(r) != HP_OK || hp__array_register(r) != HP_OK) {
     hp__registry_free(r);
     return NULL;
   }

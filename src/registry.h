@@ -26,5 +26,6 @@ int hp__nodes_register_builtins(hp_registry *r);
 int hp__frame_register(hp_registry *r);
 int hp__join_register(hp_registry *r);
 int hp__sort_register(hp_registry *r);
+int hp__array_register(hp_registry *r); /* array.* (array.c) */
 
 #endif
