@@ -1135,12 +1135,12 @@ static int partial_input(hp_node_ctx *ctx, size_t i, const hp_value **g,
 /* combine: the partials merged in order into one. */
 static int red_combine(hp_node_ctx *ctx, red_op op) {
   size_t n = hp_node_ninputs(ctx);
-  const hp_value *g0;
-  int rows;
+  const hp_value *g0 = NULL;
+  int rows = 0;
   HP_TRY(partial_input(ctx, 0, &g0, &rows));
   if (rows) {
     const hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
-    int rc = HP_OK, r2;
+    int rc = HP_OK, r2 = 0;
     for (size_t i = 0; i < n && rc == HP_OK; i++) {
       const hp_value *g;
       rc = partial_input(ctx, i, &g, &r2);
@@ -1193,8 +1193,8 @@ static int red_combine(hp_node_ctx *ctx, red_op op) {
 
 /* finish: the last partial as the node's output. */
 static int red_finish(hp_node_ctx *ctx, red_op op) {
-  const hp_value *g;
-  int rows;
+  const hp_value *g = NULL;
+  int rows = 0;
   HP_TRY(partial_input(ctx, 0, &g, &rows));
   hp_value *out = NULL;
   if (rows) {

@@ -61,7 +61,7 @@ static int arg_text(const hp_tree *args, const char *key, const char *dflt,
 
 static int arg_time(const hp_tree *args, const char *key, const char *dflt,
                     int64_t *ns, hp_error *err) {
-  const char *s;
+  const char *s = NULL;
   HP_TRY(arg_text(args, key, dflt, &s, err));
   if (!hp__timestamp_parse(s, ns))
     return hp__fail(err, HP_ECONFIG,
@@ -108,7 +108,7 @@ static int parse_freq(const char *s, int64_t *ns) {
 
 static int arg_freq(const hp_tree *args, const char *key, const char *dflt,
                     int64_t *ns, hp_error *err) {
-  const char *s;
+  const char *s = NULL;
   HP_TRY(arg_text(args, key, dflt, &s, err));
   if (!parse_freq(s, ns))
     return hp__fail(err, HP_ECONFIG,
