@@ -384,6 +384,32 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
     free(valid);
     return;
   }
+  if (nk == 1 && !nullable && n &&
+      (hp_table_coltype(t, k[0]) == HP_INT64 ||
+       hp_table_coltype(t, k[0]) == HP_TIMESTAMP)) {
+    /* one integer column over a small range: index by value */
+    const int64_t *v = hp_table_column(t, k[0]);
+    int64_t lo = v[0], hi = v[0];
+    for (size_t r = 1; r < n; r++) {
+      lo = v[r] < lo ? v[r] : lo;
+      hi = v[r] > hi ? v[r] : hi;
+    }
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    if (span < 2 * (uint64_t)n + 1024 && span < ((uint64_t)1 << 26)) {
+      int32_t *map = hp__xmalloc((size_t)(span + 1) * sizeof *map);
+      for (uint64_t i = 0; i <= span; i++)
+        map[i] = -1;
+      for (size_t r = 0; r < n; r++) {
+        size_t c = (size_t)((uint64_t)v[r] - (uint64_t)lo);
+        if (map[c] < 0)
+          map[c] = new_group(g, r);
+        g->gid[r] = map[c];
+      }
+      free(map);
+      free(valid);
+      return;
+    }
+  }
   size_t cap = 64;
   while (cap < 2 * n + 2 && cap < ((size_t)1 << 40))
     cap *= 2;
