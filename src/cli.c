@@ -151,8 +151,15 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
   return HP_OK;
 }
 
+/* A run without MPI (see hp_main) has no communicator. */
+static int solo(MPI_Comm comm) {
+  return comm == MPI_COMM_NULL;
+}
+
 /* All ranks agree on the first failing rank's error; returns the code. */
 static int agree(MPI_Comm comm, int rank, hp_error *err) {
+  if (solo(comm))
+    return err->code;
   int in[2] = {err->code != HP_OK ? 0 : 1, rank}, out[2];
   MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MINLOC, comm);
   if (out[0] == 1)
@@ -177,7 +184,7 @@ static int share_bundle(MPI_Comm comm, int rank, const cli *c, hp_buf *b,
   if (rank == 0)
     rc = hp__conf_bundle_read(c->o.confdir, c->o.env, b, err);
   rc = agree(comm, rank, err);
-  if (rc != HP_OK)
+  if (rc != HP_OK || solo(comm))
     return rc;
   unsigned long long n = b->len;
   MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
@@ -204,7 +211,8 @@ static void run_version(MPI_Comm comm, int rank, hp_plan *pl) {
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
   }
-  MPI_Bcast(v, sizeof v, MPI_CHAR, 0, comm);
+  if (!solo(comm))
+    MPI_Bcast(v, sizeof v, MPI_CHAR, 0, comm);
   pl->version = hp__xstrdup(v);
 }
 
@@ -281,7 +289,8 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
     if (rank != 0 && rc != HP_OK)
       hp__log(HP_LOG_ERROR, "%s", err->msg);
     int code = rc;
-    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    if (!solo(comm))
+      MPI_Bcast(&code, 1, MPI_INT, 0, comm);
     rc = code;
   } else if (rc == HP_OK && rank == 0) {
     if (strcmp(c->cmd, "list") == 0)
@@ -311,13 +320,20 @@ int hp_main(int argc, char **argv) {
     printf("hpcpipe %s\n", hp_version());
     return HP_EXIT_OK;
   }
+  /* A plain `hpcpipe run` (no mpirun or srun) runs in-process without
+   * MPI: Open MPI's singleton start-up alone costs ~0.3 s. */
   int provided, rank = 0, size = 1;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  MPI_Comm comm;
-  MPI_Comm_dup(MPI_COMM_WORLD, &comm);
-  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  int mpi = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") ||
+            getenv("PMI_RANK") || getenv("PMIX_RANK") ||
+            getenv("HPCPIPE_MPI");
+  MPI_Comm comm = MPI_COMM_NULL;
+  if (mpi) {
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+  }
   hp__log_init(rank, HP_LOG_INFO);
   hp__h5_init();
   hp__exec_crash_handlers(rank);
@@ -340,7 +356,9 @@ int hp_main(int argc, char **argv) {
     free(c.lists[k]);
     free(c.items[k]);
   }
-  MPI_Comm_free(&comm);
-  MPI_Finalize();
+  if (mpi) {
+    MPI_Comm_free(&comm);
+    MPI_Finalize();
+  }
   return hp_exit_code(rc);
 }
