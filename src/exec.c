@@ -36,6 +36,10 @@ struct hp_node_ctx {
   const hp_tree **pin;  /* per input slot; parameter trees */
   hp_value **out;
   hp_error *err;
+  /* why the last hp_node_input/hp_node_param refused: reported only if the
+   * function then fails without a message of its own, so probing an
+   * input's kind leaves no error behind */
+  char refused[200];
 };
 
 const char *hp_node_name(const hp_node_ctx *ctx) {
@@ -102,10 +106,12 @@ int hp_node_input(hp_node_ctx *ctx, size_t i, const hp_value **out) {
     *out = NULL;
   if (!ctx || !out || i >= ctx->nd->nin)
     return HP_EINVAL;
-  if (!ctx->in[i])
-    return hp__fail(ctx->err, HP_EINVAL,
-                    "input %zu ('%s') is a parameter, not a dataset", i,
-                    ctx->nd->in[i].ds);
+  if (!ctx->in[i]) {
+    snprintf(ctx->refused, sizeof ctx->refused,
+             "input %zu ('%s') is a parameter, not a dataset", i,
+             hp_node_input_name(ctx, i));
+    return HP_EINVAL;
+  }
   *out = ctx->in[i];
   return HP_OK;
 }
@@ -115,10 +121,12 @@ int hp_node_param(hp_node_ctx *ctx, size_t i, const hp_tree **out) {
     *out = NULL;
   if (!ctx || !out || i >= ctx->nd->nin)
     return HP_EINVAL;
-  if (!hp__is_param(ctx->nd->in[i].ds))
-    return hp__fail(ctx->err, HP_EINVAL,
-                    "input %zu ('%s') is a dataset, not a parameter", i,
-                    ctx->nd->in[i].ds);
+  if (!hp__is_param(ctx->nd->in[i].ds)) {
+    snprintf(ctx->refused, sizeof ctx->refused,
+             "input %zu ('%s') is a dataset, not a parameter", i,
+             hp_node_input_name(ctx, i));
+    return HP_EINVAL;
+  }
   *out = ctx->pin[i];
   return HP_OK;
 }
@@ -300,7 +308,9 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
     rc = pl->fn[node]->run(&ctx);
     running_node = NULL;
     res->seconds = now_s() - t0;
-    if (rc != HP_OK && err->code == HP_OK)
+    if (rc != HP_OK && err->code == HP_OK && ctx.refused[0])
+      hp__fail(err, HP_ENODE, "%s", ctx.refused);
+    else if (rc != HP_OK && err->code == HP_OK)
       hp__fail(err, HP_ENODE, "function %s returned %s", nd->func,
                hp_err_name(rc));
     if (rc != HP_OK)

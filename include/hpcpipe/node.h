@@ -163,11 +163,12 @@ HP_EXTERN const hp_tree *hp_node_args(const hp_node_ctx *ctx);
 HP_EXTERN size_t hp_node_ninputs(const hp_node_ctx *ctx);
 /* The argument name of input i for map inputs, else its dataset name. */
 HP_EXTERN const char *hp_node_input_name(const hp_node_ctx *ctx, size_t i);
-/* Input i as a value; borrowed until the function returns. HP_EINVAL with
- * a message on the context if input i is a `params:` input. */
+/* Input i as a value; borrowed until the function returns. HP_EINVAL if
+ * input i is a `params:` input (safe for probing: the reason is reported
+ * only if the function then fails without a message of its own). */
 HP_EXTERN int hp_node_input(hp_node_ctx *ctx, size_t i, const hp_value **out);
 /* Input i as a parameter tree (`params:x` or `parameters`); HP_EINVAL if it
- * is a dataset. */
+ * is a dataset (as hp_node_input, safe for probing). */
 HP_EXTERN int hp_node_param(hp_node_ctx *ctx, size_t i, const hp_tree **out);
 /* Index of the input with argument or dataset name `name`, or -1. */
 HP_EXTERN long hp_node_input_index(const hp_node_ctx *ctx, const char *name);
@@ -224,7 +225,7 @@ typedef struct hp_node_type {
   int abi;           /* HP_NODE_ABI */
   const char *name;  /* "core.identity": what `func:` names in YAML */
   hp_node_fn run;    /* required */
-  const char *doc;   /* one line, for listings (optional) */
+  const char *doc;   /* one line describing it (optional) */
   hp_node_mode mode; /* HP_MODE_WHOLE (0) unless set */
   hp_node_fn combine; /* HP_MODE_REDUCE */
   hp_node_fn finish;  /* HP_MODE_REDUCE */
