@@ -107,7 +107,7 @@ hprun() {
     { echo "hpcpipe run $2 (np $np) failed:"; tail -3 "$W/err"; } >&2
     echo fail; return
   fi
-  run=$(sed -n 's/.*complete: [0-9]* nodes* in \([0-9.]*\) s.*/\1/p' "$W/err")
+  run=$(sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err")
   fn=$(awk '/"event":"start"/ {s = 0} /"event":"done"/ {
          if (match($0, /"seconds":[0-9.e-]+/)) s += substr($0, RSTART + 10, RLENGTH - 10)
        } END {printf "%.4f", s}' "$P/data/store/journal.jsonl")
