@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "part.h"
 #include "map.h"
 #include "mem.h"
 #include "registry.h"
@@ -2190,4 +2191,56 @@ static const hp_node_type frame_nodes[] = {
 int hp__frame_register(hp_registry *r) {
   return hp_register_nodes(r, frame_nodes,
                            sizeof frame_nodes / sizeof frame_nodes[0]);
+}
+
+/* ---- projection --------------------------------------------------------------- */
+
+static void add_expr_cols(const char *text, hp_cols *need) {
+  hp_expr *e = NULL;
+  hp_error err = HP_ERROR_INIT;
+  if (!text || hp__expr_parse(text, &e, &err) != HP_OK) {
+    need->all = 1; /* the run reports the error */
+    return;
+  }
+  for (size_t i = 0; i < hp__expr_ncols(e); i++)
+    hp__cols_add(need, hp__expr_col(e, i));
+  hp__expr_free(e);
+}
+
+static void add_names(const hp_tree *v, hp_cols *need) {
+  if (hp_tree_type(v) == HP_TREE_SCALAR) {
+    hp__cols_add(need, hp_tree_text(v));
+  } else if (hp_tree_type(v) == HP_TREE_SEQ) {
+    for (size_t i = 0; i < hp_tree_len(v); i++)
+      if (hp_tree_text(hp_tree_at(v, i)))
+        hp__cols_add(need, hp_tree_text(hp_tree_at(v, i)));
+      else
+        need->all = 1;
+  } else {
+    need->all = 1;
+  }
+}
+
+void hp__frame_columns(const hp_node_type *t, const hp_tree *args,
+                       const hp_cols *keep, hp_cols *need) {
+  const char *f = t ? t->name : "";
+  if (!strcmp(f, "frame.count")) {
+    return; /* rows only */
+  } else if (!strcmp(f, "frame.value_counts")) {
+    add_names(hp_tree_get(args, "column"), need);
+  } else if (!strcmp(f, "frame.groupby")) {
+    add_names(hp_tree_get(args, "by"), need);
+    const hp_tree *a = hp_tree_get(args, "agg");
+    for (size_t i = 0; hp_tree_type(a) == HP_TREE_MAP && i < hp_tree_len(a);
+         i++)
+      hp__cols_add(need, hp_tree_key(a, i));
+  } else if (!strcmp(f, "frame.select")) {
+    add_names(hp_tree_get(args, "columns"), need);
+  } else if (!strcmp(f, "frame.filter") && !keep->all) {
+    for (size_t i = 0; i < keep->n; i++)
+      hp__cols_add(need, keep->v[i]);
+    add_expr_cols(hp_tree_str(args, "expr", NULL), need);
+  } else {
+    need->all = 1;
+  }
 }

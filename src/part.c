@@ -53,9 +53,13 @@ typedef struct xp {
   int64_t *step;     /* [user nds] source read in ranges of this many bytes
                         (csv) or rows (hdf5); 0: not in ranges */
   int64_t *total;    /* [user nds] rows of an hdf5 source read in ranges */
+  hp_cols *need;     /* [user nds] columns the run reads of each dataset */
   uint8_t *stitched; /* [user nds] */
   hp_error *err;
 } xp;
+
+static int first_input(const hp_plan *p, size_t n);
+static int32_t producer(const xp *x, int32_t ud);
 
 static hp_node_mode mode_of(const hp_plan *p, size_t n) {
   hp_node_mode m = p->fn[n]->mode;
@@ -156,6 +160,14 @@ static char *part_name(xp *x, int32_t ud, int32_t k) {
     d->filepath = part_path(D, k);
   }
   d->key = D->key ? hp__xstrdup(D->key) : NULL;
+  const hp_cols *need = &x->need[ud];
+  if (producer(x, ud) < 0 && !need->all && d->type == HP_DS_HDF5) {
+    d->project = 1; /* read only what the run uses */
+    d->ncols = need->n;
+    d->cols = hp__xcalloc(need->n + 1, sizeof *d->cols);
+    for (size_t i = 0; i < need->n; i++)
+      d->cols[i] = hp__xstrdup(need->v[i]);
+  }
   d->entry = D->entry;
   d->entry_borrowed = 1;
   d->where = D->where;
@@ -168,6 +180,63 @@ static char *part_name(xp *x, int32_t ud, int32_t k) {
 static int32_t producer(const xp *x, int32_t ud) {
   int32_t n = x->p->ug->producer[ud];
   return n >= 0 && x->p->ukeep[n] ? n : -1;
+}
+
+void hp__cols_add(hp_cols *c, const char *name) {
+  for (size_t i = 0; i < c->n; i++)
+    if (strcmp(c->v[i], name) == 0)
+      return;
+  hp__grow(&c->v, &c->cap, c->n + 1, sizeof *c->v);
+  c->v[c->n++] = hp__xstrdup(name);
+}
+
+void hp__cols_free(hp_cols *c) {
+  for (size_t i = 0; i < c->n; i++)
+    free(c->v[i]);
+  free(c->v);
+  memset(c, 0, sizeof *c);
+}
+
+static void cols_union(hp_cols *c, const hp_cols *o) {
+  c->all |= o->all;
+  for (size_t i = 0; i < o->n && !c->all; i++)
+    hp__cols_add(c, o->v[i]);
+}
+
+/* Which columns of each dataset the selected nodes read, from the last
+ * node back: a saved output keeps every column; a builtin says what it
+ * reads of its first input given what its outputs must keep (a filter
+ * passes its consumers' needs through); anything else reads everything. */
+static void projection(xp *x) {
+  const hp_plan *p = x->p;
+  const hp_graph *ug = p->ug;
+  for (size_t d = 0; d < ug->nds; d++)
+    if (producer(x, (int32_t)d) >= 0 && p->ds[d]->type != HP_DS_MEMORY)
+      x->need[d].all = 1;
+  for (size_t i = ug->nnodes; i-- > 0;) {
+    int32_t n = ug->order[i];
+    if (!p->ukeep[n])
+      continue;
+    hp_cols keep = {0};
+    for (size_t k = ug->out_off[n]; k < ug->out_off[n + 1]; k++)
+      cols_union(&keep, &x->need[ug->out_ds[k]]);
+    if (ug->out_off[n] == ug->out_off[n + 1])
+      keep.all = 1;
+    int first = first_input(p, (size_t)n);
+    for (size_t s = 0; s < p->upipe->nodes[n].nin; s++) {
+      int32_t ud = ug->in_ds[ug->in_off[n] + s];
+      if (hp__is_param(ug->dsname[ud]))
+        continue;
+      hp_cols in = {0};
+      if ((int)s == first)
+        hp__frame_columns(p->fn[n], p->upipe->nodes[n].args, &keep, &in);
+      else
+        in.all = 1;
+      cols_union(&x->need[ud], &in);
+      hp__cols_free(&in);
+    }
+    hp__cols_free(&keep);
+  }
 }
 
 /* Partitions of a csv file: a directory or pattern has one per file; a
@@ -581,6 +650,8 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   x.stitched = hp__xcalloc(ug->nds + 1, 1);
   x.step = hp__xcalloc(ug->nds + 1, sizeof *x.step);
   x.total = hp__xcalloc(ug->nds + 1, sizeof *x.total);
+  x.need = hp__xcalloc(ug->nds + 1, sizeof *x.need);
+  projection(&x);
   int rc = HP_OK;
   for (size_t i = 0; i < ug->nnodes && rc == HP_OK; i++) {
     int32_t n = ug->order[i];
@@ -594,6 +665,9 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   free(x.stitched);
   free(x.step);
   free(x.total);
+  for (size_t d = 0; d < ug->nds; d++)
+    hp__cols_free(&x.need[d]);
+  free(x.need);
   /* the task level takes over; the user level is kept for freeing */
   o->uds = p->ds;
   o->ufn = p->fn;
@@ -651,6 +725,9 @@ void hp__part_free(hp_plan *p) {
     free(o->mydefs[i]->name);
     free(o->mydefs[i]->filepath);
     free(o->mydefs[i]->key);
+    for (size_t k = 0; k < o->mydefs[i]->ncols; k++)
+      free(o->mydefs[i]->cols[k]);
+    free(o->mydefs[i]->cols);
     free(o->mydefs[i]);
   }
   free(o->mydefs);

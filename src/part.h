@@ -33,6 +33,24 @@ typedef struct hp_task {
   uint8_t phase;  /* hp_phase */
 } hp_task;
 
+/* A set of column names (owned copies), or every column (all). */
+typedef struct hp_cols {
+  int all;
+  char **v;
+  size_t n, cap;
+} hp_cols;
+
+void hp__cols_add(hp_cols *c, const char *name); /* once each */
+void hp__cols_free(hp_cols *c);
+
+struct hp_node_type;
+struct hp_tree;
+/* The columns of its first dataset input a builtin node reads, given the
+ * columns `keep` its outputs must carry; need->all when it reads them all
+ * or does not say (plugins, most builtins). frame.c. */
+void hp__frame_columns(const struct hp_node_type *t, const struct hp_tree *args,
+                       const hp_cols *keep, hp_cols *need);
+
 /* Fan-in of a reduction's combine tree. */
 #define HP_COMBINE_FANIN 8
 

@@ -525,7 +525,27 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
 typedef struct rctx {
   const char *path;
   hp_error *err;
+  /* a projection of the top table: only these columns (none: the first
+   * one, for its row count); ignored when project is 0 */
+  const char *const *cols;
+  size_t ncols;
+  int project;
 } rctx;
+
+/* Keeps the names the projection asks for, in file order. */
+static void project_names(const rctx *r, char **names, size_t *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < *n; i++) {
+    int keep = r->ncols == 0 && k == 0;
+    for (size_t j = 0; j < r->ncols && !keep; j++)
+      keep = strcmp(names[i], r->cols[j]) == 0;
+    if (keep)
+      names[k++] = names[i];
+    else
+      free(names[i]);
+  }
+  *n = k;
+}
 
 /* "path: 'name': what: <HDF5 message>" */
 static int rfail(rctx *r, const char *name, const char *what) {
@@ -1240,6 +1260,8 @@ static int read_object(rctx *r, hid_t loc, const char *name, int depth,
       }
       if (table) {
         column_order(o, &names, &n);
+        if (r->project && depth == 0)
+          project_names(r, names, &n);
         rc = read_table(r, o, names, n, out);
         if (rc == HP_OK && masks) {
           rc = read_masks(r, o, *out);
@@ -1282,13 +1304,19 @@ static int is_root(const char *key) {
 
 int hp__h5_load(const char *path, const char *key, hp_value **out,
                 hp_error *err) {
+  return hp__h5_load_columns(path, key, NULL, 0, 0, out, err);
+}
+
+int hp__h5_load_columns(const char *path, const char *key,
+                        const char *const *cols, size_t ncols, int project,
+                        hp_value **out, hp_error *err) {
   if (out) *out = NULL;
   if (!path || !out)
     return hp__fail(err, HP_EINVAL, "hp__h5_load: bad arguments");
   hp__h5_init();
   hid_t file;
   HP_TRY(open_file(path, &file, err));
-  rctx r = {path, err};
+  rctx r = {path, err, cols, ncols, project};
   const char *obj = is_root(key) ? "/" : key;
   int rc;
   if (!is_root(key) && H5Lexists(file, obj, H5P_DEFAULT) <= 0) {

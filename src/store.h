@@ -44,6 +44,13 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
 int hp__h5_load(const char *path, const char *key, hp_value **out,
                 hp_error *err);
 
+/* hp__h5_load reading, when `project` is set and the object is a table,
+ * only the columns cols[0..ncols) that it has (ncols 0: its first column
+ * alone, which still gives the row count). */
+int hp__h5_load_columns(const char *path, const char *key,
+                        const char *const *cols, size_t ncols, int project,
+                        hp_value **out, hp_error *err);
+
 /* Reads hpcpipe_fingerprint from the object at key; HP_OK and *fp set, or
  * HP_EIO if the file or attribute is missing. */
 int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp);
