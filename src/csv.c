@@ -612,8 +612,54 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
 
 /* Parses buf[0..len) (NUL at buf[len], owned: freed here), a header and
  * records, into a table. */
+/* Offset of the first byte of p[0..n) that is not well-formed UTF-8 (RFC
+ * 3629: no overlong forms, no surrogates, at most U+10FFFF), or n. */
+static size_t utf8_bad(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) { /* ASCII runs, 8 bytes at a time */
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (!(w & 0x8080808080808080ULL)) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = c >= 0xC2 && c <= 0xDF   ? 1
+               : c >= 0xE0 && c <= 0xEF ? 2
+               : c >= 0xF0 && c <= 0xF4 ? 3
+                                        : 0;
+    if (!k || i + k >= n)
+      return i;
+    unsigned c1 = p[i + 1];
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) ||
+        (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
+      return i;
+    for (size_t j = 1; j <= k; j++)
+      if ((p[i + j] & 0xC0) != 0x80)
+        return i;
+    i += k + 1;
+  }
+  return n;
+}
+
 static int parse_buffer(const char *path, char *buf, size_t len,
                         const hp_csv_opts *o, hp_value **out, hp_error *err) {
+  size_t bad = utf8_bad((const unsigned char *)buf, len);
+  if (bad < len) {
+    size_t line = 1;
+    for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + bad - q)));)
+      q++, line++;
+    unsigned byte = (unsigned char)buf[bad];
+    free(buf);
+    return hp__fail(err, HP_EIO, "%s:%zu: invalid UTF-8 (byte 0x%02X)", path,
+                    line, byte);
+  }
   parser ps = {.path = path,
                .p = buf,
                .end = buf + len,

@@ -454,8 +454,8 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
             pl->version, s.done, pl->task ? "task" : "node",
             s.done == 1 ? "" : "s", now_s() - s.t0, cpu);
   else if (s.failed)
-    hp__log(HP_LOG_INFO, "%zu of %zu nodes completed before the failure",
-            s.done, s.total);
+    hp__log(HP_LOG_INFO, "%zu of %zu %s completed before the failure",
+            s.done, s.total, pl->task ? "tasks" : "nodes");
   for (size_t d = 0; d < g->nds; d++) {
     free(s.inl[d]);
     hp_value_free(s.local[d]);

@@ -116,6 +116,40 @@ for np in 1 3; do
   check_close "$Q/data/out/rows.csv" "$FIX/expected_counts.csv" "partition_rows (np=$np)"
 done
 
+# Malformed CSV fails the node with file and line (as numbered in the file,
+# also when a large file is read in byte ranges), exit 1, on any rank count.
+M=$SCRATCH/m && mkdir -p "$M/conf/base" "$M/data"
+cat >"$M/conf/base/catalog.yml" <<'Y'
+dir: {type: csv, filepath: data/dir/, columns: {x: float64}}
+big: {type: csv, filepath: data/big.csv, blocksize: 64}
+Y
+cat >"$M/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  dir:
+    - {node: count_dir, func: frame.count, inputs: dir, outputs: n1}
+  big:
+    - {node: count_big, func: frame.count, inputs: big, outputs: n2}
+Y
+bad_csv() { # WHAT LINE-TEXT CONTENT-OF-THE-SECOND-FILE
+  rm -rf "$M/data/dir" && mkdir -p "$M/data/dir"
+  printf 'name,x\na,1\nb,2\n' >"$M/data/dir/p0.csv"
+  printf "$3" >"$M/data/dir/p1.csv"
+  for np in 1 3; do
+    hp "$np" run "$M/conf" --pipelines dir
+    expect_rc 1 "$1 (np=$np)"
+    expect_err "$M/data/dir/p1.csv:$2" "$1: file and line (np=$np)"
+    no_mpi_noise "$1 (np=$np)"
+  done
+}
+bad_csv "ragged row" "3: row has 3 fields, expected 2" 'name,x\nc,3\nd,4,5\n'
+bad_csv "bad quoting" "2:" 'name,x\n"c,3\n'
+bad_csv "unparsable number" "4: column 'x': cannot read 'zz' as float64" 'name,x\nc,3\nd,4\ne,zz\n'
+bad_csv "invalid UTF-8" "3: invalid UTF-8" 'name,x\nc,3\nd\351,4\n'
+{ echo "name,x"; for i in $(seq 1 40); do echo "n$i,$i"; done; printf 'bad,\303(\n'; } >"$M/data/big.csv"
+hp 3 run "$M/conf" --pipelines big
+expect_rc 1 "invalid UTF-8 in a byte range"
+expect_err "$M/data/big.csv:42: invalid UTF-8" "byte range: line numbered as in the file"
+
 # The store's master file reads as one table in h5py.
 if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
   n=$(/usr/bin/python3 -c "
