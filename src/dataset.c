@@ -172,9 +172,10 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
       rc = csv_read_all(path, &o, out, err);
   } else {
     rc = hp__h5_load_columns(path, key_of(d), (const char *const *)d->cols,
-                             d->ncols, d->project, out, err);
-    if (rc == HP_OK && d->row1 > 0) { /* rows [row0, row1) */
-      /* TODO: read the range by hyperslab instead of the whole file */
+                             d->ncols, d->project, d->row0, d->row1, out,
+                             err);
+    if (rc == HP_OK && d->row1 > 0 && hp_value_kind(*out) == HP_ARRAY) {
+      /* tables come back ranged; arrays are read whole, then sliced */
       hp_value *part = hp__value_slice(*out, (size_t)d->row0, (size_t)d->row1);
       hp_value_free(*out);
       *out = part;

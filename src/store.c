@@ -530,7 +530,31 @@ typedef struct rctx {
   const char *const *cols;
   size_t ncols;
   int project;
+  /* rows [row0, row1) of the top table's columns (ranged set), read by
+   * hyperslab; full: the columns' length in the file */
+  int want_range, ranged;
+  int64_t row0, row1;
+  size_t full;
 } rctx;
+
+/* Reads n elements of the 1-D dataset d into buf: all of it, or for a
+ * ranged read the rows from row0 on. */
+static herr_t dread(const rctx *r, hid_t d, hid_t mt, void *buf, size_t n) {
+  if (!r->ranged)
+    return H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  hsize_t start = (hsize_t)r->row0, count = n;
+  hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &count, NULL);
+  herr_t st = fs < 0 || ms < 0 ||
+                      H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL,
+                                          &count, NULL) < 0
+                  ? -1
+                  : H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
+  if (fs >= 0)
+    H5Sclose(fs);
+  if (ms >= 0)
+    H5Sclose(ms);
+  return st;
+}
 
 /* Keeps the names the projection asks for, in file order. */
 static void project_names(const rctx *r, char **names, size_t *n) {
@@ -686,7 +710,7 @@ static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   } else if (!(codes = malloc(n ? n * sizeof *codes : 1))) {
     rc = hp__fail(r->err, HP_ENOMEM, "%s: '%s': out of memory (%zu elements)",
                   r->path, name, n);
-  } else if (n && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, codes) < 0) {
+  } else if (n && dread(r, d, rt, codes, n) < 0) {
     rc = rfail(r, name, "read");
   }
   for (size_t i = 0; rc == HP_OK && i < n; i++) {
@@ -753,7 +777,7 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
                   r->path, name, n);
     goto done;
   }
-  if (n && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+  if (n && dread(r, d, rt, buf, n) < 0) {
     rc = rfail(r, name, "read");
     goto done;
   }
@@ -797,8 +821,9 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
       }
       c->offs[n] = (int64_t)at;
     }
-    if (vl && n) {
-      space = H5Dget_space(d);
+    if (vl && n) { /* the memory space of what was read */
+      hsize_t cnt = n;
+      space = H5Screate_simple(1, &cnt, NULL);
       vl_reclaim(rt, space, buf);
     }
   }
@@ -962,14 +987,13 @@ static int read_masks(rctx *r, hid_t g, hp_value *t) {
     uint8_t *m = NULL;
     if (len < 0)
       rc = rfail(r, where, "mask in " VALID_GROUP ": not a 1-D dataset");
-    else if ((size_t)len != t->nrows)
+    else if ((size_t)len != (r->ranged ? r->full : t->nrows))
       rc = unsupported(r, where,
                        "mask in " VALID_GROUP " differs in length from the "
                        "column");
     else if (!(m = malloc(t->nrows ? t->nrows : 1)))
       rc = hp__fail(r->err, HP_ENOMEM, "%s: out of memory", r->path);
-    else if (t->nrows &&
-             H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m) < 0)
+    else if (t->nrows && dread(r, d, H5T_NATIVE_UINT8, m, t->nrows) < 0)
       rc = rfail(r, where, "reading its mask in " VALID_GROUP);
     h5_close(d);
     if (rc != HP_OK) {
@@ -997,12 +1021,17 @@ static int read_table(rctx *r, hid_t g, char **names, size_t n,
     long long len = d >= 0 ? extent_1d(d) : -1;
     if (ft < 0 || len < 0) {
       rc = rfail(r, names[i], "not a 1-D dataset");
-    } else if (i > 0 && (size_t)len != t->nrows) {
+    } else if (i > 0 && (size_t)len != r->full) {
       rc = unsupported(r, names[i], "columns of different lengths");
     } else {
       hp_column *c = &t->cols[t->ncols++];
       c->name = hp__xstrdup(names[i]);
       c->type = dataset_type(d, ft);
+      r->full = (size_t)len;
+      if (r->ranged) { /* rows [row0, min(row1, len)) */
+        int64_t hi = r->row1 < len ? r->row1 : (int64_t)len;
+        len = hi > r->row0 ? hi - r->row0 : 0;
+      }
       t->nrows = (size_t)len;
       rc = c->type ? read_elems(r, d, NULL, ft, t->nrows, c, names[i])
                    : unsupported(r, names[i], "unsupported column type");
@@ -1262,6 +1291,7 @@ static int read_object(rctx *r, hid_t loc, const char *name, int depth,
         column_order(o, &names, &n);
         if (r->project && depth == 0)
           project_names(r, names, &n);
+        r->ranged = r->want_range && depth == 0;
         rc = read_table(r, o, names, n, out);
         if (rc == HP_OK && masks) {
           rc = read_masks(r, o, *out);
@@ -1270,6 +1300,7 @@ static int read_object(rctx *r, hid_t loc, const char *name, int depth,
             *out = NULL;
           }
         }
+        r->ranged = 0;
       } else {
         rc = read_group(r, o, names, n, depth, out);
       }
@@ -1304,19 +1335,20 @@ static int is_root(const char *key) {
 
 int hp__h5_load(const char *path, const char *key, hp_value **out,
                 hp_error *err) {
-  return hp__h5_load_columns(path, key, NULL, 0, 0, out, err);
+  return hp__h5_load_columns(path, key, NULL, 0, 0, 0, 0, out, err);
 }
 
 int hp__h5_load_columns(const char *path, const char *key,
                         const char *const *cols, size_t ncols, int project,
-                        hp_value **out, hp_error *err) {
+                        int64_t row0, int64_t row1, hp_value **out,
+                        hp_error *err) {
   if (out) *out = NULL;
   if (!path || !out)
     return hp__fail(err, HP_EINVAL, "hp__h5_load: bad arguments");
   hp__h5_init();
   hid_t file;
   HP_TRY(open_file(path, &file, err));
-  rctx r = {path, err, cols, ncols, project};
+  rctx r = {path, err, cols, ncols, project, row1 > 0, 0, row0, row1, 0};
   const char *obj = is_root(key) ? "/" : key;
   int rc;
   if (!is_root(key) && H5Lexists(file, obj, H5P_DEFAULT) <= 0) {
