@@ -259,14 +259,6 @@ typedef struct grouping {
   size_t ngroups, cap;
 } grouping;
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  return x ^ (x >> 33);
-}
-
 /* valid (NULL: null keys were dropped before) gives each key column's mask
  * when nulls are keys too: a null hashes alike and equals only a null. */
 static uint64_t key_hash(const hp_value *t, const size_t *k, size_t nk,
@@ -277,7 +269,7 @@ static uint64_t key_hash(const hp_value *t, const size_t *k, size_t nk,
     uint64_t x;
     const int32_t *codes = hp_table_dict_codes(t, c);
     if (valid && is_null(t, c, valid[i], r)) {
-      h = mix64(h ^ 0x6e756c6cULL) + i;
+      h = hp__mix64(h ^ 0x6e756c6cULL) + i;
       continue;
     }
     switch (hp_table_coltype(t, c)) {
@@ -302,7 +294,7 @@ static uint64_t key_hash(const hp_value *t, const size_t *k, size_t nk,
     default:
       x = (uint64_t)((const int64_t *)hp_table_column(t, c))[r];
     }
-    h = mix64(h ^ x) + i;
+    h = hp__mix64(h ^ x) + i;
   }
   return h;
 }

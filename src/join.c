@@ -111,14 +111,6 @@ typedef struct keys {
   size_t nk;
 } keys;
 
-static uint64_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  return x ^ (x >> 33);
-}
-
 static uint64_t str_hash(const char *s) {
   return hp__hash64(s, strlen(s), 7);
 }
@@ -194,7 +186,7 @@ static uint64_t key_hash(const keys *k, size_t r) {
     default:
       x = (uint64_t)((const int64_t *)d)[r];
     }
-    h = mix(h ^ x) + i;
+    h = hp__mix64(h ^ x) + i;
   }
   return h;
 }

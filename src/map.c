@@ -37,13 +37,7 @@ uint64_t hp__hash64(const void *p, size_t n, uint64_t seed) {
     h ^= c[i];
     h *= 0x100000001b3ULL;
   }
-  h ^= (uint64_t)n;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
+  return hp__mix64(h ^ (uint64_t)n);
 }
 
 hp_map *hp__map_new(void) {

@@ -28,4 +28,14 @@ int hp__map_next(const hp_map *m, size_t *it, const char **key, void **val);
 uint64_t hp__hash64(const void *p, size_t n, uint64_t seed);
 #define HP_HASH_SEED 0xcbf29ce484222325ULL
 
+/* Mixes the bits of one 64-bit word (MurmurHash3's finaliser): hash keys
+ * that are numbers already. */
+static inline uint64_t hp__mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  return x ^ (x >> 33);
+}
+
 #endif
