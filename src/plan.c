@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "log.h"
@@ -45,8 +46,18 @@ static int load_plugins(hp_plan *p, hp_error *err) {
     return hp__fail(err, HP_ECONFIG, "%s: 'plugins' must be a list",
                     hp__tree_loc(pl, loc, sizeof loc));
   const char *env = getenv("HPCPIPE_PLUGIN_PATH");
-  char *search = hp__xasprintf("%s%s%s/build/jobs:%s/jobs", env ? env : "",
-                               env ? ":" : "", p->conf->root, p->conf->root);
+  /* then the project's build/jobs and jobs, then the jobs/ beside the
+   * hpcpipe executable (a build tree's own plugins, for the examples) */
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash)
+    *slash = '\0';
+  char *search = hp__xasprintf("%s%s%s/build/jobs:%s/jobs%s%s/jobs",
+                               env ? env : "", env ? ":" : "", p->conf->root,
+                               p->conf->root, slash ? ":" : "",
+                               slash ? exe : "");
   int rc = HP_OK;
   for (size_t i = 0; i < pl->n && rc == HP_OK; i++) {
     const hp_tree *it = pl->items[i];
