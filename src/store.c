@@ -1408,33 +1408,6 @@ static const char *vds_source_name(const char *path, const char *part) {
   return part;
 }
 
-/* The enum type holding every member of the enums ts[0..n) (first-seen
- * order), or -1 if they are all equal (then ts[0] serves). */
-static hid_t union_enum(const hid_t *ts, size_t n) {
-  int same = 1;
-  for (size_t i = 1; i < n && same; i++)
-    same = H5Tequal(ts[0], ts[i]) > 0;
-  if (same)
-    return -1;
-  hid_t u = H5Tenum_create(H5T_NATIVE_INT32);
-  int32_t next = 0;
-  for (size_t i = 0; i < n; i++) {
-    int nm = H5Tget_nmembers(ts[i]);
-    for (int k = 0; k < nm; k++) {
-      char *mn = H5Tget_member_name(ts[i], (unsigned)k);
-      int32_t v;
-      if (mn && H5Tenum_valueof(u, mn, &v) < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        H5Tenum_insert(u, mn, &next);
-        next++;
-      }
-      if (mn)
-        H5free_memory(mn);
-    }
-  }
-  return u;
-}
-
 /* Virtual dataset `name` in group g (rows stacked in part order) over
  * dataset `src` of each part; rows[i] rows from part i, trailing dims as
  * given. fill: the value of rows no part maps (NULL: HDF5's default). */
@@ -1504,8 +1477,8 @@ static int kind_of(hid_t t) {
 }
 
 /* A column stored differently across partitions (see kind_of) cannot be
- * one virtual dataset: the master holds the column itself (strings plain,
- * numbers as float64). */
+ * one virtual dataset: the master holds the column itself (dictionaries
+ * unified into one enum, numbers as float64). */
 static int materialize(wctx *w, hid_t master, const char *const *parts,
                        size_t n, const char *key, const char *col) {
   hp_value **cols = hp__xcalloc(n + 1, sizeof *cols);
@@ -1526,21 +1499,8 @@ static int materialize(wctx *w, hid_t master, const char *const *parts,
   }
   if (rc == HP_OK)
     rc = hp__value_concat((const hp_value *const *)cols, n, &all, w->err);
-  if (rc == HP_OK) {
-    hp_column plain = all->cols[0];
-    if (hp_table_dict_codes(all, 0)) { /* one dictionary won: spell it out */
-      const char **v = hp__xcalloc(all->nrows + 1, sizeof *v);
-      for (size_t r = 0; r < all->nrows; r++)
-        v[r] = hp_table_str(all, 0, r);
-      hp_value *t = hp_table_new();
-      hp_table_add_column(t, col, HP_STRING, v, all->nrows);
-      free(v);
-      hp_value_free(all);
-      all = t;
-      plain = all->cols[0];
-    }
-    rc = write_column(w, master, &plain, all->nrows);
-  }
+  if (rc == HP_OK) /* dictionaries come out unified, as one enum */
+    rc = write_column(w, master, &all->cols[0], all->nrows);
   for (size_t i = 0; i < n; i++)
     hp_value_free(cols[i]);
   free(cols);
@@ -1593,9 +1553,13 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
           ndim = nd;
           memcpy(tail, dims, sizeof dims[0] * (size_t)nd);
         } else if (kind_of(ts[i]) && kind_of(ts[i]) == kind_of(ts[0]) &&
-                   H5Tget_class(ts[i]) != H5Tget_class(ts[0]) &&
-                   !is_bool_enum(ts[i]) && !is_bool_enum(ts[0])) {
-          mixed = 1; /* strings and a dictionary, or ints and floats */
+                   !is_bool_enum(ts[i]) && !is_bool_enum(ts[0]) &&
+                   (H5Tget_class(ts[i]) != H5Tget_class(ts[0]) ||
+                    (H5Tget_class(ts[0]) == H5T_ENUM &&
+                     H5Tequal(ts[i], ts[0]) <= 0))) {
+          /* strings and a dictionary, two different dictionaries (h5py
+           * would read a view of them as raw codes), or ints and floats */
+          mixed = 1;
         } else if (nd != ndim || memcmp(tail + 1, dims + 1,
                                         sizeof dims[0] * (size_t)(nd - 1)) ||
                    (H5Tget_class(ts[i]) != H5Tget_class(ts[0])) ||
@@ -1616,15 +1580,11 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
       rc = hp__fail(w->err, HP_EHDF5, "%s: columns of unequal length",
                     w->path);
     first_total = sum;
-    hid_t u = rc == HP_OK && !mixed && H5Tget_class(ts[0]) == H5T_ENUM
-                  ? union_enum(ts, n)
-                  : -1;
     if (rc == HP_OK && mixed)
       rc = materialize(w, master, parts, n, key, cols[c]);
     else if (rc == HP_OK)
-      rc = vds_create(w, master, cols[c], u >= 0 ? u : ts[0], ndim, tail, rows,
-                      NULL, parts, array ? "/data" : cols[c], n, NULL);
-    h5_close(u);
+      rc = vds_create(w, master, cols[c], ts[0], ndim, tail, rows, NULL, parts,
+                      array ? "/data" : cols[c], n, NULL);
     for (size_t i = 0; i < n; i++) {
       h5_close(ts[i]);
       ts[i] = -1;

@@ -155,8 +155,13 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
   n=$(/usr/bin/python3 -c "
 import h5py
 f = h5py.File('$P/data/store/zelda.h5', 'r')
-print(len(f['x']), f.attrs['hpcpipe_partitions'], sorted(f.keys()))")
-  [ "$n" = "16 4 ['id', 'name', 'x']" ] && ok "h5py reads the master: $n" || fail "h5py master: got '$n'"
+names = f['name'][:]
+if f['name'].dtype.kind != 'O':  # an enum: codes, named by its mapping
+    m = {v: k for k, v in h5py.check_enum_dtype(f['name'].dtype).items()}
+    names = [m[c] for c in names]
+ok = all(n in ('Zelda', b'Zelda') for n in names)
+print(len(f['x']), f.attrs['hpcpipe_partitions'], sorted(f.keys()), ok)")
+  [ "$n" = "16 4 ['id', 'name', 'x'] True" ] && ok "h5py reads the master, names right: $n" || fail "h5py master: got '$n'"
 fi
 
 # --dry-run lists the user's nodes, not the tasks.
