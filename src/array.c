@@ -802,12 +802,47 @@ static inline double fmax_nan(double a, double b) {
 /* Folds the values x[(o*len + l)*inner + i] for l < len into element
  * o*inner + i of st: every state of a block, with the deviations from the
  * block's own mean in a second pass. */
+/* Sums of floats for sum and mean, the hot path: rows are added plainly in
+ * blocks of 64 (vectorised, error at most 64 ulps of the block), and each
+ * block's sums go into the compensated totals. */
+static void fold_sums(stats *st, const double *x, size_t outer, size_t len,
+                      size_t inner) {
+  enum { B = 64 };
+  double *blk = hp__xmalloc((inner ? inner : 1) * sizeof *blk);
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t l0 = 0; l0 < len; l0 += B) {
+      size_t l1 = len - l0 < B ? len : l0 + B;
+      const double *row = x + (o * len + l0) * inner;
+      if (inner == 1) {
+        double t = 0;
+        for (size_t l = l0; l < l1; l++)
+          t += x[o * len + l];
+        blk[0] = t;
+      } else {
+        memcpy(blk, row, inner * sizeof *blk);
+        for (size_t l = l0 + 1; l < l1; l++) {
+          row += inner;
+          for (size_t i = 0; i < inner; i++)
+            blk[i] += row[i];
+        }
+      }
+      for (size_t i = 0; i < inner; i++)
+        kadd(&st->s[o * inner + i], &st->c[o * inner + i], blk[i]);
+    }
+  }
+  free(blk);
+}
+
 static void fold(stats *st, const hp_value *a, size_t outer, size_t len,
-                 size_t inner) {
+                 size_t inner, red_op op) {
   int ints = hp_array_dtype(a) == HP_INT64;
   const double *xf = hp_array_data(a);
   const int64_t *xi = hp_array_data(a);
   st->n = (int64_t)len;
+  if (!ints && (op == R_SUM || op == R_MEAN)) {
+    fold_sums(st, xf, outer, len, inner);
+    return; /* min, max and deviations are not asked for */
+  }
   for (size_t o = 0; o < outer; o++) {
     size_t e0 = o * inner;
     for (size_t l = 0; l < len; l++) {
@@ -1088,9 +1123,9 @@ static int red_run(hp_node_ctx *ctx, red_op op) {
     }
     stats_init(&st, k, ints);
     if (r.all)
-      fold(&st, a, 1, hp_array_size(a), 1);
+      fold(&st, a, 1, hp_array_size(a), 1, op);
     else
-      fold(&st, a, 1, d[0], k);
+      fold(&st, a, 1, d[0], k, op);
     hp_value *p = stats_partial(op, &st, ond, od);
     stats_free(&st);
     return hp_node_output(ctx, 0, p);
@@ -1107,7 +1142,7 @@ static int red_run(hp_node_ctx *ctx, red_op op) {
       od[ond++] = d[i];
   }
   stats_init(&st, outer * inner, ints);
-  fold(&st, a, outer, d[r.axis], inner);
+  fold(&st, a, outer, d[r.axis], inner, op);
   hp_value *res = NULL;
   int rc = finish_stats(ctx, op, &st, r.ddof, ond, od, &res);
   stats_free(&st);

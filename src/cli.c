@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <mpi.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -320,6 +321,11 @@ int hp_main(int argc, char **argv) {
     printf("hpcpipe %s\n", hp_version());
     return HP_EXIT_OK;
   }
+  /* Partitions are large blocks allocated and freed task after task: from
+   * the heap, kept after free, they are reused instead of being mapped
+   * afresh (and page-faulted in again) each time. */
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   /* A plain `hpcpipe run` (no mpirun or srun) runs in-process without
    * MPI: Open MPI's singleton start-up alone costs ~0.3 s. */
   int provided, rank = 0, size = 1;
