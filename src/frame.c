@@ -2236,3 +2236,41 @@ void hp__frame_columns(const hp_node_type *t, const hp_tree *args,
     need->all = 1;
   }
 }
+
+int hp__frame_check(const hp_node_type *t, const hp_tree *args, hp_error *err) {
+  const char *f = t ? t->name : "";
+  if (!strcmp(f, "frame.filter")) {
+    const char *text = hp_tree_str(args, "expr", NULL);
+    if (!text)
+      return hp__fail(err, HP_ECONFIG, "frame.filter needs args.expr");
+    hp_expr *e = NULL;
+    int rc = hp__expr_parse(text, &e, err);
+    hp__expr_free(e);
+    return rc;
+  }
+  if (!strcmp(f, "frame.assign")) {
+    const char *one = hp_tree_str(args, "expr", NULL);
+    const hp_tree *cols = hp_tree_get(args, "columns");
+    int rc = HP_OK;
+    if (one) {
+      char *name = NULL;
+      hp_expr *e = NULL;
+      rc = hp__expr_parse_assign(one, &name, &e, err);
+      free(name);
+      hp__expr_free(e);
+    }
+    for (size_t i = 0; rc == HP_OK && hp_tree_type(cols) == HP_TREE_MAP &&
+                       i < hp_tree_len(cols);
+         i++) {
+      hp_expr *e = NULL;
+      const char *text = hp_tree_text(hp_tree_at(cols, i));
+      rc = text ? hp__expr_parse(text, &e, err)
+                : hp__fail(err, HP_ECONFIG,
+                           "args.columns.%s must be an expression",
+                           hp_tree_key(cols, i));
+      hp__expr_free(e);
+    }
+    return rc;
+  }
+  return HP_OK;
+}

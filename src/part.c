@@ -576,6 +576,13 @@ static int expand_shuffle(xp *x, size_t n) {
 static int expand_node(xp *x, size_t n) {
   hp_plan *p = x->p;
   const hp_node *u = &p->upipe->nodes[n];
+  if (hp__frame_check(p->fn[n], u->args, x->err) != HP_OK) {
+    char loc[300];
+    hp__error_prefix(x->err, "%s: node '%s': ",
+                     hp__tree_loc(u->where, loc, sizeof loc), u->name);
+    x->err->code = HP_ECONFIG;
+    return HP_ECONFIG;
+  }
   hp_node_mode mode = mode_of(p, n);
   int first = first_input(p, n);
   const hp_graph *ug = p->ug;

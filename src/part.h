@@ -51,6 +51,12 @@ struct hp_tree;
 void hp__frame_columns(const struct hp_node_type *t, const struct hp_tree *args,
                        const hp_cols *keep, hp_cols *need);
 
+/* Checks what can be checked of a builtin's args before running (the
+ * expressions of frame.filter and frame.assign parse). HP_ECONFIG with the
+ * message; HP_OK for anything else. frame.c. */
+int hp__frame_check(const struct hp_node_type *t, const struct hp_tree *args,
+                    hp_error *err);
+
 /* Fan-in of a reduction's combine tree. */
 #define HP_COMBINE_FANIN 8
 

@@ -168,10 +168,13 @@ fi
 hp 1 run "$P/conf" --dry-run
 [ "$(wc -l <"$OUT")" = 8 ] && ok "dry-run prints 8 nodes" || { fail "dry-run"; cat "$OUT" >&2; }
 
-# A bad expression fails the node with the expression named, exit 1.
+# A bad expression is a configuration error found before running: exit 2,
+# with the node's place in pipelines.yml, from run and from check alike.
 sed -i "s/x > 0/x >/" "$P/conf/base/pipelines.yml"
 hp 2 run "$P/conf"
-expect_rc 1 "bad expression"
-expect_err "positive_zelda" "bad expression: names the node"
+expect_rc 2 "bad expression"
+expect_err "pipelines.yml:3:7: node 'positive_zelda': expression 'name == 'Zelda' and x >': unexpected end of expression" "bad expression: located message"
 no_mpi_noise "bad expression"
+hp 1 check "$P/conf"
+expect_rc 2 "check finds the bad expression"
 finish
