@@ -161,7 +161,7 @@ done
 declare -A PT
 DREPS=$REPS
 [ "$DREPS" -gt 3 ] && DREPS=3 # Dask distributed: slow, and 1 s pauses
-for how in pandas threads distributed; do
+for how in pandas pandas-proj threads distributed; do
   reps=$REPS
   [ "$how" = distributed ] && reps=$DREPS
   $PY "$HERE/frames_peers.py" "$P/data" "$how" "$reps" "$W/$how" \
@@ -187,9 +187,10 @@ dep() { grep -qx "$1/np3" "$W/notes" && echo " (depth 1)" || true; }
 echo "medians of $REPS runs (Dask distributed: $DREPS); seconds of read + compute + write; (peer / hpcpipe np1)"
 for q in a b c d; do
   h=${HP1[$q]}
-  printf 'W1%s %-18s hpcpipe np1 %s s | np3 %s%s | pandas %s (%s×) | dask-threads %s (%s×) | dask-dist %s (%s×)\n' \
+  printf 'W1%s %-18s hpcpipe np1 %s s | np3 %s%s | pandas %s (%s×) | pandas, used columns only %s (%s×) | dask-threads %s (%s×) | dask-dist %s (%s×)\n' \
     "$q" "${QNAME[$q]}" "$(f "$h")" "$(f "${HP3[$q]}")" "$(dep "conf-$q")" \
     "$(f "${PT[pandas$q]}")" "$(r "${PT[pandas$q]}" "$h")" \
+    "$(f "${PT[pandas-proj$q]}")" "$(r "${PT[pandas-proj$q]}" "$h")" \
     "$(f "${PT[threads$q]}")" "$(r "${PT[threads$q]}" "$h")" \
     "$(f "${PT[distributed$q]}")" "$(r "${PT[distributed$q]}" "$h")"
 done

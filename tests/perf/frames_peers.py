@@ -3,7 +3,7 @@
 timeseries table that hpcpipe stored, in pandas, Dask threaded and Dask
 distributed.
 
-  frames_peers.py DATA pandas|threads|distributed REPS OUTDIR
+  frames_peers.py DATA pandas|pandas-proj|threads|distributed REPS OUTDIR
   frames_peers.py DATA check HPCPIPE_OUTDIR PEER_OUTDIR
 
 DATA is the directory holding ts.h5 (hpcpipe's master of HDF5 virtual
@@ -16,7 +16,8 @@ side parses strings. Each rep times read + compute + writing the small
 result as CSV to OUTDIR/<q>.csv; interpreter and cluster start-up are
 excluded (the cluster's is printed). Output: one line per query,
 "<q> <seconds> <seconds> ..."; pandas adds "read<q> ..." lines with the
-h5py read alone. Dask distributed pauses 1 s between reps
+h5py read alone. pandas-proj reads only the columns the query uses (as
+hpcpipe does). Dask distributed pauses 1 s between reps
 (peers.md section 4.1: identical keys resubmitted at once can hit results
 the scheduler has not forgotten yet).
 
@@ -36,19 +37,30 @@ import pandas as pd
 QUERIES = ["a", "b", "c", "d"]
 
 
-def frame_from(f):
-    """A DataFrame of every column of an hpcpipe table file (open h5py)."""
-    names = h5py.check_enum_dtype(f["name"].dtype)
-    cats = sorted(names, key=names.get)
-    assert [names[c] for c in cats] == list(range(len(cats)))
-    codes = f["name"][()]
+# The columns each query uses ("pandas-proj" reads only these, as hpcpipe
+# does after its column projection).
+USES = {"a": ["name"], "b": ["name"], "c": ["name", "x"], "d": ["id", "x", "y"]}
+
+
+def frame_from(f, cols=None):
+    """A DataFrame of the columns (default: every one) of an hpcpipe table
+    file (open h5py)."""
+    want = cols or ["id", "name", "x", "y"]
+    data = {}
+    for c in want:
+        if c == "name":
+            names = h5py.check_enum_dtype(f["name"].dtype)
+            cats = sorted(names, key=names.get)
+            assert [names[k] for k in cats] == list(range(len(cats)))
+            data[c] = pd.Categorical.from_codes(f["name"][()].astype(np.int8),
+                                                cats)
+        else:
+            data[c] = f[c][()]
+    if cols:
+        return pd.DataFrame(data)
     return pd.DataFrame(
-        {"id": f["id"][()],
-         "name": pd.Categorical.from_codes(codes.astype(np.int8), cats),
-         "x": f["x"][()],
-         "y": f["y"][()]},
-        index=pd.DatetimeIndex(f["timestamp"][()].view("datetime64[ns]"),
-                               name="timestamp"))
+        data, index=pd.DatetimeIndex(f["timestamp"][()].view("datetime64[ns]"),
+                                     name="timestamp"))
 
 
 def read_part(path):
@@ -87,7 +99,7 @@ def bench(data, how, reps, outdir):
         client = Client(cluster)
         print(f"# cluster start-up {time.perf_counter() - t0:.3f} s",
               flush=True)
-    if how != "pandas":
+    if how not in ("pandas", "pandas-proj"):
         import dask
         import dask.dataframe as dd
         meta = read_part(parts[0]).iloc[:0]
@@ -101,9 +113,10 @@ def bench(data, how, reps, outdir):
             if how == "distributed" and (r, q) != (0, "a"):
                 time.sleep(1.0)
             t0 = time.perf_counter()
-            if how == "pandas":
+            if how in ("pandas", "pandas-proj"):
                 with h5py.File(master, "r") as f:
-                    df = frame_from(f)
+                    df = frame_from(f, USES[q] if how == "pandas-proj"
+                                    else None)
                 reads[q].append(time.perf_counter() - t0)
                 res = run_query(q, df, lambda x: x)
             else:
