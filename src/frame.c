@@ -251,6 +251,213 @@ static int rename_run(hp_node_ctx *ctx) {
   return hp_node_output(ctx, 0, out);
 }
 
+/* ---- astype ------------------------------------------------------------------ */
+
+static int type_named(const char *s, hp_dtype *t) {
+  static const struct {
+    const char *name;
+    hp_dtype t;
+  } names[] = {{"int64", HP_INT64}, {"int", HP_INT64},
+               {"float64", HP_FLOAT64}, {"float", HP_FLOAT64},
+               {"bool", HP_BOOL}, {"string", HP_STRING}, {"str", HP_STRING},
+               {"timestamp", HP_TIMESTAMP}};
+  for (size_t i = 0; s && i < sizeof names / sizeof *names; i++)
+    if (strcmp(s, names[i].name) == 0) {
+      *t = names[i].t;
+      return 1;
+    }
+  return 0;
+}
+
+/* The shortest decimal text that reads back as x (like Python's repr). */
+static void format_f64(double x, char *buf, size_t n) {
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x)
+      return;
+  }
+}
+
+/* Row r of column c as text (for string targets). */
+static void cell_text(const hp_value *t, size_t c, size_t r, char *buf,
+                      size_t n) {
+  const void *d = hp_table_column(t, c);
+  switch (hp_table_coltype(t, c)) {
+  case HP_INT64:
+    snprintf(buf, n, "%lld", (long long)((const int64_t *)d)[r]);
+    break;
+  case HP_FLOAT64:
+    format_f64(((const double *)d)[r], buf, n);
+    break;
+  case HP_BOOL:
+    snprintf(buf, n, "%s", ((const uint8_t *)d)[r] ? "true" : "false");
+    break;
+  case HP_TIMESTAMP:
+    hp__timestamp_format(((const int64_t *)d)[r], buf);
+    break;
+  default:
+    snprintf(buf, n, "%s", hp_table_str(t, c, r));
+  }
+}
+
+/* Column c of t converted to type `to`, as a one-column table named name;
+ * NULL with a message in err for a value that does not convert. Nulls stay
+ * null (and float NaN becomes null in the other types). */
+static hp_value *convert(const hp_value *t, size_t c, hp_dtype to,
+                         const char *name, char *err, size_t errlen) {
+  size_t n = hp_value_rows(t);
+  hp_dtype from = hp_table_coltype(t, c);
+  const uint8_t *valid = hp_table_valid(t, c);
+  uint8_t *ok = hp__xmalloc(n + 1);
+  hp_value *out = hp_table_new();
+  int bad = 0;
+  if (to == HP_STRING) {
+    char **v = hp__xcalloc(n + 1, sizeof *v);
+    char buf[64];
+    for (size_t r = 0; r < n; r++) {
+      ok[r] = !is_null(t, c, valid, r);
+      if (ok[r]) {
+        cell_text(t, c, r, buf, sizeof buf);
+        v[r] = from == HP_STRING ? (char *)hp_table_str(t, c, r)
+                                 : hp__xstrdup(buf);
+      } else {
+        v[r] = (char *)"";
+      }
+    }
+    hp_table_add_column(out, name, HP_STRING, (const char *const *)v, n);
+    for (size_t r = 0; r < n && from != HP_STRING; r++)
+      if (ok[r])
+        free(v[r]);
+    free(v);
+  } else {
+    int64_t *iv = hp__xcalloc(n + 1, 8);
+    double *fv = (double *)iv;
+    uint8_t *bv = (uint8_t *)iv;
+    const void *d = hp_table_column(t, c);
+    for (size_t r = 0; r < n && !bad; r++) {
+      ok[r] = !is_null(t, c, valid, r);
+      if (!ok[r]) {
+        if (to == HP_FLOAT64)
+          fv[r] = NAN;
+        continue;
+      }
+      double x = 0;
+      int64_t i = 0;
+      int isint = 1;
+      switch (from) {
+      case HP_FLOAT64:
+        x = ((const double *)d)[r];
+        isint = 0;
+        break;
+      case HP_BOOL:
+        i = ((const uint8_t *)d)[r];
+        break;
+      case HP_STRING: {
+        const char *sv = hp_table_str(t, c, r);
+        char *end;
+        if (to == HP_TIMESTAMP) {
+          bad = !hp__timestamp_parse(sv, &i);
+        } else if (to == HP_BOOL) {
+          bad = strcmp(sv, "true") && strcmp(sv, "false") &&
+                strcmp(sv, "True") && strcmp(sv, "False");
+          i = sv[0] == 't' || sv[0] == 'T';
+        } else {
+          i = strtoll(sv, &end, 10);
+          if (*sv && !*end) {
+            isint = 1;
+          } else {
+            x = strtod(sv, &end);
+            isint = 0;
+            bad = !*sv || *end;
+          }
+        }
+        if (bad)
+          snprintf(err, errlen, "column '%s': cannot read '%s' as %s",
+                   hp_table_colname(t, c), sv, hp_dtype_name(to));
+        break;
+      }
+      default:
+        i = ((const int64_t *)d)[r];
+      }
+      if (bad)
+        break;
+      if (to == HP_FLOAT64) {
+        fv[r] = isint ? (double)i : x;
+      } else if (to == HP_BOOL) {
+        bv[r] = isint ? i != 0 : x != 0;
+      } else if (isint) {
+        iv[r] = i;
+      } else if (x != x || fabs(x) >= 9.2e18) {
+        bad = 1;
+        snprintf(err, errlen, "column '%s': %g does not fit in %s",
+                 hp_table_colname(t, c), x, hp_dtype_name(to));
+      } else {
+        iv[r] = (int64_t)x; /* toward zero, as numpy's astype */
+      }
+    }
+    if (!bad)
+      hp_table_add_column(out, name, to, iv, n);
+    free(iv);
+  }
+  int anynull = 0;
+  for (size_t r = 0; r < n && !anynull; r++)
+    anynull = !ok[r];
+  if (!bad && anynull && to != HP_FLOAT64)
+    hp_table_set_valid(out, 0, ok);
+  free(ok);
+  if (bad) {
+    hp_value_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* frame.astype: args.columns {col: int64|float64|bool|string|timestamp}. */
+static int astype_run(hp_node_ctx *ctx) {
+  const hp_value *in;
+  HP_TRY(first_table(ctx, &in));
+  const hp_tree *m = hp_tree_get(hp_node_args(ctx), "columns");
+  if (hp_tree_type(m) != HP_TREE_MAP)
+    return hp_node_fail(ctx, "frame.astype needs args.columns {column: type}");
+  for (size_t i = 0; i < hp_tree_len(m); i++) {
+    hp_dtype to;
+    if (hp_table_find(in, hp_tree_key(m, i)) < 0)
+      return hp_node_fail(ctx, "no column '%s' in input '%s'",
+                          hp_tree_key(m, i), hp_node_input_name(ctx, 0));
+    if (!type_named(hp_tree_text(hp_tree_at(m, i)), &to))
+      return hp_node_fail(ctx,
+                          "args.columns.%s: unknown type (int64, float64, "
+                          "bool, string or timestamp)",
+                          hp_tree_key(m, i));
+  }
+  hp_value *src = hp_value_copy(in), *out = hp_table_new();
+  int rc = HP_OK;
+  for (size_t c = 0; c < hp_table_ncols(in) && rc == HP_OK; c++) {
+    const char *name = hp_table_colname(in, c);
+    const char *want = NULL;
+    for (size_t i = 0; i < hp_tree_len(m); i++)
+      if (strcmp(hp_tree_key(m, i), name) == 0)
+        want = hp_tree_text(hp_tree_at(m, i));
+    hp_dtype to;
+    if (!want || !type_named(want, &to) ||
+        (to == hp_table_coltype(in, c) && to != HP_STRING)) {
+      rc = hp__table_move_column(out, src, c, NULL);
+      continue;
+    }
+    char msg[300] = "";
+    hp_value *one = convert(in, c, to, name, msg, sizeof msg);
+    rc = one ? hp__table_move_column(out, one, 0, NULL)
+             : hp_node_fail(ctx, "%s", msg);
+    hp_value_free(one);
+  }
+  hp_value_free(src);
+  if (rc != HP_OK) {
+    hp_value_free(out);
+    return rc;
+  }
+  return hp_node_output(ctx, 0, out);
+}
+
 /* ---- grouping ------------------------------------------------------------- */
 
 typedef struct grouping {
@@ -2148,6 +2355,8 @@ static const hp_node_type frame_nodes[] = {
      .mode = HP_MODE_MAP, .doc = "new columns from expressions"},
     {.abi = HP_NODE_ABI, .name = "frame.select", .run = select_run,
      .mode = HP_MODE_MAP, .doc = "args.columns in that order"},
+    {.abi = HP_NODE_ABI, .name = "frame.astype", .run = astype_run,
+     .mode = HP_MODE_MAP, .doc = "converts args.columns {column: type}"},
     {.abi = HP_NODE_ABI, .name = "frame.rename", .run = rename_run,
      .mode = HP_MODE_MAP, .doc = "renames args.columns {old: new}"},
     {.abi = HP_NODE_ABI, .name = "frame.count", .run = count_run,

@@ -82,6 +82,9 @@ by_parts: {type: hdf5, filepath: data/people.h5}
 whole: {type: hdf5, filepath: data/whole.h5}
 by_rows: {type: hdf5, filepath: data/whole.h5, partition_rows: 50}
 zmem: {type: memory}
+s_mem: {type: memory}
+back_mem: {type: memory}
+b_mem: {type: memory}
 "{name}_out": {type: csv, filepath: "data/out/{name}.csv"}
 Y
 cat >"$Q/conf/base/pipelines.yml" <<'Y'
@@ -91,6 +94,13 @@ pipelines:
     - {node: st, func: frame.groupby, inputs: people, outputs: stats_out, args: {by: name, agg: {x: [sum, mean, max, std], id: sum}}}
     - {node: keep, func: core.identity, inputs: people, outputs: by_parts, partitioned: true}
     - {node: keep_whole, func: core.identity, inputs: people, outputs: whole}
+  types:
+    - {node: t1, func: frame.astype, inputs: people, outputs: s_mem, args: {columns: {x: string, id: float64}}}
+    - {node: t2, func: frame.astype, inputs: s_mem, outputs: back_mem, args: {columns: {x: float64, id: int64}}}
+    - {node: t3, func: frame.groupby, inputs: back_mem, outputs: astats_out, args: {by: name, agg: {x: [sum, mean, max, std], id: sum}}}
+  bad_types:
+    - {node: t4, func: frame.astype, inputs: people, outputs: b_mem, args: {columns: {name: float64}}}
+    - {node: t5, func: frame.count, inputs: b_mem, outputs: bad_out}
   later:
     - {node: vc2, func: frame.value_counts, inputs: by_parts, outputs: parts_out, args: {column: name}}
     - {node: vc3, func: frame.value_counts, inputs: by_rows, outputs: rows_out, args: {column: name}}
@@ -114,6 +124,17 @@ for np in 1 3; do
   check_close "$Q/data/out/stats2.csv" "$FIX/expected_stats.csv" "projected groupby (np=$np)"
   check_close "$Q/data/out/parts.csv" "$FIX/expected_counts.csv" "master read by partitions (np=$np)"
   check_close "$Q/data/out/rows.csv" "$FIX/expected_counts.csv" "partition_rows (np=$np)"
+done
+
+# frame.astype: floats to text and back, ints to floats and back, change
+# nothing (nulls included); text that is not a number fails the node.
+for np in 1 3; do
+  hp "$np" run "$Q/conf" --pipelines types
+  expect_rc 0 "astype round trip np=$np"
+  check_close "$Q/data/out/astats.csv" "$FIX/expected_stats.csv" "astype round trip keeps every value (np=$np)"
+  hp "$np" run "$Q/conf" --pipelines bad_types
+  expect_rc 1 "astype of names to float64 (np=$np)"
+  expect_err "column 'name': cannot read '" "astype: the value at fault (np=$np)"
 done
 
 # Malformed CSV fails the node with file and line (as numbered in the file,
