@@ -111,29 +111,24 @@ static int put_number(hp_node_ctx *ctx, int64_t x) {
   return hp_node_output(ctx, 0, a);
 }
 
-/* tutorial.inc(x) = x + 1 */
-static int inc_run(hp_node_ctx *ctx) {
+/* inc and dec: x + delta after the sleep. */
+static int step(hp_node_ctx *ctx, int64_t delta, const char *what) {
   int64_t x;
   int rc = param_number(ctx, "x", &x);
   if (rc == HP_OK)
     rc = sleep_for(ctx);
   if (rc != HP_OK)
     return rc;
-  hp_node_log(ctx, "inc(%lld) = %lld", (long long)x, (long long)(x + 1));
-  return put_number(ctx, x + 1);
+  hp_node_log(ctx, "%s(%lld) = %lld", what, (long long)x,
+              (long long)(x + delta));
+  return put_number(ctx, x + delta);
 }
 
+/* tutorial.inc(x) = x + 1 */
+static int inc_run(hp_node_ctx *ctx) { return step(ctx, 1, "inc"); }
+
 /* tutorial.dec(x) = x - 1 */
-static int dec_run(hp_node_ctx *ctx) {
-  int64_t x;
-  int rc = param_number(ctx, "x", &x);
-  if (rc == HP_OK)
-    rc = sleep_for(ctx);
-  if (rc != HP_OK)
-    return rc;
-  hp_node_log(ctx, "dec(%lld) = %lld", (long long)x, (long long)(x - 1));
-  return put_number(ctx, x - 1);
-}
+static int dec_run(hp_node_ctx *ctx) { return step(ctx, -1, "dec"); }
 
 /* tutorial.add(x, y) = x + y */
 static int add_run(hp_node_ctx *ctx) {

@@ -131,6 +131,16 @@ int hp_node_param(hp_node_ctx *ctx, size_t i, const hp_tree **out) {
   return HP_OK;
 }
 
+int hp__node_table(hp_node_ctx *ctx, size_t i, const hp_value **t) {
+  if (i >= hp_node_ninputs(ctx))
+    return hp_node_fail(ctx, "needs a table input");
+  HP_TRY(hp_node_input(ctx, i, t));
+  if (hp_value_kind(*t) != HP_TABLE)
+    return hp_node_fail(ctx, "input '%s' is not a table",
+                        hp_node_input_name(ctx, i));
+  return HP_OK;
+}
+
 size_t hp_node_noutputs(const hp_node_ctx *ctx) {
   return ctx ? ctx->nd->nout : 0;
 }

@@ -41,4 +41,8 @@ void hp__exec_crash_handlers(int rank);
 /* Frees the outputs and arrays of a result. */
 void hp__exec_result_free(hp_task_result *res, size_t nout);
 
+/* For builtins: input i as a table, or a node failure naming the input
+ * ("input 'x' is not a table", "needs a table input"). */
+int hp__node_table(hp_node_ctx *ctx, size_t i, const hp_value **t);
+
 #endif

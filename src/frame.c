@@ -20,76 +20,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "expr.h"
 #include "part.h"
 #include "map.h"
 #include "mem.h"
 #include "registry.h"
+#include "tree.h"
 #include "value.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* Length of input i's name as the user wrote it: a partition task reads
- * "ds[3]", which messages call "ds". Print with "%.*s". */
-static int in_len(hp_node_ctx *ctx, size_t i) {
-  const char *s = hp_node_input_name(ctx, i);
-  size_t n = strlen(s), k = n;
-  if (n < 3 || s[n - 1] != ']')
-    return (int)n;
-  while (k > 0 && s[k - 2] >= '0' && s[k - 2] <= '9')
-    k--;
-  return k >= 2 && k < n && s[k - 2] == '[' ? (int)(k - 2) : (int)n;
-}
-
 static int first_table(hp_node_ctx *ctx, const hp_value **t) {
-  if (hp_node_ninputs(ctx) < 1)
-    return hp_node_fail(ctx, "needs a table input");
-  int rc = hp_node_input(ctx, 0, t);
-  if (rc != HP_OK)
-    return rc;
-  if (hp_value_kind(*t) != HP_TABLE)
-    return hp_node_fail(ctx, "input '%.*s' is not a table", in_len(ctx, 0),
-                        hp_node_input_name(ctx, 0));
-  return HP_OK;
+  return hp__node_table(ctx, 0, t);
 }
 
 static int column_of(hp_node_ctx *ctx, const hp_value *t, const char *name,
                      size_t *col) {
   long c = hp_table_find(t, name);
   if (c < 0)
-    return hp_node_fail(ctx, "no column '%s' in input '%.*s'", name,
-                        in_len(ctx, 0), hp_node_input_name(ctx, 0));
+    return hp_node_fail(ctx, "no column '%s' in input '%s'", name,
+                        hp_node_input_name(ctx, 0));
   *col = (size_t)c;
   return HP_OK;
 }
 
-/* Names from args[key]: a string or a list of strings. NULL-terminated,
- * borrowed strings; *n set. NULL with *n = 0 if absent or malformed. */
+/* Names from args[key] (hp__tree_strings). */
 static const char **names_arg(const hp_tree *args, const char *key,
                               size_t *n) {
-  const hp_tree *v = hp_tree_get(args, key);
-  *n = 0;
-  if (!v)
-    return NULL;
-  if (hp_tree_type(v) == HP_TREE_SCALAR) {
-    const char **out = hp__xcalloc(2, sizeof *out);
-    out[0] = hp_tree_text(v);
-    *n = 1;
-    return out;
-  }
-  if (hp_tree_type(v) != HP_TREE_SEQ)
-    return NULL;
-  size_t len = hp_tree_len(v);
-  const char **out = hp__xcalloc(len + 1, sizeof *out);
-  for (size_t i = 0; i < len; i++) {
-    out[i] = hp_tree_text(hp_tree_at(v, i));
-    if (!out[i]) {
-      free(out);
-      return NULL;
-    }
-  }
-  *n = len;
-  return out;
+  return hp__tree_strings(hp_tree_get(args, key), n);
 }
 
 static int is_null(const hp_value *t, size_t col, const uint8_t *valid,
@@ -1943,8 +1902,7 @@ static int describe_cols(hp_node_ctx *ctx, const hp_value *t, size_t **cols,
   if (*n == 0) {
     free(*cols);
     return hp_node_fail(ctx, "frame.describe: no numeric columns in input "
-                             "'%.*s'", in_len(ctx, 0),
-                        hp_node_input_name(ctx, 0));
+                             "'%s'", hp_node_input_name(ctx, 0));
   }
   return HP_OK;
 }
@@ -2207,9 +2165,9 @@ static int cumulative_run(hp_node_ctx *ctx) {
   char *name = cumsum ? hp__xasprintf("%s_cumsum", col) : hp__xstrdup("cumcount");
   const char *nm = hp_tree_str(args, "name", name);
   if (rc == HP_OK && hp_table_find(t, nm) >= 0)
-    rc = hp_node_fail(ctx, "frame.cumulative: input '%.*s' has a column "
+    rc = hp_node_fail(ctx, "frame.cumulative: input '%s' has a column "
                            "'%s' already; set args.name",
-                      in_len(ctx, 0), hp_node_input_name(ctx, 0), nm);
+                      hp_node_input_name(ctx, 0), nm);
   if (rc != HP_OK) {
     free(kcols);
     free(name);
@@ -2409,17 +2367,12 @@ static void add_expr_cols(const char *text, hp_cols *need) {
 }
 
 static void add_names(const hp_tree *v, hp_cols *need) {
-  if (hp_tree_type(v) == HP_TREE_SCALAR) {
-    hp__cols_add(need, hp_tree_text(v));
-  } else if (hp_tree_type(v) == HP_TREE_SEQ) {
-    for (size_t i = 0; i < hp_tree_len(v); i++)
-      if (hp_tree_text(hp_tree_at(v, i)))
-        hp__cols_add(need, hp_tree_text(hp_tree_at(v, i)));
-      else
-        need->all = 1;
-  } else {
-    need->all = 1;
-  }
+  size_t n;
+  const char **names = hp__tree_strings(v, &n);
+  for (size_t i = 0; i < n; i++)
+    hp__cols_add(need, names[i]);
+  need->all |= !names;
+  free(names);
 }
 
 void hp__frame_columns(const hp_node_type *t, const hp_tree *args,

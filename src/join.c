@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "map.h"
 #include "mem.h"
 #include "registry.h"
+#include "tree.h"
 #include "value.h"
 
 typedef enum how { H_INNER, H_LEFT, H_RIGHT, H_OUTER } how;
@@ -26,28 +28,6 @@ typedef struct jspec {
   const char *sfx[2];
   int same_names; /* `on`: one set of key columns in the output */
 } jspec;
-
-static const char **names_of(const hp_tree *v, size_t *n) {
-  *n = 0;
-  if (!v)
-    return NULL;
-  if (hp_tree_type(v) == HP_TREE_SCALAR) {
-    const char **out = hp__xcalloc(2, sizeof *out);
-    out[0] = hp_tree_text(v);
-    *n = 1;
-    return out;
-  }
-  if (hp_tree_type(v) != HP_TREE_SEQ || hp_tree_len(v) == 0)
-    return NULL;
-  const char **out = hp__xcalloc(hp_tree_len(v) + 1, sizeof *out);
-  for (size_t i = 0; i < hp_tree_len(v); i++)
-    if (!(out[i] = hp_tree_text(hp_tree_at(v, i)))) {
-      free(out);
-      return NULL;
-    }
-  *n = hp_tree_len(v);
-  return out;
-}
 
 static void jspec_free(jspec *s) {
   if (s->ron != s->lon)
@@ -74,12 +54,12 @@ static int parse_join(hp_node_ctx *ctx, jspec *s) {
   size_t nl = 0, nr = 0;
   const hp_tree *on = hp_tree_get(args, "on");
   if (on) {
-    s->lon = s->ron = names_of(on, &nl);
+    s->lon = s->ron = hp__tree_strings(on, &nl);
     nr = nl;
     s->same_names = 1;
   } else {
-    s->lon = names_of(hp_tree_get(args, "left_on"), &nl);
-    s->ron = names_of(hp_tree_get(args, "right_on"), &nr);
+    s->lon = hp__tree_strings(hp_tree_get(args, "left_on"), &nl);
+    s->ron = hp__tree_strings(hp_tree_get(args, "right_on"), &nr);
   }
   if (!s->lon || !s->ron || nl != nr) {
     jspec_free(s);
@@ -457,10 +437,7 @@ static int two_tables(hp_node_ctx *ctx, const hp_value **l,
     const hp_tree *param;
     if (hp_node_param(ctx, i, &param) == HP_OK)
       continue;
-    HP_TRY(hp_node_input(ctx, i, &v[k]));
-    if (hp_value_kind(v[k]) != HP_TABLE)
-      return hp_node_fail(ctx, "input '%s' is not a table",
-                          hp_node_input_name(ctx, i));
+    HP_TRY(hp__node_table(ctx, i, &v[k]));
     k++;
   }
   if (k != 2)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "mem.h"
 #include "registry.h"
 #include "value.h"
@@ -199,21 +200,13 @@ static void msort(const sorter *s, int64_t *idx, int64_t *tmp, size_t n) {
     idx[k++] = tmp[i++];
 }
 
-static int first_table(hp_node_ctx *ctx, size_t i, const hp_value **t) {
-  HP_TRY(hp_node_input(ctx, i, t));
-  if (hp_value_kind(*t) != HP_TABLE)
-    return hp_node_fail(ctx, "input '%s' is not a table",
-                        hp_node_input_name(ctx, i));
-  return HP_OK;
-}
-
 /* A partition, sorted. */
 static int sort_run(hp_node_ctx *ctx) {
   sort_args a;
   HP_TRY(parse_sort(ctx, &a));
   const hp_value *t = NULL;
   sorter s = {0};
-  int rc = first_table(ctx, 0, &t);
+  int rc = hp__node_table(ctx, 0, &t);
   if (rc == HP_OK)
     rc = sorter_init(ctx, &s, t, &a);
   if (rc == HP_OK) {
@@ -242,7 +235,7 @@ static int sort_merge(hp_node_ctx *ctx) {
   hp_error err = HP_ERROR_INIT;
   int rc = HP_OK;
   for (size_t i = 0; i < k && rc == HP_OK; i++)
-    rc = first_table(ctx, i, &in[i]);
+    rc = hp__node_table(ctx, i, &in[i]);
   if (rc == HP_OK && hp__value_concat(in, k, &all, &err) != HP_OK)
     rc = hp_node_fail(ctx, "%s", err.msg);
   sorter s = {0};

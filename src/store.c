@@ -1485,8 +1485,8 @@ static int materialize(wctx *w, hid_t master, const char *const *parts,
   hp_value *all = NULL;
   int rc = HP_OK;
   for (size_t i = 0; i < n && rc == HP_OK; i++) {
-    hp_value *v = NULL;
-    rc = hp__h5_load(parts[i], key, &v, w->err);
+    hp_value *v = NULL; /* that column alone */
+    rc = hp__h5_load_columns(parts[i], key, &col, 1, 1, 0, 0, &v, w->err);
     long c = rc == HP_OK ? hp_table_find(v, col) : -1;
     if (rc == HP_OK && c < 0)
       rc = hp__fail(w->err, HP_EHDF5, "%s: partition %s has no column '%s'",

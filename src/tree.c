@@ -454,3 +454,21 @@ const char *hp_tree_str(const hp_tree *t, const char *path, const char *dflt) {
     return dflt;
   return v->text;
 }
+
+const char **hp__tree_strings(const hp_tree *v, size_t *n) {
+  *n = 0;
+  if (!v || (v->kind != HP_TREE_SCALAR && (v->kind != HP_TREE_SEQ || !v->n)))
+    return NULL;
+  size_t len = v->kind == HP_TREE_SCALAR ? 1 : v->n;
+  const char **out = hp__xcalloc(len + 1, sizeof *out);
+  for (size_t i = 0; i < len; i++) {
+    const hp_tree *it = v->kind == HP_TREE_SCALAR ? v : v->items[i];
+    if (it->kind != HP_TREE_SCALAR) {
+      free(out);
+      return NULL;
+    }
+    out[i] = it->text;
+  }
+  *n = len;
+  return out;
+}

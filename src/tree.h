@@ -46,4 +46,9 @@ int hp__tree_is_null(const hp_tree *t);
 /* Appends a canonical text form of t to a hash (for fingerprints). */
 uint64_t hp__tree_hash(const hp_tree *t, uint64_t seed);
 
+/* The strings of v, a scalar or a non-empty list of scalars (args such as
+ * `by: name` or `by: [a, b]`): a new NULL-terminated array of borrowed
+ * texts and *n; NULL and *n 0 if v is absent or anything else. */
+const char **hp__tree_strings(const hp_tree *v, size_t *n);
+
 #endif
