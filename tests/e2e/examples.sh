@@ -177,4 +177,9 @@ got = pd.read_csv(d + "/08_reporting/avocado_by_type.csv").set_index("type")
 assert ((got - exp).abs() <= 1e-9 * exp.abs().clip(lower=1)).all().all(), (got, exp)
 PY
 fi
+# From a build, the examples' plugins are found beside the hpcpipe
+# executable (build/jobs) without HPCPIPE_PLUGIN_PATH.
+(unset HPCPIPE_PLUGIN_PATH; hp 1 run "$T/conf" --pipelines delayed --params delayed.sleep_ms=1)
+expect_rc 0 "plugins found beside the executable"
+
 finish
