@@ -17,27 +17,11 @@
 #include <time.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "csv.h"
 #include "tree.h"
 #include "value.h"
 
-static char dir[64];
-
-static char *in_dir(const char *name) {
-  static char buf[8][256];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag,
-                 struct FTW *f) {
-  (void)st;
-  (void)flag;
-  (void)f;
-  return remove(p);
-}
 
 static void put_file(const char *name, const char *text) {
   FILE *f = fopen(in_dir(name), "wb");
@@ -632,8 +616,7 @@ static void test_dict(void) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/hp_csv_XXXXXX");
-  CHECK(mkdtemp(dir) != NULL);
+  tmpdir_make("/tmp/hp_csv_XXXXXX");
   test_inference();
   test_quoting();
   test_errors();
@@ -642,7 +625,7 @@ int main(void) {
   test_timestamps_nulls();
   test_dict();
   test_speed();
-  CHECK_EQ(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+  tmpdir_remove();
   fprintf(stderr, "test_csv: ok\n");
   return 0;
 }

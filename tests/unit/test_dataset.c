@@ -15,26 +15,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "dataset.h"
 #include "value.h"
 
-static char dir[64];
-
-static char *in_dir(const char *name) {
-  static char buf[8][256];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag,
-                 struct FTW *f) {
-  (void)st;
-  (void)flag;
-  (void)f;
-  return remove(p);
-}
 
 static hp_value *small_table(int64_t first) {
   hp_value *t = hp_table_new();
@@ -234,14 +218,13 @@ static void test_hdf5(void) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/hp_ds_XXXXXX");
-  CHECK(mkdtemp(dir) != NULL);
+  tmpdir_make("/tmp/hp_ds_XXXXXX");
   hp__h5_init();
   test_paths();
   test_versions();
   test_csv();
   test_hdf5();
-  CHECK_EQ(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+  tmpdir_remove();
   fprintf(stderr, "test_dataset: ok\n");
   return 0;
 }

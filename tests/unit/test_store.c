@@ -19,26 +19,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "store.h"
 #include "value.h"
 
-static char dir[64];
-
-static char *in_dir(const char *name) {
-  static char buf[8][256];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag,
-                 struct FTW *f) {
-  (void)st;
-  (void)flag;
-  (void)f;
-  return remove(p);
-}
 
 static double now(void) {
   struct timespec ts;
@@ -684,8 +668,7 @@ static void test_new_types(void) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/hp_store_XXXXXX");
-  CHECK(mkdtemp(dir) != NULL);
+  tmpdir_make("/tmp/hp_store_XXXXXX");
   hp__h5_init();
   test_round_trips();
   test_new_types();
@@ -696,7 +679,7 @@ int main(void) {
   test_h5py();
   test_h5py_reads_ours();
   test_perf();
-  CHECK_EQ(nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+  tmpdir_remove();
   fprintf(stderr, "test_store: ok\n");
   return 0;
 }
