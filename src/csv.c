@@ -254,8 +254,27 @@ static char *field(const grid *g, size_t row, size_t col) {
  * at most a quarter of the rows and at most this many. */
 #define DICT_MAX 65536
 
+/* The validity mask of column col: NULL if no field is empty, else 0 for
+ * each empty field (a null, as pandas reads it). *nomem on failure. */
+static uint8_t *empty_mask(const grid *g, size_t col, int *nomem) {
+  uint8_t *valid = NULL;
+  for (size_t r = 0; r < g->nrows; r++) {
+    if (*field(g, r, col)) continue;
+    if (!valid) {
+      valid = malloc(g->nrows);
+      if (!valid) {
+        *nomem = 1;
+        return NULL;
+      }
+      memset(valid, 1, g->nrows);
+    }
+    valid[r] = 0;
+  }
+  return valid;
+}
+
 /* Column col as a dictionary if its cardinality is low; 0 if it is not
- * (nothing built), -1 out of memory. */
+ * (nothing built), -1 out of memory. Null rows hold the code of "". */
 static int make_dict(const grid *g, size_t col, hp_column *c) {
   size_t limit = g->nrows / 4 < DICT_MAX ? g->nrows / 4 : DICT_MAX;
   if (limit == 0) return 0;
@@ -278,8 +297,12 @@ static int make_dict(const grid *g, size_t col, hp_column *c) {
 }
 
 /* Builds a string column from the fields of column col: a dictionary when
- * few values repeat often (cheap group-bys), plain strings otherwise. */
+ * few values repeat often (cheap group-bys), plain strings otherwise; an
+ * empty field is a null. */
 static int make_strings(const grid *g, size_t col, hp_column *c) {
+  int nomem = 0;
+  c->valid = empty_mask(g, col, &nomem);
+  if (nomem) return HP_ENOMEM;
   int d = make_dict(g, col, c);
   if (d) return d < 0 ? HP_ENOMEM : HP_OK;
   size_t total = 0;

@@ -947,6 +947,9 @@ static void accumulate(vstate *v, const hp_value *t, size_t col,
       x = ((const double *)data)[r];
       if (isnan(x))
         continue;
+    } else if (ty != HP_INT64 && ty != HP_BOOL) { /* counted only */
+      v->n[g]++;
+      continue;
     } else {
       int64_t i = ty == HP_BOOL ? ((const uint8_t *)data)[r]
                                 : ((const int64_t *)data)[r];
@@ -1065,6 +1068,20 @@ static int read_states(hp_node_ctx *ctx, const hp_value *p, const spec *sp,
 
 typedef int (*spec_fn)(hp_node_ctx *ctx, spec *s);
 
+/* 1 if count is the only numeric-state aggregation of column col (any
+ * type can be counted); else 0 and *other the first other one. */
+static int count_only(const spec *sp, const char *col, afunc *other) {
+  for (size_t i = 0; i < sp->naggs; i++) {
+    afunc f = sp->aggs[i].f;
+    if (sp->aggs[i].col && strcmp(sp->aggs[i].col, col) == 0 &&
+        f != A_COUNT && f != A_FIRST && f != A_LAST && f != A_NUNIQUE) {
+      *other = f;
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* A reduction's partial over one partition. */
 static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
   const hp_value *t;
@@ -1079,9 +1096,11 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
   for (size_t j = 0; j < sp.nv && rc == HP_OK; j++) {
     rc = column_of(ctx, t, sp.vcols[j], &vc[j]);
     hp_dtype ty = rc == HP_OK ? hp_table_coltype(t, vc[j]) : HP_INT64;
-    if (rc == HP_OK && ty != HP_INT64 && ty != HP_FLOAT64 && ty != HP_BOOL)
-      rc = hp_node_fail(ctx, "column '%s' is %s; aggregations need numbers",
-                        sp.vcols[j], hp_dtype_name(ty));
+    afunc f = A_COUNT;
+    if (rc == HP_OK && ty != HP_INT64 && ty != HP_FLOAT64 && ty != HP_BOOL &&
+        !count_only(&sp, sp.vcols[j], &f))
+      rc = hp_node_fail(ctx, "column '%s' is %s; %s needs numbers",
+                        sp.vcols[j], hp_dtype_name(ty), afunc_names[f]);
     is_int[j] = ty != HP_FLOAT64;
   }
   size_t *pc = hp__xcalloc(sp.npc + sp.nuc + 1, sizeof *pc);

@@ -3,7 +3,7 @@
 # masked int64, bool and timestamp columns) and repeated rows: fillna and
 # dropna mapped over partitions; head, describe, drop_duplicates and
 # groupby first/last/nunique as reductions in the fixed combine tree;
-# cumulative and concat on whole inputs. Results equal to pandas'
+# cumulative and concat on whole inputs; empty string fields as nulls. Results equal to pandas'
 # (tests/fixtures/frames/make.py), byte-identical at 1, 2, 3 and 8 ranks;
 # bad arguments fail the node with a one-line message.
 . "$(dirname "$0")/lib.bash"
@@ -11,11 +11,14 @@
 FIX=$SRC/tests/fixtures/frames
 P=$SCRATCH/p && mkdir -p "$P/conf/base" "$P/data"
 cp -r "$FIX/in" "$P/data/frames"
+cp -r "$FIX/strnull" "$P/data/strnull"
 outs="fill_cols fill_scalar dropna dropna_sub dropna_all head5 head50
-  describe dedup dedup_sub dedup_last gb_name gb_k gb_two cumulative concat"
+  describe dedup dedup_sub dedup_last gb_name gb_k gb_two cumulative concat
+  sn_vc sn_gb sn_fill sn_drop sn_filter"
 {
   echo "frames: {type: csv, filepath: data/frames/, columns: {name: string,"
   echo "  city: string, id: int64, x: float64, k: int64, flag: bool, ts: timestamp}}"
+  echo "strnull: {type: csv, filepath: data/strnull/}"
   for o in $outs; do echo "$o: {type: csv, filepath: data/out/$o.csv}"; done
 } >"$P/conf/base/catalog.yml"
 cat >"$P/conf/base/pipelines.yml" <<'Y'
@@ -59,6 +62,12 @@ pipelines:
     - {node: cum2, func: frame.cumulative, inputs: cum1, outputs: cum2, args: {by: k, func: cumcount}}
     - {node: cum3, func: frame.cumulative, inputs: cum2, outputs: cumulative, args: {by: [name, flag], column: id, func: cumsum, name: id_cs}}
     - {node: concat, func: frame.concat, inputs: [dropna, fill_cols], outputs: concat}
+    # empty string fields are nulls (a dictionary column and a plain one)
+    - {node: sn_vc, func: frame.value_counts, inputs: strnull, outputs: sn_vc, args: {column: name}}
+    - {node: sn_gb, func: frame.groupby, inputs: strnull, outputs: sn_gb, args: {by: name, agg: {v: [sum], note: [count, nunique]}}}
+    - {node: sn_fill, func: frame.fillna, inputs: strnull, outputs: sn_fill, args: {columns: {name: none}}}
+    - {node: sn_drop, func: frame.dropna, inputs: strnull, outputs: sn_drop, args: {columns: [note]}}
+    - {node: sn_filter, func: frame.filter, inputs: strnull, outputs: sn_filter, args: {expr: "isnull(note) and notnull(name)"}}
 Y
 check_close() { # GOT EXPECTED WHAT
   if /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" "$1" "$2"; then ok "$3"

@@ -307,6 +307,12 @@ static void test_write(void) {
                "42,3.0,true,\n");
   hp_value *u = NULL;
   CHECK_OK(hp__csv_read(in_dir("out/sub/rt.csv"), NULL, &u, &err), &err);
+  /* the empty string comes back as a null, as pandas reads it */
+  const uint8_t *uv = hp_table_valid(u, 3);
+  CHECK(uv && uv[4] == 0 && uv[0] && uv[1] && uv[2] && uv[3]);
+  CHECK(!hp__value_equal(t, u));
+  uint8_t valid[] = {1, 1, 1, 1, 0};
+  CHECK_EQ(hp_table_set_valid(t, 3, valid), HP_OK);
   CHECK(hp__value_equal(t, u));
   hp_value_free(u);
 
@@ -374,6 +380,8 @@ static void test_write(void) {
   CHECK_OK(hp__csv_write(in_dir("one.csv"), t, NULL, &err), &err);
   CHECK_STR_EQ(get_file("one.csv"), "s\na\n\"\"\nb\n");
   CHECK_OK(hp__csv_read(in_dir("one.csv"), NULL, &u, &err), &err);
+  uint8_t one_valid[] = {1, 0, 1}; /* "" reads as a null, as in pandas */
+  CHECK_EQ(hp_table_set_valid(t, 0, one_valid), HP_OK);
   CHECK(hp__value_equal(t, u));
   hp_value_free(u);
   hp_value_free(t);
@@ -530,8 +538,9 @@ static void test_timestamps_nulls(void) {
   CHECK(hp_table_valid(t, 1) && !hp_table_valid(t, 1)[1]);
   CHECK_EQ(hp_table_coltype(t, 2), HP_FLOAT64); /* NaN, no mask */
   CHECK(hp_table_valid(t, 2) == NULL && isnan(num(t, 2, 1)));
-  CHECK_EQ(hp_table_coltype(t, 3), HP_STRING); /* "" is a string */
-  CHECK(hp_table_valid(t, 3) == NULL);
+  CHECK_EQ(hp_table_coltype(t, 3), HP_STRING); /* a null, as in pandas */
+  CHECK(hp_table_valid(t, 3) && !hp_table_valid(t, 3)[1] &&
+        hp_table_valid(t, 3)[2]);
   CHECK_OK(hp__csv_write(in_dir("nulls.csv"), t, NULL, &err), &err);
   CHECK_STR_EQ(get_file("nulls.csv"),
                "i,b,f,s\n1,true,1.5,x\n,,,\n3,false,,z\n");
@@ -555,9 +564,10 @@ static void test_timestamps_nulls(void) {
   CHECK_EQ(((const uint8_t *)hp_table_column(t, 0))[2], 1);
   hp_value_free(t);
   t = read_text("b,j\n,1\ntrue,2\nmaybe,3\n", NULL);
-  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING);
-  CHECK(hp_table_valid(t, 0) == NULL);
-  CHECK_STR_EQ(hp_table_str(t, 0, 0), "");
+  CHECK_EQ(hp_table_coltype(t, 0), HP_STRING); /* the empty field: null */
+  v = hp_table_valid(t, 0);
+  CHECK(v && !v[0] && v[1] && v[2]);
+  CHECK_STR_EQ(hp_table_str(t, 0, 1), "true");
   hp_value_free(t);
 
   CASE("a null in a one-column table");
