@@ -820,8 +820,15 @@ static void fold_sums(stats *st, const double *x, size_t outer, size_t len,
         blk[0] = t;
       } else {
         memcpy(blk, row, inner * sizeof *blk);
-        for (size_t l = l0 + 1; l < l1; l++) {
-          row += inner;
+        size_t l = l0 + 1;
+        for (; l + 4 <= l1; l += 4) { /* four rows per pass over blk */
+          const double *r0 = x + (o * len + l) * inner, *r1 = r0 + inner,
+                       *r2 = r1 + inner, *r3 = r2 + inner;
+          for (size_t i = 0; i < inner; i++)
+            blk[i] += (r0[i] + r1[i]) + (r2[i] + r3[i]);
+        }
+        for (; l < l1; l++) {
+          row = x + (o * len + l) * inner;
           for (size_t i = 0; i < inner; i++)
             blk[i] += row[i];
         }

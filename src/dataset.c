@@ -171,18 +171,10 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
     else if (rc == HP_OK)
       rc = csv_read_all(path, &o, out, err);
   } else {
+    /* row ranges come back ranged, for tables and arrays alike */
     rc = hp__h5_load_columns(path, key_of(d), (const char *const *)d->cols,
                              d->ncols, d->project, d->row0, d->row1, out,
                              err);
-    if (rc == HP_OK && d->row1 > 0 && hp_value_kind(*out) == HP_ARRAY) {
-      /* tables come back ranged; arrays are read whole, then sliced */
-      hp_value *part = hp__value_slice(*out, (size_t)d->row0, (size_t)d->row1);
-      hp_value_free(*out);
-      *out = part;
-      if (!part)
-        rc = hp__fail(err, HP_EIO, "%s: rows %lld..%lld are out of range",
-                      path, (long long)d->row0, (long long)d->row1);
-    }
   }
   free(path);
   return named(err, was, rc, d);

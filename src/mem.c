@@ -1,13 +1,20 @@
 /*
- * mem.c - the aborting allocators used for bookkeeping, and hp_buf.
- * Large data buffers (columns, arrays) use plain malloc and report
- * HP_ENOMEM to the caller instead.
+ * mem.c - the aborting allocators used for bookkeeping, hp_buf, and file
+ * mappings that stand in for a data buffer. Large data buffers (columns,
+ * arrays) use plain malloc and report HP_ENOMEM to the caller instead, or
+ * hp__mem_map; either is released by hp__mem_free.
  */
+#define _DEFAULT_SOURCE
 #include "mem.h"
 
+#include "map.h"
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void oom(size_t n) {
   fprintf(stderr, "hpcpipe: out of memory allocating %zu bytes\n", n);
@@ -152,4 +159,94 @@ void hp__buf_put_names(hp_buf *b, const char *const *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     hp__buf_printf(b, "%s'%s'", i ? ", " : "", v[i]);
   hp__buf_putc(b, ']');
+}
+
+/* ---- file mappings ---------------------------------------------------------
+ * The live mappings, by the pointer handed out: an open-addressing table
+ * (linear probing, deletion by backward shift). */
+
+typedef struct mapping {
+  void *p;    /* what hp__mem_map returned; NULL: free slot */
+  void *base; /* page-aligned start given to munmap */
+  size_t len;
+} mapping;
+
+static mapping *maps;
+static size_t nmaps, capmaps; /* capmaps: 0 or a power of two */
+
+static size_t slot_of(const void *p) {
+  return (size_t)hp__mix64((uint64_t)(uintptr_t)p) & (capmaps - 1);
+}
+
+static void maps_put(mapping m) {
+  if ((nmaps + 1) * 2 > capmaps) {
+    mapping *old = maps;
+    size_t oldcap = capmaps;
+    capmaps = capmaps ? capmaps * 2 : 64;
+    maps = hp__xcalloc(capmaps, sizeof *maps);
+    nmaps = 0;
+    for (size_t i = 0; i < oldcap; i++)
+      if (old[i].p) maps_put(old[i]);
+    free(old);
+  }
+  size_t i = slot_of(m.p);
+  while (maps[i].p)
+    i = (i + 1) & (capmaps - 1);
+  maps[i] = m;
+  nmaps++;
+}
+
+/* Removes p's entry into *out; 0 if p is not a mapping. */
+static int maps_take(const void *p, mapping *out) {
+  if (!nmaps) return 0;
+  size_t i = slot_of(p);
+  while (maps[i].p != p) {
+    if (!maps[i].p) return 0;
+    i = (i + 1) & (capmaps - 1);
+  }
+  *out = maps[i];
+  maps[i].p = NULL;
+  nmaps--;
+  for (size_t j = (i + 1) & (capmaps - 1); maps[j].p;
+       j = (j + 1) & (capmaps - 1)) {
+    size_t want = slot_of(maps[j].p);
+    /* move j into the hole at i unless its home lies in (i, j] */
+    if ((j > i && (want <= i || want > j)) ||
+        (j < i && want <= i && want > j)) {
+      maps[i] = maps[j];
+      maps[j].p = NULL;
+      i = j;
+    }
+  }
+  return 1;
+}
+
+void *hp__mem_map(int fd, uint64_t off, size_t len) {
+  static size_t page;
+  if (!page) {
+    long ps = sysconf(_SC_PAGESIZE);
+    page = ps > 0 ? (size_t)ps : 4096;
+  }
+  if (fd < 0 || len == 0) return NULL;
+  uint64_t start = off - off % page;
+  size_t skip = (size_t)(off - start);
+  if (len > SIZE_MAX - skip) return NULL;
+  /* private and writable: a node that writes into its input gets its own
+   * copy of the page; MAP_POPULATE is not used because on a writable
+   * private mapping it copies every page */
+  void *base = mmap(NULL, len + skip, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+                    (off_t)start);
+  if (base == MAP_FAILED) return NULL;
+  madvise(base, len + skip, MADV_WILLNEED);
+  void *p = (char *)base + skip;
+  maps_put((mapping){p, base, len + skip});
+  return p;
+}
+
+void hp__mem_free(void *p) {
+  mapping m;
+  if (p && maps_take(p, &m))
+    munmap(m.base, m.len);
+  else
+    free(p);
 }

@@ -1,12 +1,14 @@
 /*
  * mem.h - allocation that never returns NULL (for bookkeeping: a failure
- * prints one line and aborts) and a growable byte buffer.
+ * prints one line and aborts), a growable byte buffer, and file mappings
+ * used as data buffers.
  */
 #ifndef HP_MEM_H
 #define HP_MEM_H
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void *hp__xmalloc(size_t n);
 void *hp__xcalloc(size_t n, size_t size);
@@ -16,6 +18,14 @@ char *hp__xstrndup(const char *s, size_t n);
 char *hp__xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grows *p (of *cap elements of size sz) to hold at least need elements. */
 void hp__grow(void *pp, size_t *cap, size_t need, size_t sz);
+
+/* len bytes of the open file fd from byte off, mapped copy-on-write: reading
+ * them costs no copy out of the page cache, and writing them changes only
+ * this process's pages. The file may be closed afterwards. NULL if the
+ * system will not map it (the caller reads instead). Not thread-safe. */
+void *hp__mem_map(int fd, uint64_t off, size_t len);
+/* Releases a data buffer: unmaps what hp__mem_map returned, else free(). */
+void hp__mem_free(void *p);
 
 typedef struct hp_buf {
   char *data; /* NUL-terminated after any hp__buf_* call (when non-NULL) */

@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -533,27 +534,100 @@ typedef struct rctx {
   /* rows [row0, row1) of the top table's columns (ranged set), read by
    * hyperslab; full: the columns' length in the file */
   int want_range, ranged;
+  int range_depth; /* the depth of the object the range applies to */
   int64_t row0, row1;
   size_t full;
+  int fd; /* the file, opened for mapping on first need; -1 */
 } rctx;
 
-/* Reads n elements of the 1-D dataset d into buf: all of it, or for a
- * ranged read the rows from row0 on. */
+/* Rows [row0, min(row1, len)) of an extent of len rows: their count. */
+static size_t range_rows(const rctx *r, size_t len) {
+  int64_t hi = r->row1 < (int64_t)len ? r->row1 : (int64_t)len;
+  return hi > r->row0 ? (size_t)(hi - r->row0) : 0;
+}
+
+/* Reads n elements of dataset d into buf: all of it, or for a ranged read
+ * the rows (along axis 0) from row0 on. */
 static herr_t dread(const rctx *r, hid_t d, hid_t mt, void *buf, size_t n) {
   if (!r->ranged)
     return H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  hsize_t start = (hsize_t)r->row0, count = n;
-  hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &count, NULL);
-  herr_t st = fs < 0 || ms < 0 ||
-                      H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL,
-                                          &count, NULL) < 0
-                  ? -1
-                  : H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
+  hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK], all = n;
+  hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &all, NULL);
+  int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
+  herr_t st = -1;
+  if (nd >= 1 && ms >= 0 && H5Sget_simple_extent_dims(fs, count, NULL) >= 0) {
+    size_t row = 1;
+    for (int i = 1; i < nd; i++)
+      row *= (size_t)count[i];
+    start[0] = (hsize_t)r->row0;
+    count[0] = row ? n / row : 0;
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+      st = H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
+  }
   if (fs >= 0)
     H5Sclose(fs);
   if (ms >= 0)
     H5Sclose(ms);
   return st;
+}
+
+/* Data buffers of at least this many bytes are mapped from the file when
+ * they can be (HPCPIPE_MAP_MIN overrides; tests set it low). */
+static size_t map_min(void) {
+  static size_t min = 0;
+  static int known = 0;
+  if (!known) {
+    const char *e = getenv("HPCPIPE_MAP_MIN");
+    char *end;
+    unsigned long long v = e ? strtoull(e, &end, 10) : 0;
+    min = e && end != e && !*end ? (size_t)v : (size_t)256 << 10;
+    known = 1;
+  }
+  return min;
+}
+
+/* The n elements (of 8 bytes, from row0 on for a ranged read) of dataset d
+ * mapped from the file rather than read: when d is stored contiguously,
+ * uncompressed, in this machine's representation (ft equal to mt), in the
+ * file HDF5 reads with its default driver, at an aligned offset. NULL
+ * otherwise (the caller reads). */
+static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n) {
+  if (n == 0 || n > SIZE_MAX / 8 || n * 8 < map_min() || H5Tequal(ft, mt) <= 0)
+    return NULL;
+  haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
+  hid_t f = -1, fcpl = -1, fapl = -1, dcpl = H5Dget_create_plist(d);
+  void *p = NULL;
+  hsize_t ub = 0;
+  size_t skip = 0;
+  if (addr == HADDR_UNDEF || dcpl < 0 || H5Pget_external_count(dcpl) != 0 ||
+      (f = H5Iget_file_id(d)) < 0 || (fcpl = H5Fget_create_plist(f)) < 0 ||
+      (fapl = H5Fget_access_plist(f)) < 0 || H5Pget_driver(fapl) != H5FD_SEC2 ||
+      H5Pget_userblock(fcpl, &ub) < 0)
+    goto done;
+  if (r->ranged) {
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[H5S_MAX_RANK];
+    int nd = s >= 0 ? H5Sget_simple_extent_dims(s, dims, NULL) : -1;
+    size_t row = 1;
+    for (int i = 1; i < nd; i++)
+      row *= (size_t)dims[i];
+    h5_close(s);
+    if (nd < 1) goto done;
+    skip = (size_t)r->row0 * row;
+  }
+  uint64_t off = (uint64_t)ub + (uint64_t)addr + (uint64_t)skip * 8;
+  if (off % 8 != 0 || H5Dget_storage_size(d) < (skip + n) * 8)
+    goto done;
+  if (r->fd < 0)
+    r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+  p = hp__mem_map(r->fd, off, n * 8);
+done:
+  H5Eclear2(H5E_DEFAULT);
+  h5_close(fapl);
+  h5_close(fcpl);
+  h5_close(f);
+  h5_close(dcpl);
+  return p;
 }
 
 /* Keeps the names the projection asks for, in file order. */
@@ -771,7 +845,12 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
     rc = rfail(r, name, "datatype");
     goto done;
   }
-  buf = calloc(n ? n : 1, esz);
+  if (!member && (c->type == HP_INT64 || c->type == HP_FLOAT64 ||
+                  c->type == HP_TIMESTAMP) &&
+      (c->data = map_elems(r, d, ft, rt, n)) != NULL)
+    goto done;
+  /* H5Dread fills every element (calloc only for n == 0) */
+  buf = !n ? calloc(1, esz) : n <= SIZE_MAX / esz ? malloc(n * esz) : NULL;
   if (!buf) {
     rc = hp__fail(r->err, HP_ENOMEM, "%s: '%s': out of memory (%zu elements)",
                   r->path, name, n);
@@ -1028,10 +1107,8 @@ static int read_table(rctx *r, hid_t g, char **names, size_t n,
       c->name = hp__xstrdup(names[i]);
       c->type = dataset_type(d, ft);
       r->full = (size_t)len;
-      if (r->ranged) { /* rows [row0, min(row1, len)) */
-        int64_t hi = r->row1 < len ? r->row1 : (int64_t)len;
-        len = hi > r->row0 ? hi - r->row0 : 0;
-      }
+      if (r->ranged)
+        len = (long long)range_rows(r, (size_t)len);
       t->nrows = (size_t)len;
       rc = c->type ? read_elems(r, d, NULL, ft, t->nrows, c, names[i])
                    : unsupported(r, names[i], "unsupported column type");
@@ -1057,7 +1134,8 @@ static int read_compound(rctx *r, hid_t d, hid_t ft, const char *name,
   hp_value *t = hp_table_new();
   t->cols = hp__xcalloc(nm ? (size_t)nm : 1, sizeof *t->cols);
   t->capcols = nm ? (size_t)nm : 1;
-  t->nrows = nm ? (size_t)len : 0;
+  r->full = (size_t)len;
+  t->nrows = !nm ? 0 : r->ranged ? range_rows(r, (size_t)len) : (size_t)len;
   int rc = HP_OK;
   for (int i = 0; rc == HP_OK && i < nm; i++) {
     char *mname = H5Tget_member_name(ft, (unsigned)i);
@@ -1108,8 +1186,10 @@ static int read_dataset(rctx *r, hid_t d, const char *name, hp_value **out) {
   if (nd > 0)
     H5Sget_simple_extent_dims(s, hd, NULL);
   else
-    nd = 1;
+    nd = 1, r->ranged = 0; /* a scalar has no rows to range over */
   size_t dims[HP_MAX_NDIM], n = 1;
+  if (r->ranged) /* rows [row0, row1) along axis 0 */
+    hd[0] = range_rows(r, (size_t)hd[0]);
   for (int i = 0; i < nd; i++) {
     dims[i] = (size_t)hd[i];
     n *= dims[i];
@@ -1154,7 +1234,7 @@ static int read_dataset(rctx *r, hid_t d, const char *name, hp_value **out) {
       }
       for (size_t i = 0; i < n; i++)
         w[i] = ((uint8_t *)c.data)[i];
-      free(c.data);
+      hp__mem_free(c.data);
       c.data = w;
       ct = HP_INT64;
     }
@@ -1165,7 +1245,7 @@ static int read_dataset(rctx *r, hid_t d, const char *name, hp_value **out) {
   }
 done_col:
   free(c.name);
-  free(c.data);
+  hp__mem_free(c.data);
   free(c.offs);
   free(c.chars);
 done:
@@ -1270,13 +1350,18 @@ static int read_object(rctx *r, hid_t loc, const char *name, int depth,
   int rc;
   H5I_type_t ty = H5Iget_type(o);
   if (ty == H5I_DATASET) {
+    r->ranged = r->want_range && depth == r->range_depth;
     rc = read_dataset(r, o, name, out);
+    r->ranged = 0;
   } else if (ty == H5I_GROUP) {
     char *kind = attr_read_str(o, "hpcpipe_kind");
     size_t n = 0;
     char **names = NULL;
     if (kind && strcmp(kind, "array") == 0) {
+      int was = r->range_depth;
+      if (depth == r->range_depth) r->range_depth = depth + 1;
       rc = read_object(r, o, "data", depth + 1, out);
+      r->range_depth = was;
     } else {
       names = link_names(o, &n);
       int table = kind && strcmp(kind, "table") == 0;
@@ -1291,7 +1376,7 @@ static int read_object(rctx *r, hid_t loc, const char *name, int depth,
         column_order(o, &names, &n);
         if (r->project && depth == 0)
           project_names(r, names, &n);
-        r->ranged = r->want_range && depth == 0;
+        r->ranged = r->want_range && depth == r->range_depth;
         rc = read_table(r, o, names, n, out);
         if (rc == HP_OK && masks) {
           rc = read_masks(r, o, *out);
@@ -1348,7 +1433,9 @@ int hp__h5_load_columns(const char *path, const char *key,
   hp__h5_init();
   hid_t file;
   HP_TRY(open_file(path, &file, err));
-  rctx r = {path, err, cols, ncols, project, row1 > 0, 0, row0, row1, 0};
+  rctx r = {.path = path, .err = err, .cols = cols, .ncols = ncols,
+            .project = project, .want_range = row1 > 0, .row0 = row0,
+            .row1 = row1, .fd = -1};
   const char *obj = is_root(key) ? "/" : key;
   int rc;
   if (!is_root(key) && H5Lexists(file, obj, H5P_DEFAULT) <= 0) {
@@ -1358,6 +1445,7 @@ int hp__h5_load_columns(const char *path, const char *key,
     rc = read_object(&r, file, obj, 0, out);
   }
   H5Fclose(file);
+  if (r.fd >= 0) close(r.fd);
   return rc;
 }
 

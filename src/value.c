@@ -71,7 +71,7 @@ static int mul_ok(size_t n, size_t sz, size_t *out) {
 
 static void column_clear(hp_column *c) {
   free(c->name);
-  free(c->data);
+  hp__mem_free(c->data); /* malloc'd or mapped from a file */
   free(c->offs);
   free(c->chars);
   free(c->valid);
@@ -118,7 +118,7 @@ void hp_value_free(hp_value *v) {
   for (size_t i = 0; i < v->ncols; i++)
     column_clear(&v->cols[i]);
   free(v->cols);
-  free(v->data);
+  hp__mem_free(v->data);
   for (size_t i = 0; i < v->nchild; i++) {
     free(v->names[i]);
     hp_value_free(v->children[i]);

@@ -667,6 +667,70 @@ static void test_new_types(void) {
   hp_value_free(t);
 }
 
+/* 1 if the file at path is mapped into this process (/proc/self/maps). */
+static int is_mapped(const char *path) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[4096];
+  int found = 0;
+  while (f && !found && fgets(line, sizeof line, f))
+    found = strstr(line, path) != NULL;
+  if (f) fclose(f);
+  return found;
+}
+
+/* Large numeric columns and arrays are mapped from the file instead of
+ * read (store.c, map_elems): same values, row ranges too, writes stay in
+ * memory, and the mapping goes with the value. */
+static void test_mapped(void) {
+  CASE("large columns and arrays are mapped; ranges; writes stay private");
+  hp_error err = HP_ERROR_INIT;
+  hp_value *t = make_table(100000); /* 800 KB per numeric column */
+  size_t dims[2] = {600, 500};      /* 2.4 MB */
+  hp_value *a = hp_array_new(HP_FLOAT64, 2, dims);
+  double *ad = hp_array_data_mut(a);
+  for (size_t i = 0; i < dims[0] * dims[1]; i++)
+    ad[i] = (double)i * 0.25 - 3;
+  char tp[4096], ap[4096];
+  snprintf(tp, sizeof tp, "%s", in_dir("mapped_t.h5"));
+  snprintf(ap, sizeof ap, "%s", in_dir("mapped_a.h5"));
+  CHECK_OK(hp__h5_save(tp, NULL, t, NULL, &err), &err);
+  CHECK_OK(hp__h5_save(ap, NULL, a, NULL, &err), &err);
+  hp_value *u = NULL, *b = NULL;
+  CHECK_OK(hp__h5_load(tp, NULL, &u, &err), &err);
+  CHECK_OK(hp__h5_load(ap, NULL, &b, &err), &err);
+  CHECK(is_mapped(tp) && is_mapped(ap));
+  CHECK(hp__value_equal(t, u) && hp__value_equal(a, b));
+  /* writing into a loaded value changes neither the file nor a reload */
+  ((double *)hp_array_data_mut(b))[7] = 1e9;
+  hp_value *b2 = NULL;
+  CHECK_OK(hp__h5_load(ap, NULL, &b2, &err), &err);
+  CHECK(hp__value_equal(a, b2) && !hp__value_equal(b, b2));
+  hp_value_free(u);
+  hp_value_free(b);
+  hp_value_free(b2);
+  CHECK(!is_mapped(tp) && !is_mapped(ap)); /* unmapped with the values */
+  /* rows [r0, r1) of both, by hyperslab or mapping */
+  static const size_t ranges[][2] = {{0, 600}, {123, 457}, {550, 900}};
+  /* (the table has 100,000 rows: 100 per array row) */
+  for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
+    size_t r0 = ranges[k][0], r1 = ranges[k][1];
+    CHECK_OK(hp__h5_load_columns(ap, NULL, NULL, 0, 0, (int64_t)r0,
+                                 (int64_t)r1, &b, &err), &err);
+    hp_value *want = hp__value_slice(a, r0, r1 < 600 ? r1 : 600);
+    CHECK(want && hp__value_equal(want, b));
+    hp_value_free(want);
+    hp_value_free(b);
+    CHECK_OK(hp__h5_load_columns(tp, NULL, NULL, 0, 0, (int64_t)r0 * 100,
+                                 (int64_t)r1 * 100, &u, &err), &err);
+    want = hp__value_slice(t, r0 * 100, r1 * 100);
+    CHECK(want && hp__value_equal(want, u));
+    hp_value_free(want);
+    hp_value_free(u);
+  }
+  hp_value_free(t);
+  hp_value_free(a);
+}
+
 int main(void) {
   tmpdir_make("/tmp/hp_store_XXXXXX");
   hp__h5_init();
@@ -678,6 +742,7 @@ int main(void) {
   test_foreign_layouts();
   test_h5py();
   test_h5py_reads_ours();
+  test_mapped();
   test_perf();
   tmpdir_remove();
   fprintf(stderr, "test_store: ok\n");
