@@ -771,7 +771,6 @@ typedef struct spec {
   size_t npc;
   const char **ucols; /* distinct nunique columns (pairs "u.<col>") */
   size_t nuc;
-  int welford; /* some var/std */
   int sort_by_count; /* value_counts order */
 } spec;
 
@@ -813,8 +812,6 @@ static void add_agg(spec *s, const char *col, afunc f, int suffix) {
   a->out = !col ? hp__xstrdup("size")
            : suffix ? hp__xasprintf("%s_%s", col, afunc_names[f])
                     : hp__xstrdup(col);
-  if (f == A_VAR || f == A_STD)
-    s->welford = 1;
   if (!col)
     return;
   if (f == A_FIRST || f == A_LAST)
@@ -931,46 +928,103 @@ static inline void kadd(double *s, double *c, double x) {
   *s = t;
 }
 
-/* Accumulates value column col of t into st by the grouping. */
-static void accumulate(vstate *v, const hp_value *t, size_t col,
-                       const grouping *gr, int welford) {
-  size_t n = hp_value_rows(t);
-  const uint8_t *valid = hp_table_valid(t, col);
-  hp_dtype ty = hp_table_coltype(t, col);
-  const void *data = hp_table_column(t, col);
+/* What a value column's aggregations need beyond the count. */
+enum { NEED_SUM = 1, NEED_MINMAX = 2, NEED_MOMENTS = 4 };
+
+static unsigned needs_of(const spec *sp, const char *col) {
+  unsigned need = 0;
+  for (size_t i = 0; i < sp->naggs; i++) {
+    const agg *a = &sp->aggs[i];
+    if (!a->col || strcmp(a->col, col) != 0) continue;
+    need |= a->f == A_SUM || a->f == A_MEAN  ? NEED_SUM
+            : a->f == A_MIN || a->f == A_MAX ? NEED_MINMAX
+            : a->f == A_VAR || a->f == A_STD ? NEED_MOMENTS
+                                             : 0u;
+  }
+  return need;
+}
+
+/* The rows of one value column into v; the flags are constants at each
+ * call below, so each combination compiles to its own tight loop. */
+static inline __attribute__((always_inline)) void
+accumulate_rows(vstate *v, const void *data, const uint8_t *valid,
+                const int32_t *gid, size_t n, int is_float, int is_bool,
+                int sums, int minmax, int moments) {
   for (size_t r = 0; r < n; r++) {
-    int32_t g = gr->gid[r];
+    int32_t g = gid[r];
     if (g < 0 || (valid && !valid[r]))
       continue;
     double x;
-    if (ty == HP_FLOAT64) {
+    if (is_float) {
       x = ((const double *)data)[r];
       if (isnan(x))
         continue;
-    } else if (ty != HP_INT64 && ty != HP_BOOL) { /* counted only */
-      v->n[g]++;
-      continue;
     } else {
-      int64_t i = ty == HP_BOOL ? ((const uint8_t *)data)[r]
-                                : ((const int64_t *)data)[r];
-      v->isum[g] = (int64_t)((uint64_t)v->isum[g] + (uint64_t)i);
-      if (i < v->ilo[g])
-        v->ilo[g] = i;
-      if (i > v->ihi[g])
-        v->ihi[g] = i;
+      int64_t i = is_bool ? ((const uint8_t *)data)[r]
+                          : ((const int64_t *)data)[r];
+      if (sums)
+        v->isum[g] = (int64_t)((uint64_t)v->isum[g] + (uint64_t)i);
+      if (minmax) {
+        if (i < v->ilo[g])
+          v->ilo[g] = i;
+        if (i > v->ihi[g])
+          v->ihi[g] = i;
+      }
       x = (double)i;
     }
     v->n[g]++;
-    kadd(&v->s[g], &v->c[g], x);
-    if (x < v->lo[g])
-      v->lo[g] = x;
-    if (x > v->hi[g])
-      v->hi[g] = x;
-    if (welford) {
+    if (sums)
+      kadd(&v->s[g], &v->c[g], x);
+    if (minmax) {
+      if (x < v->lo[g])
+        v->lo[g] = x;
+      if (x > v->hi[g])
+        v->hi[g] = x;
+    }
+    if (moments) {
       double d = x - v->m[g];
       v->m[g] += d / (double)v->n[g];
       v->q[g] += d * (x - v->m[g]);
     }
+  }
+}
+
+/* Accumulates value column col of t into v by the grouping: the count,
+ * and the states `need` asks for (others keep their initial values). A
+ * column of another type than numbers is only counted. */
+static void accumulate(vstate *v, const hp_value *t, size_t col,
+                       const grouping *gr, unsigned need) {
+  size_t n = hp_value_rows(t);
+  const uint8_t *valid = hp_table_valid(t, col);
+  hp_dtype ty = hp_table_coltype(t, col);
+  const void *data = hp_table_column(t, col);
+  const int32_t *gid = gr->gid;
+  if (ty != HP_FLOAT64 && ty != HP_INT64 && ty != HP_BOOL) {
+    for (size_t r = 0; r < n; r++)
+      if (gid[r] >= 0 && !(valid && !valid[r]))
+        v->n[gid[r]]++;
+    return;
+  }
+  if (ty == HP_FLOAT64) {
+    if (need == 0)
+      accumulate_rows(v, data, valid, gid, n, 1, 0, 0, 0, 0);
+    else if (need == NEED_SUM)
+      accumulate_rows(v, data, valid, gid, n, 1, 0, 1, 0, 0);
+    else if (need == NEED_MINMAX)
+      accumulate_rows(v, data, valid, gid, n, 1, 0, 0, 1, 0);
+    else
+      accumulate_rows(v, data, valid, gid, n, 1, 0, 1, 1, 1);
+  } else if (ty == HP_INT64) {
+    if (need == 0)
+      accumulate_rows(v, data, valid, gid, n, 0, 0, 0, 0, 0);
+    else if (need == NEED_SUM)
+      accumulate_rows(v, data, valid, gid, n, 0, 0, 1, 0, 0);
+    else if (need == NEED_MINMAX)
+      accumulate_rows(v, data, valid, gid, n, 0, 0, 0, 1, 0);
+    else
+      accumulate_rows(v, data, valid, gid, n, 0, 0, 1, 1, 1);
+  } else {
+    accumulate_rows(v, data, valid, gid, n, 0, 1, 1, 1, 1);
   }
 }
 
@@ -1114,11 +1168,12 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
     group_rows(t, kcols, sp.nby, 0, &gr);
     states st;
     states_init(&st, &sp, gr.ngroups, is_int);
-    for (size_t r = 0; r < hp_value_rows(t); r++)
+    size_t nrows = hp_value_rows(t);
+    for (size_t r = 0; r < nrows; r++)
       if (gr.gid[r] >= 0)
         st.size[gr.gid[r]]++;
     for (size_t j = 0; j < sp.nv; j++)
-      accumulate(&st.v[j], t, vc[j], &gr, sp.welford);
+      accumulate(&st.v[j], t, vc[j], &gr, needs_of(&sp, sp.vcols[j]));
     hp_value *out = partial_table(t, kcols, &sp, &gr, &st);
     states_free(&st, &sp);
     rc = add_picks(out, t, pc, pc, sp.pcols, sp.npc, &gr);

@@ -2,7 +2,7 @@
 # Frame queries on Dask's timeseries (issue 3, W1a-d): hpcpipe (in-process
 # and mpirun -n 3) beside pandas, Dask threaded and Dask distributed, medians
 # of REPS runs.
-#   tests/perf/frames.sh BUILD_DIR [REPS]
+#   tests/perf/frames.sh BUILD_DIR [REPS]     (KEEP=1 keeps the scratch project)
 # Not part of the default test run (a few minutes).
 #
 # Data: datasets.timeseries from 2000-01-01 to 2000-03-01 at 1 s, one
@@ -53,7 +53,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 . "$HERE/../../slurm/mpi-env.sh"
 W=$(mktemp -d /tmp/hpcpipe-frames.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
 P=$W/proj
 mkdir -p "$P/data"
 
