@@ -11,6 +11,7 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "fs.h"
 #include "mem.h"
@@ -25,6 +29,10 @@
 #include "value.h"
 
 /* ---- reading: splitting into fields ---------------------------------------*/
+
+/* A buffer to parse holds this many bytes after its text, all NUL, so that
+ * scans may read 16 bytes at a time up to its end. */
+#define PAD 16
 
 typedef struct parser {
   const char *path;
@@ -45,15 +53,41 @@ static void eat_newline(parser *ps) {
   ps->line++;
 }
 
+/* The first separator, CR, LF or NUL at or after p; a NUL before the end
+ * of the buffer is data, not an end. Sixteen bytes at a time with SSE2. */
+static char *scan_stop(const parser *ps, char *p) {
+  for (;;) {
+#ifdef __SSE2__
+    const __m128i vs = _mm_set1_epi8(ps->sep), vn = _mm_set1_epi8('\n'),
+                  vr = _mm_set1_epi8('\r'), vz = _mm_setzero_si128();
+    for (;;) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+      __m128i m = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(x, vs), _mm_cmpeq_epi8(x, vn)),
+          _mm_or_si128(_mm_cmpeq_epi8(x, vr), _mm_cmpeq_epi8(x, vz)));
+      unsigned bits = (unsigned)_mm_movemask_epi8(m);
+      if (bits) {
+        p += __builtin_ctz(bits);
+        break;
+      }
+      p += 16;
+    }
+#else
+    while (!ps->stop[(unsigned char)*p])
+      p++;
+#endif
+    if (*p != '\0' || p >= ps->end) return p;
+    p++;
+  }
+}
+
 /* Reads one field starting at ps->p; on return *field is NUL-terminated in
  * place and *how says what ended it. HP_EIO for an unterminated quote. */
 static int next_field(parser *ps, char **field, int *how) {
   char *p = ps->p;
   if (*p != '"') {
     char *s = p;
-    /* stop at sep, CR, LF or NUL; a NUL byte inside the file is data */
-    while (!ps->stop[(unsigned char)*p] || (*p == '\0' && p < ps->end))
-      p++;
+    p = scan_stop(ps, p);
     *field = s;
     if (p == ps->end) {
       *how = END_FILE;
@@ -153,6 +187,56 @@ static const double pow10_exact[] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* m * 10^e (m < 2^64, m > 0) correctly rounded into *out, for the 16 to 19
+ * digit mantissas that shortest round-trip printing writes (x87 extended
+ * precision: m and 10^|e| <= 10^27 are exact in its 64-bit significand,
+ * so one rounding gives q within half a unit of its last place of the
+ * exact value). Rounding q to double then rounds the exact value the same
+ * way unless q lies on or next to a halfway point between two doubles:
+ * then 0, and the caller uses strtod. */
+static int long_fast(uint64_t m, int e, double *out) {
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+  static const long double p10[] = { /* exact: 5^27 < 2^64 */
+      1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+      1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+      1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+  if (m == 0 || e < -27 || e > 27) return 0;
+  long double q = e < 0 ? (long double)m / p10[-e] : (long double)m * p10[e];
+  uint64_t sig;
+  memcpy(&sig, &q, sizeof sig); /* the 64-bit significand */
+  unsigned low = (unsigned)(sig & 0x7FF);
+  if (low == 0x3FF || low == 0x400 || low == 0x401) return 0;
+  *out = (double)q;
+  return 1;
+#else
+  (void)m, (void)e, (void)out;
+  return 0;
+#endif
+}
+
+/* If the 8 bytes at s are all digits, their value into *v and 1. The
+ * field buffers are padded (PAD), so reading 8 bytes is safe anywhere in
+ * a field. Two digits per byte pair, then pairs into fours, by multiplies
+ * (little-endian only). */
+static int eight_digits(const char *s, uint64_t *v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t x;
+  memcpy(&x, s, 8);
+  if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+      ((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) !=
+          0x3030303030303030ULL)
+    return 0;
+  x -= 0x3030303030303030ULL;
+  x = x * 10 + (x >> 8); /* even bytes: d0d1, d2d3, d4d5, d6d7 */
+  uint64_t a = x & 0x000000FF000000FFULL, b = (x >> 16) & 0x000000FF000000FFULL;
+  *v = (a * (100 + (1000000ULL << 32)) + b * (1 + (10000ULL << 32))) >> 32;
+  return 1;
+#else
+  (void)s, (void)v;
+  return 0;
+#endif
+}
+
 /* A decimal number, nan, inf or infinity (any case, optional sign),
  * surrounded by optional blanks. Exact: a fast path for short mantissas
  * and small exponents (Clinger), strtod otherwise. 0 if not a number. */
@@ -188,8 +272,16 @@ static int parse_float(const char *s, double *out) {
   }
   if (*s == '.') {
     s++;
+    uint64_t v8;
     while (*s >= '0' && *s <= '9') {
       any = 1;
+      if (nsig && nsig <= 11 && eight_digits(s, &v8)) {
+        m = m * 100000000 + v8;
+        exp10 -= 8;
+        nsig += 8;
+        s += 8;
+        continue;
+      }
       if (nsig || *s != '0') {
         if (nsig < 19) {
           m = m * 10 + (uint64_t)(*s - '0');
@@ -219,6 +311,10 @@ static int parse_float(const char *s, double *out) {
     double d = (double)m;
     d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
     *out = neg ? -d : d;
+    return 1;
+  }
+  if (nsig <= 19 && long_fast(m, exp10, out)) {
+    if (neg) *out = -*out;
     return 1;
   }
   *out = strtod(start, NULL);
@@ -254,27 +350,19 @@ static char *field(const grid *g, size_t row, size_t col) {
  * at most a quarter of the rows and at most this many. */
 #define DICT_MAX 65536
 
-/* The validity mask of column col: NULL if no field is empty, else 0 for
- * each empty field (a null, as pandas reads it). *nomem on failure. */
-static uint8_t *empty_mask(const grid *g, size_t col, int *nomem) {
-  uint8_t *valid = NULL;
-  for (size_t r = 0; r < g->nrows; r++) {
-    if (*field(g, r, col)) continue;
-    if (!valid) {
-      valid = malloc(g->nrows);
-      if (!valid) {
-        *nomem = 1;
-        return NULL;
-      }
-      memset(valid, 1, g->nrows);
-    }
-    valid[r] = 0;
+/* Marks row r of c (n rows) null, making its mask on first need; -1 if
+ * out of memory. An empty field is a null, as pandas reads it. */
+static int mark_null(hp_column *c, size_t n, size_t r) {
+  if (!c->valid) {
+    if (!(c->valid = malloc(n))) return -1;
+    memset(c->valid, 1, n);
   }
-  return valid;
+  c->valid[r] = 0;
+  return 0;
 }
 
 /* Column col as a dictionary if its cardinality is low; 0 if it is not
- * (nothing built), -1 out of memory. Null rows hold the code of "". */
+ * (no codes built), -1 out of memory. Null rows hold the code of "". */
 static int make_dict(const grid *g, size_t col, hp_column *c) {
   size_t limit = g->nrows / 4 < DICT_MAX ? g->nrows / 4 : DICT_MAX;
   if (limit == 0) return 0;
@@ -283,11 +371,12 @@ static int make_dict(const grid *g, size_t col, hp_column *c) {
   hp_strset set = {0};
   for (size_t r = 0; r < g->nrows; r++) {
     const char *s = field(g, r, col);
-    int32_t k = hp__strset_add(&set, s, strlen(s), limit);
-    if (k < 0) {
+    size_t n = *s ? strlen(s) : 0;
+    int32_t k = hp__strset_add(&set, s, n, limit);
+    if (k < 0 || (n == 0 && mark_null(c, g->nrows, r) < 0)) {
       hp__strset_free(&set);
       free(codes);
-      return 0;
+      return k < 0 ? 0 : -1;
     }
     codes[r] = k;
   }
@@ -300,9 +389,6 @@ static int make_dict(const grid *g, size_t col, hp_column *c) {
  * few values repeat often (cheap group-bys), plain strings otherwise; an
  * empty field is a null. */
 static int make_strings(const grid *g, size_t col, hp_column *c) {
-  int nomem = 0;
-  c->valid = empty_mask(g, col, &nomem);
-  if (nomem) return HP_ENOMEM;
   int d = make_dict(g, col, c);
   if (d) return d < 0 ? HP_ENOMEM : HP_OK;
   size_t total = 0;
@@ -316,6 +402,7 @@ static int make_strings(const grid *g, size_t col, hp_column *c) {
   for (size_t r = 0; r < g->nrows; r++) {
     const char *s = field(g, r, col);
     size_t n = strlen(s) + 1;
+    if (n == 1 && mark_null(c, g->nrows, r) < 0) return HP_ENOMEM;
     c->offs[r] = (int64_t)at;
     memcpy(c->chars + at, s, n);
     at += n;
@@ -481,7 +568,7 @@ static int read_file(const char *path, char **buf, size_t *len, hp_error *err) {
     return hp__fail(err, HP_EIO, "%s: not a regular file", path);
   }
   size_t n = (size_t)st.st_size;
-  char *b = malloc(n + 1);
+  char *b = n <= SIZE_MAX - PAD ? malloc(n + PAD) : NULL;
   if (!b) {
     fclose(fp);
     return hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes", path,
@@ -494,7 +581,7 @@ static int read_file(const char *path, char **buf, size_t *len, hp_error *err) {
     free(b);
     return hp__fail(err, HP_EIO, "%s: read error", path);
   }
-  b[n] = '\0';
+  memset(b + n, 0, PAD);
   *buf = b;
   *len = n;
   return HP_OK;
@@ -633,8 +720,6 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
   return rc;
 }
 
-/* Parses buf[0..len) (NUL at buf[len], owned: freed here), a header and
- * records, into a table. */
 /* Offset of the first byte of p[0..n) that is not well-formed UTF-8 (RFC
  * 3629: no overlong forms, no surrogates, at most U+10FFFF), or n. */
 static size_t utf8_bad(const unsigned char *p, size_t n) {
@@ -671,6 +756,8 @@ static size_t utf8_bad(const unsigned char *p, size_t n) {
   return n;
 }
 
+/* Parses buf[0..len) (PAD NUL bytes follow; owned: freed here), a header
+ * and records, into a table. */
 static int parse_buffer(const char *path, char *buf, size_t len,
                         const hp_csv_opts *o, hp_value **out, hp_error *err) {
   size_t bad = utf8_bad((const unsigned char *)buf, len);
@@ -801,7 +888,7 @@ int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
   if (end < start)
     end = start;
   size_t hl = (size_t)hdr_end, bl = (size_t)(end - start);
-  char *buf = malloc(hl + bl + 2);
+  char *buf = malloc(hl + bl + 1 + PAD);
   int rc = buf ? HP_OK
                : hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes",
                           path, hl + bl);
@@ -816,7 +903,7 @@ int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
     free(buf);
     return rc;
   }
-  buf[hl + bl] = '\0';
+  memset(buf + hl + bl, 0, PAD);
   rc = parse_buffer(path, buf, hl + bl, o, out, err);
   if (rc != HP_OK && start > hdr_end) { /* number lines as in the file */
     FILE *f2 = fopen(path, "rb");

@@ -373,6 +373,61 @@ static void test_write(void) {
   free(rv);
   hp_value_free(t);
 
+  CASE("numbers read bit for bit as strtod reads them");
+  /* random doubles at 15 to 19 significant digits and random decimal
+   * texts of 1 to 20 digits with exponents around the fast paths' limits
+   * (Clinger's, the extended-precision one, eight digits at a time) */
+  size_t nt = 300000;
+  FILE *tf = fopen(in_dir("texts.csv"), "w");
+  CHECK(tf != NULL);
+  fputs("x\n", tf);
+  char **texts = malloc(nt * sizeof *texts);
+  for (size_t i = 0; i < nt; i++) {
+    st ^= st << 13;
+    st ^= st >> 7;
+    st ^= st << 17;
+    char b[80];
+    if (i % 2 == 0) {
+      double x;
+      uint64_t bits = st & 0x7FFFFFFFFFFFFFFFULL;
+      memcpy(&x, &bits, 8);
+      if (!isfinite(x) || i % 4 == 0) /* also ordinary magnitudes */
+        x = (double)(st >> 11) / 9007199254740992.0 *
+            pow(10.0, (double)((int)(st % 61) - 30));
+      snprintf(b, sizeof b, "%.*g", 15 + (int)(st % 5), i % 8 == 2 ? -x : x);
+    } else {
+      int nd = 1 + (int)(st % 20), dot = (int)((st >> 8) % (unsigned)(nd + 1));
+      size_t k = 0;
+      uint64_t d = st * 0x2545F4914F6CDD1DULL;
+      if (st & 0x100000) b[k++] = '-';
+      for (int j = 0; j < nd; j++) {
+        if (j == dot && j) b[k++] = '.';
+        b[k++] = (char)('0' + (d >> 60) % 10);
+        d = d * 6364136223846793005ULL + 1442695040888963407ULL;
+      }
+      if (st & 0x200000)
+        k += (size_t)snprintf(b + k, sizeof b - k, "e%d",
+                              (int)((st >> 24) % 71) - 35);
+      b[k] = '\0';
+    }
+    texts[i] = strdup(b);
+    fprintf(tf, "%s\n", b);
+  }
+  fclose(tf);
+  CHECK_OK(hp__csv_read(in_dir("texts.csv"), NULL, &u, &err), &err);
+  CHECK_EQ(hp_table_coltype(u, 0), HP_FLOAT64);
+  size_t wrong = 0;
+  for (size_t i = 0; i < nt; i++) {
+    double want = strtod(texts[i], NULL), got = num(u, 0, i);
+    if (memcmp(&want, &got, 8) != 0 && wrong++ < 5)
+      fprintf(stderr, "  '%s' read as %.17g, strtod gives %.17g\n", texts[i],
+              got, want);
+    free(texts[i]);
+  }
+  CHECK_EQ(wrong, 0);
+  free(texts);
+  hp_value_free(u);
+
   CASE("single column with empty values");
   const char *sv[] = {"a", "", "b"};
   t = hp_table_new();
