@@ -234,14 +234,19 @@ static int stitch(hp_plan *pl, hp_node_ctx *ctx, uint64_t fp, hp_error *err) {
   return rc;
 }
 
+int hp__exec_uses_value(const hp_plan *pl, int32_t node, int32_t ds) {
+  /* a stitch reads files' metadata, not their data */
+  return !is_stitch(pl, node) || pl->ds[ds]->type == HP_DS_MEMORY;
+}
+
 /* Binds input slot i: a given value, a parameter, or a load. */
 static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
                       hp_node_ctx *ctx, size_t i, hp_value **owned,
                       uint64_t *fp, hp_error *err) {
   const hp_dsdef *d = pl->ds[ds];
   *fp = io->fp;
-  if (is_stitch(pl, ctx->node) && d->type != HP_DS_MEMORY)
-    return HP_OK; /* a stitch reads files' metadata, not their data */
+  if (!hp__exec_uses_value(pl, ctx->node, ds))
+    return HP_OK;
   if (d->type == HP_DS_PARAM) {
     ctx->pin[i] = pl->param[ds];
     *fp = hp__tree_hash(ctx->pin[i], HP_HASH_SEED);

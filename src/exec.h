@@ -29,6 +29,11 @@ typedef struct hp_task_result {
 int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
                   hp_task_result *res, hp_error *err);
 
+/* 0 if node `node` does not read the value of its input dataset ds (a
+ * stitch task reads only the metadata of persisted partitions), so that
+ * the scheduler need not keep that value for it; 1 otherwise. */
+int hp__exec_uses_value(const hp_plan *pl, int32_t node, int32_t ds);
+
 /* The name of the node whose function is running on this rank, or NULL
  * (read by the crash handler). */
 const char *hp__exec_running(void);

@@ -1,7 +1,8 @@
 /*
  * sched.c - rank 0's scheduler (and the in-process executor when there is
  * one rank). Bookkeeping per node: unfinished input producers; per
- * dataset: consumers left, the worker caching it, its fingerprint and, for
+ * dataset: consumers left that read its value (a stitch task does not),
+ * the worker caching it, its fingerprint and, for
  * small or memory values, its packed bytes. A node becomes ready when its
  * count reaches zero; ready nodes leave the heap highest priority first.
  */
@@ -33,7 +34,7 @@ typedef struct sched {
   int *attempt;
   int32_t *heap;
   size_t nheap;
-  int32_t *cons_left; /* [nds] */
+  int32_t *cons_left; /* [nds] consumers left that read the value */
   int32_t *holder;    /* [nds] worker rank caching it, or -1 */
   uint64_t *fp;       /* [nds] */
   char **inl;         /* [nds] packed bytes */
@@ -114,7 +115,8 @@ static void init_counts(sched *s) {
   for (size_t d = 0; d < g->nds; d++) {
     s->holder[d] = -1;
     for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++)
-      s->cons_left[d] += keep[g->cons[k]];
+      s->cons_left[d] += keep[g->cons[k]] &&
+                         hp__exec_uses_value(s->pl, g->cons[k], (int32_t)d);
   }
   for (size_t i = 0; i < g->nnodes; i++) {
     int32_t n = g->order[i];
@@ -176,19 +178,17 @@ static void finish(sched *s, int32_t n, int rank, double secs) {
   s->done++;
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
     int32_t d = g->out_ds[k];
-    if (s->cons_left[d] == 0) {
-      release(s, d);
-      continue;
-    }
     for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++) {
       int32_t m = g->cons[c];
       if (keep[m] && --s->deps[m] == 0)
         heap_push(s, m);
     }
+    if (s->cons_left[d] == 0) /* no consumer reads the value */
+      release(s, d);
   }
   for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
     int32_t d = g->in_ds[k];
-    if (seen_before(g, n, k))
+    if (seen_before(g, n, k) || !hp__exec_uses_value(s->pl, n, d))
       continue;
     if (--s->cons_left[d] == 0)
       release(s, d);
@@ -450,9 +450,11 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
                    1e-6;
   if (rc == HP_OK)
     hp__log(HP_LOG_INFO,
-            "run %s complete: %zu %s%s in %.3f s (rank 0 CPU %.3f s)",
+            "run %s complete: %zu %s%s in %.3f s (rank 0 CPU %.3f s, "
+            "peak memory %.0f MB)",
             pl->version, s.done, pl->task ? "task" : "node",
-            s.done == 1 ? "" : "s", now_s() - s.t0, cpu);
+            s.done == 1 ? "" : "s", now_s() - s.t0, cpu,
+            (double)ru.ru_maxrss / 1024.0);
   else if (s.failed)
     hp__log(HP_LOG_INFO, "%zu of %zu %s completed before the failure",
             s.done, s.total, pl->task ? "tasks" : "nodes");

@@ -182,6 +182,31 @@ if not np.array_equal(hm, x + 1): print('map', hm)" 2>&1)
     fail "np=$np: hdf5 blocks: $problems"
 done
 
+# A partitioned output larger than what a run keeps in memory: 256 MB of
+# ones in 32 partitions written to the store. Partitions are written and
+# freed one by one (the stitch reads only their files' metadata), so the
+# in-process run peaks far below the output's size; then h5py reads it as
+# one array through the master's virtual dataset.
+M=$SCRATCH/mem && mkdir -p "$M/conf/base"
+: >"$M/conf/base/catalog.yml"
+cat >"$M/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: big, func: array.ones, outputs: big, args: {shape: [32768, 1024], chunks: 1024}}
+Y
+hp 1 run "$M/conf"
+expect_rc 0 "256 MB output in 32 partitions"
+peak=$(sed -n 's/.*complete: .* peak memory \([0-9]*\) MB.*/\1/p' "$ERR")
+[ -n "$peak" ] && [ "$peak" -lt 160 ] &&
+  ok "256 MB output written with a peak of $peak MB" ||
+  fail "peak memory '$peak' MB: partitions are held in memory until the stitch"
+[ "$($PY -c "
+import h5py
+d = h5py.File('$M/data/store/big.h5', 'r')['data']
+print(d.shape, float(d[32767].sum()))")" = "(32768, 1024) 1024.0" ] &&
+  ok "the stitched output reads as one array" ||
+  fail "the stitched 256 MB output does not read back"
+
 # Bad args of a source are configuration errors: exit 2, the node named.
 sed -i 's/shape: \[1000, 1000\]/shape: [1000, -3]/' "$P/conf/base/pipelines.yml"
 hp 2 run "$P/conf"

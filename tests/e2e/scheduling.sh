@@ -36,7 +36,7 @@ expect_rc 0 "spread run"
 for r in 1 2; do
   grep -q "\"rank\":$r," "$P/data/store/journal.jsonl" || fail "rank $r ran nothing"
 done
-cpu=$(sed -n 's/.*complete: .* in \([0-9.]*\) s (rank 0 CPU \([0-9.]*\) s).*/\2 \1/p' "$ERR")
+cpu=$(sed -n 's/.*complete: .* in \([0-9.]*\) s (rank 0 CPU \([0-9.]*\) s,.*/\2 \1/p' "$ERR")
 [ -n "$cpu" ] || fail "no completion line"
 awk -v c="${cpu% *}" -v w="${cpu#* }" 'BEGIN { exit !(c < 0.5 * w) }' ||
   fail "rank 0 used ${cpu% *} s of CPU over ${cpu#* } s"
