@@ -298,6 +298,89 @@ static int coalesce_key(hp_value *out, const char *name, const hp_value *lt,
   return rc;
 }
 
+/* Matched row pairs (-1: no row on that side), in output order. */
+typedef struct pairs {
+  int64_t *li, *ri;
+  size_t n, cap;
+} pairs;
+
+static void pairs_add(pairs *p, int64_t l, int64_t r) {
+  if (p->n == p->cap) {
+    p->cap *= 2;
+    p->li = hp__xrealloc(p->li, p->cap * sizeof *p->li);
+    p->ri = hp__xrealloc(p->ri, p->cap * sizeof *p->ri);
+  }
+  p->li[p->n] = l;
+  p->ri[p->n++] = r;
+}
+
+/* 1 if k is one int64 (or timestamp) key column without nulls: the case
+ * whose rows can be matched by comparing the integers alone. */
+static int int_keys(const keys *k) {
+  hp_dtype t = hp_table_coltype(k->t, k->col[0]);
+  return k->nk == 1 && (t == HP_INT64 || t == HP_TIMESTAMP) &&
+         !hp_table_valid(k->t, k->col[0]);
+}
+
+/* Fills p with the row pairs of the join: each left row's matches in
+ * right row order (or an unmatched left row for left/outer), then the
+ * unmatched right rows for right/outer. A chained hash table over the
+ * right rows; `ints` (a constant at each call) compares the single int64
+ * keys directly instead of through key_hash/key_eq, same order. */
+static inline __attribute__((always_inline)) void
+match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
+           int ints, pairs *p) {
+  const int64_t *lx = ints ? hp_table_column(lk->t, lk->col[0]) : NULL;
+  const int64_t *rx = ints ? hp_table_column(rk->t, rk->col[0]) : NULL;
+  size_t cap = 16;
+  while (cap < 2 * nr + 2)
+    cap *= 2;
+  int64_t *head = hp__xmalloc(cap * sizeof *head);
+  int64_t *next = hp__xmalloc((nr + 1) * sizeof *next);
+  int64_t *tail = hp__xmalloc(cap * sizeof *tail);
+  uint64_t *rh = hp__xmalloc((nr + 1) * sizeof *rh);
+  for (size_t i = 0; i < cap; i++)
+    head[i] = tail[i] = -1;
+  for (size_t r = 0; r < nr; r++) {
+    next[r] = -1;
+    if (!ints && key_null(rk, r))
+      continue;
+    rh[r] = ints ? (uint64_t)rx[r] : key_hash(rk, r);
+    size_t b = (size_t)(ints ? hp__mix64(rh[r]) : rh[r]) & (cap - 1);
+    if (tail[b] < 0)
+      head[b] = (int64_t)r;
+    else
+      next[tail[b]] = (int64_t)r;
+    tail[b] = (int64_t)r;
+  }
+  uint8_t *used = hp__xcalloc(nr + 1, 1);
+  for (size_t l = 0; l < nl; l++) {
+    size_t found = 0;
+    if (ints || !key_null(lk, l)) {
+      uint64_t h = ints ? (uint64_t)lx[l] : key_hash(lk, l);
+      size_t b = (size_t)(ints ? hp__mix64(h) : h) & (cap - 1);
+      for (int64_t r = head[b]; r >= 0; r = next[r]) {
+        if (rh[r] != h || (!ints && !key_eq(lk, l, rk, (size_t)r)))
+          continue;
+        pairs_add(p, (int64_t)l, r);
+        used[r] = 1;
+        found++;
+      }
+    }
+    if (!found && (hw == H_LEFT || hw == H_OUTER))
+      pairs_add(p, (int64_t)l, -1);
+  }
+  if (hw == H_RIGHT || hw == H_OUTER)
+    for (size_t r = 0; r < nr; r++)
+      if (!used[r])
+        pairs_add(p, -1, (int64_t)r);
+  free(head);
+  free(next);
+  free(tail);
+  free(rh);
+  free(used);
+}
+
 static int join_tables(hp_node_ctx *ctx, const jspec *s, const hp_value *lt,
                        const hp_value *rt, hp_value **outp) {
   keys lk, rk;
@@ -319,75 +402,17 @@ static int join_tables(hp_node_ctx *ctx, const jspec *s, const hp_value *lt,
     return rc;
   }
   size_t nl = hp_value_rows(lt), nr = hp_value_rows(rt);
-  /* chained hash table over the right rows, in row order */
-  size_t cap = 16;
-  while (cap < 2 * nr + 2)
-    cap *= 2;
-  int64_t *head = hp__xmalloc(cap * sizeof *head);
-  int64_t *next = hp__xmalloc((nr + 1) * sizeof *next);
-  int64_t *tail = hp__xmalloc(cap * sizeof *tail);
-  uint64_t *rh = hp__xmalloc((nr + 1) * sizeof *rh);
-  for (size_t i = 0; i < cap; i++)
-    head[i] = tail[i] = -1;
-  for (size_t r = 0; r < nr; r++) {
-    next[r] = -1;
-    if (key_null(&rk, r))
-      continue;
-    rh[r] = key_hash(&rk, r);
-    size_t b = (size_t)rh[r] & (cap - 1);
-    if (tail[b] < 0)
-      head[b] = (int64_t)r;
-    else
-      next[tail[b]] = (int64_t)r;
-    tail[b] = (int64_t)r;
-  }
-  size_t n = 0, ocap = nl + 16;
-  int64_t *li = hp__xmalloc(ocap * sizeof *li), *ri = hp__xmalloc(ocap * sizeof *ri);
-  uint8_t *used = hp__xcalloc(nr + 1, 1);
-  for (size_t l = 0; l < nl; l++) {
-    size_t found = 0;
-    if (!key_null(&lk, l)) {
-      uint64_t h = key_hash(&lk, l);
-      for (int64_t r = head[h & (cap - 1)]; r >= 0; r = next[r]) {
-        if (rh[r] != h || !key_eq(&lk, l, &rk, (size_t)r))
-          continue;
-        if (n == ocap) {
-          ocap *= 2;
-          li = hp__xrealloc(li, ocap * sizeof *li);
-          ri = hp__xrealloc(ri, ocap * sizeof *ri);
-        }
-        li[n] = (int64_t)l;
-        ri[n++] = r;
-        used[r] = 1;
-        found++;
-      }
-    }
-    if (!found && (s->how == H_LEFT || s->how == H_OUTER)) {
-      if (n == ocap) {
-        ocap *= 2;
-        li = hp__xrealloc(li, ocap * sizeof *li);
-        ri = hp__xrealloc(ri, ocap * sizeof *ri);
-      }
-      li[n] = (int64_t)l;
-      ri[n++] = -1;
-    }
-  }
-  if (s->how == H_RIGHT || s->how == H_OUTER)
-    for (size_t r = 0; r < nr; r++)
-      if (!used[r]) {
-        if (n == ocap) {
-          ocap *= 2;
-          li = hp__xrealloc(li, ocap * sizeof *li);
-          ri = hp__xrealloc(ri, ocap * sizeof *ri);
-        }
-        li[n] = -1;
-        ri[n++] = (int64_t)r;
-      }
-  free(head);
-  free(next);
-  free(tail);
-  free(rh);
-  free(used);
+  pairs pr = {0};
+  pr.cap = nl + 16;
+  pr.li = hp__xmalloc(pr.cap * sizeof *pr.li);
+  pr.ri = hp__xmalloc(pr.cap * sizeof *pr.ri);
+  if (int_keys(&lk) && int_keys(&rk) &&
+      hp_table_coltype(lt, lk.col[0]) == hp_table_coltype(rt, rk.col[0]))
+    match_rows(s->how, &lk, &rk, nl, nr, 1, &pr);
+  else
+    match_rows(s->how, &lk, &rk, nl, nr, 0, &pr);
+  int64_t *li = pr.li, *ri = pr.ri;
+  size_t n = pr.n;
   /* columns: the left's (keys coalesced with the right's), then the right's
    * other columns; clashing names get the suffixes */
   hp_value *out = hp_table_new();

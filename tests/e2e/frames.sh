@@ -3,7 +3,8 @@
 # masked int64, bool and timestamp columns) and repeated rows: fillna and
 # dropna mapped over partitions; head, describe, drop_duplicates and
 # groupby first/last/nunique as reductions in the fixed combine tree;
-# cumulative and concat on whole inputs; empty string fields as nulls. Results equal to pandas'
+# cumulative and concat on whole inputs; empty string fields as nulls;
+# joins on an int64 key. Results equal to pandas'
 # (tests/fixtures/frames/make.py), byte-identical at 1, 2, 3 and 8 ranks;
 # bad arguments fail the node with a one-line message.
 . "$(dirname "$0")/lib.bash"
@@ -12,6 +13,8 @@ FIX=$SRC/tests/fixtures/frames
 P=$SCRATCH/p && mkdir -p "$P/conf/base" "$P/data"
 cp -r "$FIX/in" "$P/data/frames"
 cp -r "$FIX/strnull" "$P/data/strnull"
+cp "$FIX/idinfo.csv" "$P/data/idinfo.csv"
+jhow="inner left right outer"
 outs="fill_cols fill_scalar dropna dropna_sub dropna_all head5 head50
   describe dedup dedup_sub dedup_last gb_name gb_k gb_two cumulative concat
   sn_vc sn_gb sn_fill sn_drop sn_filter"
@@ -19,6 +22,8 @@ outs="fill_cols fill_scalar dropna dropna_sub dropna_all head5 head50
   echo "frames: {type: csv, filepath: data/frames/, columns: {name: string,"
   echo "  city: string, id: int64, x: float64, k: int64, flag: bool, ts: timestamp}}"
   echo "strnull: {type: csv, filepath: data/strnull/}"
+  echo "idinfo: {type: csv, filepath: data/idinfo.csv}"
+  for h in $jhow; do echo "jid_$h: {type: csv, filepath: data/out/jid_$h.csv}"; done
   for o in $outs; do echo "$o: {type: csv, filepath: data/out/$o.csv}"; done
 } >"$P/conf/base/catalog.yml"
 cat >"$P/conf/base/pipelines.yml" <<'Y'
@@ -68,6 +73,11 @@ pipelines:
     - {node: sn_fill, func: frame.fillna, inputs: strnull, outputs: sn_fill, args: {columns: {name: none}}}
     - {node: sn_drop, func: frame.dropna, inputs: strnull, outputs: sn_drop, args: {columns: [note]}}
     - {node: sn_filter, func: frame.filter, inputs: strnull, outputs: sn_filter, args: {expr: "isnull(note) and notnull(name)"}}
+    # joins on an int64 key without nulls, repeated and missing keys
+    - {node: jid_inner, func: frame.join, inputs: [narrow, idinfo], outputs: jid_inner, args: {on: id}}
+    - {node: jid_left, func: frame.join, inputs: [narrow, idinfo], outputs: jid_left, args: {on: id, how: left}}
+    - {node: jid_right, func: frame.join, inputs: [narrow, idinfo], outputs: jid_right, args: {on: id, how: right}}
+    - {node: jid_outer, func: frame.join, inputs: [narrow, idinfo], outputs: jid_outer, args: {on: id, how: outer}}
 Y
 check_close() { # GOT EXPECTED WHAT
   if /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" "$1" "$2"; then ok "$3"
@@ -79,6 +89,11 @@ for np in 1 2 3 8; do
   expect_rc 0 "frames run np=$np"
   for o in $outs; do
     check_close "$P/data/out/$o.csv" "$FIX/expected_$o.csv" "$o = pandas (np=$np)"
+  done
+  for h in $jhow; do
+    if /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" --sort "$P/data/out/jid_$h.csv" \
+      "$FIX/expected_jid_$h.csv"; then ok "$h join on int64 id = pandas (np=$np)"
+    else fail "$h join on int64 id = pandas (np=$np)"; fi
   done
   mkdir -p "$SCRATCH/np$np" && cp -r "$P/data/out/." "$SCRATCH/np$np/"
   if [ "$np" != 1 ]; then
