@@ -298,13 +298,13 @@ static int random_run(hp_node_ctx *ctx) {
     return hp_node_fail(ctx, "%s", msg);
   hp_value *a;
   HP_TRY(new_block(ctx, &s, &a));
-  hp_rng *g = hp__rng_new((uint64_t)r.seed, (uint64_t)hp_node_part(ctx));
+  hp_rng *g = hp_rng_new((uint64_t)r.seed, (uint64_t)hp_node_part(ctx));
   double *x = hp_array_data_mut(a);
   size_t n = hp_array_size(a);
   for (size_t i = 0; i < n; i++)
-    x[i] = r.normal ? hp__rng_normal(g, r.a, r.b)
-                    : hp__rng_uniform(g, r.a, r.b);
-  hp__rng_free(g);
+    x[i] = r.normal ? hp_rng_normal(g, r.a, r.b)
+                    : hp_rng_uniform(g, r.a, r.b);
+  hp_rng_free(g);
   return output_all(ctx, a);
 }
 

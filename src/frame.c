@@ -2199,69 +2199,23 @@ static int dedup_combine(hp_node_ctx *ctx) {
 
 /* ---- cumulative ---------------------------------------------------------- */
 
-/* frame.cumulative: args.func cumsum (of args.column) or cumcount within
- * the groups of args.by, in row order, as a new column args.name (default
- * "<column>_cumsum" or "cumcount"). Rows with a null key get null, as do
- * null values in a cumsum (which skips them, like pandas). A cumsum of
- * int64 or bool is int64; of float64 compensated like pandas'. */
-static int cumulative_run(hp_node_ctx *ctx) {
-  const hp_value *t;
-  HP_TRY(first_table(ctx, &t));
-  const hp_tree *args = hp_node_args(ctx);
-  const char *func = hp_tree_str(args, "func", "");
-  int cumsum = strcmp(func, "cumsum") == 0;
-  if (!cumsum && strcmp(func, "cumcount") != 0)
-    return hp_node_fail(ctx, "frame.cumulative: args.func must be cumsum or "
-                             "cumcount");
-  const char *col = hp_tree_str(args, "column", NULL);
-  if (cumsum && !col)
-    return hp_node_fail(ctx, "frame.cumulative: cumsum needs args.column");
-  size_t nby;
-  const char **by = names_arg(args, "by", &nby);
-  if (!by || !nby) {
-    free(by);
-    return hp_node_fail(ctx, "frame.cumulative needs args.by, a column or "
-                             "list");
-  }
-  size_t *kcols = hp__xcalloc(nby + 1, sizeof *kcols), vc = 0;
-  int rc = HP_OK;
-  for (size_t i = 0; i < nby && rc == HP_OK; i++)
-    rc = column_of(ctx, t, by[i], &kcols[i]);
-  free(by);
-  hp_dtype vt = HP_INT64;
-  if (rc == HP_OK && cumsum) {
-    rc = column_of(ctx, t, col, &vc);
-    vt = rc == HP_OK ? hp_table_coltype(t, vc) : HP_INT64;
-    if (rc == HP_OK && vt != HP_INT64 && vt != HP_FLOAT64 && vt != HP_BOOL)
-      rc = hp_node_fail(ctx, "frame.cumulative: column '%s' is %s; cumsum "
-                             "needs numbers", col, hp_dtype_name(vt));
-  }
-  char *name = cumsum ? hp__xasprintf("%s_cumsum", col) : hp__xstrdup("cumcount");
-  const char *nm = hp_tree_str(args, "name", name);
-  if (rc == HP_OK && hp_table_find(t, nm) >= 0)
-    rc = hp_node_fail(ctx, "frame.cumulative: input '%s' has a column "
-                           "'%s' already; set args.name",
-                      hp_node_input_name(ctx, 0), nm);
-  if (rc != HP_OK) {
-    free(kcols);
-    free(name);
-    return rc;
-  }
-  size_t n = hp_value_rows(t);
-  grouping gr;
-  group_rows(t, kcols, nby, 0, &gr);
-  size_t ng = gr.ngroups;
-  uint8_t *valid = hp__xmalloc(n + 1);
+/* The running sum (cumsum) or row number (cumcount, col ignored) within
+ * each group of gr, over column col of t (n rows), into data (n * 8
+ * bytes, of type *ot) and valid (0 where the row's key or value is null;
+ * *nulls set if any). Floats are summed as pandas does (Kahan). */
+static void running(const hp_value *t, size_t col, int cumsum,
+                    const grouping *gr, void *data, uint8_t *valid,
+                    hp_dtype *ot, int *nulls) {
+  size_t n = hp_value_rows(t), ng = gr->ngroups;
+  hp_dtype vt = cumsum ? hp_table_coltype(t, col) : HP_INT64;
+  const uint8_t *vv = cumsum ? hp_table_valid(t, col) : NULL;
   memset(valid, 1, n);
-  int nulls = 0;
-  hp_dtype ot = cumsum && vt == HP_FLOAT64 ? HP_FLOAT64 : HP_INT64;
-  void *data = hp__xmalloc((n + 1) * 8);
-  const uint8_t *vv = cumsum ? hp_table_valid(t, vc) : NULL;
-  if (ot == HP_FLOAT64) {
-    const double *x = hp_table_column(t, vc);
+  *ot = cumsum && vt == HP_FLOAT64 ? HP_FLOAT64 : HP_INT64;
+  if (*ot == HP_FLOAT64) {
+    const double *x = hp_table_column(t, col);
     double *o = data, *acc = hp__xcalloc(ng + 1, 8), *comp = hp__xcalloc(ng + 1, 8);
     for (size_t r = 0; r < n; r++) {
-      int32_t g = gr.gid[r];
+      int32_t g = gr->gid[r];
       if (g < 0 || (vv && !vv[r]) || isnan(x[r])) {
         o[r] = NAN;
         continue;
@@ -2273,35 +2227,115 @@ static int cumulative_run(hp_node_ctx *ctx) {
     }
     free(acc);
     free(comp);
-  } else {
-    int64_t *o = data, *acc = hp__xcalloc(ng + 1, 8);
-    const int64_t *xi = cumsum && vt == HP_INT64 ? hp_table_column(t, vc) : NULL;
-    const uint8_t *xb = cumsum && vt == HP_BOOL ? hp_table_column(t, vc) : NULL;
-    for (size_t r = 0; r < n; r++) {
-      int32_t g = gr.gid[r];
-      if (g < 0 || (vv && !vv[r])) {
-        o[r] = 0;
-        valid[r] = 0;
-        nulls = 1;
-        continue;
-      }
-      if (!cumsum) {
-        o[r] = acc[g]++;
-        continue;
-      }
-      acc[g] = (int64_t)((uint64_t)acc[g] + (uint64_t)(xi ? xi[r] : xb[r]));
-      o[r] = acc[g];
-    }
-    free(acc);
+    return;
   }
+  int64_t *o = data, *acc = hp__xcalloc(ng + 1, 8);
+  const int64_t *xi = cumsum && vt == HP_INT64 ? hp_table_column(t, col) : NULL;
+  const uint8_t *xb = cumsum && vt == HP_BOOL ? hp_table_column(t, col) : NULL;
+  for (size_t r = 0; r < n; r++) {
+    int32_t g = gr->gid[r];
+    if (g < 0 || (vv && !vv[r])) {
+      o[r] = 0;
+      valid[r] = 0;
+      *nulls = 1;
+      continue;
+    }
+    if (!cumsum) {
+      o[r] = acc[g]++;
+      continue;
+    }
+    acc[g] = (int64_t)((uint64_t)acc[g] + (uint64_t)(xi ? xi[r] : xb[r]));
+    o[r] = acc[g];
+  }
+  free(acc);
+}
+
+/* frame.cumulative: args.func cumsum or cumcount within groups of args.by,
+ * in row order (pandas' groupby(by).cumsum() / cumcount()). cumsum of
+ * args.column adds a column (args.name, default <column>_cumsum);
+ * args.columns (a list of int64/float64 columns) replaces each column by
+ * its cumsum, as `df[cols] = df.groupby(by)[cols].cumsum()`. cumcount adds
+ * args.name (default cumcount). Rows with a null key are null. */
+static int cumulative_run(hp_node_ctx *ctx) {
+  const hp_value *t;
+  HP_TRY(first_table(ctx, &t));
+  const hp_tree *args = hp_node_args(ctx);
+  const char *func = hp_tree_str(args, "func", "");
+  int cumsum = strcmp(func, "cumsum") == 0;
+  if (!cumsum && strcmp(func, "cumcount") != 0)
+    return hp_node_fail(ctx, "frame.cumulative: args.func must be cumsum or "
+                             "cumcount");
+  const char *col = hp_tree_str(args, "column", NULL);
+  size_t nrep = 0;
+  const char **rep = hp_tree_get(args, "columns")
+                         ? names_arg(args, "columns", &nrep) : NULL;
+  if (cumsum && !col && !nrep) {
+    free(rep);
+    return hp_node_fail(ctx, "frame.cumulative: cumsum needs args.column or "
+                             "args.columns");
+  }
+  size_t nby;
+  const char **by = names_arg(args, "by", &nby);
+  if (!by || !nby) {
+    free(by);
+    free(rep);
+    return hp_node_fail(ctx, "frame.cumulative needs args.by, a column or "
+                             "list");
+  }
+  /* the columns to run over: args.columns (replaced), else one new one */
+  size_t nv = cumsum && nrep ? nrep : 1;
+  size_t *kcols = hp__xcalloc(nby + nv + 1, sizeof *kcols), *vc = kcols + nby;
+  int rc = HP_OK;
+  for (size_t i = 0; i < nby && rc == HP_OK; i++)
+    rc = column_of(ctx, t, by[i], &kcols[i]);
+  free(by);
+  for (size_t j = 0; cumsum && j < nv && rc == HP_OK; j++) {
+    const char *c = nrep ? rep[j] : col;
+    rc = column_of(ctx, t, c, &vc[j]);
+    hp_dtype vt = rc == HP_OK ? hp_table_coltype(t, vc[j]) : HP_INT64;
+    if (rc == HP_OK && vt != HP_INT64 && vt != HP_FLOAT64 &&
+        (nrep || vt != HP_BOOL))
+      rc = hp_node_fail(ctx, "frame.cumulative: column '%s' is %s; cumsum "
+                             "needs numbers", c, hp_dtype_name(vt));
+  }
+  char *name = cumsum ? hp__xasprintf("%s_cumsum", col ? col : "")
+                      : hp__xstrdup("cumcount");
+  const char *nm = hp_tree_str(args, "name", name);
+  if (rc == HP_OK && !(cumsum && nrep) && hp_table_find(t, nm) >= 0)
+    rc = hp_node_fail(ctx, "frame.cumulative: input '%s' has a column "
+                           "'%s' already; set args.name",
+                      hp_node_input_name(ctx, 0), nm);
+  if (rc != HP_OK) {
+    free(kcols);
+    free(name);
+    free(rep);
+    return rc;
+  }
+  size_t n = hp_value_rows(t);
+  grouping gr;
+  group_rows(t, kcols, nby, 0, &gr);
+  uint8_t *valid = hp__xmalloc(n + 1);
+  void *data = hp__xmalloc((n + 1) * 8);
   hp_value *out = hp_value_copy(t);
-  rc = hp_table_add_column(out, nm, ot, data, n);
-  if (rc == HP_OK && nulls)
-    rc = hp_table_set_valid(out, hp_table_ncols(out) - 1, valid);
+  for (size_t j = 0; j < nv && rc == HP_OK; j++) {
+    hp_dtype ot;
+    int nulls = 0;
+    running(t, vc[j], cumsum, &gr, data, valid, &ot, &nulls);
+    if (cumsum && nrep) { /* same type as the column: in place */
+      memcpy(hp_table_column_mut(out, vc[j]), data, n * 8);
+      if (nulls || hp_table_valid(t, vc[j]))
+        rc = hp_table_set_valid(out, vc[j], valid);
+    } else {
+      rc = hp_table_add_column(out, nm, ot, data, n);
+      if (rc == HP_OK && nulls)
+        rc = hp_table_set_valid(out, hp_table_ncols(out) - 1, valid);
+    }
+  }
   free(data);
   free(valid);
   free(name);
   free(kcols);
+  free(rep);
   grouping_free(&gr);
   if (rc != HP_OK) {
     hp_value_free(out);

@@ -27,7 +27,7 @@ static uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-hp_rng *hp__rng_new(uint64_t seed, uint64_t stream) {
+hp_rng *hp_rng_new(uint64_t seed, uint64_t stream) {
   hp_rng *r = hp__xmalloc(sizeof *r);
   r->g = gsl_rng_alloc(gsl_rng_mt19937);
   if (!r->g) { /* bookkeeping allocation: out of memory aborts */
@@ -40,17 +40,17 @@ hp_rng *hp__rng_new(uint64_t seed, uint64_t stream) {
   return r;
 }
 
-void hp__rng_free(hp_rng *r) {
+void hp_rng_free(hp_rng *r) {
   if (!r) return;
   gsl_rng_free(r->g);
   free(r);
 }
 
-double hp__rng_uniform(hp_rng *r, double a, double b) {
+double hp_rng_uniform(hp_rng *r, double a, double b) {
   return a + (b - a) * gsl_rng_uniform(r->g);
 }
 
-double hp__rng_normal(hp_rng *r, double mean, double sd) {
+double hp_rng_normal(hp_rng *r, double mean, double sd) {
   return mean + gsl_ran_gaussian_ziggurat(r->g, sd > 0 ? sd : 0);
 }
 
@@ -73,13 +73,13 @@ static uint64_t poisson_ptrs(gsl_rng *g, double mu) {
   }
 }
 
-uint64_t hp__rng_poisson(hp_rng *r, double mu) {
+uint64_t hp_rng_poisson(hp_rng *r, double mu) {
   if (!(mu > 0)) return 0;
   if (mu >= 10) return poisson_ptrs(r->g, mu);
   return (uint64_t)gsl_ran_poisson(r->g, mu);
 }
 
-uint64_t hp__rng_int(hp_rng *r, uint64_t n) {
+uint64_t hp_rng_int(hp_rng *r, uint64_t n) {
   if (n == 0) return 0;
   if (n <= 0xffffffffULL) return gsl_rng_uniform_int(r->g, (unsigned long)n);
   /* 64 bits from two draws, rejecting the biased top */

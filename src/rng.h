@@ -8,23 +8,8 @@
 #ifndef HP_RNG_H
 #define HP_RNG_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-typedef struct hp_rng hp_rng;
-
-/* A new generator (MT19937) seeded from a hash of (seed, stream); never
- * NULL (allocation failure aborts, as for all bookkeeping). */
-hp_rng *hp__rng_new(uint64_t seed, uint64_t stream);
-void hp__rng_free(hp_rng *r); /* NULL is a no-op */
-
-/* Uniform on [a, b). */
-double hp__rng_uniform(hp_rng *r, double a, double b);
-/* Normal with mean and standard deviation sd (>= 0). */
-double hp__rng_normal(hp_rng *r, double mean, double sd);
-/* Poisson with mean mu; 0 for mu <= 0 (PTRS for mu >= 10, else GSL). */
-uint64_t hp__rng_poisson(hp_rng *r, double mu);
-/* Uniform integer in [0, n); 0 for n == 0. */
-uint64_t hp__rng_int(hp_rng *r, uint64_t n);
+/* The functions are public (hpcpipe/node.h, "random numbers"), for
+ * plugins that generate data or seed an algorithm the same way. */
+#include "hpcpipe/node.h"
 
 #endif

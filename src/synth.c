@@ -229,7 +229,7 @@ static int fill_column(hp_value *t, const col_spec *c, hp_rng *rng,
       return HP_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
-      codes[i] = (int32_t)hp__rng_int(rng, NNAMES);
+      codes[i] = (int32_t)hp_rng_int(rng, NNAMES);
     hp_strset set = {0};
     for (size_t k = 0; k < NNAMES; k++)
       hp__strset_add(&set, names[k], strlen(names[k]), SIZE_MAX);
@@ -246,12 +246,12 @@ static int fill_column(hp_value *t, const col_spec *c, hp_rng *rng,
     col.type = HP_INT64;
     int64_t *x = col.data;
     for (size_t i = 0; i < n; i++)
-      x[i] = (int64_t)hp__rng_poisson(rng, 1000.0);
+      x[i] = (int64_t)hp_rng_poisson(rng, 1000.0);
   } else {
     col.type = HP_FLOAT64;
     double *x = col.data;
     for (size_t i = 0; i < n; i++)
-      x[i] = hp__rng_uniform(rng, -1.0, 1.0);
+      x[i] = hp_rng_uniform(rng, -1.0, 1.0);
   }
   return hp__table_adopt(t, &col, n);
 }
@@ -288,10 +288,10 @@ int hp__timeseries_part(const hp_tree *args, size_t p, hp_value **out,
       x[i] = s.start + (k0 + (int64_t)i) * s.freq;
     rc = hp__table_adopt(t, &ts, n);
   }
-  hp_rng *rng = hp__rng_new(s.seed, (uint64_t)p);
+  hp_rng *rng = hp_rng_new(s.seed, (uint64_t)p);
   for (size_t c = 0; c < s.ncols && rc == HP_OK; c++)
     rc = fill_column(t, &s.cols[c], rng, n);
-  hp__rng_free(rng);
+  hp_rng_free(rng);
   if (rc != HP_OK) {
     hp_value_free(t);
     rc = hp__fail(err, rc, "timeseries: partition %zu: out of memory (%zu "

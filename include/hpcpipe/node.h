@@ -150,6 +150,26 @@ HP_EXTERN int hp_tree_bool(const hp_tree *t, const char *path, int dflt,
 HP_EXTERN const char *hp_tree_str(const hp_tree *t, const char *path,
                                   const char *dflt);
 
+/* ---- random numbers -------------------------------------------------- */
+
+/* Deterministic streams (GSL's MT19937) named by (seed, stream): the same
+ * pair gives the same numbers on every rank and machine, so a node that
+ * draws partition p from stream p gives results that do not depend on the
+ * rank count. A generator is not shared between threads. */
+typedef struct hp_rng hp_rng;
+
+/* A new generator; never NULL (out of memory aborts). */
+HP_EXTERN hp_rng *hp_rng_new(uint64_t seed, uint64_t stream);
+HP_EXTERN void hp_rng_free(hp_rng *r); /* NULL is a no-op */
+/* Uniform on [a, b). */
+HP_EXTERN double hp_rng_uniform(hp_rng *r, double a, double b);
+/* Normal with mean and standard deviation sd (>= 0). */
+HP_EXTERN double hp_rng_normal(hp_rng *r, double mean, double sd);
+/* Poisson with mean mu; 0 for mu <= 0. */
+HP_EXTERN uint64_t hp_rng_poisson(hp_rng *r, double mu);
+/* Uniform integer in [0, n); 0 for n == 0. */
+HP_EXTERN uint64_t hp_rng_int(hp_rng *r, uint64_t n);
+
 /* ---- the node context ------------------------------------------------ */
 
 typedef struct hp_node_ctx hp_node_ctx;

@@ -17,7 +17,7 @@ cp "$FIX/idinfo.csv" "$P/data/idinfo.csv"
 jhow="inner left right outer"
 outs="fill_cols fill_scalar dropna dropna_sub dropna_all head5 head50
   describe dedup dedup_sub dedup_last gb_name gb_k gb_two cumulative concat
-  sn_vc sn_gb sn_fill sn_drop sn_filter"
+  sn_vc sn_gb sn_fill sn_drop sn_filter cum_cols"
 {
   echo "frames: {type: csv, filepath: data/frames/, columns: {name: string,"
   echo "  city: string, id: int64, x: float64, k: int64, flag: bool, ts: timestamp}}"
@@ -67,6 +67,7 @@ pipelines:
     - {node: cum2, func: frame.cumulative, inputs: cum1, outputs: cum2, args: {by: k, func: cumcount}}
     - {node: cum3, func: frame.cumulative, inputs: cum2, outputs: cumulative, args: {by: [name, flag], column: id, func: cumsum, name: id_cs}}
     - {node: concat, func: frame.concat, inputs: [dropna, fill_cols], outputs: concat}
+    - {node: cum_cols, func: frame.cumulative, inputs: frames, outputs: cum_cols, args: {by: name, columns: [x, k], func: cumsum}}
     # empty string fields are nulls (a dictionary column and a plain one)
     - {node: sn_vc, func: frame.value_counts, inputs: strnull, outputs: sn_vc, args: {column: name}}
     - {node: sn_gb, func: frame.groupby, inputs: strnull, outputs: sn_gb, args: {by: name, agg: {v: [sum], note: [count, nunique]}}}

@@ -64,36 +64,36 @@ static const char *const dask_names[26] = {
 
 static void test_rng(void) {
   CASE("random streams");
-  hp_rng *a = hp__rng_new(1, 2), *b = hp__rng_new(1, 2), *c = hp__rng_new(1, 3),
-         *d = hp__rng_new(2, 2);
+  hp_rng *a = hp_rng_new(1, 2), *b = hp_rng_new(1, 2), *c = hp_rng_new(1, 3),
+         *d = hp_rng_new(2, 2);
   int same_c = 1, same_d = 1;
   double sum = 0, sq = 0;
   for (int i = 0; i < 100000; i++) {
-    double x = hp__rng_uniform(a, -1, 1);
-    CHECK(x == hp__rng_uniform(b, -1, 1));
+    double x = hp_rng_uniform(a, -1, 1);
+    CHECK(x == hp_rng_uniform(b, -1, 1));
     CHECK(x >= -1 && x < 1);
-    same_c &= x == hp__rng_uniform(c, -1, 1);
-    same_d &= x == hp__rng_uniform(d, -1, 1);
-    double g = hp__rng_normal(a, 10, 2);
-    hp__rng_normal(b, 10, 2);
+    same_c &= x == hp_rng_uniform(c, -1, 1);
+    same_d &= x == hp_rng_uniform(d, -1, 1);
+    double g = hp_rng_normal(a, 10, 2);
+    hp_rng_normal(b, 10, 2);
     sum += g;
     sq += (g - 10) * (g - 10);
-    uint64_t k = hp__rng_int(a, 7);
-    CHECK(k == hp__rng_int(b, 7) && k < 7);
-    uint64_t big = hp__rng_int(a, 10000000000ULL);
-    CHECK(big == hp__rng_int(b, 10000000000ULL) && big < 10000000000ULL);
+    uint64_t k = hp_rng_int(a, 7);
+    CHECK(k == hp_rng_int(b, 7) && k < 7);
+    uint64_t big = hp_rng_int(a, 10000000000ULL);
+    CHECK(big == hp_rng_int(b, 10000000000ULL) && big < 10000000000ULL);
   }
   CHECK(!same_c && !same_d);
   CHECK(fabs(sum / 100000 - 10) < 0.05);
   CHECK(fabs(sqrt(sq / 100000) - 2) < 0.05);
   double ps = 0;
   for (int i = 0; i < 10000; i++)
-    ps += (double)hp__rng_poisson(a, 4.5);
+    ps += (double)hp_rng_poisson(a, 4.5);
   CHECK(fabs(ps / 10000 - 4.5) < 0.1);
   /* the large-mean sampler: mean and variance both mu */
   double m1 = 0, m2 = 0;
   for (int i = 0; i < 200000; i++) {
-    double k = (double)hp__rng_poisson(a, 1000);
+    double k = (double)hp_rng_poisson(a, 1000);
     m1 += k;
     m2 += k * k;
   }
@@ -101,13 +101,13 @@ static void test_rng(void) {
   m2 = m2 / 200000 - m1 * m1;
   CHECK(fabs(m1 - 1000) < 0.5);
   CHECK(fabs(m2 / 1000 - 1) < 0.03);
-  CHECK_EQ(hp__rng_poisson(a, 0), 0);
-  CHECK_EQ(hp__rng_int(a, 0), 0);
-  hp__rng_free(a);
-  hp__rng_free(b);
-  hp__rng_free(c);
-  hp__rng_free(d);
-  hp__rng_free(NULL);
+  CHECK_EQ(hp_rng_poisson(a, 0), 0);
+  CHECK_EQ(hp_rng_int(a, 0), 0);
+  hp_rng_free(a);
+  hp_rng_free(b);
+  hp_rng_free(c);
+  hp_rng_free(d);
+  hp_rng_free(NULL);
 }
 
 static void test_defaults(void) {
