@@ -77,6 +77,8 @@ static const struct {
      K_TYPE | K_FILEPATH | K_VERSIONED | K_KEY | K_METADATA |
          K_PARTITION_ROWS | K_CHUNKS | K_LAYER},
     {"memory", HP_DS_MEMORY, K_TYPE | K_METADATA | K_LAYER},
+    {"text", HP_DS_TEXT, K_TYPE | K_FILEPATH | K_VERSIONED | K_METADATA |
+                             K_LAYER},
 };
 #define NTYPES (sizeof types / sizeof *types)
 

@@ -16,7 +16,8 @@ typedef enum hp_ds_type {
   HP_DS_MEMORY,    /* type: memory */
   HP_DS_CSV,       /* type: csv */
   HP_DS_HDF5,      /* type: hdf5 */
-  HP_DS_PARAM      /* params:x or parameters */
+  HP_DS_PARAM,     /* params:x or parameters */
+  HP_DS_TEXT       /* type: text (a document: SVG, markdown, JSON) */
 } hp_ds_type;
 
 typedef struct hp_dsdef {

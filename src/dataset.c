@@ -152,18 +152,60 @@ static int csv_read_all(const char *path, const hp_csv_opts *o,
   return rc;
 }
 
+/* A text dataset's value: a table of one string column "text" and one
+ * row holding the whole file. */
+static int text_load(const char *path, hp_value **out, hp_error *err) {
+  char *s;
+  size_t n;
+  HP_TRY(hp__fs_read_all(path, &s, &n, err));
+  if (strlen(s) != n) {
+    free(s);
+    return hp__fail(err, HP_EIO, "%s: a text file holds a NUL byte", path);
+  }
+  hp_value *t = hp_table_new();
+  const char *one[1] = {s};
+  int rc = hp_table_add_column(t, "text", HP_STRING, one, 1);
+  free(s);
+  if (rc != HP_OK) {
+    hp_value_free(t);
+    return hp__fail(err, rc, "%s: out of memory", path);
+  }
+  *out = t;
+  return HP_OK;
+}
+
+/* Writes what a text dataset takes: a table of one string column and one
+ * row (a node makes it with hp_table_add_column). */
+static int text_save(const hp_dsdef *d, const char *path, const hp_value *v,
+                     hp_error *err) {
+  if (hp_value_kind(v) != HP_TABLE || hp_table_ncols(v) != 1 ||
+      hp_table_coltype(v, 0) != HP_STRING || hp_value_rows(v) != 1)
+    return hp__fail(err, HP_EINVAL,
+                    "dataset '%s': a text dataset saves a table of one "
+                    "string column and one row", d->name);
+  const char *s = hp_table_str(v, 0, 0);
+  return hp__fs_write_atomic(path, s, strlen(s), err);
+}
+
+static int is_file_type(hp_ds_type t) {
+  return t == HP_DS_STORE || t == HP_DS_HDF5 || t == HP_DS_CSV ||
+         t == HP_DS_TEXT;
+}
+
 int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
                 hp_error *err) {
   *out = NULL;
   int was = err ? err->code : HP_OK;
   if (!d) return hp__fail(err, HP_EINVAL, "hp__ds_load: no dataset");
-  if (d->type != HP_DS_STORE && d->type != HP_DS_HDF5 && d->type != HP_DS_CSV)
+  if (!is_file_type(d->type))
     return hp__fail(err, HP_EINVAL, "dataset '%s': not a file dataset",
                     d->name);
   char *path;
   int rc = hp__ds_load_path(d, version, &path, err);
   if (rc != HP_OK) return rc;
-  if (d->type == HP_DS_CSV) {
+  if (d->type == HP_DS_TEXT) {
+    rc = text_load(path, out, err);
+  } else if (d->type == HP_DS_CSV) {
     hp_csv_opts o;
     rc = csv_opts(d, &o, err);
     if (rc == HP_OK && d->row1 > 0)
@@ -184,7 +226,7 @@ int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
                 const hp_lineage *lin, hp_error *err) {
   int was = err ? err->code : HP_OK;
   if (!d) return hp__fail(err, HP_EINVAL, "hp__ds_save: no dataset");
-  if (d->type != HP_DS_STORE && d->type != HP_DS_HDF5 && d->type != HP_DS_CSV)
+  if (!is_file_type(d->type))
     return hp__fail(err, HP_EINVAL, "dataset '%s': not a file dataset",
                     d->name);
   char *path = hp__ds_save_path(d, version);
@@ -200,6 +242,8 @@ int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
                   "dataset '%s': save path '%s' must not "
                   "exist if versioning is enabled",
                   d->name, path);
+  } else if (d->type == HP_DS_TEXT) {
+    rc = text_save(d, path, v, err);
   } else if (d->type == HP_DS_CSV) {
     hp_csv_opts o;
     rc = csv_opts(d, &o, err);
@@ -294,7 +338,10 @@ int hp__ds_stitch(const hp_dsdef *d, const char *version,
   if (!path)
     return hp__fail(err, HP_EINVAL, "dataset '%s': no file path", d->name);
   int rc;
-  if (d->type == HP_DS_CSV) {
+  if (d->type == HP_DS_TEXT) {
+    rc = hp__fail(err, HP_EINVAL, "dataset '%s': a text dataset holds one "
+                  "document, not partitions", d->name);
+  } else if (d->type == HP_DS_CSV) {
     size_t len = strlen(path);
     if ((len && path[len - 1] == '/') || strchr(path, '*'))
       rc = csv_prune(path, parts, n, err);
@@ -317,7 +364,8 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
   if (!d || hp__ds_load_path(d, version, &path, &e) != HP_OK)
     return 0;
   uint64_t h = HP_HASH_SEED, fp;
-  if (d->type != HP_DS_CSV && hp__h5_fingerprint(path, key_of(d), &fp) ==
+  if (d->type != HP_DS_CSV && d->type != HP_DS_TEXT &&
+      hp__h5_fingerprint(path, key_of(d), &fp) ==
                                   HP_OK) {
     h = hp__hash64(&fp, sizeof fp, h); /* what made it, not when */
   } else {

@@ -1,7 +1,8 @@
 /*
  * fs.c - directory creation for the writers (CSV, HDF5 store, journal;
- * the usual case, an existing directory, costs one stat()) and the file
- * lists of partitioned datasets read from a directory or a glob pattern.
+ * the usual case, an existing directory, costs one stat()), the file
+ * lists of partitioned datasets read from a directory or a glob pattern,
+ * and whole-file reads and atomic writes (text datasets).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fs.h"
@@ -11,7 +12,9 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mem.h"
 
@@ -117,5 +120,60 @@ int hp__fs_list(const char *filepath, const char *ext, char ***files, size_t *n,
   v[nv] = NULL;
   *files = v;
   *n = nv;
+  return HP_OK;
+}
+
+int hp__fs_write_atomic(const char *path, const void *data, size_t len,
+                        hp_error *err) {
+  if (hp__mkdir_parents(path) != 0)
+    return hp__fail(err, HP_EIO, "%s: cannot create its directory: %s", path,
+                    strerror(errno));
+  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  int rc = f ? HP_OK : hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  if (f) {
+    if ((len && fwrite(data, 1, len, f) != len) || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0)
+      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+    if (fclose(f) != 0 && rc == HP_OK)
+      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  }
+  if (rc == HP_OK && rename(tmp, path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
+  if (rc != HP_OK)
+    unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+int hp__fs_read_all(const char *path, char **data, size_t *len,
+                    hp_error *err) {
+  *data = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    return hp__fail(err, HP_EIO, "%s: not a regular file", path);
+  }
+  size_t n = (size_t)st.st_size;
+  char *b = malloc(n + 1);
+  if (!b) {
+    fclose(f);
+    return hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes",
+                    path, n);
+  }
+  size_t got = fread(b, 1, n, f);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad || got != n) {
+    free(b);
+    return hp__fail(err, HP_EIO, "%s: read error", path);
+  }
+  b[n] = '\0';
+  *data = b;
+  *len = n;
   return HP_OK;
 }

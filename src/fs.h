@@ -1,6 +1,7 @@
 /*
  * fs.h - small file-system helpers: creating the directories a file will
- * live in, and listing the files a directory or glob pattern names.
+ * live in, listing the files a directory or glob pattern names, and
+ * writing a whole file atomically.
  */
 #ifndef HP_FS_H
 #define HP_FS_H
@@ -23,5 +24,15 @@ int hp__mkdir_parents(const char *path);
 int hp__fs_list(const char *spec, const char *ext, char ***files, size_t *n,
                 hp_error *err);
 void hp__fs_list_free(char **files);
+
+/* Writes len bytes to path whole or not at all: a temporary name in the
+ * same directory (created if missing), fsync, rename. Errors: HP_EIO
+ * "path: reason". */
+int hp__fs_write_atomic(const char *path, const void *data, size_t len,
+                        hp_error *err);
+/* The whole file into a malloc'd, NUL-terminated buffer (*len bytes
+ * before the NUL). Errors: HP_EIO "path: reason", HP_ENOMEM. */
+int hp__fs_read_all(const char *path, char **data, size_t *len,
+                    hp_error *err);
 
 #endif

@@ -249,27 +249,34 @@ static int run_local(sched *s, int32_t n) {
 
 /* ---- over MPI ---- */
 
-/* A worker with free capacity that holds one of n's inputs (a large one,
- * which is not inline, first), else the least busy one; -1 if every
- * worker is full. */
+/* Where task n goes: a worker holding one of its inputs (a large one,
+ * which is not inline, first) if that worker is idle; else any idle
+ * worker, since starting now beats waiting behind a busy holder (inputs
+ * not held are loaded from the store, or travel inline); else a holder
+ * with room in its queue; else the least busy worker; -1 if every worker
+ * is full. */
 static int pick_worker(sched *s, int32_t n) {
   const hp_graph *g = s->g;
-  int best = -1, best_score = -1;
+  int holder = -1, idle_holder = -1, best_score = -1, idle_best = -1;
   for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
     int h = s->holder[g->in_ds[k]];
     if (h <= 0 || s->inflight[h] >= s->depth)
       continue;
     int score = s->inl[g->in_ds[k]] ? 1 : 4;
+    if (s->inflight[h] == 0 && score > idle_best)
+      idle_holder = h, idle_best = score;
     if (score > best_score)
-      best = h, best_score = score;
+      holder = h, best_score = score;
   }
-  if (best > 0)
-    return best;
-  int least = s->depth;
+  if (idle_holder > 0)
+    return idle_holder;
+  int best = -1, least = s->depth;
   for (int w = 1; w <= s->nworkers; w++)
     if (s->inflight[w] < least)
       least = s->inflight[w], best = w;
-  return best;
+  if (least == 0 || holder < 0)
+    return best;
+  return holder;
 }
 
 static int send_task(sched *s, int32_t n, int w, hp_error *err) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scheduling under mpirun: work spreads over the workers, the critical path
 # goes first, rank 0 does not burn a core while it waits, and memory
-# datasets travel between ranks inline.
+# datasets travel between ranks inline; branches sharing an input spread.
 . "$(dirname "$0")/lib.bash"
 
 P=$SCRATCH/s && mkdir -p "$P/conf/base"
@@ -40,4 +40,22 @@ cpu=$(sed -n 's/.*complete: .* in \([0-9.]*\) s (rank 0 CPU \([0-9.]*\) s,.*/\2 
 [ -n "$cpu" ] || fail "no completion line"
 awk -v c="${cpu% *}" -v w="${cpu#* }" 'BEGIN { exit !(c < 0.5 * w) }' ||
   fail "rank 0 used ${cpu% *} s of CPU over ${cpu#* } s"
+
+# Two 400 ms branches that read the same input: locality must not
+# queue both behind the rank holding it while the other worker idles.
+cat >"$P/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: src, func: core.sleep, args: {ms: 10}, outputs: shared}
+    - {node: b1, func: core.sleep, inputs: shared, outputs: o1, args: {ms: 400}}
+    - {node: b2, func: core.sleep, inputs: shared, outputs: o2, args: {ms: 400}}
+Y
+rm -rf "$P/data/store"
+hp 3 run "$P/conf"
+expect_rc 0 "branches sharing an input"
+r1=$(grep '"node":"b1"' "$P/data/store/journal.jsonl" | grep -o '"rank":[0-9]*' | tail -1)
+r2=$(grep '"node":"b2"' "$P/data/store/journal.jsonl" | grep -o '"rank":[0-9]*' | tail -1)
+[ -n "$r1" ] && [ "$r1" != "$r2" ] &&
+  ok "branches sharing an input ran on two workers ($r1, $r2)" ||
+  fail "both branches ran on one worker ($r1, $r2) while the other idled"
 finish

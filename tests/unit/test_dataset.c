@@ -201,6 +201,23 @@ static void test_hdf5(void) {
   CHECK_CONTAINS(err.msg, "ghost.h5: No such file");
   hp__error_clear(&err);
 
+  CASE("text datasets: one document, written atomically");
+  hp_dsdef tx = def("report", HP_DS_TEXT, in_dir("rep/out.md"), 0);
+  hp_value *doc = hp_table_new();
+  const char *body[1] = {"# Title\n\nline, with \"quotes\"\n"};
+  CHECK_EQ(hp_table_add_column(doc, "text", HP_STRING, body, 1), HP_OK);
+  CHECK_OK(hp__ds_save(&tx, NULL, doc, NULL, &err), &err);
+  hp_value *back = NULL;
+  CHECK_OK(hp__ds_load(&tx, NULL, &back, &err), &err);
+  CHECK(hp__value_equal(doc, back));
+  hp_value_free(back);
+  CHECK_EQ(hp__ds_save(&tx, NULL, t, NULL, &err), HP_EINVAL); /* 3 rows */
+  CHECK_CONTAINS(err.msg, "dataset 'report': a text dataset saves a table "
+                          "of one string column and one row");
+  hp__error_clear(&err);
+  hp_value_free(doc);
+  free(tx.filepath);
+
   CASE("memory and parameters are refused");
   hp_dsdef mem = def("tmp", HP_DS_MEMORY, NULL, 0);
   CHECK_EQ(hp__ds_load(&mem, NULL, &v, &err), HP_EINVAL);
