@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The repository's own conf/ end to end: in-process and on 2, 3 and 8 ranks
-# the same outputs (CSV bytes, HDF5 data), lineage on HDF5 outputs, the
-# dry-run order, list and check.
+# examples/readings (the small project the docs walk through) end to end:
+# in-process and on 2, 3 and 8 ranks the same outputs (CSV bytes, HDF5
+# data), lineage on HDF5 outputs, the dry-run order, list and check.
 . "$(dirname "$0")/lib.bash"
 
 # Data of an HDF5 output without attributes that differ per run.

@@ -1,0 +1,577 @@
+/*
+ * cluster.c - the glacier job's time-series k-means (glacier.h): the two
+ * distances, k-means++ seeding, Lloyd iterations with mean (Euclidean) or
+ * DBA (DTW) centers, and the silhouette. The exact rules, including the
+ * order of every floating-point sum, are in glacier.h, so that the
+ * Python reference can reproduce the Euclidean labels bit for bit.
+ *
+ * Speed: series and centers are contiguous [slots][features] rows, the
+ * distance loops are plain loops over them (no callbacks), and the
+ * nearest-center search abandons a distance as soon as it cannot beat
+ * the best so far. Abandoning never changes a result: every term added
+ * is >= 0, so a running sum (or a DTW row's minimum, which every path
+ * crosses) is a lower bound of the full distance.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glacier.h"
+
+/* Silhouette: at most about this many series, pairwise. */
+#define SIL_MAX 2000
+/* gl_dist2's DTW row lives on the stack up to this many columns. */
+#define DTW_STACK 512
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...) {
+  if (msg && msglen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* ---- distances ----------------------------------------------------------- */
+
+/* Squared distance of two slots of d features, features in order. */
+static inline double slot2(const double *p, const double *q, size_t d) {
+  if (d == 1) {
+    double e = p[0] - q[0];
+    return e * e;
+  }
+  double s = 0;
+  for (size_t f = 0; f < d; f++) {
+    double e = p[f] - q[f];
+    s += e * e;
+  }
+  return s;
+}
+
+static void swap_series(const double **a, size_t *la, const double **b,
+                        size_t *lb) {
+  const double *t = *a;
+  size_t tl = *la;
+  *a = *b, *la = *lb;
+  *b = t, *lb = tl;
+}
+
+/* Squared Euclidean distance over max(la, lb) slots, missing slots 0, or
+ * INFINITY once the running sum reaches bound (it could only grow). */
+static double euclid2(const double *a, size_t la, const double *b, size_t lb,
+                      size_t d, double bound) {
+  if (la < lb) /* (x - y)^2 == (y - x)^2 exactly: swapping is free */
+    swap_series(&a, &la, &b, &lb);
+  double s = 0;
+  for (size_t t = 0; t < lb; t++) {
+    const double *p = a + t * d, *q = b + t * d;
+    for (size_t f = 0; f < d; f++) {
+      double e = p[f] - q[f];
+      s += e * e;
+    }
+    if (s >= bound) return INFINITY;
+  }
+  for (size_t t = lb; t < la; t++) {
+    const double *p = a + t * d;
+    for (size_t f = 0; f < d; f++)
+      s += p[f] * p[f]; /* (x - 0)^2, as the padded comparison adds it */
+    if (s >= bound) return INFINITY;
+  }
+  return s;
+}
+
+/* The smallest of a DTW cell's three predecessors. */
+static inline double min3(double diag, double up, double left) {
+  double m = diag;
+  if (up < m) m = up;
+  if (left < m) m = left;
+  return m;
+}
+
+/* DTW of a (la slots, the rows) against b (lb slots, the columns) in buf.
+ * With keep, buf holds the whole la x lb matrix of cumulative costs (for
+ * dtw_path); otherwise a single row of lb cells updated in place, and the
+ * result is INFINITY once a row's minimum reaches bound, since every path
+ * crosses every row (a row's minimum never falls below the one before,
+ * so testing every fourth row is enough).
+ *
+ * Rows go four at a time, each one cell behind the one above: a cell
+ * waits on its left neighbour (a min, then an add), and four independent
+ * chains keep the core busy where one would leave it waiting. Every cell
+ * is the same sum as in the row-by-row recurrence. d and keep are
+ * constants where this is inlined. */
+static inline __attribute__((always_inline)) double
+dtw_rows(const double *a, size_t la, const double *b, size_t lb, size_t d,
+         double *buf, int keep, double bound) {
+  double left = 0;
+  for (size_t j = 0; j < lb; j++) {
+    left += slot2(a, b + j * d, d);
+    buf[j] = left;
+  }
+  /* row 0 is increasing: its minimum is its first cell */
+  if (!keep && buf[0] >= bound) return INFINITY;
+  size_t i = 1;
+  for (; i + 3 < la; i += 4) {
+    const double *a0 = a + i * d, *a1 = a0 + d, *a2 = a1 + d, *a3 = a2 + d;
+    const double *in = keep ? buf + (i - 1) * lb : buf;
+    double *o0 = keep ? buf + i * lb : buf, *o1 = o0 + (keep ? lb : 0),
+           *o2 = o1 + (keep ? lb : 0), *o3 = o2 + (keep ? lb : 0);
+    /* column 0: each row extends the one above */
+    double dg0 = in[0];
+    double lf0 = dg0 + slot2(a0, b, d);
+    double lf1 = lf0 + slot2(a1, b, d);
+    double lf2 = lf1 + slot2(a2, b, d);
+    double lf3 = lf2 + slot2(a3, b, d);
+    double dg1 = lf0, dg2 = lf1, dg3 = lf2, rmin = lf3;
+    if (keep) {
+      o0[0] = lf0;
+      o1[0] = lf1;
+      o2[0] = lf2;
+    }
+    o3[0] = lf3;
+    for (size_t j = 1; j < lb; j++) {
+      const double *bj = b + j * d;
+      double up0 = in[j];
+      double n0 = min3(dg0, up0, lf0) + slot2(a0, bj, d);
+      double n1 = min3(dg1, n0, lf1) + slot2(a1, bj, d);
+      double n2 = min3(dg2, n1, lf2) + slot2(a2, bj, d);
+      double n3 = min3(dg3, n2, lf3) + slot2(a3, bj, d);
+      if (keep) {
+        o0[j] = n0;
+        o1[j] = n1;
+        o2[j] = n2;
+      }
+      o3[j] = n3;
+      if (n3 < rmin) rmin = n3;
+      dg0 = up0;
+      dg1 = lf0 = n0;
+      dg2 = lf1 = n1;
+      dg3 = lf2 = n2;
+      lf3 = n3;
+    }
+    if (!keep && rmin >= bound) return INFINITY;
+  }
+  for (; i < la; i++) { /* the last (la - 1) % 4 rows */
+    const double *ai = a + i * d, *in = keep ? buf + (i - 1) * lb : buf;
+    double *out = keep ? buf + i * lb : buf;
+    double diag = in[0];
+    left = diag + slot2(ai, b, d);
+    out[0] = left;
+    for (size_t j = 1; j < lb; j++) {
+      double up = in[j];
+      left = min3(diag, up, left) + slot2(ai, b + j * d, d);
+      out[j] = left;
+      diag = up;
+    }
+  }
+  return keep ? buf[la * lb - 1] : buf[lb - 1];
+}
+
+/* dtw_rows in one row, its one-feature case compiled apart (the common
+ * one). */
+static double dtw2(const double *a, size_t la, const double *b, size_t lb,
+                   size_t d, double *row, double bound) {
+  if (d == 1) return dtw_rows(a, la, b, lb, 1, row, 0, bound);
+  return dtw_rows(a, la, b, lb, d, row, 0, bound);
+}
+
+/* gl_dist2 with a workspace of lb doubles (DTW) and a bound: a result
+ * >= bound may be INFINITY instead of the distance. */
+static inline double dist2(gl_metric m, const double *a, size_t la,
+                           const double *b, size_t lb, size_t d, double *rows,
+                           double bound) {
+  if (m == GL_DTW) return dtw2(a, la, b, lb, d, rows, bound);
+  return euclid2(a, la, b, lb, d, bound);
+}
+
+double gl_dist2(gl_metric m, const double *a, size_t la, const double *b,
+                size_t lb, size_t d) {
+  if (m != GL_DTW) return euclid2(a, la, b, lb, d, INFINITY);
+  if (la == 0 || lb == 0) /* no path: only two empty series align */
+    return la == lb ? 0 : INFINITY;
+  if (lb > la) /* the transposed grid has the same cells: fewer columns */
+    swap_series(&a, &la, &b, &lb);
+  double stack[DTW_STACK], *rows = stack;
+  if (lb > DTW_STACK && !(rows = malloc(lb * sizeof *rows))) return NAN;
+  double r = dtw2(a, la, b, lb, d, rows, INFINITY);
+  if (rows != stack) free(rows);
+  return r;
+}
+
+/* The optimal DTW path of a (la slots) against b (lb slots), as (i, j)
+ * pairs from (0, 0) to (la - 1, lb - 1) in path (room for la + lb - 1
+ * pairs); returns its length. M: la * lb doubles. Walking back from the
+ * end, ties between predecessors go to the diagonal, then up (i - 1, j),
+ * then left (i, j - 1). */
+static size_t dtw_path(const double *a, size_t la, const double *b, size_t lb,
+                       size_t d, double *M, size_t *path) {
+  if (d == 1)
+    dtw_rows(a, la, b, lb, 1, M, 1, INFINITY);
+  else
+    dtw_rows(a, la, b, lb, d, M, 1, INFINITY);
+  size_t n = 0, i = la - 1, j = lb - 1;
+  for (;;) {
+    path[2 * n] = i;
+    path[2 * n + 1] = j;
+    n++;
+    if (i == 0 && j == 0) break;
+    if (i == 0) {
+      j--;
+    } else if (j == 0) {
+      i--;
+    } else {
+      double dg = M[(i - 1) * lb + j - 1], up = M[(i - 1) * lb + j],
+             lf = M[i * lb + j - 1];
+      if (dg <= up && dg <= lf) {
+        i--;
+        j--;
+      } else if (up <= lf) {
+        i--;
+      } else {
+        j--;
+      }
+    }
+  }
+  for (size_t p = 0, q = n - 1; p < q; p++, q--) { /* into path order */
+    size_t ti = path[2 * p], tj = path[2 * p + 1];
+    path[2 * p] = path[2 * q];
+    path[2 * p + 1] = path[2 * q + 1];
+    path[2 * q] = ti;
+    path[2 * q + 1] = tj;
+  }
+  return n;
+}
+
+/* ---- k-means ------------------------------------------------------------- */
+
+static int check_args(const gl_series *s, const gl_kmeans_opts *o,
+                      const gl_kmeans_result *r, char *msg, size_t msglen) {
+  if (!s || !o || !r)
+    return fail(msg, msglen, "k-means: NULL series, options or result");
+  if (s->n == 0 || s->T == 0 || s->d == 0 || !s->x || !s->len)
+    return fail(msg, msglen,
+                "k-means: no data (n = %zu series of T = %zu slots, d = %zu)",
+                s->n, s->T, s->d);
+  if (o->k < 1 || (size_t)o->k > s->n)
+    return fail(msg, msglen, "k-means: k = %d is out of range 1..%zu (n)", o->k,
+                s->n);
+  if (o->metric != GL_EUCLIDEAN && o->metric != GL_DTW)
+    return fail(msg, msglen, "k-means: unknown metric %d", (int)o->metric);
+  if (o->max_iter < 1)
+    return fail(msg, msglen, "k-means: max_iter = %d must be >= 1",
+                o->max_iter);
+  if (o->metric == GL_DTW && o->dba_iter < 1)
+    return fail(msg, msglen, "k-means: dba_iter = %d must be >= 1 with DTW",
+                o->dba_iter);
+  /* DBA's cost matrix is T * T doubles; k * T * d fits as n * T * d does */
+  if (s->T > SIZE_MAX / sizeof(double) / s->T ||
+      s->T * s->d > SIZE_MAX / sizeof(double) / s->n)
+    return fail(msg, msglen, "k-means: T = %zu slots is too large", s->T);
+  for (size_t i = 0; i < s->n; i++)
+    if (s->len[i] < 1 || s->len[i] > s->T)
+      return fail(msg, msglen,
+                  "k-means: series %zu has len %zu, outside 1..%zu (T)", i,
+                  s->len[i], s->T);
+  return 0;
+}
+
+/* The result's arrays, uninitialised. */
+static int alloc_result(const gl_series *s, const gl_kmeans_opts *o,
+                        gl_kmeans_result *r, char *msg, size_t msglen) {
+  size_t kTd = (size_t)o->k * s->T * s->d;
+  r->centers = malloc(kTd * sizeof *r->centers);
+  r->init_centers = malloc(kTd * sizeof *r->init_centers);
+  r->labels = malloc(s->n * sizeof *r->labels);
+  if (!r->centers || !r->init_centers || !r->labels) {
+    gl_kmeans_free(r);
+    return fail(msg, msglen,
+                "k-means: out of memory for %d centers of %zu x %zu and %zu "
+                "labels",
+                o->k, s->T, s->d, s->n);
+  }
+  return 0;
+}
+
+/* k-means++ (glacier.h) into init [k][T][d]; D: n doubles, rows: T. */
+static void seed_centers(const gl_series *s, const gl_kmeans_opts *o,
+                         double *init, double *D, double *rows) {
+  size_t n = s->n, T = s->T, d = s->d, Td = T * d, k = (size_t)o->k;
+  hp_rng *g = hp_rng_new(o->seed, 0);
+  size_t pick = (size_t)hp_rng_int(g, n);
+  for (size_t c = 0;; c++) {
+    const double *xp = s->x + pick * Td;
+    size_t lp = s->len[pick];
+    memcpy(init + c * Td, xp, lp * d * sizeof *init);
+    memset(init + c * Td + lp * d, 0, (T - lp) * d * sizeof *init);
+    if (c + 1 == k) break;
+    /* D(i) = min(D(i), distance to the new seed): a distance that cannot
+     * go below D(i) may be abandoned */
+    for (size_t i = 0; i < n; i++) {
+      double bound = c ? D[i] : INFINITY;
+      double v =
+          dist2(o->metric, s->x + i * Td, s->len[i], xp, lp, d, rows, bound);
+      if (c == 0 || v < D[i]) D[i] = v;
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+      total += D[i];
+    if (total == 0) {
+      pick = (size_t)hp_rng_int(g, n);
+      continue;
+    }
+    double u = hp_rng_uniform(g, 0, total), run = 0;
+    size_t last = 0;
+    pick = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+      if (D[i] > 0) last = i;
+      run += D[i];
+      if (run > u) {
+        pick = i;
+        break;
+      }
+    }
+    if (pick == SIZE_MAX) pick = last; /* u rounded up to total */
+  }
+  hp_rng_free(g);
+}
+
+/* Step 1: labels and distances to the nearest centers. Each series tries
+ * its previous center first (when there is one): its distance is usually
+ * the smallest, which lets the others be abandoned early. */
+static void assign(const gl_series *s, const gl_kmeans_opts *o,
+                   const double *centers, int have_labels, int32_t *labels,
+                   double *dist, double *rows) {
+  size_t T = s->T, d = s->d, Td = T * d, k = (size_t)o->k;
+  for (size_t i = 0; i < s->n; i++) {
+    const double *xi = s->x + i * Td;
+    size_t li = s->len[i];
+    size_t first = have_labels ? (size_t)labels[i] : 0, bc = first;
+    double best =
+        dist2(o->metric, xi, li, centers + first * Td, T, d, rows, INFINITY);
+    for (size_t c = 0; c < k; c++) {
+      if (c == first) continue;
+      /* a lower index wins a tie, so it may only stop once strictly worse */
+      double bound = c < bc ? nextafter(best, INFINITY) : best;
+      double v = dist2(o->metric, xi, li, centers + c * Td, T, d, rows, bound);
+      if (v < best || (v == best && c < bc)) {
+        best = v;
+        bc = c;
+      }
+    }
+    labels[i] = (int32_t)bc;
+    dist[i] = best;
+  }
+}
+
+/* Step 4, Euclidean: member means; sums [k][T][d], cnt [k]. */
+static void update_mean(const gl_series *s, const gl_kmeans_opts *o,
+                        const int32_t *labels, double *centers, double *sums,
+                        size_t *cnt) {
+  size_t Td = s->T * s->d, k = (size_t)o->k;
+  memset(sums, 0, k * Td * sizeof *sums);
+  memset(cnt, 0, k * sizeof *cnt);
+  for (size_t i = 0; i < s->n; i++) {
+    size_t c = (size_t)labels[i], m = s->len[i] * s->d;
+    const double *xi = s->x + i * Td;
+    double *acc = sums + c * Td;
+    cnt[c]++;
+    for (size_t q = 0; q < m; q++) /* missing slots add 0 */
+      acc[q] += xi[q];
+  }
+  for (size_t c = 0; c < k; c++) {
+    if (!cnt[c]) continue; /* empty: keeps its center */
+    double nc = (double)cnt[c], *ctr = centers + c * Td;
+    const double *acc = sums + c * Td;
+    for (size_t q = 0; q < Td; q++)
+      ctr[q] = acc[q] / nc;
+  }
+}
+
+/* Step 4, DTW: dba_iter DBA passes. sums [k][T][d], cnt [k][T], M T * T,
+ * path 2 * (2T - 1). */
+static void update_dba(const gl_series *s, const gl_kmeans_opts *o,
+                       const int32_t *labels, double *centers, double *sums,
+                       size_t *cnt, double *M, size_t *path) {
+  size_t T = s->T, d = s->d, Td = T * d, k = (size_t)o->k;
+  for (int pass = 0; pass < o->dba_iter; pass++) {
+    memset(sums, 0, k * Td * sizeof *sums);
+    memset(cnt, 0, k * T * sizeof *cnt);
+    for (size_t i = 0; i < s->n; i++) {
+      size_t c = (size_t)labels[i];
+      const double *xi = s->x + i * Td;
+      size_t np = dtw_path(xi, s->len[i], centers + c * Td, T, d, M, path);
+      double *acc = sums + c * Td;
+      size_t *cc = cnt + c * T;
+      for (size_t p = 0; p < np; p++) {
+        const double *xs = xi + path[2 * p] * d;
+        size_t j = path[2 * p + 1];
+        double *aj = acc + j * d;
+        for (size_t f = 0; f < d; f++)
+          aj[f] += xs[f];
+        cc[j]++;
+      }
+    }
+    for (size_t c = 0; c < k; c++)
+      for (size_t j = 0; j < T; j++) {
+        size_t m = cnt[c * T + j];
+        if (!m) continue; /* nothing aligned (or no members): keep */
+        double *ctr = centers + (c * T + j) * d;
+        const double *acc = sums + (c * T + j) * d;
+        for (size_t f = 0; f < d; f++)
+          ctr[f] = acc[f] / (double)m;
+      }
+  }
+}
+
+/* The Lloyd iterations of gl_kmeans_from on r->centers (set). */
+static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
+                 gl_kmeans_result *r, char *msg, size_t msglen) {
+  size_t n = s->n, T = s->T, d = s->d, k = (size_t)o->k;
+  int dtw = o->metric == GL_DTW;
+  double *dist = malloc(n * sizeof *dist);
+  double *rows = malloc(T * sizeof *rows);
+  double *sums = malloc(k * T * d * sizeof *sums);
+  size_t *cnt = malloc((dtw ? k * T : k) * sizeof *cnt);
+  double *M = dtw ? malloc(T * T * sizeof *M) : NULL;
+  size_t *path = dtw ? malloc(2 * (2 * T - 1) * sizeof *path) : NULL;
+  int rc = 0;
+  if (!dist || !rows || !sums || !cnt || (dtw && (!M || !path))) {
+    rc = fail(msg, msglen,
+              "k-means: out of memory for the work arrays "
+              "(n = %zu, k = %zu, T = %zu, d = %zu)",
+              n, k, T, d);
+    goto done;
+  }
+  double prev = 0;
+  for (int it = 1; it <= o->max_iter; it++) {
+    assign(s, o, r->centers, it > 1, r->labels, dist, rows);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+      sum += dist[i];
+    double inertia = sum / (double)n;
+    r->inertia = inertia;
+    r->iterations = it;
+    if (it > 1 && prev - inertia < o->tol) break;
+    if (dtw)
+      update_dba(s, o, r->labels, r->centers, sums, cnt, M, path);
+    else
+      update_mean(s, o, r->labels, r->centers, sums, cnt);
+    prev = inertia;
+  }
+done:
+  free(dist);
+  free(rows);
+  free(sums);
+  free(cnt);
+  free(M);
+  free(path);
+  return rc;
+}
+
+int gl_kmeans(const gl_series *s, const gl_kmeans_opts *o, gl_kmeans_result *r,
+              char *msg, size_t msglen) {
+  if (r) memset(r, 0, sizeof *r);
+  if (check_args(s, o, r, msg, msglen)) return -1;
+  if (alloc_result(s, o, r, msg, msglen)) return -1;
+  double *D = malloc(s->n * sizeof *D);
+  double *rows = malloc(s->T * sizeof *rows);
+  if (!D || !rows) {
+    free(D);
+    free(rows);
+    gl_kmeans_free(r);
+    return fail(msg, msglen, "k-means: out of memory seeding %zu series", s->n);
+  }
+  seed_centers(s, o, r->init_centers, D, rows);
+  free(D);
+  free(rows);
+  memcpy(r->centers, r->init_centers,
+         (size_t)o->k * s->T * s->d * sizeof *r->centers);
+  if (lloyd(s, o, r, msg, msglen)) {
+    gl_kmeans_free(r);
+    return -1;
+  }
+  return 0;
+}
+
+int gl_kmeans_from(const gl_series *s, const gl_kmeans_opts *o,
+                   const double *init, gl_kmeans_result *r, char *msg,
+                   size_t msglen) {
+  if (r) memset(r, 0, sizeof *r);
+  if (check_args(s, o, r, msg, msglen)) return -1;
+  if (!init) return fail(msg, msglen, "k-means: NULL initial centers");
+  if (alloc_result(s, o, r, msg, msglen)) return -1;
+  size_t kTd = (size_t)o->k * s->T * s->d;
+  memcpy(r->init_centers, init, kTd * sizeof *init);
+  memcpy(r->centers, init, kTd * sizeof *init);
+  if (lloyd(s, o, r, msg, msglen)) {
+    gl_kmeans_free(r);
+    return -1;
+  }
+  return 0;
+}
+
+void gl_kmeans_free(gl_kmeans_result *r) {
+  if (!r) return;
+  free(r->centers);
+  free(r->init_centers);
+  free(r->labels);
+  memset(r, 0, sizeof *r);
+}
+
+/* ---- silhouette ---------------------------------------------------------- */
+
+double gl_silhouette(const gl_series *s, gl_metric m, const int32_t *labels,
+                     int k) {
+  if (k < 2 || !s || s->n < 2) return 0;
+  size_t n = s->n, T = s->T, d = s->d, Td = T * d, kk = (size_t)k;
+  size_t step = (n + SIL_MAX - 1) / SIL_MAX, ns = (n + step - 1) / step;
+  if (ns < 2) return 0;
+  for (size_t p = 0; p < ns; p++)
+    if (labels[p * step] < 0 || labels[p * step] >= k) return NAN;
+  /* sum[p][c]: distances from sampled series p to cluster c's; pairs are
+   * visited row by row, so each p receives them in index order */
+  double *sum = calloc(ns * kk, sizeof *sum);
+  size_t *cnt = calloc(kk, sizeof *cnt);
+  double *rows = malloc(T * sizeof *rows);
+  double res = NAN;
+  if (!sum || !cnt || !rows) goto done;
+  for (size_t p = 0; p < ns; p++)
+    cnt[labels[p * step]]++;
+  for (size_t p = 0; p < ns; p++) {
+    size_t i = p * step, li = labels[i];
+    const double *xi = s->x + i * Td;
+    for (size_t q = p + 1; q < ns; q++) {
+      size_t j = q * step;
+      double v = sqrt(
+          dist2(m, xi, s->len[i], s->x + j * Td, s->len[j], d, rows, INFINITY));
+      sum[p * kk + (size_t)labels[j]] += v;
+      sum[q * kk + li] += v;
+    }
+  }
+  double total = 0;
+  for (size_t p = 0; p < ns; p++) {
+    size_t c = (size_t)labels[p * step];
+    if (cnt[c] < 2) continue; /* alone: 0 */
+    double a = sum[p * kk + c] / (double)(cnt[c] - 1), b = INFINITY;
+    for (size_t o = 0; o < kk; o++)
+      if (o != c && cnt[o]) {
+        double v = sum[p * kk + o] / (double)cnt[o];
+        if (v < b) b = v;
+      }
+    if (b == INFINITY) continue; /* no other cluster sampled: 0 */
+    double den = a > b ? a : b;
+    if (den > 0) total += (b - a) / den;
+  }
+  res = total / (double)ns;
+done:
+  free(sum);
+  free(cnt);
+  free(rows);
+  return res;
+}

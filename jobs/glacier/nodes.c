@@ -1,0 +1,793 @@
+/*
+ * nodes.c - the node functions of the glacier clustering pipeline (conf/,
+ * docs/tutorial.md) and the plugin's registration. The general table work
+ * (deduplicating, filtering, joins, cumulative sums) is done by frame.*
+ * builtins in pipelines.yml; these nodes do what is particular to the
+ * project:
+ *
+ *   glacier.synthetic      WGMS-shaped raw tables (synthetic.c)
+ *   glacier.to_timeseries  merged rows -> a glaciers x slots x features
+ *                          array (NaN-padded) and the reference table
+ *   glacier.scale          a model's features, mean-variance scaled per
+ *                          series and feature
+ *   glacier.kmeans         time-series k-means (cluster.c)
+ *   glacier.plot           the clusters as an SVG (plot.c)
+ *   glacier.metrics        inertia and silhouette of a model
+ *   glacier.compare        promotes the better of two models
+ *
+ * A time-series value is a group: "data" (float64 [n][T][F]), "len" (int64
+ * [n], observed slots of each series), "wgms_id" (int64 [n]), "year"
+ * (int64 [n][T], -1 in padding) and "features" (a table, column "name").
+ */
+#include <hpcpipe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glacier.h"
+
+/* ---- small helpers
+ * ------------------------------------------------------------ */
+
+/* Input `name` (a map input's argument name) as a value of kind k. */
+static int input_of(hp_node_ctx *ctx, const char *name, hp_kind k,
+                    const hp_value **out) {
+  long i = hp_node_input_index(ctx, name);
+  if (i < 0) return hp_node_fail(ctx, "needs an input named '%s'", name);
+  GL_TRY(hp_node_input(ctx, (size_t)i, out));
+  if (hp_value_kind(*out) != k)
+    return hp_node_fail(ctx, "input '%s' is not a %s", name,
+                        k == HP_TABLE   ? "table"
+                        : k == HP_GROUP ? "group"
+                                        : "array");
+  return HP_OK;
+}
+
+/* Parameter input `name` (a mapping). */
+static int param_of(hp_node_ctx *ctx, const char *name, const hp_tree **out) {
+  long i = hp_node_input_index(ctx, name);
+  if (i < 0)
+    return hp_node_fail(ctx, "needs a parameter input named '%s'", name);
+  return hp_node_param(ctx, (size_t)i, out);
+}
+
+/* Numeric column `name` of t as doubles (NaN for nulls), malloc'd. */
+static double *column_f64(hp_node_ctx *ctx, const hp_value *t, const char *name,
+                          int *rc) {
+  long c = hp_table_find(t, name);
+  hp_dtype ty = c >= 0 ? hp_table_coltype(t, (size_t)c) : HP_STRING;
+  if (c < 0 || (ty != HP_INT64 && ty != HP_FLOAT64)) {
+    *rc = hp_node_fail(ctx,
+                       c < 0 ? "no column '%s' in the merged table"
+                             : "column '%s' is not numeric",
+                       name);
+    return NULL;
+  }
+  size_t n = hp_value_rows(t);
+  double *x = malloc((n + 1) * sizeof *x);
+  if (!x) {
+    *rc = hp_node_fail(ctx, "out of memory");
+    return NULL;
+  }
+  const void *d = hp_table_column(t, (size_t)c);
+  const uint8_t *v = hp_table_valid(t, (size_t)c);
+  for (size_t r = 0; r < n; r++)
+    x[r] = v && !v[r]       ? NAN
+           : ty == HP_INT64 ? (double)((const int64_t *)d)[r]
+                            : ((const double *)d)[r];
+  *rc = HP_OK;
+  return x;
+}
+
+/* The names in a YAML list `key` of tree t (borrowed); NULL if absent. */
+static const char **name_list(const hp_tree *t, const char *key, size_t *n) {
+  const hp_tree *l = hp_tree_get(t, key);
+  *n = 0;
+  if (hp_tree_type(l) != HP_TREE_SEQ || hp_tree_len(l) == 0) return NULL;
+  const char **v = calloc(hp_tree_len(l) + 1, sizeof *v);
+  for (size_t i = 0; v && i < hp_tree_len(l); i++) {
+    v[i] = hp_tree_text(hp_tree_at(l, i));
+    if (!v[i]) {
+      free(v);
+      return NULL;
+    }
+  }
+  *n = v ? hp_tree_len(l) : 0;
+  return v;
+}
+
+static hp_value *names_table(const char *const *names, size_t n) {
+  hp_value *t = hp_table_new();
+  if (hp_table_add_column(t, "name", HP_STRING, names, n) != HP_OK) {
+    hp_value_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+static hp_value *array_of(hp_dtype ty, int nd, const size_t *dims,
+                          const void *data) {
+  hp_value *a = hp_array_new(ty, nd, dims);
+  size_t n = 1;
+  for (int i = 0; i < nd; i++)
+    n *= dims[i];
+  if (a && n) memcpy(hp_array_data_mut(a), data, n * 8);
+  return a;
+}
+
+/* ---- glacier.to_timeseries
+ * ---------------------------------------------------- */
+
+typedef struct rowkey {
+  int64_t id, year;
+  size_t row;
+} rowkey;
+
+static int by_id_year(const void *a, const void *b) {
+  const rowkey *x = a, *y = b;
+  if (x->id != y->id) return x->id < y->id ? -1 : 1;
+  if (x->year != y->year) return x->year < y->year ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* merged (table) + params:timeseries {features, min_obs: 2} -> timeseries
+ * (group) and reference (table). Rows whose features are all missing are
+ * dropped; a glacier needs min_obs remaining rows. Glaciers are ordered by
+ * WGMS_ID; a glacier's rows fill slots 0, 1, ... in YEAR order (the slot is
+ * the observation's rank, as in the tutorial's project). */
+static int to_timeseries_run(hp_node_ctx *ctx) {
+  const hp_value *m;
+  const hp_tree *opt;
+  GL_TRY(input_of(ctx, "merged", HP_TABLE, &m));
+  GL_TRY(param_of(ctx, "options", &opt));
+  size_t nf;
+  const char **feat = name_list(opt, "features", &nf);
+  if (!feat)
+    return hp_node_fail(ctx, "params: 'features' must be a list of column "
+                             "names");
+  int64_t min_obs;
+  if (hp_tree_i64(opt, "min_obs", 2, &min_obs) != HP_OK || min_obs < 1) {
+    free(feat);
+    return hp_node_fail(ctx, "params: 'min_obs' must be an integer >= 1");
+  }
+  size_t n = hp_value_rows(m);
+  int rc = HP_OK;
+  double *id = column_f64(ctx, m, "WGMS_ID", &rc), *yr = NULL;
+  if (rc == HP_OK) yr = column_f64(ctx, m, "YEAR", &rc);
+  double **fx = calloc(nf + 1, sizeof *fx);
+  for (size_t f = 0; rc == HP_OK && f < nf; f++)
+    fx[f] = column_f64(ctx, m, feat[f], &rc);
+  rowkey *keys = rc == HP_OK ? malloc((n + 1) * sizeof *keys) : NULL;
+  if (rc == HP_OK && !keys) rc = hp_node_fail(ctx, "out of memory");
+  size_t nk = 0;
+  for (size_t r = 0; rc == HP_OK && r < n; r++) {
+    if (isnan(id[r]) || isnan(yr[r])) continue;
+    int any = 0;
+    for (size_t f = 0; f < nf && !any; f++)
+      any = !isnan(fx[f][r]);
+    if (any) keys[nk++] = (rowkey){(int64_t)id[r], (int64_t)yr[r], r};
+  }
+  if (rc == HP_OK) qsort(keys, nk, sizeof *keys, by_id_year);
+  /* glaciers with at least min_obs rows; T = the longest */
+  size_t ng = 0, T = 0;
+  for (size_t a = 0, b; rc == HP_OK && a < nk; a = b) {
+    for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
+    }
+    if (b - a >= (size_t)min_obs) {
+      ng++;
+      if (b - a > T) T = b - a;
+    }
+  }
+  double *data = NULL;
+  int64_t *len = NULL, *gid = NULL, *years = NULL;
+  if (rc == HP_OK && ng == 0)
+    rc = hp_node_fail(ctx,
+                      "no glacier has %lld rows with any of the "
+                      "features",
+                      (long long)min_obs);
+  if (rc == HP_OK) {
+    data = malloc(ng * T * nf * sizeof *data + 8);
+    len = malloc(ng * sizeof *len + 8);
+    gid = malloc(ng * sizeof *gid + 8);
+    years = malloc(ng * T * sizeof *years + 8);
+    if (!data || !len || !gid || !years)
+      rc = hp_node_fail(ctx, "out of memory");
+  }
+  /* the reference table: the rows used, with their series and slot */
+  size_t nref = 0;
+  int64_t *rid = NULL, *ryear = NULL, *rser = NULL, *rslot = NULL;
+  double **rf = calloc(nf + 1, sizeof *rf);
+  if (rc == HP_OK) {
+    rid = malloc(nk * 8 + 8), ryear = malloc(nk * 8 + 8);
+    rser = malloc(nk * 8 + 8), rslot = malloc(nk * 8 + 8);
+    for (size_t f = 0; f < nf; f++)
+      rf[f] = malloc(nk * 8 + 8);
+    int ok = rid && ryear && rser && rslot;
+    for (size_t f = 0; f < nf; f++)
+      ok = ok && rf[f];
+    if (!ok) rc = hp_node_fail(ctx, "out of memory");
+  }
+  size_t g = 0;
+  for (size_t a = 0, b; rc == HP_OK && a < nk; a = b) {
+    for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
+    }
+    if (b - a < (size_t)min_obs) continue;
+    len[g] = (int64_t)(b - a);
+    gid[g] = keys[a].id;
+    for (size_t t = 0; t < T; t++) {
+      size_t r = a + t < b ? keys[a + t].row : SIZE_MAX;
+      years[g * T + t] = r != SIZE_MAX ? keys[a + t].year : -1;
+      for (size_t f = 0; f < nf; f++)
+        data[(g * T + t) * nf + f] = r != SIZE_MAX ? fx[f][r] : NAN;
+      if (r == SIZE_MAX) continue;
+      rid[nref] = gid[g], ryear[nref] = keys[a + t].year;
+      rser[nref] = (int64_t)g, rslot[nref] = (int64_t)t;
+      for (size_t f = 0; f < nf; f++)
+        rf[f][nref] = fx[f][r];
+      nref++;
+    }
+    g++;
+  }
+  hp_value *ts = NULL, *ref = NULL;
+  if (rc == HP_OK) {
+    size_t d3[3] = {ng, T, nf}, d1[1] = {ng}, d2[2] = {ng, T};
+    ts = hp_group_new();
+    int ok =
+        hp_group_set(ts, "data", array_of(HP_FLOAT64, 3, d3, data)) == HP_OK &&
+        hp_group_set(ts, "len", array_of(HP_INT64, 1, d1, len)) == HP_OK &&
+        hp_group_set(ts, "wgms_id", array_of(HP_INT64, 1, d1, gid)) == HP_OK &&
+        hp_group_set(ts, "year", array_of(HP_INT64, 2, d2, years)) == HP_OK &&
+        hp_group_set(ts, "features", names_table(feat, nf)) == HP_OK;
+    ref = hp_table_new();
+    ok = ok &&
+         hp_table_add_column(ref, "WGMS_ID", HP_INT64, rid, nref) == HP_OK &&
+         hp_table_add_column(ref, "YEAR", HP_INT64, ryear, nref) == HP_OK &&
+         hp_table_add_column(ref, "series", HP_INT64, rser, nref) == HP_OK &&
+         hp_table_add_column(ref, "slot", HP_INT64, rslot, nref) == HP_OK;
+    for (size_t f = 0; ok && f < nf; f++)
+      ok = hp_table_add_column(ref, feat[f], HP_FLOAT64, rf[f], nref) == HP_OK;
+    if (!ok) rc = hp_node_fail(ctx, "could not build the outputs");
+  }
+  if (rc == HP_OK) {
+    hp_node_log(ctx, "%zu glaciers x %zu slots x %zu features (%zu rows)", ng,
+                T, nf, nref);
+    rc = hp_node_output(ctx, 0, ts);
+    ts = NULL;
+    if (rc == HP_OK) rc = hp_node_output(ctx, 1, ref);
+    ref = NULL;
+  }
+  hp_value_free(ts);
+  hp_value_free(ref);
+  for (size_t f = 0; f < nf; f++) {
+    free(fx[f]);
+    if (rf) free(rf[f]);
+  }
+  free(fx), free(rf), free(feat), free(id), free(yr), free(keys);
+  free(data), free(len), free(gid), free(years);
+  free(rid), free(ryear), free(rser), free(rslot);
+  return rc;
+}
+
+/* ---- series values
+ * ---------------------------------------------------------------- */
+
+/* A time-series group's parts, borrowed from the value. */
+typedef struct ts_view {
+  size_t n, T, F;
+  const double *x;
+  const int64_t *len, *id;
+  const hp_value *features;
+} ts_view;
+
+static int ts_view_of(hp_node_ctx *ctx, const hp_value *g, const char *what,
+                      ts_view *v) {
+  const hp_value *x = hp_group_get(g, "data"), *len = hp_group_get(g, "len");
+  const hp_value *id = hp_group_get(g, "wgms_id");
+  v->features = hp_group_get(g, "features");
+  if (!x || !len || !id || !v->features || hp_array_ndim(x) != 3 ||
+      hp_array_dtype(x) != HP_FLOAT64 || hp_array_dtype(len) != HP_INT64 ||
+      hp_array_dims(len)[0] != hp_array_dims(x)[0])
+    return hp_node_fail(ctx,
+                        "input '%s' is not a time-series group (data, "
+                        "len, wgms_id, features)",
+                        what);
+  v->n = hp_array_dims(x)[0];
+  v->T = hp_array_dims(x)[1];
+  v->F = hp_array_dims(x)[2];
+  v->x = hp_array_data(x);
+  v->len = hp_array_data(len);
+  v->id = hp_array_data(id);
+  for (size_t i = 0; i < v->n; i++)
+    if (v->len[i] < 1 || (size_t)v->len[i] > v->T)
+      return hp_node_fail(ctx, "input '%s': series %zu has length %lld", what,
+                          i, (long long)v->len[i]);
+  return HP_OK;
+}
+
+/* A group's series as gl_series (len converted; freed by the caller). */
+static int as_series(const ts_view *v, gl_series *s, size_t **lenbuf) {
+  *lenbuf = malloc((v->n + 1) * sizeof **lenbuf);
+  if (!*lenbuf) return -1;
+  for (size_t i = 0; i < v->n; i++)
+    (*lenbuf)[i] = (size_t)v->len[i];
+  *s = (gl_series){v->n, v->T, v->F, v->x, *lenbuf};
+  return 0;
+}
+
+/* ---- glacier.scale
+ * ----------------------------------------------------------------- */
+
+/* timeseries + params:model_options {features} -> scaled: the model's
+ * features, each series and feature scaled to mean 0 and (population)
+ * standard deviation 1 over its observed values (a constant one only
+ * shifted); missing values inside a series become 0 (its mean), padding 0. */
+static int scale_run(hp_node_ctx *ctx) {
+  const hp_value *in;
+  const hp_tree *opt;
+  GL_TRY(input_of(ctx, "timeseries", HP_GROUP, &in));
+  GL_TRY(param_of(ctx, "options", &opt));
+  ts_view v;
+  GL_TRY(ts_view_of(ctx, in, "timeseries", &v));
+  size_t d;
+  const char **feat = name_list(opt, "features", &d);
+  if (!feat)
+    return hp_node_fail(ctx, "params: 'features' must be a list of column "
+                             "names");
+  size_t *src = malloc((d + 1) * sizeof *src);
+  int rc = src ? HP_OK : hp_node_fail(ctx, "out of memory");
+  for (size_t f = 0; rc == HP_OK && f < d; f++) {
+    size_t k = 0;
+    while (k < v.F && strcmp(hp_table_str(v.features, 0, k), feat[f]) != 0)
+      k++;
+    if (k == v.F)
+      rc = hp_node_fail(ctx,
+                        "feature '%s' is not in the time series (add it "
+                        "to params timeseries.features)",
+                        feat[f]);
+    src[f] = k;
+  }
+  size_t dims[3] = {v.n, v.T, d};
+  hp_value *out = rc == HP_OK ? hp_array_new(HP_FLOAT64, 3, dims) : NULL;
+  if (rc == HP_OK && !out) rc = hp_node_fail(ctx, "out of memory");
+  if (rc == HP_OK) {
+    double *y = hp_array_data_mut(out);
+    for (size_t i = 0; i < v.n; i++)
+      for (size_t f = 0; f < d; f++) {
+        size_t L = (size_t)v.len[i], cnt = 0;
+        double sum = 0, ss = 0;
+        for (size_t t = 0; t < L; t++) {
+          double x = v.x[(i * v.T + t) * v.F + src[f]];
+          if (!isnan(x)) sum += x, cnt++;
+        }
+        double mean = cnt ? sum / (double)cnt : 0;
+        for (size_t t = 0; t < L; t++) {
+          double x = v.x[(i * v.T + t) * v.F + src[f]];
+          if (!isnan(x)) ss += (x - mean) * (x - mean);
+        }
+        double sd = cnt ? sqrt(ss / (double)cnt) : 0;
+        if (!(sd > 0)) sd = 1;
+        for (size_t t = 0; t < v.T; t++) {
+          double x = t < L ? v.x[(i * v.T + t) * v.F + src[f]] : NAN;
+          y[(i * v.T + t) * d + f] = isnan(x) ? 0 : (x - mean) / sd;
+        }
+      }
+  }
+  if (rc == HP_OK) {
+    hp_value *g = hp_group_new();
+    size_t d1[1] = {v.n};
+    int ok =
+        hp_group_set(g, "data", out) == HP_OK &&
+        hp_group_set(g, "len", array_of(HP_INT64, 1, d1, v.len)) == HP_OK &&
+        hp_group_set(g, "wgms_id", array_of(HP_INT64, 1, d1, v.id)) == HP_OK &&
+        hp_group_set(g, "features", names_table(feat, d)) == HP_OK;
+    out = NULL;
+    rc = ok ? hp_node_output(ctx, 0, g)
+            : (hp_value_free(g), hp_node_fail(ctx, "could not build the "
+                                                   "output"));
+  }
+  hp_value_free(out);
+  free(src);
+  free(feat);
+  return rc;
+}
+
+/* ---- glacier.kmeans
+ * ------------------------------------------------------------------- */
+
+typedef struct km_opts {
+  gl_kmeans_opts o;
+  const char *metric;
+} km_opts;
+
+static int read_km(hp_node_ctx *ctx, const hp_tree *opt, km_opts *k) {
+  int64_t nk, it, dba, seed;
+  double tol;
+  k->metric = hp_tree_str(opt, "metric", "euclidean");
+  if (hp_tree_i64(opt, "n_clusters", 3, &nk) != HP_OK ||
+      hp_tree_i64(opt, "max_iter", 50, &it) != HP_OK ||
+      hp_tree_i64(opt, "dba_iter", 10, &dba) != HP_OK ||
+      hp_tree_i64(opt, "seed", 42, &seed) != HP_OK ||
+      hp_tree_f64(opt, "tol", 1e-6, &tol) != HP_OK)
+    return hp_node_fail(ctx, "params: n_clusters, max_iter, dba_iter and seed "
+                             "must be integers, tol a number");
+  if (strcmp(k->metric, "euclidean") != 0 && strcmp(k->metric, "dtw") != 0)
+    return hp_node_fail(ctx,
+                        "params: metric must be euclidean or dtw, not "
+                        "'%s'",
+                        k->metric);
+  if (nk < 1 || nk > 1000 || it < 1 || dba < 1 || !(tol >= 0))
+    return hp_node_fail(ctx, "params: need 1 <= n_clusters <= 1000, max_iter "
+                             ">= 1, dba_iter >= 1, tol >= 0");
+  k->o = (gl_kmeans_opts){
+      (int)nk,  strcmp(k->metric, "dtw") == 0 ? GL_DTW : GL_EUCLIDEAN,
+      (int)it,  tol,
+      (int)dba, (uint64_t)seed};
+  return HP_OK;
+}
+
+/* scaled + params:model_options -> model (group: centers, init_centers,
+ * labels; attrs n_clusters, metric, inertia, iterations, seed) and labels
+ * (table WGMS_ID, CLUSTER). */
+static int kmeans_run(hp_node_ctx *ctx) {
+  const hp_value *in;
+  const hp_tree *opt;
+  GL_TRY(input_of(ctx, "scaled", HP_GROUP, &in));
+  GL_TRY(param_of(ctx, "options", &opt));
+  ts_view v;
+  GL_TRY(ts_view_of(ctx, in, "scaled", &v));
+  km_opts k;
+  GL_TRY(read_km(ctx, opt, &k));
+  if ((size_t)k.o.k > v.n)
+    return hp_node_fail(ctx,
+                        "params: n_clusters %d is more than the %zu "
+                        "series",
+                        k.o.k, v.n);
+  gl_series s;
+  size_t *lens;
+  if (as_series(&v, &s, &lens) != 0) return hp_node_fail(ctx, "out of memory");
+  gl_kmeans_result r;
+  char msg[256];
+  int rc = HP_OK;
+  if (gl_kmeans(&s, &k.o, &r, msg, sizeof msg) != 0) {
+    free(lens);
+    return hp_node_fail(ctx, "k-means: %s", msg);
+  }
+  hp_value *model = hp_group_new(), *labels = hp_table_new();
+  size_t dc[3] = {(size_t)k.o.k, v.T, v.F};
+  int64_t *lab = malloc((v.n + 1) * sizeof *lab);
+  int ok = lab != NULL;
+  for (size_t i = 0; ok && i < v.n; i++)
+    lab[i] = r.labels[i];
+  ok = ok &&
+       hp_group_set(model, "centers", array_of(HP_FLOAT64, 3, dc, r.centers)) ==
+           HP_OK &&
+       hp_group_set(model, "init_centers",
+                    array_of(HP_FLOAT64, 3, dc, r.init_centers)) == HP_OK &&
+       hp_group_set(model, "features", hp_value_copy(v.features)) == HP_OK &&
+       hp_group_set_i64(model, "n_clusters", k.o.k) == HP_OK &&
+       hp_group_set_str(model, "metric", k.metric) == HP_OK &&
+       hp_group_set_f64(model, "inertia", r.inertia) == HP_OK &&
+       hp_group_set_i64(model, "iterations", r.iterations) == HP_OK &&
+       hp_group_set_i64(model, "seed", (int64_t)k.o.seed) == HP_OK &&
+       hp_table_add_column(labels, "WGMS_ID", HP_INT64, v.id, v.n) == HP_OK &&
+       hp_table_add_column(labels, "CLUSTER", HP_INT64, lab, v.n) == HP_OK;
+  if (ok) ok = hp_group_set(model, "labels", hp_value_copy(labels)) == HP_OK;
+  if (!ok) {
+    hp_value_free(model);
+    hp_value_free(labels);
+    rc = hp_node_fail(ctx, "could not build the outputs");
+  } else {
+    hp_node_log(ctx, "%s k-means, k = %d: inertia %.6g after %d iterations",
+                k.metric, k.o.k, r.inertia, r.iterations);
+    rc = hp_node_output(ctx, 0, model);
+    if (rc == HP_OK)
+      rc = hp_node_output(ctx, 1, labels);
+    else
+      hp_value_free(labels);
+  }
+  free(lab);
+  free(lens);
+  gl_kmeans_free(&r);
+  return rc;
+}
+
+/* The model's labels as int32 (malloc'd), checked against n series. */
+static int32_t *model_labels(hp_node_ctx *ctx, const hp_value *model, size_t n,
+                             int k, int *rc) {
+  const hp_value *t = hp_group_get(model, "labels");
+  long c = t ? hp_table_find(t, "CLUSTER") : -1;
+  if (c < 0 || hp_value_rows(t) != n) {
+    *rc = hp_node_fail(ctx, "the model's labels do not match the series");
+    return NULL;
+  }
+  const int64_t *l = hp_table_column(t, (size_t)c);
+  int32_t *out = malloc((n + 1) * sizeof *out);
+  if (!out) {
+    *rc = hp_node_fail(ctx, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (l[i] < 0 || l[i] >= k) {
+      free(out);
+      *rc = hp_node_fail(ctx, "label %lld out of range", (long long)l[i]);
+      return NULL;
+    }
+    out[i] = (int32_t)l[i];
+  }
+  *rc = HP_OK;
+  return out;
+}
+
+/* scaled + model: the parts both plot and metrics need. */
+static int model_view(hp_node_ctx *ctx, ts_view *v, const hp_value **model,
+                      int64_t *k) {
+  const hp_value *in;
+  GL_TRY(input_of(ctx, "scaled", HP_GROUP, &in));
+  GL_TRY(input_of(ctx, "model", HP_GROUP, model));
+  GL_TRY(ts_view_of(ctx, in, "scaled", v));
+  const hp_value *c = hp_group_get(*model, "centers");
+  if (hp_group_attr_i64(*model, "n_clusters", k) != HP_OK || !c ||
+      hp_array_ndim(c) != 3 || hp_array_dims(c)[0] != (size_t)*k ||
+      hp_array_dims(c)[1] != v->T || hp_array_dims(c)[2] != v->F)
+    return hp_node_fail(ctx, "input 'model' does not fit the scaled series");
+  return HP_OK;
+}
+
+/* What plot and metrics both start from: the scaled series, the model,
+ * its cluster count and labels. *lab and *lens are the caller's to free. */
+static int model_inputs(hp_node_ctx *ctx, ts_view *v, const hp_value **model,
+                        int64_t *k, int32_t **lab, gl_series *s,
+                        size_t **lens) {
+  GL_TRY(model_view(ctx, v, model, k));
+  int rc;
+  if (!(*lab = model_labels(ctx, *model, v->n, (int)*k, &rc))) return rc;
+  if (as_series(v, s, lens) != 0) {
+    free(*lab);
+    return hp_node_fail(ctx, "out of memory");
+  }
+  return HP_OK;
+}
+
+/* ---- glacier.plot
+ * ------------------------------------------------------------------------ */
+
+/* scaled + model + params:model_options {name, plot_feature} -> an SVG. */
+static int plot_run(hp_node_ctx *ctx) {
+  const hp_tree *opt;
+  const hp_value *model;
+  ts_view v;
+  int64_t k;
+  GL_TRY(param_of(ctx, "options", &opt));
+  int32_t *lab;
+  gl_series s;
+  size_t *lens;
+  GL_TRY(model_inputs(ctx, &v, &model, &k, &lab, &s, &lens));
+  const char *pf = hp_tree_str(opt, "plot_feature", NULL);
+  size_t f = 0;
+  while (pf && f < v.F && strcmp(hp_table_str(v.features, 0, f), pf) != 0)
+    f++;
+  if (f == v.F) {
+    free(lab);
+    free(lens);
+    return hp_node_fail(ctx,
+                        "params: plot_feature '%s' is not one of the "
+                        "model's features",
+                        pf);
+  }
+  int rc;
+  const char *metric = hp_group_attr_str(model, "metric");
+  char title[300];
+  snprintf(title, sizeof title, "%s: %s k-means, k = %lld, %s (scaled)",
+           hp_tree_str(opt, "name", hp_node_name(ctx)), metric ? metric : "?",
+           (long long)k, hp_table_str(v.features, 0, f));
+  char *svg = gl_svg_clusters(
+      &s, lab, hp_array_data(hp_group_get(model, "centers")), (int)k, f, title);
+  free(lab);
+  free(lens);
+  if (!svg) return hp_node_fail(ctx, "out of memory drawing the plot");
+  hp_value *t = hp_table_new();
+  const char *one[1] = {svg};
+  rc = hp_table_add_column(t, "text", HP_STRING, one, 1);
+  free(svg);
+  if (rc != HP_OK) {
+    hp_value_free(t);
+    return hp_node_fail(ctx, "out of memory");
+  }
+  return hp_node_output(ctx, 0, t);
+}
+
+/* ---- glacier.metrics
+ * ---------------------------------------------------------------------- */
+
+/* scaled + model + params:model_options {name} -> one row: name, metric,
+ * n_clusters, features, n_series, inertia, silhouette, iterations. */
+static int metrics_run(hp_node_ctx *ctx) {
+  const hp_tree *opt;
+  const hp_value *model;
+  ts_view v;
+  int64_t k, iters = 0;
+  double inertia = NAN;
+  GL_TRY(param_of(ctx, "options", &opt));
+  int32_t *lab;
+  gl_series s;
+  size_t *lens;
+  GL_TRY(model_inputs(ctx, &v, &model, &k, &lab, &s, &lens));
+  const char *metric = hp_group_attr_str(model, "metric");
+  gl_metric m = metric && strcmp(metric, "dtw") == 0 ? GL_DTW : GL_EUCLIDEAN;
+  double sil = gl_silhouette(&s, m, lab, (int)k);
+  hp_group_attr_f64(model, "inertia", &inertia);
+  hp_group_attr_i64(model, "iterations", &iters);
+  free(lab);
+  free(lens);
+  char feats[1024] = "";
+  for (size_t f = 0, at = 0; f < v.F && at < sizeof feats; f++)
+    at += (size_t)snprintf(feats + at, sizeof feats - at, "%s%s", f ? " " : "",
+                           hp_table_str(v.features, 0, f));
+  const char *name = hp_tree_str(opt, "name", hp_node_name(ctx));
+  const char *sv[1];
+  int64_t iv[1];
+  double fv[1];
+  hp_value *t = hp_table_new();
+  sv[0] = name;
+  int ok = hp_table_add_column(t, "model", HP_STRING, sv, 1) == HP_OK;
+  sv[0] = metric ? metric : "";
+  ok = ok && hp_table_add_column(t, "metric", HP_STRING, sv, 1) == HP_OK;
+  iv[0] = k;
+  ok = ok && hp_table_add_column(t, "n_clusters", HP_INT64, iv, 1) == HP_OK;
+  sv[0] = feats;
+  ok = ok && hp_table_add_column(t, "features", HP_STRING, sv, 1) == HP_OK;
+  iv[0] = (int64_t)v.n;
+  ok = ok && hp_table_add_column(t, "n_series", HP_INT64, iv, 1) == HP_OK;
+  fv[0] = inertia;
+  ok = ok && hp_table_add_column(t, "inertia", HP_FLOAT64, fv, 1) == HP_OK;
+  fv[0] = sil;
+  ok = ok && hp_table_add_column(t, "silhouette", HP_FLOAT64, fv, 1) == HP_OK;
+  iv[0] = iters;
+  ok = ok && hp_table_add_column(t, "iterations", HP_INT64, iv, 1) == HP_OK;
+  if (!ok) {
+    hp_value_free(t);
+    return hp_node_fail(ctx, "could not build the metrics");
+  }
+  hp_node_log(ctx, "%s: inertia %.6g, silhouette %.4f", name, inertia, sil);
+  return hp_node_output(ctx, 0, t);
+}
+
+/* ---- glacier.compare
+ * ---------------------------------------------------------------------- */
+
+static int metric_value(const hp_value *t, const char *col, double *x) {
+  long c = hp_table_find(t, col);
+  if (c < 0 || hp_value_rows(t) < 1 ||
+      hp_table_coltype(t, (size_t)c) != HP_FLOAT64)
+    return -1;
+  *x = ((const double *)hp_table_column(t, (size_t)c))[0];
+  return 0;
+}
+
+static const char *str_of(const hp_value *t, const char *col) {
+  long c = hp_table_find(t, col);
+  return c >= 0 && hp_table_coltype(t, (size_t)c) == HP_STRING &&
+                 hp_value_rows(t) > 0
+             ? hp_table_str(t, (size_t)c, 0)
+             : "?";
+}
+
+/* active_metrics, candidate_metrics, active_model, candidate_model +
+ * params:compare {metric: silhouette (higher is better) | inertia (lower)}
+ * -> model (the better model, with attrs promoted and decided_by) and
+ * decision (markdown). The candidate replaces the active model only if it
+ * is strictly better. */
+static int compare_run(hp_node_ctx *ctx) {
+  const hp_value *am, *cm, *amod, *cmod;
+  const hp_tree *opt;
+  GL_TRY(input_of(ctx, "active_metrics", HP_TABLE, &am));
+  GL_TRY(input_of(ctx, "candidate_metrics", HP_TABLE, &cm));
+  GL_TRY(input_of(ctx, "active_model", HP_GROUP, &amod));
+  GL_TRY(input_of(ctx, "candidate_model", HP_GROUP, &cmod));
+  GL_TRY(param_of(ctx, "options", &opt));
+  const char *by = hp_tree_str(opt, "metric", "silhouette");
+  int higher = strcmp(by, "silhouette") == 0;
+  if (!higher && strcmp(by, "inertia") != 0)
+    return hp_node_fail(ctx,
+                        "params: metric must be silhouette or inertia, "
+                        "not '%s'",
+                        by);
+  double a, c;
+  if (metric_value(am, by, &a) != 0 || metric_value(cm, by, &c) != 0)
+    return hp_node_fail(ctx, "the metrics tables need a float column '%s'", by);
+  int cand = higher ? c > a : c < a;
+  const hp_value *win = cand ? cmod : amod;
+  const char *wname = str_of(cand ? cm : am, "model");
+  hp_value *model = hp_value_copy(win);
+  if (!model || hp_group_set_str(model, "promoted", wname) != HP_OK ||
+      hp_group_set_str(model, "decided_by", by) != HP_OK) {
+    hp_value_free(model);
+    return hp_node_fail(ctx, "out of memory");
+  }
+  double ai = NAN, ci = NAN, as = NAN, cs = NAN;
+  metric_value(am, "inertia", &ai), metric_value(cm, "inertia", &ci);
+  metric_value(am, "silhouette", &as), metric_value(cm, "silhouette", &cs);
+  /* the cluster counts, where the tables have them */
+  char md[4200];
+  long ka = hp_table_find(am, "n_clusters"),
+       kc = hp_table_find(cm, "n_clusters");
+  char sa[32] = "?", sc[32] = "?";
+  if (ka >= 0)
+    snprintf(sa, sizeof sa, "%lld",
+             (long long)((const int64_t *)hp_table_column(am, (size_t)ka))[0]);
+  if (kc >= 0)
+    snprintf(sc, sizeof sc, "%lld",
+             (long long)((const int64_t *)hp_table_column(cm, (size_t)kc))[0]);
+  snprintf(md, sizeof md,
+           "# Model decision\n\n"
+           "Promoted: **%s** (by %s, %s is better).\n\n"
+           "| model | metric | clusters | features | inertia | silhouette |\n"
+           "|---|---|---|---|---|---|\n"
+           "| %s | %s | %s | %s | %.6g | %.4f |\n"
+           "| %s | %s | %s | %s | %.6g | %.4f |\n\n"
+           "%s\n",
+           wname, by, higher ? "higher" : "lower", str_of(am, "model"),
+           str_of(am, "metric"), sa, str_of(am, "features"), ai, as,
+           str_of(cm, "model"), str_of(cm, "metric"), sc,
+           str_of(cm, "features"), ci, cs,
+           cand ? "The candidate is better and replaces the active model."
+                : "The candidate is not better; the active model stays.");
+  hp_value *t = hp_table_new();
+  const char *one[1] = {md};
+  if (hp_table_add_column(t, "text", HP_STRING, one, 1) != HP_OK) {
+    hp_value_free(t);
+    hp_value_free(model);
+    return hp_node_fail(ctx, "out of memory");
+  }
+  hp_node_log(ctx, "promoted %s (%s %.4f vs %.4f)", wname, by, cand ? c : a,
+              cand ? a : c);
+  int rc = hp_node_output(ctx, 0, model);
+  if (rc == HP_OK)
+    rc = hp_node_output(ctx, 1, t);
+  else
+    hp_value_free(t);
+  return rc;
+}
+
+/* ---- registration
+ * ------------------------------------------------------------------------- */
+
+static const hp_node_type glacier_nodes[] = {
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.synthetic",
+     .run = gl_synthetic_run,
+     .doc = "WGMS-shaped raw tables (glacier, mass_balance, change, state)"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.to_timeseries",
+     .run = to_timeseries_run,
+     .doc = "merged rows -> glaciers x slots x features (NaN-padded) and the "
+            "reference table"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.scale",
+     .run = scale_run,
+     .doc = "a model's features, mean-variance scaled per series"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.kmeans",
+     .run = kmeans_run,
+     .doc = "time-series k-means (euclidean, or dtw with DBA barycenters)"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.plot",
+     .run = plot_run,
+     .doc = "the clusters of a model as an SVG"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.metrics",
+     .run = metrics_run,
+     .doc = "inertia and silhouette of a model"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.compare",
+     .run = compare_run,
+     .doc = "promotes the better of two models"},
+};
+
+HP_EXTERN int hp_plugin_init(hp_registry *reg);
+
+HP_EXTERN int hp_plugin_init(hp_registry *reg) {
+  return hp_register_nodes(reg, glacier_nodes,
+                           sizeof glacier_nodes / sizeof glacier_nodes[0]);
+}
