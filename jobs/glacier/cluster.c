@@ -341,6 +341,67 @@ static void seed_centers(const gl_series *s, const gl_kmeans_opts *o,
   hp_rng_free(g);
 }
 
+/* Squared Euclidean distances of series x (its first L = len * d values
+ * observed) to NC centers of Td values each, into acc: per center the
+ * same sum in the same order as euclid2 (slot by slot, feature by
+ * feature, then the center's values past the series' end squared), but
+ * NC independent sums at once, which the processor overlaps. */
+static inline __attribute__((always_inline)) void
+euclid2_many(const double *x, size_t L, const double *const *c, size_t Td,
+             int NC, double *acc) {
+  double a[4] = {0, 0, 0, 0};
+  for (size_t e = 0; e < L; e++) {
+    double xv = x[e];
+    for (int j = 0; j < NC; j++) {
+      double v = c[j][e] - xv;
+      a[j] += v * v;
+    }
+  }
+  for (size_t e = L; e < Td; e++)
+    for (int j = 0; j < NC; j++)
+      a[j] += c[j][e] * c[j][e];
+  for (int j = 0; j < NC; j++)
+    acc[j] = a[j];
+}
+
+/* Step 1 for the Euclidean metric: every distance in full (four centers
+ * per pass over the series), the smallest wins, the lower index on ties:
+ * the same labels and distances as the early-abandoning search. */
+static void assign_euclid(const gl_series *s, size_t k, const double *centers,
+                          int32_t *labels, double *dist) {
+  size_t Td = s->T * s->d;
+  for (size_t i = 0; i < s->n; i++) {
+    const double *x = s->x + i * Td;
+    size_t L = s->len[i] * s->d, bc = 0;
+    double best = INFINITY;
+    for (size_t c0 = 0; c0 < k; c0 += 4) {
+      const double *cp[4];
+      double acc[4] = {0, 0, 0, 0};
+      int nc = k - c0 < 4 ? (int)(k - c0) : 4;
+      for (int j = 0; j < nc; j++)
+        cp[j] = centers + (c0 + (size_t)j) * Td;
+      switch (nc) {
+      case 4:
+        euclid2_many(x, L, cp, Td, 4, acc);
+        break;
+      case 3:
+        euclid2_many(x, L, cp, Td, 3, acc);
+        break;
+      case 2:
+        euclid2_many(x, L, cp, Td, 2, acc);
+        break;
+      default:
+        euclid2_many(x, L, cp, Td, 1, acc);
+        break;
+      }
+      for (int j = 0; j < nc; j++)
+        if (acc[j] < best) best = acc[j], bc = c0 + (size_t)j;
+    }
+    labels[i] = (int32_t)bc;
+    dist[i] = best;
+  }
+}
+
 /* Step 1: labels and distances to the nearest centers. Each series tries
  * its previous center first (when there is one): its distance is usually
  * the smallest, which lets the others be abandoned early. */
@@ -450,7 +511,10 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
   }
   double prev = 0;
   for (int it = 1; it <= o->max_iter; it++) {
-    assign(s, o, r->centers, it > 1, r->labels, dist, rows);
+    if (dtw)
+      assign(s, o, r->centers, it > 1, r->labels, dist, rows);
+    else
+      assign_euclid(s, k, r->centers, r->labels, dist);
     double sum = 0;
     for (size_t i = 0; i < n; i++)
       sum += dist[i];

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The glacier clustering pipeline (conf/, docs/tutorial.md) against its
+# pandas/numpy reference (tests/glacier/reference.py), medians of REPS runs.
+#   tests/perf/glacier.sh BUILD_DIR [REPS]      (SCALES="1 100" by default)
+# Not part of the default test run (minutes at scale 100).
+#
+# For each scale: the raw files are generated once (the `synthetic`
+# pipeline, untimed); then timed, wall seconds of the whole command:
+#   glacier-eu  `hpcpipe run conf --pipelines glacier` (merge, time series,
+#               both models, plots, metrics, compare) with both models
+#               Euclidean, in-process and at -n 3 (2 workers), beside the
+#               reference doing the same reading, merging, series, scaling
+#               and Euclidean k-means from the same initial centers (it
+#               does not draw plots or compute silhouettes, and starts
+#               from centers hpcpipe chose: it does less work);
+#   branches    `--pipelines data_science` with the default models (DTW),
+#               in-process vs -n 3: the two models on two workers at once
+#               (the tutorial's point: 19.5 s sequential vs 18.1 s with
+#               Dask).
+# Both systems read the same CSVs from the page cache; Python start-up is
+# excluded from the reference's time (it reports its own phases).
+set -euo pipefail
+B=$(cd "${1:-build}" && pwd) REPS=${2:-3}
+HERE=$(cd "$(dirname "$0")" && pwd) SRC=$(cd "$HERE/../.." && pwd)
+. "$SRC/slurm/mpi-env.sh"
+export HPCPIPE_PLUGIN_PATH=$B/jobs
+PY=/usr/bin/python3
+W=$(mktemp -d /tmp/hpcpipe-glacier.XXXXXX)
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
+EU=active.model_options.metric=euclidean,candidate.model_options.metric=euclidean
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# run NP ARGS...: wall seconds of one hpcpipe run in $P
+run() {
+  local np=$1 t0 t1
+  shift
+  t0=$(date +%s.%N)
+  if [ "$np" = 1 ]; then (cd "$P" && "$B/hpcpipe" run conf "$@") 2>"$W/err" >/dev/null
+  else (cd "$P" && mpirun -n "$np" "$B/hpcpipe" run conf "$@") 2>"$W/err" >/dev/null; fi
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc -l
+}
+med() { # NP ARGS...: the median of REPS runs
+  for _ in $(seq "$REPS"); do run "$@"; done | median
+}
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
+
+printf 'medians of %s runs, wall seconds of the whole command\n' "$REPS"
+for scale in ${SCALES:-1 100}; do
+  P=$W/s$scale
+  mkdir -p "$P" && cp -r "$SRC/conf" "$P/"
+  run 1 --pipelines synthetic --params "synthetic.scale=$scale" >/dev/null
+  cat "$P"/data/01_raw/*.csv >/dev/null # page cache
+  size=$(du -cb "$P"/data/01_raw/*.csv | tail -1 | cut -f1)
+  h1=$(med 1 --pipelines glacier --params "$EU")
+  h3=$(med 3 --pipelines glacier --params "$EU")
+  ( cd "$P" && $PY "$SRC/tests/glacier/reference.py" . --check \
+      --params "$EU" >"$W/check" 2>&1 ) ||
+    { echo "WARNING: scale $scale: the reference disagrees:"; grep -v '^ok' "$W/check" | head; }
+  ref=$(for _ in $(seq "$REPS"); do
+          (cd "$P" && $PY "$SRC/tests/glacier/reference.py" . --params "$EU") 2>&1 |
+            sed -n 's/^time: total: \([0-9.]*\) s.*/\1/p'
+        done | median)
+  series=$(sed -n 's/.*to_timeseries: \([0-9]*\) glaciers.*/\1/p' "$W/err" | tail -1)
+  printf 'scale %-4s (%s MB of CSV, %s series) glacier-eu  hpcpipe np1 %.2f s | np3 %.2f s | reference %.2f s (%s× np1, %s× np3)\n' \
+    "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h3" "${ref:-0}" \
+    "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h3")"
+  d1=$(med 1 --pipelines data_science)
+  d3=$(med 3 --pipelines data_science)
+  printf 'scale %-4s branches (dtw)  data_science np1 %.2f s | np3 %.2f s (%s× from running the two models at once)\n' \
+    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")"
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
