@@ -314,24 +314,35 @@ static void pairs_add(pairs *p, int64_t l, int64_t r) {
   p->ri[p->n++] = r;
 }
 
-/* 1 if k is one int64 (or timestamp) key column without nulls: the case
- * whose rows can be matched by comparing the integers alone. */
+/* 1 if k's key columns are one or two int64 (or timestamp) columns
+ * without nulls: the case whose rows can be matched by comparing the
+ * integers alone. */
 static int int_keys(const keys *k) {
-  hp_dtype t = hp_table_coltype(k->t, k->col[0]);
-  return k->nk == 1 && (t == HP_INT64 || t == HP_TIMESTAMP) &&
-         !hp_table_valid(k->t, k->col[0]);
+  for (size_t i = 0; i < k->nk; i++) {
+    hp_dtype t = hp_table_coltype(k->t, k->col[i]);
+    if ((t != HP_INT64 && t != HP_TIMESTAMP) || hp_table_valid(k->t, k->col[i]))
+      return 0;
+  }
+  return k->nk == 1 || k->nk == 2;
 }
 
 /* Fills p with the row pairs of the join: each left row's matches in
  * right row order (or an unmatched left row for left/outer), then the
  * unmatched right rows for right/outer. A chained hash table over the
- * right rows; `ints` (a constant at each call) compares the single int64
- * keys directly instead of through key_hash/key_eq, same order. */
+ * right rows. `ints` (a constant at each call) is 0, or the number (1 or
+ * 2) of int64 keys, compared directly instead of through key_hash and
+ * key_eq; the order of the pairs is the same either way. */
 static inline __attribute__((always_inline)) void
 match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
            int ints, pairs *p) {
   const int64_t *lx = ints ? hp_table_column(lk->t, lk->col[0]) : NULL;
   const int64_t *rx = ints ? hp_table_column(rk->t, rk->col[0]) : NULL;
+  const int64_t *ly = ints == 2 ? hp_table_column(lk->t, lk->col[1]) : NULL;
+  const int64_t *ry = ints == 2 ? hp_table_column(rk->t, rk->col[1]) : NULL;
+  /* one key: the key itself (the bucket mixes it); two: a hash of both */
+#define INT_HASH(x, y, i)                                                   \
+  (ints == 1 ? (uint64_t)(x)[i]                                             \
+             : hp__mix64((uint64_t)(x)[i]) ^ (uint64_t)(y)[i])
   size_t cap = 16;
   while (cap < 2 * nr + 2)
     cap *= 2;
@@ -345,7 +356,7 @@ match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
     next[r] = -1;
     if (!ints && key_null(rk, r))
       continue;
-    rh[r] = ints ? (uint64_t)rx[r] : key_hash(rk, r);
+    rh[r] = ints ? INT_HASH(rx, ry, r) : key_hash(rk, r);
     size_t b = (size_t)(ints ? hp__mix64(rh[r]) : rh[r]) & (cap - 1);
     if (tail[b] < 0)
       head[b] = (int64_t)r;
@@ -357,10 +368,12 @@ match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
   for (size_t l = 0; l < nl; l++) {
     size_t found = 0;
     if (ints || !key_null(lk, l)) {
-      uint64_t h = ints ? (uint64_t)lx[l] : key_hash(lk, l);
+      uint64_t h = ints ? INT_HASH(lx, ly, l) : key_hash(lk, l);
       size_t b = (size_t)(ints ? hp__mix64(h) : h) & (cap - 1);
       for (int64_t r = head[b]; r >= 0; r = next[r]) {
-        if (rh[r] != h || (!ints && !key_eq(lk, l, rk, (size_t)r)))
+        if (rh[r] != h ||
+            (ints == 2 && (rx[r] != lx[l] || ry[r] != ly[l])) ||
+            (!ints && !key_eq(lk, l, rk, (size_t)r)))
           continue;
         pairs_add(p, (int64_t)l, r);
         used[r] = 1;
@@ -370,6 +383,7 @@ match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
     if (!found && (hw == H_LEFT || hw == H_OUTER))
       pairs_add(p, (int64_t)l, -1);
   }
+#undef INT_HASH
   if (hw == H_RIGHT || hw == H_OUTER)
     for (size_t r = 0; r < nr; r++)
       if (!used[r])
@@ -406,9 +420,13 @@ static int join_tables(hp_node_ctx *ctx, const jspec *s, const hp_value *lt,
   pr.cap = nl + 16;
   pr.li = hp__xmalloc(pr.cap * sizeof *pr.li);
   pr.ri = hp__xmalloc(pr.cap * sizeof *pr.ri);
-  if (int_keys(&lk) && int_keys(&rk) &&
-      hp_table_coltype(lt, lk.col[0]) == hp_table_coltype(rt, rk.col[0]))
+  int ints = int_keys(&lk) && int_keys(&rk);
+  for (size_t i = 0; ints && i < s->nk; i++)
+    ints = hp_table_coltype(lt, lk.col[i]) == hp_table_coltype(rt, rk.col[i]);
+  if (ints && s->nk == 1)
     match_rows(s->how, &lk, &rk, nl, nr, 1, &pr);
+  else if (ints)
+    match_rows(s->how, &lk, &rk, nl, nr, 2, &pr);
   else
     match_rows(s->how, &lk, &rk, nl, nr, 0, &pr);
   int64_t *li = pr.li, *ri = pr.ri;
