@@ -1028,27 +1028,44 @@ static void accumulate(vstate *v, const hp_value *t, size_t col,
   }
 }
 
-/* Merges group b of src into group a of dst (Chan et al. for m and q). */
-static void merge(vstate *dst, size_t a, const vstate *src, size_t b) {
+/* Merges group b of src into group a of dst (Chan et al. for m and q):
+ * the count and the states `need` asks for (the only ones a partial
+ * carries, see partial_table). */
+static void merge(vstate *dst, size_t a, const vstate *src, size_t b,
+                  unsigned need) {
   int64_t na = dst->n[a], nb = src->n[b];
   if (nb == 0)
     return;
-  double delta = src->m[b] - dst->m[a];
-  double n = (double)(na + nb);
-  dst->q[a] += src->q[b] + delta * delta * (double)na * (double)nb / n;
-  dst->m[a] += delta * (double)nb / n;
+  if (need & NEED_MOMENTS) {
+    double delta = src->m[b] - dst->m[a];
+    double n = (double)(na + nb);
+    dst->q[a] += src->q[b] + delta * delta * (double)na * (double)nb / n;
+    dst->m[a] += delta * (double)nb / n;
+  }
   dst->n[a] = na + nb;
-  kadd(&dst->s[a], &dst->c[a], src->s[b]);
-  kadd(&dst->s[a], &dst->c[a], src->c[b]);
-  dst->isum[a] = (int64_t)((uint64_t)dst->isum[a] + (uint64_t)src->isum[b]);
-  if (src->ilo[b] < dst->ilo[a])
-    dst->ilo[a] = src->ilo[b];
-  if (src->ihi[b] > dst->ihi[a])
-    dst->ihi[a] = src->ihi[b];
-  if (src->lo[b] < dst->lo[a])
-    dst->lo[a] = src->lo[b];
-  if (src->hi[b] > dst->hi[a])
-    dst->hi[a] = src->hi[b];
+  if (need & NEED_SUM) {
+    kadd(&dst->s[a], &dst->c[a], src->s[b]);
+    kadd(&dst->s[a], &dst->c[a], src->c[b]);
+    dst->isum[a] = (int64_t)((uint64_t)dst->isum[a] + (uint64_t)src->isum[b]);
+  }
+  if (need & NEED_MINMAX) {
+    if (src->ilo[b] < dst->ilo[a])
+      dst->ilo[a] = src->ilo[b];
+    if (src->ihi[b] > dst->ihi[a])
+      dst->ihi[a] = src->ihi[b];
+    if (src->lo[b] < dst->lo[a])
+      dst->lo[a] = src->lo[b];
+    if (src->hi[b] > dst->hi[a])
+      dst->hi[a] = src->hi[b];
+  }
+}
+
+/* Which states (of n, i, il, ih, s, c, m, q, lo, hi) a column's
+ * aggregations need: the count always. */
+static int state_needed(size_t k, unsigned need) {
+  return k == 0 || ((k == 1 || k == 4 || k == 5) && (need & NEED_SUM)) ||
+         ((k == 2 || k == 3 || k == 8 || k == 9) && (need & NEED_MINMAX)) ||
+         ((k == 6 || k == 7) && (need & NEED_MOMENTS));
 }
 
 /* The partial table: keys (taken at each group's first row), then states. */
@@ -1076,7 +1093,10 @@ static hp_value *partial_table(const hp_value *keys_src, const size_t *kcols,
     free(tn);
     const void *arr[] = {v->n, v->isum, v->ilo, v->ihi, v->s,
                          v->c, v->m,    v->q,   v->lo,  v->hi};
+    unsigned need = needs_of(sp, sp->vcols[j]);
     for (size_t k = 0; k < 10; k++) {
+      if (!state_needed(k, need))
+        continue; /* not carried: smaller partials to move and merge */
       char *name = hp__xasprintf("%s.%s", pre[k], sp->vcols[j]);
       hp_table_add_column(out, name, k < 4 ? HP_INT64 : HP_FLOAT64, arr[k],
                           ng);
@@ -1099,8 +1119,11 @@ static int read_states(hp_node_ctx *ctx, const hp_value *p, const spec *sp,
   st->size = (int64_t *)hp_table_column(p, (size_t)sz);
   st->v = views;
   for (size_t j = 0; j < sp->nv; j++) {
-    void *arr[10];
+    void *arr[10] = {0};
+    unsigned need = needs_of(sp, sp->vcols[j]);
     for (size_t k = 0; k < 10; k++) {
+      if (!state_needed(k, need))
+        continue;
       char name[300];
       snprintf(name, sizeof name, "%s.%s", pre[k], sp->vcols[j]);
       long c = hp_table_find(p, name);
@@ -1298,13 +1321,16 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
       is_int[j] = views[j].is_int;
     states st;
     states_init(&st, sp, gr.ngroups, is_int);
+    unsigned *need = hp__xcalloc(sp->nv + 1, sizeof *need);
+    for (size_t j = 0; j < sp->nv; j++)
+      need[j] = needs_of(sp, sp->vcols[j]);
     for (size_t r = 0; r < hp_value_rows(all); r++) {
       int32_t g = gr.gid[r];
       if (g < 0)
         continue;
       st.size[g] += src.size[r];
       for (size_t j = 0; j < sp->nv; j++)
-        merge(&st.v[j], (size_t)g, &src.v[j], r);
+        merge(&st.v[j], (size_t)g, &src.v[j], r, need[j]);
     }
     /* the keys of `all` are named k.<col> already: take them as they are */
     hp_value *rows = hp__table_take(all, gr.first, gr.ngroups);
@@ -1332,6 +1358,7 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
     hp_value_free(keys);
     states_free(&st, sp);
     free(is_int);
+    free(need);
   }
   free(views);
   grouping_free(&gr);
