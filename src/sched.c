@@ -167,8 +167,9 @@ static void progress(sched *s) {
   if (t - s->last_progress < 5.0)
     return;
   s->last_progress = t;
-  hp__log(HP_LOG_INFO, "progress: %zu/%zu nodes done, %zu running, %.1f s",
-          s->done, s->total, s->running, t - s->t0);
+  hp__log(HP_LOG_INFO, "progress: %zu/%zu %s done, %zu running, %.1f s",
+          s->done, s->total, s->pl->task ? "tasks" : "nodes", s->running,
+          t - s->t0);
 }
 
 /* A node finished: record outputs, release inputs, wake consumers. */

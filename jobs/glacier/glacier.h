@@ -138,7 +138,7 @@ double gl_silhouette(const gl_series *s, gl_metric m, const int32_t *labels,
 /* An SVG document (NUL-terminated, malloc'd; NULL if out of memory): one
  * panel per cluster in a grid, each member series' feature f drawn as a
  * grey polyline over its observed slots, the center's in red, panel titles
- * "Cluster c (n series)", and `title` above. */
+ * "Cluster c (n series)" (c from 0, as in the labels), and `title` above. */
 char *gl_svg_clusters(const gl_series *s, const int32_t *labels,
                       const double *centers, int k, size_t feature,
                       const char *title);

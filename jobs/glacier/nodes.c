@@ -318,10 +318,14 @@ static int as_series(const ts_view *v, gl_series *s, size_t **lenbuf) {
 /* ---- glacier.scale
  * ----------------------------------------------------------------- */
 
-/* timeseries + params:model_options {features} -> scaled: the model's
- * features, each series and feature scaled to mean 0 and (population)
- * standard deviation 1 over its observed values (a constant one only
- * shifted); missing values inside a series become 0 (its mean), padding 0. */
+/* timeseries + params:model_options {features, min_obs: 2} -> scaled: the
+ * model's features over the slots where at least one of them is observed
+ * (a series' other slots are dropped and the rest moved up, as the
+ * original project built each model's series from its own features), for
+ * the series with at least min_obs such slots. Each series and feature is
+ * scaled to mean 0 and (population) standard deviation 1 over its
+ * observed values (a constant one only shifted); a value missing in a
+ * kept slot becomes 0 (the series' mean), padding 0. */
 static int scale_run(hp_node_ctx *ctx) {
   const hp_value *in;
   const hp_tree *opt;
@@ -329,13 +333,18 @@ static int scale_run(hp_node_ctx *ctx) {
   GL_TRY(param_of(ctx, "options", &opt));
   ts_view v;
   GL_TRY(ts_view_of(ctx, in, "timeseries", &v));
+  int64_t min_obs;
+  if (hp_tree_i64(opt, "min_obs", 2, &min_obs) != HP_OK || min_obs < 1)
+    return hp_node_fail(ctx, "params: 'min_obs' must be an integer >= 1");
   size_t d;
   const char **feat = name_list(opt, "features", &d);
   if (!feat)
     return hp_node_fail(ctx, "params: 'features' must be a list of column "
                              "names");
   size_t *src = malloc((d + 1) * sizeof *src);
-  int rc = src ? HP_OK : hp_node_fail(ctx, "out of memory");
+  size_t *slots = malloc((v.n * v.T + 1) * sizeof *slots); /* kept slots */
+  size_t *kept = malloc((v.n + 1) * sizeof *kept);         /* their count */
+  int rc = src && slots && kept ? HP_OK : hp_node_fail(ctx, "out of memory");
   for (size_t f = 0; rc == HP_OK && f < d; f++) {
     size_t k = 0;
     while (k < v.F && strcmp(hp_table_str(v.features, 0, k), feat[f]) != 0)
@@ -347,47 +356,89 @@ static int scale_run(hp_node_ctx *ctx) {
                         feat[f]);
     src[f] = k;
   }
-  size_t dims[3] = {v.n, v.T, d};
+  size_t n2 = 0, T2 = 0;
+  for (size_t i = 0; rc == HP_OK && i < v.n; i++) {
+    size_t c = 0;
+    for (size_t t = 0; t < (size_t)v.len[i]; t++) {
+      int any = 0;
+      for (size_t f = 0; f < d && !any; f++)
+        any = !isnan(v.x[(i * v.T + t) * v.F + src[f]]);
+      if (any) slots[i * v.T + c++] = t;
+    }
+    kept[i] = c;
+    if (c >= (size_t)min_obs) {
+      n2++;
+      if (c > T2) T2 = c;
+    }
+  }
+  if (rc == HP_OK && n2 == 0)
+    rc = hp_node_fail(ctx,
+                      "no series has %lld slots with any of the model's "
+                      "features",
+                      (long long)min_obs);
+  size_t dims[3] = {n2, T2, d}, d1[1] = {n2};
   hp_value *out = rc == HP_OK ? hp_array_new(HP_FLOAT64, 3, dims) : NULL;
-  if (rc == HP_OK && !out) rc = hp_node_fail(ctx, "out of memory");
+  hp_value *lo = rc == HP_OK ? hp_array_new(HP_INT64, 1, d1) : NULL;
+  hp_value *io = rc == HP_OK ? hp_array_new(HP_INT64, 1, d1) : NULL;
+  if (rc == HP_OK && (!out || !lo || !io))
+    rc = hp_node_fail(ctx, "out of memory");
   if (rc == HP_OK) {
     double *y = hp_array_data_mut(out);
-    for (size_t i = 0; i < v.n; i++)
+    int64_t *len2 = hp_array_data_mut(lo), *id2 = hp_array_data_mut(io);
+    size_t j = 0;
+    for (size_t i = 0; i < v.n; i++) {
+      size_t L = kept[i];
+      if (L < (size_t)min_obs) continue;
+      const size_t *ts = slots + i * v.T;
+      len2[j] = (int64_t)L;
+      id2[j] = v.id[i];
       for (size_t f = 0; f < d; f++) {
-        size_t L = (size_t)v.len[i], cnt = 0;
+        size_t cnt = 0;
         double sum = 0, ss = 0;
         for (size_t t = 0; t < L; t++) {
-          double x = v.x[(i * v.T + t) * v.F + src[f]];
+          double x = v.x[(i * v.T + ts[t]) * v.F + src[f]];
           if (!isnan(x)) sum += x, cnt++;
         }
         double mean = cnt ? sum / (double)cnt : 0;
         for (size_t t = 0; t < L; t++) {
-          double x = v.x[(i * v.T + t) * v.F + src[f]];
+          double x = v.x[(i * v.T + ts[t]) * v.F + src[f]];
           if (!isnan(x)) ss += (x - mean) * (x - mean);
         }
         double sd = cnt ? sqrt(ss / (double)cnt) : 0;
         if (!(sd > 0)) sd = 1;
-        for (size_t t = 0; t < v.T; t++) {
-          double x = t < L ? v.x[(i * v.T + t) * v.F + src[f]] : NAN;
-          y[(i * v.T + t) * d + f] = isnan(x) ? 0 : (x - mean) / sd;
+        for (size_t t = 0; t < T2; t++) {
+          double x = t < L ? v.x[(i * v.T + ts[t]) * v.F + src[f]] : NAN;
+          y[(j * T2 + t) * d + f] = isnan(x) ? 0 : (x - mean) / sd;
         }
       }
+      j++;
+    }
   }
   if (rc == HP_OK) {
     hp_value *g = hp_group_new();
-    size_t d1[1] = {v.n};
-    int ok =
-        hp_group_set(g, "data", out) == HP_OK &&
-        hp_group_set(g, "len", array_of(HP_INT64, 1, d1, v.len)) == HP_OK &&
-        hp_group_set(g, "wgms_id", array_of(HP_INT64, 1, d1, v.id)) == HP_OK &&
-        hp_group_set(g, "features", names_table(feat, d)) == HP_OK;
-    out = NULL;
-    rc = ok ? hp_node_output(ctx, 0, g)
-            : (hp_value_free(g), hp_node_fail(ctx, "could not build the "
-                                                   "output"));
+    int ok = hp_group_set(g, "data", out) == HP_OK &&
+             hp_group_set(g, "len", lo) == HP_OK &&
+             hp_group_set(g, "wgms_id", io) == HP_OK &&
+             hp_group_set(g, "features", names_table(feat, d)) == HP_OK;
+    out = lo = io = NULL;
+    if (ok) {
+      if (n2 < v.n)
+        hp_node_log(ctx,
+                    "%zu of %zu series have %lld or more slots with "
+                    "the model's features",
+                    n2, v.n, (long long)min_obs);
+      rc = hp_node_output(ctx, 0, g);
+    } else {
+      hp_value_free(g);
+      rc = hp_node_fail(ctx, "could not build the output");
+    }
   }
   hp_value_free(out);
+  hp_value_free(lo);
+  hp_value_free(io);
   free(src);
+  free(slots);
+  free(kept);
   free(feat);
   return rc;
 }

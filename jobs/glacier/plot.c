@@ -377,7 +377,7 @@ static void put_panel(sbuf *b, panel *p, int c, int ox, int oy,
   putf(b,
        "<text x=\"%d\" y=\"20\" text-anchor=\"middle\" font-size=\"13\" "
        "fill=\"#222\">Cluster %d (%zu series",
-       PANEL_W / 2, c + 1, m);
+       PANEL_W / 2, c, m);
   if (drawn < m) putf(b, ", %zu drawn", drawn);
   puts_(b, ")</text>\n");
 

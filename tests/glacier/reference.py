@@ -63,7 +63,7 @@ DEFAULT_PARAMS = {
     },
 }
 MODEL_DEFAULTS = {"max_iter": 50, "tol": 1e-6, "n_clusters": 3,
-                  "metric": "euclidean"}
+                  "metric": "euclidean", "min_obs": 2}
 
 
 def deep_merge(dst, src):
@@ -253,21 +253,34 @@ def to_timeseries(merged, features, min_obs):
             "wgms_id": uid[ok_g], "year": years, "features": list(features)}
 
 
-def scale(ts, features):
-    """glacier.scale: per series and feature, (x - mean) / sd over the
-    observed non-NaN values (population sd; 1 if not > 0), sums in slot
-    order; NaN and padding -> 0."""
+def scale(ts, features, min_obs):
+    """glacier.scale: a series keeps the slots where any of the model's
+    features is observed (moved up, in order) and is dropped with fewer
+    than min_obs of them; then per series and feature, (x - mean) / sd
+    over the observed non-NaN values (population sd; 1 if not > 0), sums
+    in slot order; NaN and padding -> 0. Returns (X, wgms_ids)."""
     src = [ts["features"].index(f) for f in features]
     x = ts["data"][:, :, src]                  # (n, T, d), NaN-padded
     n, T, d = x.shape
+    obs = (~np.isnan(x)).any(axis=2) & (np.arange(T)[None, :] < ts["len"][:, None])
+    L = obs.sum(axis=1)
+    keep = L >= min_obs
+    x, obs, L = x[keep], obs[keep], L[keep]
+    ids = ts["wgms_id"][keep]
+    n2, T2 = len(L), int(L.max()) if len(L) else 0
+    xc = np.full((n2, T2, d), np.nan)
+    ii, tt = np.nonzero(obs)
+    pos = np.cumsum(obs, axis=1) - 1
+    xc[ii, pos[ii, tt]] = x[ii, tt]
+    x, T = xc, T2
     valid = ~np.isnan(x)
     cnt = valid.sum(axis=1).astype(float)
-    s = np.zeros((n, d))
+    s = np.zeros((n2, d))
     for t in range(T):                         # sequential, as the C loop
         s += np.where(valid[:, t], x[:, t], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, s / cnt, 0.0)
-    ss = np.zeros((n, d))
+    ss = np.zeros((n2, d))
     dev = x - mean[:, None, :]
     for t in range(T):
         ss += np.where(valid[:, t], dev[:, t] * dev[:, t], 0.0)
@@ -275,7 +288,7 @@ def scale(ts, features):
         sd = np.where(cnt > 0, np.sqrt(ss / cnt), 0.0)
     sd = np.where(sd > 0, sd, 1.0)
     y = (x - mean[:, None, :]) / sd[:, None, :]
-    return np.where(valid, y, 0.0)
+    return np.where(valid, y, 0.0), ids
 
 
 # ---- (c) Euclidean k-means ------------------------------------------------------
@@ -461,10 +474,10 @@ def check_scaled(chk, project, ns, X):
                               f"shape {got.shape} vs {X.shape}"))
 
 
-def check_model(chk, project, ns, ts, labels, inertia, iters, centers):
+def check_model(chk, project, ns, ids, labels, inertia, iters, centers):
     lab = pd.read_csv(os.path.join(project, LABELS.format(ns=ns)))
     ok = (list(lab.columns) == ["WGMS_ID", "CLUSTER"]
-          and np.array_equal(lab["WGMS_ID"].to_numpy(), ts["wgms_id"])
+          and np.array_equal(lab["WGMS_ID"].to_numpy(), ids)
           and np.array_equal(lab["CLUSTER"].to_numpy(), labels))
     detail = f"{len(labels)} series"
     if not ok and len(lab) == len(labels):
@@ -550,7 +563,7 @@ def main():
             chk.failed += 1
             continue
         t0 = time.perf_counter()
-        X = scale(ts, feats)
+        X, ids = scale(ts, feats, int(opts["min_obs"]))
         timings[f"{ns}: scale"] = time.perf_counter() - t0
         if a.check:
             check_scaled(chk, project, ns, X)
@@ -566,7 +579,7 @@ def main():
         print(f"{ns}: euclidean k-means, k = {m['n_clusters']}: inertia "
               f"{inertia:.6g} after {iters} iterations")
         if a.check:
-            check_model(chk, project, ns, ts, labels, inertia, iters, centers)
+            check_model(chk, project, ns, ids, labels, inertia, iters, centers)
 
     timings["total"] = time.perf_counter() - total0
     for k, v in timings.items():
