@@ -591,6 +591,7 @@ static hp_dsdef *make_def(const hp_catalog *c, const char *name,
     d->versioned = v;
   if (type == HP_DS_HDF5)
     d->key = hp__xstrdup(hp_tree_str(entry, "key", "/"));
+  d->spill = type == HP_DS_MEMORY; /* large values skip rank 0 (exec.h) */
   return d;
 }
 

@@ -42,6 +42,11 @@ typedef struct hp_dsdef {
   char **cols;
   size_t ncols;
   int project;
+  /* A memory dataset (type: memory, or part.c's shuffle pieces, buckets
+   * and reduction partials): a worker may write a large value to the
+   * store for the run instead of sending it through rank 0 (exec.h,
+   * hp__exec_spill). */
+  int spill;
 } hp_dsdef;
 
 typedef struct hp_catalog hp_catalog;

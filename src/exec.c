@@ -18,6 +18,7 @@
 #include "log.h"
 #include "map.h"
 #include "mem.h"
+#include "store.h"
 #include "tree.h"
 #include "value.h"
 
@@ -239,6 +240,53 @@ int hp__exec_uses_value(const hp_plan *pl, int32_t node, int32_t ds) {
   return !is_stitch(pl, node) || pl->ds[ds]->type == HP_DS_MEMORY;
 }
 
+int hp__exec_pass_value(const hp_plan *pl, int32_t node, int32_t ds) {
+  return hp__exec_uses_value(pl, node, ds) && pl->ds[ds]->type != HP_DS_CSV;
+}
+
+/* Where a spilled value lives: the store's .spill directory, the task
+ * dataset's name as one file name. */
+static char *spill_path(const hp_plan *pl, int32_t ds) {
+  char *name = hp__xstrdup(pl->g->dsname[ds]);
+  for (char *c = name; *c; c++)
+    if (*c == '/') *c = '_';
+  char *path = hp__xasprintf("%s/.spill/%s.h5", pl->store_dir, name);
+  free(name);
+  return path;
+}
+
+static int spilled(const hp_plan *pl, int32_t ds) {
+  char *path = spill_path(pl, ds);
+  int yes = access(path, R_OK) == 0;
+  free(path);
+  return yes;
+}
+
+static size_t spill_min(void) {
+  static size_t min;
+  static int known;
+  if (!known) {
+    const char *e = getenv("HPCPIPE_SPILL_MIN");
+    char *end;
+    unsigned long long v = e ? strtoull(e, &end, 10) : 0;
+    min = e && end != e && !*end ? (size_t)v : (size_t)1 << 20;
+    known = 1;
+  }
+  return min;
+}
+
+int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,
+                   int *done, hp_error *err) {
+  *done = 0;
+  if (!pl->ds[ds]->spill || !v || hp__value_size_hint(v) < spill_min())
+    return HP_OK;
+  char *path = spill_path(pl, ds);
+  int rc = hp__h5_save(path, NULL, v, NULL, err);
+  free(path);
+  *done = rc == HP_OK;
+  return rc;
+}
+
 /* Binds input slot i: a given value, a parameter, or a load. */
 static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
                       hp_node_ctx *ctx, size_t i, hp_value **owned,
@@ -254,6 +302,12 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
   }
   if (io->val) {
     ctx->in[i] = io->val;
+  } else if (d->spill && spilled(pl, ds)) { /* a large value, spilled */
+    char *path = spill_path(pl, ds);
+    int rc = hp__h5_load(path, NULL, owned, err);
+    free(path);
+    HP_TRY(rc);
+    ctx->in[i] = *owned;
   } else {
     if (d->type == HP_DS_MEMORY)
       return hp__fail(err, HP_EIO,

@@ -33,6 +33,23 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
  * stitch task reads only the metadata of persisted partitions), so that
  * the scheduler need not keep that value for it; 1 otherwise. */
 int hp__exec_uses_value(const hp_plan *pl, int32_t node, int32_t ds);
+/* 1 if the scheduler may hand node the in-memory value its producer made
+ * for input ds; 0 if the node reads none (above) or must read the
+ * catalog's file. A CSV file does not keep every type (an int column with
+ * nulls reads back as float64, low-cardinality strings come back
+ * dictionary-encoded), so consumers of a csv dataset load it, as Kedro
+ * loads a saved dataset again: what they see does not depend on which
+ * rank made it. */
+int hp__exec_pass_value(const hp_plan *pl, int32_t node, int32_t ds);
+
+/* Large values of spillable memory datasets (hp_dsdef.spill) travel
+ * through the store: a worker that made one writes it to
+ * <store>/.spill/<name>.h5 (HP_OK, *done 1) when it is at least
+ * HPCPIPE_SPILL_MIN bytes (default 1 MiB) and tells rank 0, so that other
+ * workers load it from the file instead of receiving it through rank 0's
+ * memory. *done 0: not spillable or small (sent inline as before). */
+int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,
+                   int *done, hp_error *err);
 
 /* The name of the node whose function is running on this rank, or NULL
  * (read by the crash handler). */

@@ -650,6 +650,7 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   o->defs = hp__map_new();
   o->partial.name = (char *)"(partial)"; /* never freed */
   o->partial.type = HP_DS_MEMORY;
+  o->partial.spill = 1;
   o->types = hp__xcalloc(2 * ug->nnodes + 2, sizeof *o->types);
   xp x = {.p = p, .o = o, .err = err};
   x.np = hp__xcalloc(ug->nds + 1, sizeof *x.np);

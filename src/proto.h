@@ -36,6 +36,10 @@ enum {
 
 /* Where a task input comes from. */
 enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2 };
+/* How a DONE message gives each output: kept by the worker only (others
+ * load it from its file), inline bytes follow, or written to the store's
+ * spill file (hp__exec_spill; others load it from there). */
+enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 #define HP_MPI_TAG 7301
 

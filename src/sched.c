@@ -1,9 +1,9 @@
 /*
  * sched.c - rank 0's scheduler (and the in-process executor when there is
  * one rank). Bookkeeping per node: unfinished input producers; per
- * dataset: consumers left that read its value (a stitch task does not),
- * the worker caching it, its fingerprint and, for
- * small or memory values, its packed bytes. A node becomes ready when its
+ * dataset: consumers left that are handed its value (not a stitch task,
+ * nor a reader of a csv file: hp__exec_pass_value), the worker caching
+ * it, its fingerprint and, for small or memory values, its packed bytes. A node becomes ready when its
  * count reaches zero; ready nodes leave the heap highest priority first.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exec.h"
 #include "fs.h"
@@ -116,7 +117,7 @@ static void init_counts(sched *s) {
     s->holder[d] = -1;
     for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++)
       s->cons_left[d] += keep[g->cons[k]] &&
-                         hp__exec_uses_value(s->pl, g->cons[k], (int32_t)d);
+                         hp__exec_pass_value(s->pl, g->cons[k], (int32_t)d);
   }
   for (size_t i = 0; i < g->nnodes; i++) {
     int32_t n = g->order[i];
@@ -189,7 +190,7 @@ static void finish(sched *s, int32_t n, int rank, double secs) {
   }
   for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
     int32_t d = g->in_ds[k];
-    if (seen_before(g, n, k) || !hp__exec_uses_value(s->pl, n, d))
+    if (seen_before(g, n, k) || !hp__exec_pass_value(s->pl, n, d))
       continue;
     if (--s->cons_left[d] == 0)
       release(s, d);
@@ -324,7 +325,7 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     int32_t d = g->out_ds[g->out_off[n] + i];
     s->fp[d] = hp__get_u64(r);
     (void)hp__get_u64(r); /* rows */
-    if (hp__get_u8(r)) {
+    if (hp__get_u8(r) == HP_OUT_INLINE) {
       size_t len;
       const void *p = hp__get_bytes(r, &len);
       if (p && s->cons_left[d] > 0) {
@@ -411,6 +412,22 @@ static FILE *open_journal(hp_plan *pl) {
   return f;
 }
 
+/* The values workers spilled (hp__exec_spill) are this run's only: removed
+ * once every worker has finished with them. */
+static void remove_spills(const hp_plan *pl) {
+  char *dir = hp__xasprintf("%s/.spill/", pl->store_dir);
+  char **files = NULL;
+  size_t n = 0;
+  hp_error e = HP_ERROR_INIT;
+  if (hp__fs_list(dir, ".h5", &files, &n, &e) == HP_OK && files) {
+    for (size_t i = 0; files[i]; i++)
+      unlink(files[i]);
+    rmdir(dir);
+  }
+  hp__fs_list_free(files);
+  free(dir);
+}
+
 int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   const hp_graph *g = pl->g;
   sched s = {.pl = pl, .g = g, .comm = comm, .nworkers = pl->size - 1};
@@ -446,6 +463,7 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   for (int w = 1; w < pl->size; w++)
     hp__send(comm, w, &bye, &ignore);
   hp__buf_free(&bye);
+  remove_spills(pl);
   if (s.journal) {
     fprintf(s.journal, "{\"event\":\"%s\",\"done\":%zu,\"seconds\":%.3f}\n",
             rc == HP_OK ? "finish" : "fail", s.done, now_s() - s.t0);

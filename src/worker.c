@@ -52,15 +52,22 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
     hp__put_u64(&w->out, res->fp[i]);
     hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
     packed.len = 0;
-    int inl = 0;
+    int inl = 0, spilled = 0;
     int mem = w->pl->ds[ds]->type == HP_DS_MEMORY;
+    /* a large spillable value goes to the store, not through rank 0 (if
+     * that fails it is sent inline as any memory value) */
+    hp_error se = HP_ERROR_INIT;
+    if (keep[i] && res->out[i] && mem &&
+        hp__exec_spill(w->pl, ds, res->out[i], &spilled, &se) != HP_OK)
+      spilled = 0;
     /* NULL: joined on disk, readers load; clearly too large: not packed */
-    if (keep[i] && res->out[i] &&
+    if (!spilled && keep[i] && res->out[i] &&
         (mem || hp__value_size_hint(res->out[i]) <= 4 * w->pl->inline_max)) {
       hp__value_pack(res->out[i], &packed);
       inl = mem || packed.len <= w->pl->inline_max;
     }
-    hp__put_u8(&w->out, (uint8_t)inl);
+    hp__put_u8(&w->out, spilled ? HP_OUT_SPILLED : inl ? HP_OUT_INLINE
+                                                       : HP_OUT_HELD);
     if (inl)
       hp__put_bytes(&w->out, packed.data, packed.len);
     if (keep[i] && res->out[i]) {

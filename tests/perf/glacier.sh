@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The glacier clustering pipeline (conf/, docs/tutorial.md) against its
 # pandas/numpy reference (tests/glacier/reference.py), medians of REPS runs.
-#   tests/perf/glacier.sh BUILD_DIR [REPS]      (SCALES="1 100" by default)
+#   tests/perf/glacier.sh BUILD_DIR [REPS]      (SCALES="1 100" by default;
+#                                                 BRANCHES=0 skips the DTW part)
 # Not part of the default test run (minutes at scale 100).
 #
 # For each scale: the raw files are generated once (the `synthetic`
@@ -65,6 +66,7 @@ for scale in ${SCALES:-1 100}; do
   printf 'scale %-4s (%s MB of CSV, %s series) glacier-eu  hpcpipe np1 %.2f s | np3 %.2f s | reference %.2f s (%s× np1, %s× np3)\n' \
     "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h3" "${ref:-0}" \
     "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h3")"
+  [ "${BRANCHES:-1}" = 0 ] && continue
   d1=$(med 1 --pipelines data_science)
   d3=$(med 3 --pipelines data_science)
   printf 'scale %-4s branches (dtw)  data_science np1 %.2f s | np3 %.2f s (%s× from running the two models at once)\n' \
