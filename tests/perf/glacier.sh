@@ -44,6 +44,14 @@ run() {
 med() { # NP ARGS...: the median of REPS runs
   for _ in $(seq "$REPS"); do run "$@"; done | median
 }
+# phase NP ARGS...: the median run phase ("complete: N tasks in X s": no
+# process or MPI start-up, no planning) of REPS runs
+phase() {
+  for _ in $(seq "$REPS"); do
+    run "$@" >/dev/null
+    sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err"
+  done | median
+}
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 
 printf 'medians of %s runs, wall seconds of the whole command\n' "$REPS"
@@ -69,7 +77,9 @@ for scale in ${SCALES:-1 100}; do
   [ "${BRANCHES:-1}" = 0 ] && continue
   d1=$(med 1 --pipelines data_science)
   d3=$(med 3 --pipelines data_science)
-  printf 'scale %-4s branches (dtw)  data_science np1 %.2f s | np3 %.2f s (%s× from running the two models at once)\n' \
-    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")"
+  r1=$(phase 1 --pipelines data_science)
+  r3=$(phase 3 --pipelines data_science)
+  printf 'scale %-4s branches (dtw)  data_science np1 %.2f s | np3 %.2f s (%s× from running the two models at once); run phase %.2f s | %.2f s (%s×)\n' \
+    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")" "$r1" "$r3" "$(ratio "$r1" "$r3")"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
