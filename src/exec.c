@@ -244,22 +244,17 @@ int hp__exec_pass_value(const hp_plan *pl, int32_t node, int32_t ds) {
   return hp__exec_uses_value(pl, node, ds) && pl->ds[ds]->type != HP_DS_CSV;
 }
 
-/* Where a spilled value lives: the store's .spill directory, the task
- * dataset's name as one file name. */
-static char *spill_path(const hp_plan *pl, int32_t ds) {
-  char *name = hp__xstrdup(pl->g->dsname[ds]);
-  for (char *c = name; *c; c++)
-    if (*c == '/') *c = '_';
-  char *path = hp__xasprintf("%s/.spill/%s.h5", pl->store_dir, name);
-  free(name);
-  return path;
+char *hp__exec_spill_dir(const hp_plan *pl) {
+  return hp__xasprintf("%s/.spill/%s", pl->store_dir, pl->version);
 }
 
-static int spilled(const hp_plan *pl, int32_t ds) {
-  char *path = spill_path(pl, ds);
-  int yes = access(path, R_OK) == 0;
-  free(path);
-  return yes;
+/* Where a spilled value lives: this run's spill directory, the task
+ * dataset's index as the name (unique, the same on every rank). */
+static char *spill_path(const hp_plan *pl, int32_t ds) {
+  char *dir = hp__exec_spill_dir(pl);
+  char *path = hp__xasprintf("%s/%d.h5", dir, (int)ds);
+  free(dir);
+  return path;
 }
 
 static size_t spill_min(void) {
@@ -302,7 +297,7 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
   }
   if (io->val) {
     ctx->in[i] = io->val;
-  } else if (d->spill && spilled(pl, ds)) { /* a large value, spilled */
+  } else if (io->spilled) { /* a large memory value its producer spilled */
     char *path = spill_path(pl, ds);
     int rc = hp__h5_load(path, NULL, owned, err);
     free(path);

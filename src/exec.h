@@ -14,6 +14,7 @@
 typedef struct hp_task_io {
   const hp_value *val; /* in: a given value (borrowed), or NULL to load */
   uint64_t fp;         /* in: fingerprint (0 = derive from content) */
+  int spilled;         /* in: load it from this run's spill file */
 } hp_task_io;
 
 typedef struct hp_task_result {
@@ -44,12 +45,14 @@ int hp__exec_pass_value(const hp_plan *pl, int32_t node, int32_t ds);
 
 /* Large values of spillable memory datasets (hp_dsdef.spill) travel
  * through the store: a worker that made one writes it to
- * <store>/.spill/<name>.h5 (HP_OK, *done 1) when it is at least
+ * <store>/.spill/<run>/<dataset index>.h5 (HP_OK, *done 1) when it is at least
  * HPCPIPE_SPILL_MIN bytes (default 1 MiB) and tells rank 0, so that other
  * workers load it from the file instead of receiving it through rank 0's
  * memory. *done 0: not spillable or small (sent inline as before). */
 int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,
                    int *done, hp_error *err);
+/* The directory of this run's spill files (malloc'd). */
+char *hp__exec_spill_dir(const hp_plan *pl);
 
 /* The name of the node whose function is running on this rank, or NULL
  * (read by the crash handler). */

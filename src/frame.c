@@ -1135,7 +1135,13 @@ static int read_states(hp_node_ctx *ctx, const hp_value *p, const spec *sp,
     snprintf(tn, sizeof tn, "t.%s", sp->vcols[j]);
     long tc = hp_table_find(p, tn);
     const uint8_t *flag = tc >= 0 ? hp_table_column(p, (size_t)tc) : NULL;
-    views[j] = (vstate){.is_int = st->ng && flag ? flag[0] : 0,
+    /* integer states only if every partial was of an integer column (a
+     * float partition's partials leave them empty; the float states are
+     * filled for both) */
+    int all_int = st->ng && flag;
+    for (size_t r = 0; all_int && r < st->ng; r++)
+      all_int = flag[r] != 0;
+    views[j] = (vstate){.is_int = all_int,
                         .n = arr[0], .isum = arr[1], .ilo = arr[2],
                         .ihi = arr[3], .s = arr[4], .c = arr[5], .m = arr[6],
                         .q = arr[7], .lo = arr[8], .hi = arr[9]};

@@ -35,7 +35,7 @@ enum {
 };
 
 /* Where a task input comes from. */
-enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2 };
+enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2, HP_SRC_SPILL = 3 };
 /* How a DONE message gives each output: kept by the worker only (others
  * load it from its file), inline bytes follow, or written to the store's
  * spill file (hp__exec_spill; others load it from there). */

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sched.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ typedef struct sched {
   int32_t *holder;    /* [nds] worker rank caching it, or -1 */
   uint64_t *fp;       /* [nds] */
   char **inl;         /* [nds] packed bytes */
+  uint8_t *spilled;   /* [nds] written to this run's spill file */
   size_t *inl_len;
   hp_value **local; /* [nds] in-process cache */
   int *inflight;    /* [size] */
@@ -300,6 +302,9 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
       hp__put_u8(b, HP_SRC_INLINE);
       hp__put_u64(b, s->fp[d]);
       hp__put_bytes(b, s->inl[d], s->inl_len[d]);
+    } else if (s->spilled[d]) {
+      hp__put_u8(b, HP_SRC_SPILL);
+      hp__put_u64(b, s->fp[d]);
     } else {
       hp__put_u8(b, HP_SRC_LOAD);
       hp__put_u64(b, s->fp[d]);
@@ -325,7 +330,9 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     int32_t d = g->out_ds[g->out_off[n] + i];
     s->fp[d] = hp__get_u64(r);
     (void)hp__get_u64(r); /* rows */
-    if (hp__get_u8(r) == HP_OUT_INLINE) {
+    uint8_t how = hp__get_u8(r);
+    s->spilled[d] = how == HP_OUT_SPILLED;
+    if (how == HP_OUT_INLINE) {
       size_t len;
       const void *p = hp__get_bytes(r, &len);
       if (p && s->cons_left[d] > 0) {
@@ -412,19 +419,26 @@ static FILE *open_journal(hp_plan *pl) {
   return f;
 }
 
-/* The values workers spilled (hp__exec_spill) are this run's only: removed
- * once every worker has finished with them. */
+/* The values workers spilled (hp__exec_spill) are this run's only: its
+ * spill directory is removed once every worker has finished with them. */
 static void remove_spills(const hp_plan *pl) {
-  char *dir = hp__xasprintf("%s/.spill/", pl->store_dir);
-  char **files = NULL;
-  size_t n = 0;
-  hp_error e = HP_ERROR_INIT;
-  if (hp__fs_list(dir, ".h5", &files, &n, &e) == HP_OK && files) {
-    for (size_t i = 0; files[i]; i++)
-      unlink(files[i]);
-    rmdir(dir);
+  char *dir = hp__exec_spill_dir(pl);
+  DIR *dd = opendir(dir);
+  struct dirent *e;
+  while (dd && (e = readdir(dd))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    char *f = hp__xasprintf("%s/%s", dir, e->d_name);
+    unlink(f);
+    free(f);
   }
-  hp__fs_list_free(files);
+  if (dd) {
+    closedir(dd);
+    rmdir(dir);
+    char *parent = hp__xasprintf("%s/.spill", pl->store_dir);
+    rmdir(parent); /* only if no other run's spills are in it */
+    free(parent);
+  }
   free(dir);
 }
 
@@ -444,6 +458,7 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   s.holder = hp__xcalloc(nd, sizeof *s.holder);
   s.fp = hp__xcalloc(nd, sizeof *s.fp);
   s.inl = hp__xcalloc(nd, sizeof *s.inl);
+  s.spilled = hp__xcalloc(nd, sizeof *s.spilled);
   s.inl_len = hp__xcalloc(nd, sizeof *s.inl_len);
   s.local = hp__xcalloc(nd, sizeof *s.local);
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
@@ -494,6 +509,7 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   hp__buf_free(&s.out);
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
+  free(s.spilled);
   free(s.local), free(s.inflight), free(s.rel);
   return rc;
 }

@@ -594,15 +594,20 @@ static size_t map_min(void) {
 static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n) {
   if (n == 0 || n > SIZE_MAX / 8 || n * 8 < map_min() || H5Tequal(ft, mt) <= 0)
     return NULL;
+  /* the address counts from the start of the file, userblock included */
   haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
-  hid_t f = -1, fcpl = -1, fapl = -1, dcpl = H5Dget_create_plist(d);
+  hid_t f = -1, fapl = -1, dcpl = H5Dget_create_plist(d);
   void *p = NULL;
-  hsize_t ub = 0;
   size_t skip = 0;
+  char name[4096];
+  ssize_t nl;
+  /* only the file opened here: a dataset reached through an external link
+   * lives in another file */
   if (addr == HADDR_UNDEF || dcpl < 0 || H5Pget_external_count(dcpl) != 0 ||
-      (f = H5Iget_file_id(d)) < 0 || (fcpl = H5Fget_create_plist(f)) < 0 ||
-      (fapl = H5Fget_access_plist(f)) < 0 || H5Pget_driver(fapl) != H5FD_SEC2 ||
-      H5Pget_userblock(fcpl, &ub) < 0)
+      (f = H5Iget_file_id(d)) < 0 || (fapl = H5Fget_access_plist(f)) < 0 ||
+      H5Pget_driver(fapl) != H5FD_SEC2 ||
+      (nl = H5Fget_name(f, name, sizeof name)) <= 0 ||
+      (size_t)nl >= sizeof name || strcmp(name, r->path) != 0)
     goto done;
   if (r->ranged) {
     hid_t s = H5Dget_space(d);
@@ -615,16 +620,18 @@ static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n) {
     if (nd < 1) goto done;
     skip = (size_t)r->row0 * row;
   }
-  uint64_t off = (uint64_t)ub + (uint64_t)addr + (uint64_t)skip * 8;
+  uint64_t off = (uint64_t)addr + (uint64_t)skip * 8;
   if (off % 8 != 0 || H5Dget_storage_size(d) < (skip + n) * 8)
     goto done;
   if (r->fd < 0)
     r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
-  p = hp__mem_map(r->fd, off, n * 8);
+  struct stat st; /* the metadata could promise more than the file holds */
+  if (r->fd >= 0 && fstat(r->fd, &st) == 0 && (uint64_t)st.st_size >= off &&
+      (uint64_t)st.st_size - off >= (uint64_t)n * 8)
+    p = hp__mem_map(r->fd, off, n * 8);
 done:
   H5Eclear2(H5E_DEFAULT);
   h5_close(fapl);
-  h5_close(fcpl);
   h5_close(f);
   h5_close(dcpl);
   return p;

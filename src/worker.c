@@ -107,6 +107,8 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
       in[i].val = tmp[i];
     } else if (src == HP_SRC_CACHE) {
       in[i].val = w->cache[ds];
+    } else if (src == HP_SRC_SPILL) {
+      in[i].spilled = 1;
     }
   }
   for (size_t i = 0; i < nout; i++)

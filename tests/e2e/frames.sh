@@ -102,6 +102,30 @@ for np in 1 2 3 8; do
   fi
 done
 
+# Partitions whose types differ: an int column in one file reads as
+# float64 in another (an empty field). groupby sum and max must use every
+# partition's values, whichever partial comes first.
+MX=$SCRATCH/mixed && mkdir -p "$MX/conf/base" "$MX/data/in"
+printf 'k,v\na,1\na,2\nb,5\n' >"$MX/data/in/part-0.csv"
+printf 'k,v\na,\nb,10\n' >"$MX/data/in/part-1.csv"
+cat >"$MX/conf/base/catalog.yml" <<'Y'
+mixed: {type: csv, filepath: data/in/}
+gb_mixed: {type: csv, filepath: data/out/gb_mixed.csv}
+Y
+cat >"$MX/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: g, func: frame.groupby, inputs: mixed, outputs: gb_mixed, args: {by: k, agg: {v: [sum, max, count]}}}
+Y
+printf 'k,v_sum,v_max,v_count\na,3.0,2.0,2\nb,15.0,10.0,2\n' >"$SCRATCH/gb_mixed_expected.csv"
+for np in 1 3; do
+  rm -rf "$MX/data/out" "$MX/data/store"
+  hp "$np" run "$MX/conf"
+  expect_rc 0 "groupby over int and float partitions np=$np"
+  check_close "$MX/data/out/gb_mixed.csv" "$SCRATCH/gb_mixed_expected.csv" \
+    "groupby over int and float partitions = pandas (np=$np)"
+done
+
 # Bad arguments: the node fails with a one-line message naming the problem.
 echo "sel: {type: memory}" >>"$P/conf/base/catalog.yml"
 bad() { # NODE-YAML EXPECTED-TEXT WHAT
