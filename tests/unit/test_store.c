@@ -19,10 +19,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "tmpdir.h"
 #include "store.h"
+#include "tmpdir.h"
 #include "value.h"
-
 
 static double now(void) {
   struct timespec ts;
@@ -300,9 +299,9 @@ static void test_foreign_layouts(void) {
   hp_value_free(t);
 }
 
-/* A file written by h5py, read back: skipped without python3 + h5py. */
-static void test_h5py(void) {
-  CASE("h5py files");
+/* Runs a Python script (text) with h5py, with ARG as sys.argv[1]: 1 if it
+ * ran and succeeded; 0 (and a "skipped" line) without python3 + h5py. */
+static int run_h5py(const char *name, const char *text, const char *arg) {
   const char *py = NULL;
   if (system("python3 -c 'import h5py' > /dev/null 2>&1") == 0)
     py = "python3";
@@ -310,42 +309,54 @@ static void test_h5py(void) {
     py = "/usr/bin/python3";
   if (!py) {
     fprintf(stderr, "  h5py not available: skipped\n");
-    return;
+    return 0;
   }
-  char script[256], cmd[768];
-  snprintf(script, sizeof script, "%s", in_dir("mk.py"));
+  char script[4096], cmd[8192];
+  snprintf(script, sizeof script, "%s", in_dir(name));
   FILE *f = fopen(script, "w");
   CHECK(f != NULL);
-  fputs("import sys, h5py, numpy as np\n"
-        "with h5py.File(sys.argv[1], 'w') as f:\n"
-        "    g = f.create_group('frame')\n"
-        "    g['b_i32'] = np.array([1, -2, 3], dtype='int32')\n"
-        "    g['a_f32'] = np.array([0.5, 1.5, -2.0], dtype='float32')\n"
-        "    g['c_bool'] = np.array([True, False, True])\n"
-        "    g['d_str'] = np.array(['x', 'y\\u00e9', ''], dtype=object)\n"
-        "    g['e_fix'] = np.array([b'ab', b'c', b''], dtype='S4')\n"
-        "    g['f_u8'] = np.array([255, 0, 7], dtype='uint8')\n"
-        "    o = f.create_group('ordered', track_order=True)\n"
-        "    o['z'] = np.arange(2)\n"
-        "    o['a'] = np.arange(2.0)\n"
-        "    rec = np.array([(1, 2.5, b'p', True), (2, -1.0, b'qq', False)],\n"
-        "        dtype=[('n', '<i8'), ('w', '<f8'), ('s', 'S3'), ('t', '?')])\n"
-        "    f['rec'] = rec\n"
-        "    f['m'] = np.arange(12, dtype='int16').reshape(3, 4)\n"
-        "    f['s0'] = 3.25\n"
-        "    f['m'].attrs['unit'] = 'cm'\n"
-        "    f.attrs['count'] = np.int32(5)\n"
-        "    f.attrs['ratio'] = 0.25\n"
-        "    f.attrs['title'] = 'h\\u00e9llo'\n"
-        "    f.attrs['flag'] = np.bool_(True)\n"
-        "    f.attrs['vec'] = np.arange(3)\n"
-        "    f['nested/deep/t/x'] = np.arange(3)\n"
-        "    f['nested/deep/t/y'] = np.arange(3.0)\n"
-        "    f['nested/deep/other'] = np.arange(5)\n",
-        f);
+  fputs(text, f);
   fclose(f);
-  snprintf(cmd, sizeof cmd, "%s %s %s", py, script, in_dir("py.h5"));
+  snprintf(cmd, sizeof cmd, "%s %s %s", py, script, arg);
   CHECK_EQ(system(cmd), 0);
+  return 1;
+}
+
+/* A file written by h5py, read back: skipped without python3 + h5py. */
+static void test_h5py(void) {
+  CASE("h5py files");
+  if (!run_h5py(
+          "mk.py",
+          "import sys, h5py, numpy as np\n"
+          "with h5py.File(sys.argv[1], 'w') as f:\n"
+          "    g = f.create_group('frame')\n"
+          "    g['b_i32'] = np.array([1, -2, 3], dtype='int32')\n"
+          "    g['a_f32'] = np.array([0.5, 1.5, -2.0], dtype='float32')\n"
+          "    g['c_bool'] = np.array([True, False, True])\n"
+          "    g['d_str'] = np.array(['x', 'y\\u00e9', ''], dtype=object)\n"
+          "    g['e_fix'] = np.array([b'ab', b'c', b''], dtype='S4')\n"
+          "    g['f_u8'] = np.array([255, 0, 7], dtype='uint8')\n"
+          "    o = f.create_group('ordered', track_order=True)\n"
+          "    o['z'] = np.arange(2)\n"
+          "    o['a'] = np.arange(2.0)\n"
+          "    rec = np.array([(1, 2.5, b'p', True), (2, -1.0, b'qq', "
+          "False)],\n"
+          "        dtype=[('n', '<i8'), ('w', '<f8'), ('s', 'S3'), ('t', "
+          "'?')])\n"
+          "    f['rec'] = rec\n"
+          "    f['m'] = np.arange(12, dtype='int16').reshape(3, 4)\n"
+          "    f['s0'] = 3.25\n"
+          "    f['m'].attrs['unit'] = 'cm'\n"
+          "    f.attrs['count'] = np.int32(5)\n"
+          "    f.attrs['ratio'] = 0.25\n"
+          "    f.attrs['title'] = 'h\\u00e9llo'\n"
+          "    f.attrs['flag'] = np.bool_(True)\n"
+          "    f.attrs['vec'] = np.arange(3)\n"
+          "    f['nested/deep/t/x'] = np.arange(3)\n"
+          "    f['nested/deep/t/y'] = np.arange(3.0)\n"
+          "    f['nested/deep/other'] = np.arange(5)\n",
+          in_dir("py.h5")))
+    return;
 
   hp_error err = HP_ERROR_INIT;
   hp_value *v = NULL;
@@ -516,8 +527,7 @@ static const char *dump(const char *args, const char *file) {
   if (system("h5dump --version > /dev/null 2>&1") != 0) return txt;
   char cmd[768], out[256];
   snprintf(out, sizeof out, "%s", in_dir("dump.txt"));
-  snprintf(cmd, sizeof cmd, "h5dump %s %s > %s 2>&1", args, in_dir(file),
-           out);
+  snprintf(cmd, sizeof cmd, "h5dump %s %s > %s 2>&1", args, in_dir(file), out);
   CHECK_EQ(system(cmd), 0);
   FILE *f = fopen(out, "r");
   CHECK(f != NULL);
@@ -714,14 +724,16 @@ static void test_mapped(void) {
   /* (the table has 100,000 rows: 100 per array row) */
   for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
     size_t r0 = ranges[k][0], r1 = ranges[k][1];
-    CHECK_OK(hp__h5_load_columns(ap, NULL, NULL, 0, 0, (int64_t)r0,
-                                 (int64_t)r1, &b, &err), &err);
+    CHECK_OK(hp__h5_load_columns(ap, NULL, NULL, 0, 0, (int64_t)r0, (int64_t)r1,
+                                 &b, &err),
+             &err);
     hp_value *want = hp__value_slice(a, r0, r1 < 600 ? r1 : 600);
     CHECK(want && hp__value_equal(want, b));
     hp_value_free(want);
     hp_value_free(b);
     CHECK_OK(hp__h5_load_columns(tp, NULL, NULL, 0, 0, (int64_t)r0 * 100,
-                                 (int64_t)r1 * 100, &u, &err), &err);
+                                 (int64_t)r1 * 100, &u, &err),
+             &err);
     want = hp__value_slice(t, r0 * 100, r1 * 100);
     CHECK(want && hp__value_equal(want, u));
     hp_value_free(want);
@@ -734,29 +746,18 @@ static void test_mapped(void) {
    * a userblock before the HDF5 data (MATLAB v7.3 files have one), and a
    * dataset reached through an external link (it lives in another file).
    * Both must read the right values (h5py writes them; skipped without). */
-  const char *py = system("/usr/bin/python3 -c 'import h5py' > /dev/null 2>&1") == 0
-                       ? "/usr/bin/python3" : NULL;
-  if (!py) {
-    fprintf(stderr, "  h5py not available: userblock/external link skipped\n");
+  if (!run_h5py("ub.py",
+                "import sys, h5py, numpy as np\n"
+                "d = sys.argv[1]\n"
+                "with h5py.File(d + '/ub.h5', 'w', userblock_size=512) as f:\n"
+                "    f['x'] = np.arange(100000, dtype='int64') * 3\n"
+                "with h5py.File(d + '/target.h5', 'w') as f:\n"
+                "    f['x'] = np.arange(100000, dtype='int64') * 5\n"
+                "with h5py.File(d + '/link.h5', 'w') as f:\n"
+                "    f['pad'] = np.full(200000, 42, dtype='int64')\n"
+                "    f['x'] = h5py.ExternalLink(d + '/target.h5', '/x')\n",
+                in_dir("")))
     return;
-  }
-  char script[4096], cmd[8192];
-  snprintf(script, sizeof script, "%s", in_dir("ub.py"));
-  FILE *f = fopen(script, "w");
-  CHECK(f != NULL);
-  fputs("import sys, h5py, numpy as np\n"
-        "d = sys.argv[1]\n"
-        "with h5py.File(d + '/ub.h5', 'w', userblock_size=512) as f:\n"
-        "    f['x'] = np.arange(100000, dtype='int64') * 3\n"
-        "with h5py.File(d + '/target.h5', 'w') as f:\n"
-        "    f['x'] = np.arange(100000, dtype='int64') * 5\n"
-        "with h5py.File(d + '/link.h5', 'w') as f:\n"
-        "    f['pad'] = np.full(200000, 42, dtype='int64')\n"
-        "    f['x'] = h5py.ExternalLink(d + '/target.h5', '/x')\n",
-        f);
-  fclose(f);
-  snprintf(cmd, sizeof cmd, "%s %s %s", py, script, in_dir(""));
-  CHECK_EQ(system(cmd), 0);
   static const char *const files[] = {"ub.h5", "link.h5"};
   static const int64_t factor[] = {3, 5};
   for (size_t k = 0; k < 2; k++) {
