@@ -591,8 +591,10 @@ static size_t map_min(void) {
  * uncompressed, in this machine's representation (ft equal to mt), in the
  * file HDF5 reads with its default driver, at an aligned offset. NULL
  * otherwise (the caller reads). */
-static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n) {
-  if (n == 0 || n > SIZE_MAX / 8 || n * 8 < map_min() || H5Tequal(ft, mt) <= 0)
+static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n,
+                       size_t esz) {
+  if (n == 0 || n > SIZE_MAX / esz || n * esz < map_min() ||
+      H5Tequal(ft, mt) <= 0)
     return NULL;
   /* the address counts from the start of the file, userblock included */
   haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
@@ -620,15 +622,15 @@ static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n) {
     if (nd < 1) goto done;
     skip = (size_t)r->row0 * row;
   }
-  uint64_t off = (uint64_t)addr + (uint64_t)skip * 8;
-  if (off % 8 != 0 || H5Dget_storage_size(d) < (skip + n) * 8)
+  uint64_t off = (uint64_t)addr + (uint64_t)skip * esz;
+  if (off % esz != 0 || H5Dget_storage_size(d) < (skip + n) * esz)
     goto done;
   if (r->fd < 0)
     r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
   struct stat st; /* the metadata could promise more than the file holds */
   if (r->fd >= 0 && fstat(r->fd, &st) == 0 && (uint64_t)st.st_size >= off &&
-      (uint64_t)st.st_size - off >= (uint64_t)n * 8)
-    p = hp__mem_map(r->fd, off, n * 8);
+      (uint64_t)st.st_size - off >= (uint64_t)n * esz)
+    p = hp__mem_map(r->fd, off, n * esz);
 done:
   H5Eclear2(H5E_DEFAULT);
   h5_close(fapl);
@@ -788,6 +790,9 @@ static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   int rc = HP_OK;
   if (rt < 0) {
     rc = rfail(r, name, "enum datatype");
+  } else if (!member && (codes = map_elems(r, d, ft, mt, n, 4)) != NULL) {
+    /* the file's enum is this one (values 0..nm-1 in member order, as
+     * hpcpipe writes them): its values are the codes, mapped */
   } else if (!(codes = malloc(n ? n * sizeof *codes : 1))) {
     rc = hp__fail(r->err, HP_ENOMEM, "%s: '%s': out of memory (%zu elements)",
                   r->path, name, n);
@@ -811,7 +816,7 @@ static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   h5_close(rt);
   h5_close(mt);
   if (rc != HP_OK) {
-    free(codes);
+    hp__mem_free(codes);
     hp__strset_free(&set);
     return rc;
   }
@@ -854,7 +859,7 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   }
   if (!member && (c->type == HP_INT64 || c->type == HP_FLOAT64 ||
                   c->type == HP_TIMESTAMP) &&
-      (c->data = map_elems(r, d, ft, rt, n)) != NULL)
+      (c->data = map_elems(r, d, ft, rt, n, 8)) != NULL)
     goto done;
   /* H5Dread fills every element (calloc only for n == 0) */
   buf = !n ? calloc(1, esz) : n <= SIZE_MAX / esz ? malloc(n * esz) : NULL;
