@@ -803,6 +803,9 @@ static void test_mapped(void) {
 }
 
 int main(void) {
+  /* map buffers from 64 KiB (the default, 4 MiB, would leave the mapped
+   * path to the e2e tests' larger files) */
+  setenv("HPCPIPE_MAP_MIN", "65536", 1);
   tmpdir_make("/tmp/hp_store_XXXXXX");
   hp__h5_init();
   test_round_trips();
