@@ -558,35 +558,6 @@ static char **header_names(char **f, size_t n) {
   return names;
 }
 
-static int read_file(const char *path, char **buf, size_t *len, hp_error *err) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return hp__fail(err, HP_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(fp);
-    return hp__fail(err, HP_EIO, "%s: not a regular file", path);
-  }
-  size_t n = (size_t)st.st_size;
-  char *b = n <= SIZE_MAX - PAD ? malloc(n + PAD) : NULL;
-  if (!b) {
-    fclose(fp);
-    return hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes", path,
-                    n);
-  }
-  size_t got = fread(b, 1, n, fp);
-  int bad = ferror(fp);
-  fclose(fp);
-  if (bad || got != n) {
-    free(b);
-    return hp__fail(err, HP_EIO, "%s: read error", path);
-  }
-  memset(b + n, 0, PAD);
-  *buf = b;
-  *len = n;
-  return HP_OK;
-}
-
 /* Splits the records after the header into g; the header had ncols. */
 static int split_rows(parser *ps, grid *g) {
   size_t cap = 0, capl = 0;
@@ -826,7 +797,7 @@ int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
     return hp__fail(err, HP_EINVAL, "hp__csv_read: bad arguments");
   char *buf = NULL;
   size_t len = 0;
-  HP_TRY(read_file(path, &buf, &len, err));
+  HP_TRY(hp__fs_read_all(path, PAD, &buf, &len, err));
   return parse_buffer(path, buf, len, o, out, err);
 }
 

@@ -157,7 +157,7 @@ static int csv_read_all(const char *path, const hp_csv_opts *o,
 static int text_load(const char *path, hp_value **out, hp_error *err) {
   char *s;
   size_t n;
-  HP_TRY(hp__fs_read_all(path, &s, &n, err));
+  HP_TRY(hp__fs_read_all(path, 1, &s, &n, err));
   if (strlen(s) != n) {
     free(s);
     return hp__fail(err, HP_EIO, "%s: a text file holds a NUL byte", path);
@@ -289,27 +289,13 @@ static int append_file(FILE *out, const char *src, int skip_header,
  * rename). */
 static int csv_concat(const char *path, const hp_dsdef *const *parts,
                       size_t n, hp_error *err) {
-  if (hp__mkdir_parents(path) != 0)
-    return hp__fail(err, HP_EIO, "%s: cannot create its directory: %s", path,
-                    strerror(errno));
-  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
-  FILE *out = fopen(tmp, "wb");
-  int rc = out ? HP_OK
-               : hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  char *tmp;
+  FILE *out = hp__fs_tmp_open(path, &tmp, err);
+  if (!out) return err ? err->code : HP_EIO;
+  int rc = HP_OK;
   for (size_t i = 0; i < n && rc == HP_OK; i++)
     rc = append_file(out, parts[i]->filepath, i > 0, err);
-  if (out) {
-    if (rc == HP_OK && (fflush(out) != 0 || fsync(fileno(out)) != 0))
-      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
-    if (fclose(out) != 0 && rc == HP_OK)
-      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
-  }
-  if (rc == HP_OK && rename(tmp, path) != 0)
-    rc = hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
-  if (rc != HP_OK)
-    unlink(tmp);
-  free(tmp);
-  return rc;
+  return hp__fs_tmp_commit(out, tmp, path, rc, err);
 }
 
 /* A csv directory or pattern: the partitions are its files; files left by

@@ -258,16 +258,7 @@ static char *spill_path(const hp_plan *pl, int32_t ds) {
 }
 
 static size_t spill_min(void) {
-  static size_t min;
-  static int known;
-  if (!known) {
-    const char *e = getenv("HPCPIPE_SPILL_MIN");
-    char *end;
-    unsigned long long v = e ? strtoull(e, &end, 10) : 0;
-    min = e && end != e && !*end ? (size_t)v : (size_t)1 << 20;
-    known = 1;
-  }
-  return min;
+  return hp__env_size("HPCPIPE_SPILL_MIN", (size_t)1 << 20);
 }
 
 int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,

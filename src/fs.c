@@ -123,21 +123,29 @@ int hp__fs_list(const char *filepath, const char *ext, char ***files, size_t *n,
   return HP_OK;
 }
 
-int hp__fs_write_atomic(const char *path, const void *data, size_t len,
-                        hp_error *err) {
-  if (hp__mkdir_parents(path) != 0)
-    return hp__fail(err, HP_EIO, "%s: cannot create its directory: %s", path,
-                    strerror(errno));
-  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  int rc = f ? HP_OK : hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
-  if (f) {
-    if ((len && fwrite(data, 1, len, f) != len) || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0)
-      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
-    if (fclose(f) != 0 && rc == HP_OK)
-      rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {
+  *tmp = NULL;
+  if (hp__mkdir_parents(path) != 0) {
+    hp__fail(err, HP_EIO, "%s: cannot create its directory: %s", path,
+             strerror(errno));
+    return NULL;
   }
+  *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(*tmp, "wb");
+  if (!f) {
+    hp__fail(err, HP_EIO, "%s: %s", *tmp, strerror(errno));
+    free(*tmp);
+    *tmp = NULL;
+  }
+  return f;
+}
+
+int hp__fs_tmp_commit(FILE *f, char *tmp, const char *path, int rc,
+                      hp_error *err) {
+  if (rc == HP_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+    rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  if (fclose(f) != 0 && rc == HP_OK)
+    rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
   if (rc == HP_OK && rename(tmp, path) != 0)
     rc = hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
   if (rc != HP_OK)
@@ -146,20 +154,33 @@ int hp__fs_write_atomic(const char *path, const void *data, size_t len,
   return rc;
 }
 
-int hp__fs_read_all(const char *path, char **data, size_t *len,
+int hp__fs_write_atomic(const char *path, const void *data, size_t len,
+                        hp_error *err) {
+  char *tmp;
+  FILE *f = hp__fs_tmp_open(path, &tmp, err);
+  if (!f) return err ? err->code : HP_EIO;
+  int rc = len && fwrite(data, 1, len, f) != len
+               ? hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno))
+               : HP_OK;
+  return hp__fs_tmp_commit(f, tmp, path, rc, err);
+}
+
+int hp__fs_read_all(const char *path, size_t pad, char **data, size_t *len,
                     hp_error *err) {
   *data = NULL;
   *len = 0;
+  if (pad < 1) pad = 1;
   FILE *f = fopen(path, "rb");
   if (!f)
-    return hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
+    return hp__fail(err, HP_EIO, "%s: cannot open: %s", path,
+                    strerror(errno));
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);
     return hp__fail(err, HP_EIO, "%s: not a regular file", path);
   }
   size_t n = (size_t)st.st_size;
-  char *b = malloc(n + 1);
+  char *b = n <= SIZE_MAX - pad ? malloc(n + pad) : NULL;
   if (!b) {
     fclose(f);
     return hp__fail(err, HP_ENOMEM, "%s: out of memory reading %zu bytes",
@@ -172,7 +193,7 @@ int hp__fs_read_all(const char *path, char **data, size_t *len,
     free(b);
     return hp__fail(err, HP_EIO, "%s: read error", path);
   }
-  b[n] = '\0';
+  memset(b + n, 0, pad);
   *data = b;
   *len = n;
   return HP_OK;

@@ -13,6 +13,7 @@ int hp__mkdir_p(const char *dir);
 int hp__mkdir_parents(const char *path);
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -25,14 +26,20 @@ int hp__fs_list(const char *spec, const char *ext, char ***files, size_t *n,
                 hp_error *err);
 void hp__fs_list_free(char **files);
 
-/* Writes len bytes to path whole or not at all: a temporary name in the
- * same directory (created if missing), fsync, rename. Errors: HP_EIO
- * "path: reason". */
+/* Writing a file whole or not at all: hp__fs_tmp_open creates the
+ * directories and opens a temporary name beside path (NULL and err set on
+ * failure); write to it, then hp__fs_tmp_commit flushes, fsyncs, closes
+ * and renames it over path if rc is HP_OK, else removes it, and frees
+ * tmp. It returns rc or the first error. Errors: HP_EIO "path: reason". */
+FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err);
+int hp__fs_tmp_commit(FILE *f, char *tmp, const char *path, int rc,
+                      hp_error *err);
+/* len bytes to path, whole or not at all (the two above). */
 int hp__fs_write_atomic(const char *path, const void *data, size_t len,
                         hp_error *err);
-/* The whole file into a malloc'd, NUL-terminated buffer (*len bytes
- * before the NUL). Errors: HP_EIO "path: reason", HP_ENOMEM. */
-int hp__fs_read_all(const char *path, char **data, size_t *len,
+/* The whole file into a malloc'd buffer: *len bytes, then pad (at least
+ * 1) zero bytes. Errors: HP_EIO "path: cannot open: reason", HP_ENOMEM. */
+int hp__fs_read_all(const char *path, size_t pad, char **data, size_t *len,
                     hp_error *err);
 
 #endif

@@ -250,3 +250,10 @@ void hp__mem_free(void *p) {
   else
     free(p);
 }
+
+size_t hp__env_size(const char *name, size_t dflt) {
+  const char *e = getenv(name);
+  char *end;
+  unsigned long long v = e ? strtoull(e, &end, 10) : 0;
+  return e && *e && end != e && !*end ? (size_t)v : dflt;
+}

@@ -27,6 +27,10 @@ void *hp__mem_map(int fd, uint64_t off, size_t len);
 /* Releases a data buffer: unmaps what hp__mem_map returned, else free(). */
 void hp__mem_free(void *p);
 
+/* A size from environment variable name (decimal digits), or dflt when it
+ * is unset or not a number. */
+size_t hp__env_size(const char *name, size_t dflt);
+
 typedef struct hp_buf {
   char *data; /* NUL-terminated after any hp__buf_* call (when non-NULL) */
   size_t len;

@@ -445,10 +445,8 @@ static void remove_spills(const hp_plan *pl) {
 int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   const hp_graph *g = pl->g;
   sched s = {.pl = pl, .g = g, .comm = comm, .nworkers = pl->size - 1};
-  const char *depth = getenv("HPCPIPE_DEPTH");
-  s.depth = depth ? atoi(depth) : 2;
-  if (s.depth < 1)
-    s.depth = 1;
+  size_t depth = hp__env_size("HPCPIPE_DEPTH", 2);
+  s.depth = depth < 1 ? 1 : depth > 1000 ? 1000 : (int)depth;
   size_t nn = g->nnodes + 1, nd = g->nds + 1;
   s.deps = hp__xcalloc(nn, sizeof *s.deps);
   s.pos = hp__xcalloc(nn, sizeof *s.pos);

@@ -576,16 +576,7 @@ static herr_t dread(const rctx *r, hid_t d, hid_t mt, void *buf, size_t n) {
  * mapping, faulting in and unmapping cost more than a read (measured on
  * the W1 queries' 0.3-0.7 MB columns). */
 static size_t map_min(void) {
-  static size_t min = 0;
-  static int known = 0;
-  if (!known) {
-    const char *e = getenv("HPCPIPE_MAP_MIN");
-    char *end;
-    unsigned long long v = e ? strtoull(e, &end, 10) : 0;
-    min = e && end != e && !*end ? (size_t)v : (size_t)4 << 20;
-    known = 1;
-  }
-  return min;
+  return hp__env_size("HPCPIPE_MAP_MIN", (size_t)4 << 20);
 }
 
 /* The n elements (of 8 bytes, from row0 on for a ranged read) of dataset d
