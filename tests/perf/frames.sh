@@ -57,7 +57,7 @@ W=$(mktemp -d /tmp/hpcpipe-frames.XXXXXX)
 P=$W/proj
 mkdir -p "$P/data"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$HERE/lib.sh"
 
 GEN='{node: make_ts, func: datasets.timeseries, outputs: ts,
        args: {start: "2000-01-01", end: "2000-03-01", freq: 1s,
@@ -89,50 +89,6 @@ for q in a b c d; do
 done
 
 HANG=${HANG:-60}
-# hprun NP CONF: one run; prints "RUN_PHASE_S WALL_S FUNC_S", or "hang" /
-# "fail". FUNC_S sums the node functions' own seconds over the run's tasks
-# (journal "done" events): the rest of the run phase is loading inputs
-# (HDF5 read, fingerprint), saving, messages and scheduling.
-hprun() {
-  local np=$1 conf=$P/$2 t0 t1 run rc=0
-  t0=$(date +%s.%N)
-  if [ "$np" = 1 ]; then
-    timeout "$HANG" "$B/hpcpipe" run "$conf" 2>"$W/err" >/dev/null || rc=$?
-  else
-    timeout "$HANG" mpirun -n "$np" "$B/hpcpipe" run "$conf" 2>"$W/err" >/dev/null || rc=$?
-  fi
-  t1=$(date +%s.%N)
-  if [ "$rc" = 124 ]; then echo hang; return; fi
-  if [ "$rc" != 0 ]; then
-    { echo "hpcpipe run $2 (np $np) failed:"; tail -3 "$W/err"; } >&2
-    echo fail; return
-  fi
-  run=$(sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err")
-  fn=$(awk '/"event":"start"/ {s = 0} /"event":"done"/ {
-         if (match($0, /"seconds":[0-9.e-]+/)) s += substr($0, RSTART + 10, RLENGTH - 10)
-       } END {printf "%.4f", s}' "$P/data/store/journal.jsonl")
-  echo "$run $(echo "$t1 - $t0" | bc -l) $fn"
-}
-# hpmed NP CONF: medians over REPS runs, "RUN_PHASE_S WALL_S FUNC_S"; "NA NA NA"
-# after a failure. At np > 1 a hang switches the remaining runs of CONF to
-# HPCPIPE_DEPTH=1 (recorded in $W/notes).
-hpmed() {
-  local r depth=${HPCPIPE_DEPTH:-}
-  : >"$W/t"
-  for _ in $(seq "$REPS"); do
-    if [ -n "$depth" ]; then r=$(HPCPIPE_DEPTH=$depth hprun "$1" "$2")
-    else r=$(hprun "$1" "$2"); fi
-    if [ "$r" = hang ] && [ "$1" != 1 ] && [ -z "$depth" ]; then
-      echo "WARNING: $2 np $1 hung (> $HANG s) at the default HPCPIPE_DEPTH; runs again with HPCPIPE_DEPTH=1" >&2
-      echo "$2/np$1" >>"$W/notes"
-      depth=1
-      r=$(HPCPIPE_DEPTH=1 hprun "$1" "$2")
-    fi
-    case $r in hang | fail) echo "WARNING: $2 np $1: $r" >&2; echo "NA NA NA"; return ;; esac
-    echo "$r" >>"$W/t"
-  done
-  echo "$(cut -d' ' -f1 "$W/t" | median) $(cut -d' ' -f2 "$W/t" | median) $(cut -d' ' -f3 "$W/t" | median)"
-}
 : >"$W/notes"
 
 # ---- data, once ----------------------------------------------------------
@@ -150,7 +106,7 @@ for np in 1 3; do
   read -r g _ <<<"$(hpmed "$np" conf-fgen)"
   eval "GEN$np=$g"
   for q in a b c d; do
-    read -r r w fn <<<"$(hpmed "$np" "conf-$q")"
+    read -r r w fn _ <<<"$(hpmed "$np" "conf-$q")"
     read -r f _ <<<"$(hpmed "$np" "conf-f$q")"
     if [ "$np" = 1 ]; then HP1[$q]=$r W1[$q]=$w F1[$q]=$f FN1[$q]=$fn
     else HP3[$q]=$r W3[$q]=$w F3[$q]=$f FN3[$q]=$fn; fi

@@ -30,7 +30,7 @@ W=$(mktemp -d /tmp/hpcpipe-glacier.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
 EU=active.model_options.metric=euclidean,candidate.model_options.metric=euclidean
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$HERE/lib.sh"
 # run NP ARGS...: wall seconds of one hpcpipe run in $P
 run() {
   local np=$1 t0 t1

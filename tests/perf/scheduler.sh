@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/hpcpipe-perf.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$HERE/lib.sh"
 # secs CMD...: wall seconds of one run
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 
