@@ -22,68 +22,83 @@
  * year and noise. Volumes: a size per region (log-uniform), organic about
  * 3.5% of conventional, a cycle that peaks in early summer, noise.
  *
- * Deterministic: region effects come from hash(seed, region), the rows of
- * partition p from a splitmix64 stream seeded with hash(seed, year), so a
+ * Deterministic: region effects come from hpcpipe's random stream (seed,
+ * 1000 + region), the rows of partition p from stream (seed, year), so a
  * partition is the same whichever rank makes it and however many there
  * are.
  *
  * args (all optional): start_year 2015, years 4, regions 54 (1..54),
  * rows_per_week 1 (1..1000), seed 0.
  */
+#include <hpcpipe.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <hpcpipe.h>
-
-static const char *const regions[] = {
-    "Albany", "Atlanta", "BaltimoreWashington", "Boise", "Boston",
-    "BuffaloRochester", "California", "Charlotte", "Chicago",
-    "CincinnatiDayton", "Columbus", "DallasFtWorth", "Denver", "Detroit",
-    "GrandRapids", "GreatLakes", "HarrisburgScranton", "HartfordSpringfield",
-    "Houston", "Indianapolis", "Jacksonville", "LasVegas", "LosAngeles",
-    "Louisville", "MiamiFtLauderdale", "Midsouth", "Nashville",
-    "NewOrleansMobile", "NewYork", "Northeast", "NorthernNewEngland",
-    "Orlando", "Philadelphia", "PhoenixTucson", "Pittsburgh", "Plains",
-    "Portland", "RaleighGreensboro", "RichmondNorfolk", "Roanoke",
-    "Sacramento", "SanDiego", "SanFrancisco", "Seattle", "SouthCarolina",
-    "SouthCentral", "Southeast", "Spokane", "StLouis", "Syracuse", "Tampa",
-    "TotalUS", "West", "WestTexNewMexico"};
+static const char *const regions[] = {"Albany",
+                                      "Atlanta",
+                                      "BaltimoreWashington",
+                                      "Boise",
+                                      "Boston",
+                                      "BuffaloRochester",
+                                      "California",
+                                      "Charlotte",
+                                      "Chicago",
+                                      "CincinnatiDayton",
+                                      "Columbus",
+                                      "DallasFtWorth",
+                                      "Denver",
+                                      "Detroit",
+                                      "GrandRapids",
+                                      "GreatLakes",
+                                      "HarrisburgScranton",
+                                      "HartfordSpringfield",
+                                      "Houston",
+                                      "Indianapolis",
+                                      "Jacksonville",
+                                      "LasVegas",
+                                      "LosAngeles",
+                                      "Louisville",
+                                      "MiamiFtLauderdale",
+                                      "Midsouth",
+                                      "Nashville",
+                                      "NewOrleansMobile",
+                                      "NewYork",
+                                      "Northeast",
+                                      "NorthernNewEngland",
+                                      "Orlando",
+                                      "Philadelphia",
+                                      "PhoenixTucson",
+                                      "Pittsburgh",
+                                      "Plains",
+                                      "Portland",
+                                      "RaleighGreensboro",
+                                      "RichmondNorfolk",
+                                      "Roanoke",
+                                      "Sacramento",
+                                      "SanDiego",
+                                      "SanFrancisco",
+                                      "Seattle",
+                                      "SouthCarolina",
+                                      "SouthCentral",
+                                      "Southeast",
+                                      "Spokane",
+                                      "StLouis",
+                                      "Syracuse",
+                                      "Tampa",
+                                      "TotalUS",
+                                      "West",
+                                      "WestTexNewMexico"};
 #define NREGIONS (sizeof regions / sizeof regions[0])
 
 static const char *const types[] = {"conventional", "organic"};
 
-/* ---- randomness: splitmix64 ---------------------------------------------- */
-
-static uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+static double round2(double x) {
+  return round(x * 100.0) / 100.0;
 }
 
-static uint64_t next64(uint64_t *s) {
-  *s += 0x9e3779b97f4a7c15ULL;
-  return mix64(*s);
-}
-
-/* Uniform on [0, 1), 53 bits. */
-static double unif(uint64_t *s) {
-  return (double)(next64(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* Standard normal (Box-Muller; one of the pair). */
-static double normal(uint64_t *s) {
-  double u = unif(s), v = unif(s);
-  return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
-}
-
-static uint64_t hash2(uint64_t a, uint64_t b) {
-  return mix64(mix64(a + 0x9e3779b97f4a7c15ULL) ^ (b * 0xd1b54a32d192ed03ULL));
-}
-
-static double round2(double x) { return round(x * 100.0) / 100.0; }
-
-/* ---- calendar --------------------------------------------------------------- */
+/* ---- calendar ---------------------------------------------------------------
+ */
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Hinnant's
  * days_from_civil). */
@@ -96,7 +111,8 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
   return era * 146097 + doe - 719468;
 }
 
-/* ---- arguments --------------------------------------------------------------- */
+/* ---- arguments
+ * --------------------------------------------------------------- */
 
 typedef struct gen_args {
   int64_t start_year, years, regions, rows_per_week, seed;
@@ -108,14 +124,16 @@ static int read_args(const hp_tree *a, gen_args *g, char *msg, size_t len) {
       hp_tree_i64(a, "regions", (int64_t)NREGIONS, &g->regions) != HP_OK ||
       hp_tree_i64(a, "rows_per_week", 1, &g->rows_per_week) != HP_OK ||
       hp_tree_i64(a, "seed", 0, &g->seed) != HP_OK) {
-    snprintf(msg, len, "args start_year, years, regions, rows_per_week and "
-                       "seed must be integers");
+    snprintf(msg, len,
+             "args start_year, years, regions, rows_per_week and "
+             "seed must be integers");
     return 1;
   }
   if (g->start_year < 1971 || g->start_year > 2200 || g->years < 1 ||
       g->years > 100) {
-    snprintf(msg, len, "args.start_year must be in 1971..2200 and args.years "
-                       "in 1..100");
+    snprintf(msg, len,
+             "args.start_year must be in 1971..2200 and args.years "
+             "in 1..100");
     return 1;
   }
   if (g->regions < 1 || g->regions > (int64_t)NREGIONS) {
@@ -132,13 +150,13 @@ static int read_args(const hp_tree *a, gen_args *g, char *msg, size_t len) {
 static int generate_nparts(const hp_tree *args, size_t *n, char *msg,
                            size_t len) {
   gen_args g;
-  if (read_args(args, &g, msg, len))
-    return 1;
+  if (read_args(args, &g, msg, len)) return 1;
   *n = (size_t)g.years;
   return 0;
 }
 
-/* ---- the generator ------------------------------------------------------------ */
+/* ---- the generator
+ * ------------------------------------------------------------ */
 
 static int generate_run(hp_node_ctx *ctx) {
   gen_args g;
@@ -167,14 +185,14 @@ static int generate_run(hp_node_ctx *ctx) {
   /* Region effects, the same in every partition. */
   double size[NREGIONS], offset[NREGIONS];
   for (size_t r = 0; r < nreg; r++) {
-    uint64_t s = hash2((uint64_t)g.seed, 1000 + r);
-    size[r] = exp(log(2e4) + unif(&s) * (log(2e6) - log(2e4)));
-    offset[r] = (unif(&s) - 0.5) * 0.5;
+    hp_rng *rr = hp_rng_new((uint64_t)g.seed, 1000 + r);
+    size[r] = exp(hp_rng_uniform(rr, log(2e4), log(2e6)));
+    offset[r] = hp_rng_uniform(rr, -0.25, 0.25);
+    hp_rng_free(rr);
   }
-  if (nreg > 51)
-    size[51] = 3e7; /* TotalUS: the whole country */
+  if (nreg > 51) size[51] = 3e7; /* TotalUS: the whole country */
 
-  uint64_t s = hash2((uint64_t)g.seed, (uint64_t)year);
+  hp_rng *s = hp_rng_new((uint64_t)g.seed, (uint64_t)year);
   double trend = 0.04 * (double)(year - 2015);
   size_t k = 0;
   for (size_t w = 0; w < weeks; w++) {
@@ -190,34 +208,30 @@ static int generate_run(hp_node_ctx *ctx) {
           double base = t ? 1.65 : 1.16;
           double p = base + offset[r] + trend +
                      0.15 * sin(phase - 1.8) /* highest in autumn */ +
-                     0.08 * normal(&s);
+                     hp_rng_normal(s, 0.0, 0.08);
           price[k] = round2(p < 0.44 ? 0.44 : p);
           double v = size[r] * (t ? 0.035 : 1.0) *
-                     (1.0 + 0.2 * sin(phase + 0.3)) * exp(0.15 * normal(&s)) /
-                     (double)per;
+                     (1.0 + 0.2 * sin(phase + 0.3)) *
+                     exp(hp_rng_normal(s, 0.0, 0.15)) / (double)per;
           vol[k] = round2(v);
         }
   }
+  hp_rng_free(s);
 
   hp_value *out = hp_table_new();
   int rc = out ? HP_OK : HP_ENOMEM;
-  if (rc == HP_OK)
-    rc = hp_table_add_column(out, "date", HP_TIMESTAMP, date, n);
-  if (rc == HP_OK)
-    rc = hp_table_add_column(out, "year", HP_INT64, yr, n);
+  if (rc == HP_OK) rc = hp_table_add_column(out, "date", HP_TIMESTAMP, date, n);
+  if (rc == HP_OK) rc = hp_table_add_column(out, "year", HP_INT64, yr, n);
   if (rc == HP_OK)
     rc = hp_table_add_dict_column(out, "region", reg, n, regions, nreg);
-  if (rc == HP_OK)
-    rc = hp_table_add_dict_column(out, "type", typ, n, types, 2);
-  if (rc == HP_OK)
-    rc = hp_table_add_column(out, "volume", HP_FLOAT64, vol, n);
+  if (rc == HP_OK) rc = hp_table_add_dict_column(out, "type", typ, n, types, 2);
+  if (rc == HP_OK) rc = hp_table_add_column(out, "volume", HP_FLOAT64, vol, n);
   if (rc == HP_OK)
     rc = hp_table_add_column(out, "average_price", HP_FLOAT64, price, n);
   free(date), free(yr), free(reg), free(typ), free(vol), free(price);
   if (rc != HP_OK) {
     hp_value_free(out);
-    return hp_node_fail(ctx, "could not build the table (%s)",
-                        hp_err_name(rc));
+    return hp_node_fail(ctx, "could not build the table (%s)", hp_err_name(rc));
   }
   hp_node_log(ctx, "%lld: %zu weeks x %zu regions x 2 types x %zu = %zu rows",
               (long long)year, weeks, nreg, per, n);
@@ -225,8 +239,11 @@ static int generate_run(hp_node_ctx *ctx) {
 }
 
 static const hp_node_type avocado_nodes[] = {
-    {.abi = HP_NODE_ABI, .name = "avocado.generate", .run = generate_run,
-     .mode = HP_MODE_SOURCE, .nparts = generate_nparts,
+    {.abi = HP_NODE_ABI,
+     .name = "avocado.generate",
+     .run = generate_run,
+     .mode = HP_MODE_SOURCE,
+     .nparts = generate_nparts,
      .doc = "weekly avocado sales per region and type, one partition per "
             "year"},
 };
