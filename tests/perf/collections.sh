@@ -204,18 +204,8 @@ fi
 
 # ---- peers -----------------------------------------------------------------
 declare -A PT
-DREPS=$REPS
-[ "$DREPS" -gt 3 ] && DREPS=3 # Dask distributed: slow, and 1 s pauses
 for how in single threads distributed; do
-  reps=$REPS
-  [ "$how" = distributed ] && reps=$DREPS
-  $PY "$HERE/collections_peers.py" "$P/data" "$how" "$reps" "$W/$how" "$WL" \
-    >"$W/$how.txt" 2>"$W/$how.err" \
-    || { echo "$how failed:" >&2; tail -20 "$W/$how.err" >&2; exit 1; }
-  sed -n 's/^# /'"$how"': /p' "$W/$how.txt"
-  while read -r q ts; do
-    PT[$how$q]=$(printf '%s\n' $ts | median)
-  done < <(grep -v '^#' "$W/$how.txt")
+  peers collections_peers.py "$how" "$WL"
 done
 
 # ---- results agree? --------------------------------------------------------

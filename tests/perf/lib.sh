@@ -2,6 +2,8 @@
 # runs. The caller sets B (build directory), P (project directory), W
 # (scratch directory), REPS and HANG (seconds before a run counts as hung).
 
+DREPS=$((REPS > 3 ? 3 : REPS)) # Dask distributed: slow runs, at most 3
+
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # hprun NP CONF [ARGS...]: one run; prints "RUN_PHASE_S WALL_S FUNC_S", or
@@ -58,4 +60,21 @@ hpmed() {
   echo "$(cut -d' ' -f1 "$W/t" | median) $(cut -d' ' -f2 "$W/t" | median)" \
        "$(cut -d' ' -f3 "$W/t" | median) $(cut -d' ' -f4 "$W/t" | median)" \
        "$(awk '{print $1 + $4}' "$W/t" | median)"
+}
+
+# peers SCRIPT HOW [ARGS...]: runs the peers' script for system HOW on the
+# project's data (REPS runs; Dask distributed DREPS),
+# prints its "# ..." lines and records each query's median in PT[HOW<query>]
+# (declare -A PT first).
+peers() {
+  local script=$1 how=$2 reps=$REPS q ts
+  shift 2
+  [ "$how" = distributed ] && reps=$DREPS
+  $PY "$HERE/$script" "$P/data" "$how" "$reps" "$W/$how" "$@" \
+    >"$W/$how.txt" 2>"$W/$how.err" \
+    || { echo "$how failed:" >&2; tail -20 "$W/$how.err" >&2; exit 1; }
+  sed -n 's/^# /'"$how"': /p' "$W/$how.txt"
+  while read -r q ts; do
+    PT[$how$q]=$(printf '%s\n' $ts | median)
+  done < <(grep -v '^#' "$W/$how.txt")
 }
