@@ -98,10 +98,14 @@ static void set_f(table *t, size_t j, double x) {
   t->c[j].valid[t->n] = 1;
 }
 
+/* A null: an empty string under the mask for a string column (every
+ * string entry is owned, so the column can be handed over as it is). */
 static void set_null(table *t, size_t j) {
-  if (t->c[j].type == HP_STRING)
-    ((char **)t->c[j].data)[t->n] = NULL;
-  else
+  if (t->c[j].type == HP_STRING) {
+    char *e = calloc(1, 1);
+    if (!e) t->nomem = 1;
+    ((char **)t->c[j].data)[t->n] = e;
+  } else
     ((int64_t *)t->c[j].data)[t->n] = 0;
   t->c[j].valid[t->n] = 0;
   t->c[j].any_null = 1;
@@ -136,13 +140,7 @@ static hp_value *table_value(table *t) {
   hp_value *v = hp_table_new();
   for (size_t j = 0; j < t->nc; j++) {
     col *c = &t->c[j];
-    if (c->type == HP_STRING)
-      for (size_t r = 0; r < t->n; r++)
-        if (!((char **)c->data)[r]) ((const char **)c->data)[r] = "";
     int rc = hp_table_add_column(v, c->name, c->type, c->data, t->n);
-    if (c->type == HP_STRING)
-      for (size_t r = 0; r < t->n; r++)
-        if (!c->valid[r]) ((char **)c->data)[r] = NULL;
     if (rc == HP_OK && c->any_null)
       rc = hp_table_set_valid(v, hp_table_ncols(v) - 1, c->valid);
     if (rc != HP_OK) {
