@@ -102,6 +102,17 @@ for np in 1 2 3 8; do
   fi
 done
 
+# Every memory value, shuffle piece and partial through a spill file (as
+# large ones go): the same outputs, and the run's spill files removed.
+rm -rf "$P/data/out" "$P/data/store"
+HPCPIPE_SPILL_MIN=0 hp 3 run "$P/conf"
+expect_rc 0 "frames run np=3, everything spilled"
+diff -r "$SCRATCH/np1" "$P/data/out" >/dev/null &&
+  ok "spilled values give the outputs of np=1" ||
+  fail "outputs with every value spilled differ from np=1"
+[ ! -e "$P/data/store/.spill" ] && ok "spill files removed at the end" ||
+  fail "spill files left: $(ls -R "$P/data/store/.spill" | head -3)"
+
 # Partitions whose types differ: an int column in one file reads as
 # float64 in another (an empty field). groupby sum and max must use every
 # partition's values, whichever partial comes first.
