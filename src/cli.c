@@ -27,6 +27,9 @@ typedef struct cli {
   const char *what; /* list: nodes | datasets | pipelines */
   hp_plan_opts o;
   int dry_run;
+  int resume, only_missing, keep_going;
+  int argc;
+  char **argv;
   /* comma-split lists, owned */
   char *lists[9];
   const char **items[9];
@@ -37,6 +40,7 @@ static const char *usage_text =
     "usage: hpcpipe run CONF [--pipelines P,..] [filters] [--params k=v,..]\n"
     "                        [--env ENV] [--load-versions ds:VER,..] "
     "[--dry-run]\n"
+    "                        [--resume | --only-missing] [--keep-going]\n"
     "       hpcpipe check CONF [--pipelines P,..] [--env ENV] [--params ..]\n"
     "       hpcpipe list CONF nodes|datasets|pipelines [filters]\n"
     "       hpcpipe --version | --help\n"
@@ -107,8 +111,15 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
       pos++;
       continue;
     }
-    if (strcmp(a, "--dry-run") == 0 && strcmp(c->cmd, "run") == 0) {
-      c->dry_run = 1;
+    int is_run = strcmp(c->cmd, "run") == 0;
+    int *flag = !is_run                               ? NULL
+                : strcmp(a, "--dry-run") == 0         ? &c->dry_run
+                : strcmp(a, "--resume") == 0          ? &c->resume
+                : strcmp(a, "--only-missing") == 0    ? &c->only_missing
+                : strcmp(a, "--keep-going") == 0      ? &c->keep_going
+                                                      : NULL;
+    if (flag) {
+      *flag = 1;
       continue;
     }
     int m = 0, k;
@@ -134,6 +145,9 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
   if (!c->o.confdir)
     return hp__fail(err, HP_EUSAGE, "%s: the configuration directory (CONF) "
                                     "is missing", c->cmd);
+  if (c->resume && c->only_missing)
+    return hp__fail(err, HP_EUSAGE,
+                    "--resume and --only-missing cannot be used together");
   if (strcmp(c->cmd, "list") == 0 &&
       (!c->what || (strcmp(c->what, "nodes") && strcmp(c->what, "datasets") &&
                     strcmp(c->what, "pipelines"))))
@@ -217,17 +231,31 @@ static void run_version(MPI_Comm comm, int rank, hp_plan *pl) {
   pl->version = hp__xstrdup(v);
 }
 
-static void print_selected(const hp_plan *pl) {
+/* The selected nodes in execution order; with --resume or --only-missing
+ * (run --dry-run) only those with a task that would run. */
+static void print_selected(hp_plan *pl, hp_skip_mode mode) {
   const hp_graph *g = pl->ug;
+  uint8_t *runs = NULL;
+  if (mode != HP_SKIP_NONE) {
+    uint8_t *skip = hp__xcalloc(pl->g->nnodes + 1, 1);
+    uint64_t *fp = hp__xcalloc(pl->g->nds + 1, sizeof *fp);
+    hp__journal_skips(pl, mode, fp, skip);
+    runs = hp__xcalloc(g->nnodes + 1, 1);
+    for (size_t n = 0; n < pl->g->nnodes; n++)
+      if (pl->keep[n] && !skip[n])
+        runs[pl->task ? pl->task[n].unode : (int32_t)n] = 1;
+    free(skip), free(fp);
+  }
   for (size_t i = 0; i < g->nnodes; i++)
-    if (pl->ukeep[g->order[i]])
+    if (pl->ukeep[g->order[i]] && (!runs || runs[g->order[i]]))
       printf("%s\n", pl->upipe->nodes[g->order[i]].name);
+  free(runs);
 }
 
-static void print_list(const hp_plan *pl, const char *what) {
+static void print_list(hp_plan *pl, const char *what) {
   const hp_graph *g = pl->ug;
   if (strcmp(what, "nodes") == 0) {
-    print_selected(pl);
+    print_selected(pl, HP_SKIP_NONE);
     return;
   }
   const char **names = hp__xcalloc(g->nds + 1, sizeof *names);
@@ -268,6 +296,60 @@ static const char *tasks_note(const hp_plan *pl) {
   return buf;
 }
 
+/* Appends word to b, quoted for a POSIX shell when it needs it. */
+static void shell_word(hp_buf *b, const char *w) {
+  if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-_./=:,@%+") == strlen(w)) {
+    hp__buf_puts(b, w);
+    return;
+  }
+  hp__buf_puts(b, "'");
+  for (const char *p = w; *p; p++)
+    hp__buf_puts(b, *p == '\'' ? "'\\''" : (char[2]){*p, 0});
+  hp__buf_puts(b, "'");
+}
+
+/* The command as typed (launcher included when there are ranks), or the
+ * one that resumes it: --only-missing and --dry-run dropped, --resume
+ * added. malloc'd. */
+static char *command_line(const cli *c, int size, int resume) {
+  hp_buf b = {0};
+  hp__buf_puts(&b, "");
+  if (size > 1) {
+    char n[32];
+    snprintf(n, sizeof n, "-n %d ", size);
+    hp__buf_puts(&b, getenv("OMPI_COMM_WORLD_SIZE") ? "mpirun " : "srun ");
+    hp__buf_puts(&b, n);
+  }
+  for (int i = 0; i < c->argc; i++) {
+    const char *a = c->argv[i];
+    if (resume && (strcmp(a, "--only-missing") == 0 ||
+                   strcmp(a, "--resume") == 0 || strcmp(a, "--dry-run") == 0))
+      continue;
+    if (i)
+      hp__buf_puts(&b, " ");
+    shell_word(&b, a);
+  }
+  if (resume)
+    hp__buf_puts(&b, " --resume");
+  return b.data;
+}
+
+/* Rank 0's last words: the error, and for a run that failed or was
+ * stopped, the command that resumes it. */
+static void report(const cli *c, int size, int rc, const hp_error *err) {
+  if (err->msg[0])
+    fprintf(stderr, "hpcpipe: error: %s\n", err->msg);
+  else
+    fprintf(stderr, "hpcpipe: error: %s\n", hp_strerror(rc));
+  if (c->cmd && strcmp(c->cmd, "run") == 0 && !c->dry_run &&
+      (rc == HP_ENODE || rc == HP_EINTR)) {
+    char *cmd = command_line(c, size, 1);
+    fprintf(stderr, "hpcpipe: to resume: %s\n", cmd);
+    free(cmd);
+  }
+}
+
 static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   hp_buf bundle = {0};
   hp_plan *pl = NULL;
@@ -283,10 +365,23 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
       hp__log(HP_LOG_INFO, "run %s: %zu node%s%s on %d rank%s", pl->version,
               pl->nsel, pl->nsel == 1 ? "" : "s", tasks_note(pl), size,
               size > 1 ? "s" : "");
+    hp__exec_stop_handlers();
+    hp_run_opts ro = {.skip = c->resume         ? HP_SKIP_RESUME
+                              : c->only_missing ? HP_SKIP_ONLY_MISSING
+                                                : HP_SKIP_NONE,
+                      .keep_going = c->keep_going};
+    char *cmdline = command_line(c, size, 0);
+    ro.command = cmdline;
     if (rank == 0)
-      rc = hp__sched_run(pl, comm, err);
+      rc = hp__sched_run(pl, &ro, comm, err);
     else
       rc = hp__worker_run(pl, comm, err);
+    free(cmdline);
+    if (ro.abandoned) { /* workers are still inside their nodes */
+      report(c, size, rc, err);
+      fflush(stderr);
+      MPI_Abort(comm, HP_EXIT_INTR);
+    }
     if (rank != 0 && rc != HP_OK)
       hp__log(HP_LOG_ERROR, "%s", err->msg);
     int code = rc;
@@ -297,7 +392,9 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
     if (strcmp(c->cmd, "list") == 0)
       print_list(pl, c->what);
     else if (strcmp(c->cmd, "run") == 0)
-      print_selected(pl);
+      print_selected(pl, c->resume         ? HP_SKIP_RESUME
+                         : c->only_missing ? HP_SKIP_ONLY_MISSING
+                                           : HP_SKIP_NONE);
     else
       hp__log(HP_LOG_INFO, "%s: configuration is valid (%zu nodes, %zu "
                            "datasets)",
@@ -344,17 +441,14 @@ int hp_main(int argc, char **argv) {
   hp__h5_init();
   hp__exec_crash_handlers(rank);
 
-  cli c = {0};
+  cli c = {.argc = argc, .argv = argv};
   hp_error err = HP_ERROR_INIT;
   int rc = parse_args(&c, argc, argv, &err);
   int bad_usage = rc != HP_OK;
   if (rc == HP_OK)
     rc = execute(&c, comm, rank, size, &err);
   if (rc != HP_OK && rank == 0) {
-    if (err.msg[0])
-      fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
-    else
-      fprintf(stderr, "hpcpipe: error: %s\n", hp_strerror(rc));
+    report(&c, size, rc, &err);
     if (bad_usage)
       fputs(usage_text, stderr);
   }

@@ -1013,7 +1013,7 @@ int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
   if (hp__mkdir_parents(path) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
                     strerror(errno));
-  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  char *tmp = hp__fs_tmp_name(path);
   FILE *fp = fopen(tmp, "wb");
   if (!fp) {
     int rc =

@@ -351,11 +351,12 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
     return 0;
   uint64_t h = HP_HASH_SEED, fp;
   if (d->type != HP_DS_CSV && d->type != HP_DS_TEXT &&
-      hp__h5_fingerprint(path, key_of(d), &fp) ==
-                                  HP_OK) {
+      hp__h5_fingerprint(path, key_of(d), &fp) == HP_OK) {
     h = hp__hash64(&fp, sizeof fp, h); /* what made it, not when */
   } else {
-    h = 0; /* only the content says what a raw file holds */
+    /* a file hpcpipe did not make: its size and time, as make does */
+    fp = hp__fs_stamp(path, d->type == HP_DS_CSV ? ".csv" : "");
+    h = fp ? hp__hash64(&fp, sizeof fp, h ^ 1) : 0;
   }
   if (h) {
     int64_t range[2] = {d->row0, d->row1};

@@ -31,10 +31,10 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
 int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
                 const hp_lineage *lin, hp_error *err);
 
-/* A cheap fingerprint of what loading d would read, without hashing it:
- * the lineage fingerprint of an hpcpipe HDF5 output (with the partition's
- * range). 0 for anything else (callers then hash the content, which does
- * not change when a file is copied or touched). */
+/* A cheap fingerprint of what loading d would read, without reading it:
+ * the lineage fingerprint of an hpcpipe HDF5 output, else the file's size
+ * and modification time (hp__fs_stamp), with the partition's range. 0
+ * when nothing is there. */
 uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version);
 
 /* Joins the committed partitions parts[0..n) of dataset d (csv.h and

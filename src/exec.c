@@ -325,6 +325,19 @@ static int commit(hp_plan *pl, const hp_node *nd, int32_t ds, hp_value *v,
   return hp__ds_save(d, pl->version, v, &lin, err);
 }
 
+uint64_t hp__exec_task_fp(hp_plan *pl, int32_t node, const uint64_t *in_fp) {
+  const hp_node *nd = &pl->pipe->nodes[node];
+  uint64_t h = hp__registry_identity(pl->reg, nd->func);
+  h = hp__tree_hash(nd->args, h);
+  for (size_t i = 0; i < nd->nin; i++)
+    h = hp__hash64(&in_fp[i], sizeof in_fp[i], h);
+  return h;
+}
+
+uint64_t hp__exec_out_fp(uint64_t task_fp, const char *ds) {
+  return hp__hash64(ds, strlen(ds), task_fp);
+}
+
 int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
                   hp_task_result *res, hp_error *err) {
   const hp_graph *g = pl->g;
@@ -339,20 +352,19 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
   res->fp = NULL;
   res->seconds = 0;
 
-  /* Fingerprint: function, args, then every input's fingerprint. */
-  uint64_t h = hp__hash64(nd->func, strlen(nd->func), HP_HASH_SEED);
-  h = hp__tree_hash(nd->args, h);
+  uint64_t *in_fp = hp__xcalloc(nin + 1, sizeof *in_fp);
   int rc = HP_OK;
   for (size_t i = 0; i < nin && rc == HP_OK; i++) {
     int32_t ds = g->in_ds[g->in_off[node] + i];
-    uint64_t fp = 0;
-    rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &fp, err);
-    h = hp__hash64(&fp, sizeof fp, h);
+    rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &in_fp[i], err);
   }
+  uint64_t h = hp__exec_task_fp(pl, node, in_fp);
+  free(in_fp);
+  res->task_fp = h;
   if (rc == HP_OK && is_stitch(pl, node)) {
     double t0 = now_s();
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
-    res->fp[0] = hp__hash64(nd->out[0].ds, strlen(nd->out[0].ds), h);
+    res->fp[0] = hp__exec_out_fp(h, nd->out[0].ds);
     rc = stitch(pl, &ctx, res->fp[0], err);
     res->seconds = now_s() - t0;
     goto done;
@@ -378,8 +390,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
   if (rc == HP_OK) {
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
     for (size_t i = 0; i < nout && rc == HP_OK; i++) {
-      const char *name = nd->out[i].ds;
-      res->fp[i] = hp__hash64(name, strlen(name), h);
+      res->fp[i] = hp__exec_out_fp(h, nd->out[i].ds);
       rc = commit(pl, nd, g->out_ds[g->out_off[node] + i], ctx.out[i],
                   res->fp[i], err);
     }
@@ -433,29 +444,53 @@ static void put_int(char *buf, size_t *n, size_t cap, int x) {
     buf[(*n)++] = d[--k];
 }
 
-/* Async-signal-safe: formats by hand, write(2), _exit(2). */
-static void on_crash(int sig) {
+/* A last line from a signal handler, async-signal-safe: formatted by hand
+ * into buf, then write(2) and _exit(2). */
+typedef struct last_line {
   char buf[512];
-  size_t n = 0;
-  const char *node = running_node;
-  put_str(buf, &n, sizeof buf, "hpcpipe[");
-  put_int(buf, &n, sizeof buf, crash_rank);
-  put_str(buf, &n, sizeof buf, "]: error: ");
-  if (node) {
-    put_str(buf, &n, sizeof buf, "node '");
-    put_str(buf, &n, sizeof buf, node);
-    put_str(buf, &n, sizeof buf, "' (rank ");
-    put_int(buf, &n, sizeof buf, crash_rank);
-    put_str(buf, &n, sizeof buf, ") crashed");
-  } else {
-    put_str(buf, &n, sizeof buf, "hpcpipe crashed");
-  }
-  put_str(buf, &n, sizeof buf, " with signal ");
-  put_int(buf, &n, sizeof buf, sig);
-  buf[n++] = '\n';
-  ssize_t w = write(2, buf, n);
+  size_t n;
+} last_line;
+
+static void last_begin(last_line *l) {
+  l->n = 0;
+  put_str(l->buf, &l->n, sizeof l->buf, "hpcpipe[");
+  put_int(l->buf, &l->n, sizeof l->buf, crash_rank);
+  put_str(l->buf, &l->n, sizeof l->buf, "]: error: ");
+}
+
+static void last_end(last_line *l, int code) {
+  l->buf[l->n++] = '\n';
+  ssize_t w = write(2, l->buf, l->n);
   (void)w;
-  _exit(node ? HP_EXIT_NODE : HP_EXIT_INTERNAL);
+  _exit(code);
+}
+
+static void on_crash(int sig) {
+  last_line l;
+  const char *node = running_node;
+  last_begin(&l);
+  if (node) {
+    put_str(l.buf, &l.n, sizeof l.buf, "node '");
+    put_str(l.buf, &l.n, sizeof l.buf, node);
+    put_str(l.buf, &l.n, sizeof l.buf, "' (rank ");
+    put_int(l.buf, &l.n, sizeof l.buf, crash_rank);
+    put_str(l.buf, &l.n, sizeof l.buf, ") crashed");
+  } else {
+    put_str(l.buf, &l.n, sizeof l.buf, "hpcpipe crashed");
+  }
+  put_str(l.buf, &l.n, sizeof l.buf, " with signal ");
+  put_int(l.buf, &l.n, sizeof l.buf, sig);
+  last_end(&l, node ? HP_EXIT_NODE : HP_EXIT_INTERNAL);
+}
+
+static void handle(const int *sigs, size_t n, void (*fn)(int)) {
+  for (size_t i = 0; i < n; i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sigs[i], &sa, NULL);
+  }
 }
 
 void hp__exec_crash_handlers(int rank) {
@@ -465,11 +500,49 @@ void hp__exec_crash_handlers(int rank) {
   return; /* AddressSanitizer's report says more */
 #endif
   /* Replaces Open MPI's backtrace printer: users get one line. */
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_crash;
-    sigemptyset(&sa.sa_mask);
-    sigaction(sigs[i], &sa, NULL);
+  handle(sigs, sizeof sigs / sizeof sigs[0], on_crash);
+}
+
+/* ---- stopping: SIGTERM, SIGINT, SIGUSR1 ---- */
+
+static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t stop_alarm_secs;
+
+/* Async-signal-safe: a second signal, or the grace period running out
+ * in-process, ends the process at once (exit 3: the journal has every
+ * completed task, temporary files are swept by the next run). */
+static void on_stop(int sig) {
+  if (sig == SIGALRM || stop_sig) {
+    last_line l;
+    const char *node = running_node;
+    last_begin(&l);
+    put_str(l.buf, &l.n, sizeof l.buf, "interrupted");
+    if (node) {
+      put_str(l.buf, &l.n, sizeof l.buf, "; node '");
+      put_str(l.buf, &l.n, sizeof l.buf, node);
+      put_str(l.buf, &l.n, sizeof l.buf, "' abandoned");
+    }
+    last_end(&l, HP_EXIT_INTR);
   }
+  stop_sig = sig;
+  if (stop_alarm_secs > 0)
+    alarm((unsigned)stop_alarm_secs);
+}
+
+void hp__exec_stop_handlers(void) {
+  static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGALRM};
+  handle(sigs, sizeof sigs / sizeof sigs[0], on_stop);
+}
+
+int hp__exec_stop_signal(void) {
+  return (int)stop_sig;
+}
+
+void hp__exec_request_stop(int sig) {
+  if (!stop_sig)
+    stop_sig = sig ? sig : SIGTERM;
+}
+
+void hp__exec_stop_alarm(unsigned secs) {
+  stop_alarm_secs = (sig_atomic_t)secs;
 }

@@ -20,6 +20,7 @@ typedef struct hp_task_io {
 typedef struct hp_task_result {
   hp_value **out;   /* [nout] owned by the caller after the call */
   uint64_t *fp;     /* [nout] output fingerprints */
+  uint64_t task_fp; /* the task's (hp__exec_task_fp) */
   double seconds;   /* time in the node function */
 } hp_task_result;
 
@@ -29,6 +30,16 @@ typedef struct hp_task_result {
  * from the function>", or load/save errors prefixed with the node. */
 int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
                   hp_task_result *res, hp_error *err);
+
+/* Fingerprints (DESIGN.md section 4, lineage): a task's is a hash of its
+ * function's identity (hp__registry_identity), its args and its inputs'
+ * fingerprints in_fp[0..nin) (a parameter's: its value's hash; a dataset
+ * made in the run: its producer's output fingerprint; any other: what
+ * hp__ds_fingerprint says of its file). An output's is a hash of its
+ * dataset name and the task's. Rank 0 computes them ahead (resume) exactly
+ * as a run does. */
+uint64_t hp__exec_task_fp(hp_plan *pl, int32_t node, const uint64_t *in_fp);
+uint64_t hp__exec_out_fp(uint64_t task_fp, const char *ds);
 
 /* 0 if node `node` does not read the value of its input dataset ds (a
  * stitch task reads only the metadata of persisted partitions), so that
@@ -62,6 +73,17 @@ const char *hp__exec_running(void);
  * AddressSanitizer) that print one line naming the crashed node and rank,
  * and exit with HP_EXIT_NODE. Call after MPI_Init. */
 void hp__exec_crash_handlers(int rank);
+
+/* Graceful stop (DESIGN.md section 4): SIGTERM, SIGINT and SIGUSR1 (the
+ * signal mpirun forwards to every rank) set a flag the scheduler and
+ * workers read between tasks; a second signal exits at once with
+ * HP_EXIT_INTR. hp__exec_stop_alarm(secs) makes a stop also arm an alarm
+ * that abandons a running node after secs (in-process runs, where nothing
+ * else watches the clock). */
+void hp__exec_stop_handlers(void);
+int hp__exec_stop_signal(void); /* 0, or the signal that asked to stop */
+void hp__exec_request_stop(int sig);
+void hp__exec_stop_alarm(unsigned secs);
 
 /* Frees the outputs and arrays of a result. */
 void hp__exec_result_free(hp_task_result *res, size_t nout);

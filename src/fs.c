@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "map.h"
 #include "mem.h"
 
 int hp__mkdir_p(const char *dir) {
@@ -123,6 +124,49 @@ int hp__fs_list(const char *filepath, const char *ext, char ***files, size_t *n,
   return HP_OK;
 }
 
+char *hp__fs_tmp_name(const char *path) {
+  return hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+}
+
+int hp__fs_is_tmp(const char *name, size_t *stem_len) {
+  const char *t = strstr(name, ".tmp.");
+  while (t) {
+    const char *d = t + 5;
+    if (*d && strspn(d, "0123456789") == strlen(d) && t > name) {
+      *stem_len = (size_t)(t - name);
+      return 1;
+    }
+    t = strstr(t + 1, ".tmp.");
+  }
+  return 0;
+}
+
+static uint64_t stamp_file(const char *path, int with_name, uint64_t h) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return h;
+  int64_t v[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
+                  (int64_t)st.st_mtim.tv_nsec};
+  if (with_name)
+    h = hp__hash64(path, strlen(path), h);
+  return hp__hash64(v, sizeof v, h);
+}
+
+uint64_t hp__fs_stamp(const char *spec, const char *ext) {
+  char **files;
+  size_t n;
+  hp_error ignore = HP_ERROR_INIT;
+  if (!spec || hp__fs_list(spec, ext ? ext : "", &files, &n, &ignore) != HP_OK)
+    return 0;
+  uint64_t h = HP_HASH_SEED, none = h;
+  if (!files)
+    h = is_dir(spec) ? h : stamp_file(spec, 0, h);
+  for (size_t i = 0; files && files[i]; i++)
+    h = stamp_file(files[i], 1, h);
+  hp__fs_list_free(files);
+  return h == none ? 0 : h | 1;
+}
+
 FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {
   *tmp = NULL;
   if (hp__mkdir_parents(path) != 0) {
@@ -130,7 +174,7 @@ FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {
              strerror(errno));
     return NULL;
   }
-  *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  *tmp = hp__fs_tmp_name(path);
   FILE *f = fopen(*tmp, "wb");
   if (!f) {
     hp__fail(err, HP_EIO, "%s: %s", *tmp, strerror(errno));

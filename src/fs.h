@@ -13,6 +13,7 @@ int hp__mkdir_p(const char *dir);
 int hp__mkdir_parents(const char *path);
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
@@ -34,6 +35,18 @@ void hp__fs_list_free(char **files);
 FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err);
 int hp__fs_tmp_commit(FILE *f, char *tmp, const char *path, int rc,
                       hp_error *err);
+/* The temporary name beside path that this process writes before a
+ * rename commits it ("path.tmp.<pid>"); a new string. */
+char *hp__fs_tmp_name(const char *path);
+/* 1 if name (a file name, no directory) is a temporary name of that form,
+ * *stem_len set to the length of the committed name it stands for. */
+int hp__fs_is_tmp(const char *name, size_t *stem_len);
+/* A stamp of what spec holds now, without reading it: a hash of the size
+ * and modification time (ns) of the file, or of the name, size and time of
+ * every file it names (a directory's entries ending in ext, a glob's
+ * matches). 0 when nothing exists there. Touching a file changes it. */
+uint64_t hp__fs_stamp(const char *spec, const char *ext);
+
 /* len bytes to path, whole or not at all (the two above). */
 int hp__fs_write_atomic(const char *path, const void *data, size_t len,
                         hp_error *err);

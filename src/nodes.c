@@ -41,7 +41,9 @@ static int identity_run(hp_node_ctx *ctx) {
   return HP_OK;
 }
 
-/* core.sleep: sleeps args.ms milliseconds, then behaves as core.noop. */
+/* core.sleep: sleeps args.ms milliseconds, then passes its inputs through
+ * as core.identity when it has as many inputs as outputs (a slow step of
+ * a partitioned pipeline, for tests), else behaves as core.noop. */
 static int sleep_run(hp_node_ctx *ctx) {
   int64_t ms;
   if (hp_tree_i64(hp_node_args(ctx), "ms", 0, &ms) != HP_OK || ms < 0)
@@ -50,6 +52,8 @@ static int sleep_run(hp_node_ctx *ctx) {
                         .tv_nsec = (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+  if (hp_node_ninputs(ctx) > 0 && hp_node_ninputs(ctx) == hp_node_noutputs(ctx))
+    return identity_run(ctx);
   return noop_run(ctx);
 }
 

@@ -161,10 +161,19 @@ int hp__outbox_drain(hp_outbox *o, hp_error *err) {
   return rc == MPI_SUCCESS ? HP_OK : mpi_fail(err, rc, "MPI_Waitall");
 }
 
-int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
+                  double timeout, int *got, hp_error *err) {
   MPI_Status st;
   int flag = 0;
   long spins = 0, sleep_ns = 2000;
+  double end = timeout >= 0 ? now_s() + timeout : 0;
+  *got = 0;
   for (;;) {
     int rc = MPI_Iprobe(from, HP_MPI_TAG, comm, &flag, &st);
     if (rc != MPI_SUCCESS)
@@ -173,6 +182,8 @@ int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
       break;
     if (++spins < 2000)
       continue;
+    if (timeout >= 0 && now_s() >= end)
+      return HP_OK;
     struct timespec ts = {0, sleep_ns};
     nanosleep(&ts, NULL);
     if (sleep_ns < 1000000)
@@ -189,5 +200,11 @@ int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
   msg->len = (size_t)n;
   msg->data[n] = '\0';
   *src = st.MPI_SOURCE;
+  *got = 1;
   return HP_OK;
+}
+
+int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
+  int got;
+  return hp__recv_poll(comm, from, msg, src, -1, &got, err);
 }

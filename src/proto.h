@@ -6,9 +6,11 @@
  *
  *   TASK      0 -> w  node, attempt, per input {src, fp, [bytes]},
  *                     per output {keep}, datasets to drop from the cache
- *   DONE      w -> 0  node, seconds, per output {fp, rows, [bytes]}
+ *   DONE      w -> 0  node, seconds, task fp, per output {fp, rows, how,
+ *                     [bytes]}
  *   FAIL      w -> 0  node, code, message
  *   SHUTDOWN  0 -> w
+ *   STOP      w -> 0  a signal asked this worker to stop (not a reply)
  */
 #ifndef HP_PROTO_H
 #define HP_PROTO_H
@@ -25,7 +27,8 @@
   X(TASK, "task")                                                              \
   X(DONE, "done")                                                              \
   X(FAIL, "fail")                                                              \
-  X(SHUTDOWN, "shutdown")
+  X(SHUTDOWN, "shutdown")                                                      \
+  X(STOP, "stop")
 
 enum {
 #define HP__T(name, s) HP_MSG_##name,
@@ -89,5 +92,9 @@ int hp__outbox_drain(hp_outbox *o, hp_error *err);
  * msg (replacing its contents); *src is the sender. Polls with a growing
  * sleep (up to 1 ms) so an idle rank uses no CPU. Errors: HP_EMPI. */
 int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err);
+/* The same, giving up after timeout seconds (< 0: never): *got is 1 if a
+ * message arrived, 0 if the time ran out. */
+int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
+                  double timeout, int *got, hp_error *err);
 
 #endif

@@ -3,7 +3,7 @@
  * plugins. Plugins are shared libraries exporting hp_plugin_init; they are
  * loaded once per process and stay loaded until exit.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* dladdr */
 #include "registry.h"
 
 #include <dlfcn.h>
@@ -12,20 +12,36 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "map.h"
 #include "mem.h"
 
+/* A loaded plugin; its identity is a hash of the library's bytes, made
+ * when first asked for (a rebuilt plugin is a new function version). */
+typedef struct plugin {
+  void *handle;
+  char *path;
+  uint64_t id;
+} plugin;
+
+typedef struct entry {
+  const hp_node_type *t;
+  long plugin; /* index into plugins, -1 for a builtin */
+} entry;
+
 struct hp_registry {
-  hp_map *types;   /* name -> const hp_node_type * */
+  hp_map *types;   /* name -> entry */
   hp_error *err;   /* where hp_register_nodes reports, during a load */
   char *loading;   /* plugin being loaded, for messages */
-  void **handles;
-  size_t nhandles, caphandles;
+  long current;    /* its index */
+  plugin *plugins;
+  size_t nplugins, capplugins;
 };
 
 hp_registry *hp__registry_new(void) {
   hp_registry *r = hp__xcalloc(1, sizeof *r);
   r->types = hp__map_new();
+  r->current = -1;
   if (hp__nodes_register_builtins(r) != HP_OK ||
       hp__frame_register(r) != HP_OK || hp__join_register(r) != HP_OK ||
       hp__sort_register(r) != HP_OK || hp__array_register(r) != HP_OK) {
@@ -38,9 +54,11 @@ hp_registry *hp__registry_new(void) {
 void hp__registry_free(hp_registry *r) {
   if (!r)
     return;
-  hp__map_free(r->types, NULL);
+  hp__map_free(r->types, free);
   /* Handles stay open: values and messages may still point into them. */
-  free(r->handles);
+  for (size_t i = 0; i < r->nplugins; i++)
+    free(r->plugins[i].path);
+  free(r->plugins);
   free(r);
 }
 
@@ -71,13 +89,39 @@ int hp_register_nodes(hp_registry *reg, const hp_node_type *types, size_t n) {
       return hp__fail(reg->err, HP_EINVAL,
                       "plugin '%s': node type '%s' is already registered",
                       who, t->name);
-    hp__map_put(reg->types, t->name, (void *)(uintptr_t)t);
+    entry *e = hp__xcalloc(1, sizeof *e);
+    e->t = t;
+    e->plugin = reg->current;
+    hp__map_put(reg->types, t->name, e);
   }
   return HP_OK;
 }
 
 const hp_node_type *hp__registry_find(const hp_registry *r, const char *name) {
-  return hp__map_get(r->types, name);
+  const entry *e = hp__map_get(r->types, name);
+  return e ? e->t : NULL;
+}
+
+uint64_t hp__registry_identity(hp_registry *r, const char *name) {
+  const entry *e = hp__map_get(r->types, name);
+  uint64_t h = hp__hash64(name, strlen(name), HP_HASH_SEED);
+  if (!e || e->plugin < 0) {
+    const char *v = hp_version();
+    return hp__hash64(v, strlen(v), h);
+  }
+  plugin *p = &r->plugins[e->plugin];
+  if (!p->id) {
+    char *data;
+    size_t len;
+    hp_error ignore = HP_ERROR_INIT;
+    if (hp__fs_read_all(p->path, 1, &data, &len, &ignore) == HP_OK) {
+      p->id = hp__hash64(data, len, HP_HASH_SEED) | 1;
+      free(data);
+    } else {
+      p->id = hp__hash64(p->path, strlen(p->path), HP_HASH_SEED) | 1;
+    }
+  }
+  return hp__hash64(&p->id, sizeof p->id, h);
 }
 
 /* Finds lib<name>.so in the ':'-separated search path; a new string. */
@@ -112,21 +156,28 @@ int hp__registry_load(hp_registry *r, const char *spec, const char *search,
     free(path);
     return rc;
   }
-  free(path);
   hp_plugin_init_fn init;
   *(void **)&init = dlsym(h, HP_PLUGIN_ENTRY);
   if (!init) {
     dlclose(h);
+    free(path);
     return hp__fail(err, HP_ECONFIG, "plugin '%s': no symbol %s", spec,
                     HP_PLUGIN_ENTRY);
   }
-  hp__grow(&r->handles, &r->caphandles, r->nhandles + 1, sizeof *r->handles);
-  r->handles[r->nhandles++] = h;
+  Dl_info info;
+  if (dladdr(*(void **)&init, &info) && info.dli_fname) {
+    free(path); /* where the dynamic linker found it */
+    path = hp__xstrdup(info.dli_fname);
+  }
+  hp__grow(&r->plugins, &r->capplugins, r->nplugins + 1, sizeof *r->plugins);
+  r->plugins[r->nplugins] = (plugin){.handle = h, .path = path};
+  r->current = (long)r->nplugins++;
   r->err = err;
   r->loading = (char *)spec;
   int rc = init(r);
   r->err = NULL;
   r->loading = NULL;
+  r->current = -1;
   if (rc != HP_OK)
     return hp__fail(err, HP_ECONFIG, "plugin '%s': %s() failed: %s", spec,
                     HP_PLUGIN_ENTRY, hp_strerror(rc));

@@ -5,6 +5,8 @@
 #ifndef HP_REGISTRY_H
 #define HP_REGISTRY_H
 
+#include <stdint.h>
+
 #include "error.h"
 #include "hpcpipe/node.h"
 
@@ -19,6 +21,10 @@ int hp__registry_load(hp_registry *r, const char *spec, const char *search,
                       hp_error *err);
 /* The type registered as name, or NULL. */
 const hp_node_type *hp__registry_find(const hp_registry *r, const char *name);
+/* The identity of type `name` for fingerprints: its name with hpcpipe's
+ * version for a builtin, with a hash of the plugin library's bytes for a
+ * plugin's (rebuilding a plugin with changed code changes it). */
+uint64_t hp__registry_identity(hp_registry *r, const char *name);
 /* The builtin node tables of core.* and datasets.* (nodes.c), registered
  * by hp__registry_new. */
 int hp__nodes_register_builtins(hp_registry *r);

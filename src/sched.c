@@ -27,6 +27,12 @@
 
 typedef struct sched {
   hp_plan *pl;
+  hp_run_opts *o;
+  uint8_t *run;     /* [nn] selected, not skipped: the tasks to run */
+  uint8_t *active;  /* [nn] dispatched, not back yet */
+  double *started;  /* [nn] when dispatched (s since t0) */
+  size_t nfailed;   /* tasks failed for good (keep-going counts them) */
+  double grace_end; /* > 0: stopping, running tasks have until then */
   const hp_graph *g;
   MPI_Comm comm;
   int nworkers; /* size - 1; 0 = in-process */
@@ -46,12 +52,13 @@ typedef struct sched {
   int *inflight;    /* [size] */
   hp_buf *rel;      /* [size] datasets to drop, u32 each */
   size_t done, total, running;
-  int failed;
+  int failed; /* stop dispatching: a task failed (without keep-going) */
   hp_error ferr;
-  FILE *journal;
+  hp_journal *journal;
   hp_buf msg, out; /* received; being built to send */
   hp_outbox outbox;
-  double t0, last_progress, last_flush;
+  uint8_t *ended; /* [nn] 1 done, 2 failed for good */
+  double t0, last_progress, last_beat;
 } sched;
 
 static double now_s(void) {
@@ -112,23 +119,23 @@ static int seen_before(const hp_graph *g, int32_t n, size_t k) {
 
 static void init_counts(sched *s) {
   const hp_graph *g = s->g;
-  const uint8_t *keep = s->pl->keep;
+  const uint8_t *run = s->run;
   for (size_t i = 0; i < g->nnodes; i++)
     s->pos[g->order[i]] = (uint32_t)i;
   for (size_t d = 0; d < g->nds; d++) {
     s->holder[d] = -1;
     for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++)
-      s->cons_left[d] += keep[g->cons[k]] &&
+      s->cons_left[d] += run[g->cons[k]] &&
                          hp__exec_pass_value(s->pl, g->cons[k], (int32_t)d);
   }
   for (size_t i = 0; i < g->nnodes; i++) {
     int32_t n = g->order[i];
-    if (!keep[n])
+    if (!run[n])
       continue;
     s->total++;
     for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
       int32_t p = g->producer[g->in_ds[k]];
-      if (p >= 0 && keep[p] && !seen_before(g, n, k))
+      if (p >= 0 && run[p] && !seen_before(g, n, k))
         s->deps[n]++;
     }
     if (s->deps[n] == 0)
@@ -146,45 +153,76 @@ static void release(sched *s, int32_t d) {
   s->holder[d] = -1;
 }
 
-static void journal_line(sched *s, int32_t n, int rank, double secs) {
-  if (!s->journal)
-    return;
-  fprintf(s->journal,
-          "{\"event\":\"done\",\"node\":\"%s\",\"rank\":%d,\"seconds\":%.6f",
-          s->pl->pipe->nodes[n].name, rank, secs);
-  const hp_graph *g = s->g;
-  fputs(",\"outputs\":{", s->journal);
-  for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++)
-    fprintf(s->journal, "%s\"%s\":\"%016llx\"", k > g->out_off[n] ? "," : "",
-            g->dsname[g->out_ds[k]],
-            (unsigned long long)s->fp[g->out_ds[k]]);
-  fputs("}}\n", s->journal);
+static const char *fmt_secs(double x, char *buf, size_t n) {
+  if (x < 60)
+    snprintf(buf, n, "%.0f s", x);
+  else if (x < 3600)
+    snprintf(buf, n, "%dm%02ds", (int)(x / 60), (int)x % 60);
+  else
+    snprintf(buf, n, "%dh%02dm", (int)(x / 3600), (int)(x / 60) % 60);
+  return buf;
 }
 
-static void progress(sched *s) {
-  double t = now_s();
-  if (s->journal && t - s->last_flush >= 0.1) {
-    fflush(s->journal); /* a killed run loses at most 100 ms of journal */
-    s->last_flush = t;
-  }
-  if (t - s->last_progress < 5.0)
+/* Rank 0's view of the run: on a terminal a bar redrawn in place, else a
+ * line every HPCPIPE_PROGRESS seconds (default 5): done/total, what is
+ * running, elapsed time and the time left at the rate so far. */
+static void progress(sched *s, int last) {
+  static int tty = -1;
+  if (tty < 0)
+    tty = isatty(2) && hp__env_size("HPCPIPE_PROGRESS", 5) > 0;
+  double t = now_s(), every = tty ? 0.25 : (double)hp__env_size(
+                                                "HPCPIPE_PROGRESS", 5);
+  if (every <= 0 || (!last && t - s->last_progress < every) ||
+      (last && !tty))
     return;
   s->last_progress = t;
-  hp__log(HP_LOG_INFO, "progress: %zu/%zu %s done, %zu running, %.1f s",
-          s->done, s->total, s->pl->task ? "tasks" : "nodes", s->running,
-          t - s->t0);
+  const char *unit = s->pl->task ? "tasks" : "nodes";
+  char names[160] = "", a[32], b[32];
+  size_t len = 0, shown = 0;
+  for (size_t i = 0; i < s->g->nnodes && s->running; i++) {
+    if (!s->active[i])
+      continue;
+    const char *nm = s->pl->pipe->nodes[i].name;
+    if (shown < 3 && len + strlen(nm) + 3 < sizeof names - 8)
+      len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
+                              shown ? ", " : " (", nm);
+    shown++;
+  }
+  if (shown)
+    snprintf(names + len, sizeof names - len, "%s)",
+             shown > 3 ? ", ..." : "");
+  double el = t - s->t0;
+  char eta[48] = "";
+  if (s->done > 0 && s->done < s->total)
+    snprintf(eta, sizeof eta, ", ETA %s",
+             fmt_secs(el / (double)s->done * (double)(s->total - s->done), b,
+                      sizeof b));
+  if (tty) {
+    int w = 24, fill = s->total ? (int)(w * s->done / s->total) : w;
+    fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu %s, %zu running%s, %s%s%s",
+            fill, "########################", w - fill, "", s->done,
+            s->total, unit, s->running, names, fmt_secs(el, a, sizeof a),
+            eta, last ? "\n" : "");
+    fflush(stderr);
+    return;
+  }
+  hp__log(HP_LOG_INFO, "progress: %zu/%zu %s done, %zu running%s, %s%s",
+          s->done, s->total, unit, s->running, names,
+          fmt_secs(el, a, sizeof a), eta);
 }
 
 /* A node finished: record outputs, release inputs, wake consumers. */
-static void finish(sched *s, int32_t n, int rank, double secs) {
+static void finish(sched *s, int32_t n, int rank, double secs,
+                   uint64_t task_fp) {
   const hp_graph *g = s->g;
-  const uint8_t *keep = s->pl->keep;
+  const uint8_t *run = s->run;
   s->done++;
+  s->ended[n] = 1;
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
     int32_t d = g->out_ds[k];
     for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++) {
       int32_t m = g->cons[c];
-      if (keep[m] && --s->deps[m] == 0)
+      if (run[m] && --s->deps[m] == 0)
         heap_push(s, m);
     }
     if (s->cons_left[d] == 0) /* no consumer reads the value */
@@ -197,8 +235,18 @@ static void finish(sched *s, int32_t n, int rank, double secs) {
     if (--s->cons_left[d] == 0)
       release(s, d);
   }
-  journal_line(s, n, rank, secs);
-  progress(s);
+  if (s->journal) {
+    size_t nout = g->out_off[n + 1] - g->out_off[n];
+    uint64_t *ofp = hp__xcalloc(nout + 1, sizeof *ofp);
+    for (size_t k = 0; k < nout; k++)
+      ofp[k] = s->fp[g->out_ds[g->out_off[n] + k]];
+    double end = now_s() - s->t0;
+    double start = s->started[n] > end - secs ? s->started[n] : end - secs;
+    hp__journal_done(s->journal, s->pl, n, task_fp, ofp, rank,
+                     s->attempt[n] + 1, start, secs);
+    free(ofp);
+  }
+  progress(s, 0);
 }
 
 static int node_failed(sched *s, int32_t n, const hp_error *e) {
@@ -211,10 +259,13 @@ static int node_failed(sched *s, int32_t n, const hp_error *e) {
     heap_push(s, n);
     return HP_OK;
   }
-  if (!s->failed) {
-    s->failed = 1;
+  s->ended[n] = 2;
+  if (s->nfailed++ == 0)
     s->ferr = *e;
-  }
+  else if (s->o->keep_going)
+    hp__log(HP_LOG_ERROR, "%s", e->msg);
+  if (!s->o->keep_going)
+    s->failed = 1;
   return HP_OK;
 }
 
@@ -232,7 +283,12 @@ static int run_local(sched *s, int32_t n) {
   }
   hp_task_result res = {0};
   hp_error e = HP_ERROR_INIT;
+  s->started[n] = now_s() - s->t0;
+  s->active[n] = 1;
+  s->running++;
   int rc = hp__exec_node(s->pl, n, in, &res, &e);
+  s->active[n] = 0;
+  s->running--;
   free(in);
   if (rc != HP_OK) {
     hp__exec_result_free(&res, nout);
@@ -246,7 +302,7 @@ static int run_local(sched *s, int32_t n) {
       res.out[i] = NULL;
     }
   }
-  finish(s, n, 0, res.seconds);
+  finish(s, n, 0, res.seconds, res.task_fp);
   hp__exec_result_free(&res, nout);
   return HP_OK;
 }
@@ -314,6 +370,8 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
     hp__put_u8(b, s->cons_left[g->out_ds[k]] > 0);
   s->inflight[w]++;
   s->running++;
+  s->active[n] = 1;
+  s->started[n] = now_s() - s->t0;
   return hp__isend(&s->outbox, s->comm, w, b, err);
 }
 
@@ -321,6 +379,7 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   const hp_graph *g = s->g;
   int32_t n = (int32_t)hp__get_u32(r);
   double secs = hp__get_f64(r);
+  uint64_t task_fp = hp__get_u64(r);
   uint32_t nout = hp__get_u32(r);
   if (r->bad || (size_t)n >= g->nnodes ||
       nout != g->out_off[n + 1] - g->out_off[n])
@@ -348,7 +407,7 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   if (r->bad)
     return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
                     w);
-  finish(s, n, w, secs);
+  finish(s, n, w, secs, task_fp);
   return HP_OK;
 }
 
@@ -366,24 +425,60 @@ static int on_fail(sched *s, hp_rd *r, int w, hp_error *err) {
   return node_failed(s, n, &e);
 }
 
-static int receive_one(sched *s, hp_error *err) {
-  int w;
-  HP_TRY(hp__recv(s->comm, MPI_ANY_SOURCE, &s->msg, &w, err));
+/* Waits up to timeout seconds for a message and handles it. */
+static int receive_one(sched *s, double timeout, hp_error *err) {
+  int w, got;
+  HP_TRY(hp__recv_poll(s->comm, MPI_ANY_SOURCE, &s->msg, &w, timeout, &got,
+                       err));
+  if (!got)
+    return HP_OK;
   hp_rd r = {.p = s->msg.data, .len = s->msg.len};
   uint32_t kind = hp__get_u32(&r);
+  if (kind == HP_MSG_STOP) { /* a signal reached that worker */
+    hp__exec_request_stop((int)hp__get_u32(&r));
+    return HP_OK;
+  }
+  if (kind != HP_MSG_DONE && kind != HP_MSG_FAIL)
+    return hp__fail(err, HP_EINTERNAL, "rank 0 got a '%s' message from %d",
+                    hp__msg_name((int)kind), w);
+  int32_t n = (int32_t)hp__get_u32(&r);
+  r.pos = 0;
+  (void)hp__get_u32(&r);
   s->inflight[w]--;
   s->running--;
+  if ((size_t)n < s->g->nnodes)
+    s->active[n] = 0;
   if (kind == HP_MSG_DONE)
     return on_done(s, &r, w, err);
-  if (kind == HP_MSG_FAIL)
-    return on_fail(s, &r, w, err);
-  return hp__fail(err, HP_EINTERNAL, "rank 0 got a '%s' message from %d",
-                  hp__msg_name((int)kind), w);
+  return on_fail(s, &r, w, err);
+}
+
+/* A signal asked to stop: no new task starts; running ones get the grace
+ * period (HPCPIPE_GRACE seconds) to finish. */
+static void begin_stop(sched *s) {
+  if (s->grace_end > 0)
+    return;
+  double grace = (double)hp__env_size("HPCPIPE_GRACE", 20);
+  s->grace_end = now_s() + grace;
+  int sig = hp__exec_stop_signal();
+  hp__log(HP_LOG_WARN,
+          "stopping (signal %d, %s): no new tasks; %zu running get %.0f s "
+          "to finish",
+          sig, sig == 15 ? "SIGTERM" : sig == 2 ? "SIGINT" : sig == 10
+                                                               ? "SIGUSR1"
+                                                               : "signal",
+          s->running, grace);
 }
 
 static int loop(sched *s, hp_error *err) {
-  while (!s->failed && s->done < s->total) {
+  while (!s->failed && s->done + s->nfailed < s->total) {
+    if (hp__exec_stop_signal()) {
+      begin_stop(s);
+      break;
+    }
     if (s->nworkers == 0) {
+      if (s->nheap == 0 && s->nfailed)
+        break; /* keep-going: what is left depends on a failure */
       if (s->nheap == 0)
         return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
       HP_TRY(run_local(s, heap_pop(s)));
@@ -395,34 +490,32 @@ static int loop(sched *s, hp_error *err) {
         break;
       HP_TRY(send_task(s, heap_pop(s), w, err));
     }
+    if (s->running == 0 && s->nfailed)
+      break;
     if (s->running == 0)
       return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
-    HP_TRY(receive_one(s, err));
+    HP_TRY(receive_one(s, 0.5, err));
+    progress(s, 0);
+    if (now_s() - s->last_beat >= 30) { /* the lock's heartbeat */
+      hp__journal_heartbeat(s->pl->store_dir);
+      s->last_beat = now_s();
+    }
   }
-  while (s->running > 0) /* let running tasks finish */
-    HP_TRY(receive_one(s, err));
+  while (s->running > 0) { /* let running tasks finish */
+    if (hp__exec_stop_signal())
+      begin_stop(s);
+    if (s->grace_end > 0 && now_s() >= s->grace_end) {
+      s->o->abandoned = 1;
+      break;
+    }
+    HP_TRY(receive_one(s, 0.25, err));
+    progress(s, 0);
+  }
   return HP_OK;
 }
 
-static FILE *open_journal(hp_plan *pl) {
-  char *path = hp__xasprintf("%s/journal.jsonl", pl->store_dir);
-  FILE *f = NULL;
-  if (hp__mkdir_p(pl->store_dir) == 0)
-    f = fopen(path, "a");
-  if (!f)
-    hp__log(HP_LOG_WARN, "cannot open the run journal %s: %s", path,
-            strerror(errno));
-  else
-    fprintf(f, "{\"event\":\"start\",\"run\":\"%s\",\"nodes\":%zu}\n",
-            pl->version, pl->nsel);
-  free(path);
-  return f;
-}
-
-/* The values workers spilled (hp__exec_spill) are this run's only: its
- * spill directory is removed once every worker has finished with them. */
-static void remove_spills(const hp_plan *pl) {
-  char *dir = hp__exec_spill_dir(pl);
+/* Removes a spill directory and its files. */
+static void remove_dir(const char *dir) {
   DIR *dd = opendir(dir);
   struct dirent *e;
   while (dd && (e = readdir(dd))) {
@@ -435,19 +528,96 @@ static void remove_spills(const hp_plan *pl) {
   if (dd) {
     closedir(dd);
     rmdir(dir);
-    char *parent = hp__xasprintf("%s/.spill", pl->store_dir);
-    rmdir(parent); /* only if no other run's spills are in it */
-    free(parent);
   }
-  free(dir);
 }
 
-int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
+/* The values workers spilled (hp__exec_spill) are one run's only: its
+ * spill directory is removed once every worker has finished with them;
+ * with all, every run's (at the start, holding the lock, what killed runs
+ * left). */
+static void remove_spills(const hp_plan *pl, int all) {
+  char *parent = hp__xasprintf("%s/.spill", pl->store_dir);
+  if (all) {
+    DIR *dd = opendir(parent);
+    struct dirent *e;
+    while (dd && (e = readdir(dd))) {
+      if (e->d_name[0] == '.')
+        continue;
+      char *dir = hp__xasprintf("%s/%s", parent, e->d_name);
+      remove_dir(dir);
+      free(dir);
+    }
+    if (dd)
+      closedir(dd);
+  } else {
+    char *dir = hp__exec_spill_dir(pl);
+    remove_dir(dir);
+    free(dir);
+  }
+  rmdir(parent); /* only if empty */
+  free(parent);
+}
+
+/* The selected user nodes that did not complete: failed ones, then those
+ * that did not run, as "a, b, c" (malloc'd). */
+static char *not_run(const sched *s, int failed) {
+  const hp_plan *pl = s->pl;
+  uint8_t *mark = hp__xcalloc(pl->ug->nnodes + 1, 1);
+  for (size_t n = 0; n < s->g->nnodes; n++) {
+    if (!s->run[n] || s->ended[n] == 1 || (s->ended[n] == 2) != failed)
+      continue;
+    mark[pl->task ? pl->task[n].unode : (int32_t)n] = 1;
+  }
+  hp_buf b = {0};
+  hp__buf_puts(&b, "");
+  size_t k = 0;
+  for (size_t i = 0; i < pl->ug->nnodes; i++) {
+    int32_t u = pl->ug->order[i];
+    if (!mark[u])
+      continue;
+    if (k++)
+      hp__buf_puts(&b, ", ");
+    hp__buf_puts(&b, pl->upipe->nodes[u].name);
+  }
+  free(mark);
+  return b.data;
+}
+
+/* Decides what a resume skips; the selection's fingerprints go to fp. */
+static void plan_skips(sched *s) {
+  const hp_graph *g = s->g;
+  uint8_t *skip = hp__xcalloc(g->nnodes + 1, 1);
+  size_t sel = 0, n = 0;
+  for (size_t i = 0; i < g->nnodes; i++)
+    sel += s->pl->keep[i];
+  if (s->o->skip != HP_SKIP_NONE)
+    n = hp__journal_skips(s->pl, s->o->skip, s->fp, skip);
+  for (size_t i = 0; i < g->nnodes; i++)
+    s->run[i] = s->pl->keep[i] && !skip[i];
+  const char *unit = s->pl->task ? "tasks" : "nodes";
+  if (s->o->skip == HP_SKIP_RESUME)
+    hp__log(HP_LOG_INFO, "resume: %zu of %zu %s are up to date; running %zu",
+            n, sel, unit, sel - n);
+  else if (s->o->skip == HP_SKIP_ONLY_MISSING)
+    hp__log(HP_LOG_INFO,
+            "only missing: skipping %zu of %zu %s whose outputs exist; "
+            "running %zu",
+            n, sel, unit, sel - n);
+  free(skip);
+}
+
+int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
+                  hp_error *err) {
   const hp_graph *g = pl->g;
-  sched s = {.pl = pl, .g = g, .comm = comm, .nworkers = pl->size - 1};
+  sched s = {.pl = pl, .o = o, .g = g, .comm = comm,
+             .nworkers = pl->size - 1};
   size_t depth = hp__env_size("HPCPIPE_DEPTH", 2);
   s.depth = depth < 1 ? 1 : depth > 1000 ? 1000 : (int)depth;
   size_t nn = g->nnodes + 1, nd = g->nds + 1;
+  s.run = hp__xcalloc(nn, 1);
+  s.active = hp__xcalloc(nn, 1);
+  s.ended = hp__xcalloc(nn, 1);
+  s.started = hp__xcalloc(nn, sizeof *s.started);
   s.deps = hp__xcalloc(nn, sizeof *s.deps);
   s.pos = hp__xcalloc(nn, sizeof *s.pos);
   s.attempt = hp__xcalloc(nn, sizeof *s.attempt);
@@ -461,42 +631,76 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   s.local = hp__xcalloc(nd, sizeof *s.local);
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
   s.rel = hp__xcalloc((size_t)pl->size + 1, sizeof *s.rel);
-  s.t0 = s.last_progress = now_s();
-  s.journal = open_journal(pl);
-  init_counts(&s);
-  int rc = loop(&s, err);
-  if (rc == HP_OK && s.failed) {
+  int rc = hp__journal_lock(pl->store_dir, pl->version, err);
+  int locked = rc == HP_OK;
+  if (rc == HP_OK) {
+    hp__journal_sweep(pl);
+    remove_spills(pl, 1);
+    plan_skips(&s);
+    s.t0 = s.last_progress = s.last_beat = now_s();
+    s.journal = hp__journal_open(pl, o->command);
+    init_counts(&s);
+    /* in-process, nothing else watches the clock while a node runs */
+    hp__exec_stop_alarm(s.nworkers == 0
+                            ? (unsigned)hp__env_size("HPCPIPE_GRACE", 20)
+                            : 0);
+    rc = loop(&s, err);
+  }
+  int stopped = rc == HP_OK && hp__exec_stop_signal();
+  if (rc == HP_OK && s.nfailed) {
     *err = s.ferr;
     rc = s.ferr.code ? s.ferr.code : HP_ENODE;
+  } else if (stopped) {
+    rc = hp__fail(err, HP_EINTR,
+                  "interrupted by signal %d: %zu of %zu %s done%s",
+                  hp__exec_stop_signal(), s.done, s.total,
+                  pl->task ? "tasks" : "nodes",
+                  o->abandoned ? "; running tasks abandoned after the grace "
+                                 "period"
+                               : "");
   }
-  hp_buf bye = {0};
-  hp__put_u32(&bye, HP_MSG_SHUTDOWN);
-  hp_error ignore = HP_ERROR_INIT;
-  hp__outbox_drain(&s.outbox, &ignore); /* every task was received */
-  for (int w = 1; w < pl->size; w++)
-    hp__send(comm, w, &bye, &ignore);
-  hp__buf_free(&bye);
-  remove_spills(pl);
-  if (s.journal) {
-    fprintf(s.journal, "{\"event\":\"%s\",\"done\":%zu,\"seconds\":%.3f}\n",
-            rc == HP_OK ? "finish" : "fail", s.done, now_s() - s.t0);
-    fclose(s.journal);
+  if (!o->abandoned) {
+    hp_buf bye = {0};
+    hp__put_u32(&bye, HP_MSG_SHUTDOWN);
+    hp_error ignore = HP_ERROR_INIT;
+    hp__outbox_drain(&s.outbox, &ignore); /* every task was received */
+    for (int w = 1; w < pl->size; w++)
+      hp__send(comm, w, &bye, &ignore);
+    hp__buf_free(&bye);
+    remove_spills(pl, 0);
   }
+  if (s.journal)
+    hp__journal_close(s.journal,
+                      rc == HP_OK        ? "finish"
+                      : rc == HP_EINTR   ? "interrupted"
+                                         : "fail",
+                      s.done, now_s() - s.t0);
+  if (locked)
+    hp__journal_unlock(pl->store_dir);
+  progress(&s, 1);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
                ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) *
                    1e-6;
+  const char *unit = pl->task ? "task" : "node";
   if (rc == HP_OK)
     hp__log(HP_LOG_INFO,
             "run %s complete: %zu %s%s in %.3f s (rank 0 CPU %.3f s, "
             "peak memory %.0f MB)",
-            pl->version, s.done, pl->task ? "task" : "node",
-            s.done == 1 ? "" : "s", now_s() - s.t0, cpu,
-            (double)ru.ru_maxrss / 1024.0);
-  else if (s.failed)
-    hp__log(HP_LOG_INFO, "%zu of %zu %s completed before the failure",
-            s.done, s.total, pl->task ? "tasks" : "nodes");
+            pl->version, s.done, unit, s.done == 1 ? "" : "s",
+            now_s() - s.t0, cpu, (double)ru.ru_maxrss / 1024.0);
+  else if (s.nfailed || stopped)
+    hp__log(HP_LOG_INFO, "%zu of %zu %ss completed before the %s", s.done,
+            s.total, unit, stopped ? "stop" : "failure");
+  if (locked && s.done < s.total && (s.nfailed || stopped)) {
+    char *failed = not_run(&s, 1), *left = not_run(&s, 0);
+    if (*failed && o->keep_going)
+      hp__log(HP_LOG_INFO, "failed: %s", failed);
+    if (*left)
+      hp__log(HP_LOG_INFO, "did not run: %s", left);
+    free(failed), free(left);
+  }
   for (size_t d = 0; d < g->nds; d++) {
     free(s.inl[d]);
     hp_value_free(s.local[d]);
@@ -505,6 +709,7 @@ int hp__sched_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     hp__buf_free(&s.rel[w]);
   hp__buf_free(&s.msg);
   hp__buf_free(&s.out);
+  free(s.run), free(s.active), free(s.ended), free(s.started);
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.spilled);

@@ -479,7 +479,7 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
   if (hp__mkdir_parents(path) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
                     strerror(errno));
-  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  char *tmp = hp__fs_tmp_name(path);
   wctx w = {.path = path,
             .vstr = -1,
             .boolt = -1,
@@ -1602,123 +1602,156 @@ static int materialize(wctx *w, hid_t master, const char *const *parts,
 }
 
 typedef struct stitch_src {
-  hid_t *file, *obj; /* [n] each part's file and object at key */
+  hid_t file0, obj0; /* part 0's file and object at key (open throughout) */
+  const char *key;   /* the object's key in every part; NULL for the root */
   size_t n;
 } stitch_src;
 
+/* Checks column c of part i (dataset d) against part 0's: sets the
+ * part's row count and, for part 0, the column's type, rank and shape;
+ * *mixed when the parts store the column in different but joinable ways
+ * (strings and a dictionary, two dictionaries, ints and floats). */
+static int stitch_check(wctx *w, const char *part0, const char *parti,
+                        const char *col, hid_t d, size_t i, hid_t *t0,
+                        int *ndim, hsize_t *tail, hsize_t *rows,
+                        uint8_t *mixed) {
+  hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+  int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+  hid_t t = d >= 0 ? H5Dget_type(d) : -1;
+  hsize_t dims[8];
+  int rc = HP_OK;
+  if (nd < 1 || nd > 8 || t < 0) {
+    rc = hp__fail(w->err, HP_EHDF5, "%s: partition %s has no dataset '%s'",
+                  w->path, parti, col);
+  } else {
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    *rows = dims[0];
+    if (i == 0) {
+      *ndim = nd;
+      memcpy(tail, dims, sizeof dims[0] * (size_t)nd);
+      *t0 = t;
+      t = -1;
+    } else if (kind_of(t) && kind_of(t) == kind_of(*t0) && !is_bool_enum(t) &&
+               !is_bool_enum(*t0) &&
+               (H5Tget_class(t) != H5Tget_class(*t0) ||
+                (H5Tget_class(*t0) == H5T_ENUM && H5Tequal(t, *t0) <= 0))) {
+      /* h5py would read a view of two dictionaries as raw codes */
+      *mixed = 1;
+    } else if (nd != *ndim ||
+               memcmp(tail + 1, dims + 1, sizeof dims[0] * (size_t)(nd - 1)) ||
+               H5Tget_class(t) != H5Tget_class(*t0) ||
+               (H5Tget_class(*t0) != H5T_ENUM && H5Tequal(t, *t0) <= 0)) {
+      rc = hp__fail(w->err, HP_EHDF5,
+                    "%s: partitions disagree on column '%s' (%s and %s)",
+                    w->path, col, part0, parti);
+    }
+  }
+  h5_close(t);
+  h5_close(sp);
+  return rc;
+}
+
 /* The members (columns, or "data" for an array) listed by part 0, each a
  * dataset in every part with an equal type (enums may differ) and, for
- * tables, one row count per part. */
+ * tables, one row count per part. Parts are opened one at a time: an
+ * open HDF5 file costs about half a megabyte, and a dataset may have
+ * tens of thousands of partitions. */
 static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
                           const char *const *parts, const char *key,
                           int array, int64_t *total) {
-  size_t nc = 0;
-  char **cols = array ? NULL : link_names(s->obj[0], &nc);
+  size_t nc = 0, n = s->n;
+  char **cols = array ? NULL : link_names(s->obj0, &nc);
   if (array) {
     cols = hp__xcalloc(2, sizeof *cols);
     cols[0] = hp__xstrdup("data");
     nc = 1;
   }
-  size_t n = s->n;
-  hsize_t *rows = hp__xcalloc(n + 1, sizeof *rows);
-  hid_t *ts = hp__xcalloc(n + 1, sizeof *ts);
-  uint8_t *have = hp__xcalloc(n + 1, 1);
+  hsize_t *rows = hp__xcalloc(nc * n + 1, sizeof *rows);
+  uint8_t *have = hp__xcalloc(nc * n + 1, 1);
+  uint8_t *mixed = hp__xcalloc(nc + 1, 1), *anyv = hp__xcalloc(nc + 1, 1);
+  hid_t *t0 = hp__xcalloc(nc + 1, sizeof *t0);
+  int *ndim = hp__xcalloc(nc + 1, sizeof *ndim);
+  hsize_t(*tail)[8] = hp__xcalloc(nc + 1, sizeof *tail);
+  for (size_t c = 0; c < nc; c++)
+    t0[c] = -1;
   int rc = HP_OK;
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
+    hid_t f = s->file0, o = s->obj0;
+    if (i > 0) {
+      rc = open_file(parts[i], &f, w->err);
+      o = rc == HP_OK ? H5Oopen(f, s->key ? s->key : "/", H5P_DEFAULT) : -1;
+      if (rc == HP_OK && o < 0)
+        rc = h5_fail(w->err, parts[i], "no object at the dataset's key");
+    }
+    int valid = !array && rc == HP_OK &&
+                H5Lexists(o, ".valid", H5P_DEFAULT) > 0;
+    for (size_t c = 0; c < nc && rc == HP_OK; c++) {
+      if (strcmp(cols[c], ".valid") == 0)
+        continue;
+      hid_t d = H5Dopen2(array ? f : o, cols[c], H5P_DEFAULT);
+      rc = stitch_check(w, parts[0], parts[i], cols[c], d, i, &t0[c],
+                        &ndim[c], tail[c], &rows[c * n + i], &mixed[c]);
+      h5_close(d);
+      if (valid) {
+        char *vname = hp__xasprintf(".valid/%s", cols[c]);
+        have[c * n + i] = H5Lexists(o, vname, H5P_DEFAULT) > 0;
+        anyv[c] |= have[c * n + i];
+        free(vname);
+      }
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (i > 0) {
+      h5_close(o);
+      h5_close(f);
+    }
+  }
   int64_t first_total = -1;
   for (size_t c = 0; c < nc && rc == HP_OK; c++) {
     if (strcmp(cols[c], ".valid") == 0)
       continue;
-    hsize_t tail[8] = {0};
-    int ndim = 0, mixed = 0;
-    for (size_t i = 0; i < n && rc == HP_OK; i++) {
-      hid_t d = H5Dopen2(array ? s->file[i] : s->obj[i], cols[c], H5P_DEFAULT);
-      hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
-      int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-      hsize_t dims[8];
-      ts[i] = d >= 0 ? H5Dget_type(d) : -1;
-      if (nd < 1 || nd > 8 || ts[i] < 0) {
-        rc = hp__fail(w->err, HP_EHDF5, "%s: partition %s has no dataset '%s'",
-                      w->path, parts[i], cols[c]);
-      } else {
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-        rows[i] = dims[0];
-        if (i == 0) {
-          ndim = nd;
-          memcpy(tail, dims, sizeof dims[0] * (size_t)nd);
-        } else if (kind_of(ts[i]) && kind_of(ts[i]) == kind_of(ts[0]) &&
-                   !is_bool_enum(ts[i]) && !is_bool_enum(ts[0]) &&
-                   (H5Tget_class(ts[i]) != H5Tget_class(ts[0]) ||
-                    (H5Tget_class(ts[0]) == H5T_ENUM &&
-                     H5Tequal(ts[i], ts[0]) <= 0))) {
-          /* strings and a dictionary, two different dictionaries (h5py
-           * would read a view of them as raw codes), or ints and floats */
-          mixed = 1;
-        } else if (nd != ndim || memcmp(tail + 1, dims + 1,
-                                        sizeof dims[0] * (size_t)(nd - 1)) ||
-                   (H5Tget_class(ts[i]) != H5Tget_class(ts[0])) ||
-                   (H5Tget_class(ts[0]) != H5T_ENUM &&
-                    H5Tequal(ts[i], ts[0]) <= 0)) {
-          rc = hp__fail(w->err, HP_EHDF5,
-                        "%s: partitions disagree on column '%s' (%s and %s)",
-                        w->path, cols[c], parts[0], parts[i]);
-        }
-      }
-      h5_close(sp);
-      h5_close(d);
-    }
     int64_t sum = 0;
     for (size_t i = 0; i < n; i++)
-      sum += (int64_t)rows[i];
-    if (rc == HP_OK && first_total >= 0 && sum != first_total)
+      sum += (int64_t)rows[c * n + i];
+    if (first_total >= 0 && sum != first_total)
       rc = hp__fail(w->err, HP_EHDF5, "%s: columns of unequal length",
                     w->path);
     first_total = sum;
-    if (rc == HP_OK && mixed)
+    if (rc == HP_OK && mixed[c])
       rc = materialize(w, master, parts, n, key, cols[c]);
     else if (rc == HP_OK)
-      rc = vds_create(w, master, cols[c], ts[0], ndim, tail, rows, NULL, parts,
-                      array ? "/data" : cols[c], n, NULL);
-    for (size_t i = 0; i < n; i++) {
-      h5_close(ts[i]);
-      ts[i] = -1;
-    }
-    if (rc == HP_OK && !mixed) {
+      rc = vds_create(w, master, cols[c], t0[c], ndim[c], tail[c],
+                      rows + c * n, NULL, parts, array ? "/data" : cols[c], n,
+                      NULL);
+    if (rc == HP_OK && !mixed[c]) {
       hid_t d = H5Dopen2(master, cols[c], H5P_DEFAULT);
       if (d >= 0)
-        rc = copy_str_attr(w, array ? s->file[0] : s->obj[0], cols[c], d,
+        rc = copy_str_attr(w, array ? s->file0 : s->obj0, cols[c], d,
                            DTYPE_ATTR);
       h5_close(d);
     }
     /* null masks: a part without one maps nothing, and the fill says valid */
-    if (rc == HP_OK && !array) {
-      int any = 0;
+    if (rc == HP_OK && anyv[c]) {
       char *vname = hp__xasprintf(".valid/%s", cols[c]);
-      for (size_t i = 0; i < n; i++) {
-        have[i] = H5Lexists(s->obj[i], ".valid", H5P_DEFAULT) > 0 &&
-                  H5Lexists(s->obj[i], vname, H5P_DEFAULT) > 0;
-        any |= have[i];
-      }
-      H5Eclear2(H5E_DEFAULT);
-      if (any) {
-        hid_t vg = H5Lexists(master, ".valid", H5P_DEFAULT) > 0
-                       ? H5Gopen2(master, ".valid", H5P_DEFAULT)
-                       : H5Gcreate2(master, ".valid", w->lcpl, w->gcpl,
-                                    H5P_DEFAULT);
-        uint8_t one = 1;
-        hsize_t t1[8] = {0};
-        rc = vg < 0 ? wfail(w, "group", ".valid")
-                    : vds_create(w, vg, cols[c], H5T_STD_U8LE, 1, t1, rows,
-                                 have, parts, vname, n, &one);
-        h5_close(vg);
-      }
+      hid_t vg = H5Lexists(master, ".valid", H5P_DEFAULT) > 0
+                     ? H5Gopen2(master, ".valid", H5P_DEFAULT)
+                     : H5Gcreate2(master, ".valid", w->lcpl, w->gcpl,
+                                  H5P_DEFAULT);
+      uint8_t one = 1;
+      hsize_t t1[8] = {0};
+      rc = vg < 0 ? wfail(w, "group", ".valid")
+                  : vds_create(w, vg, cols[c], H5T_STD_U8LE, 1, t1,
+                               rows + c * n, have + c * n, parts, vname, n,
+                               &one);
+      h5_close(vg);
       free(vname);
     }
   }
   *total = first_total < 0 ? 0 : first_total;
+  for (size_t c = 0; c < nc; c++)
+    h5_close(t0[c]);
   free_names(cols, nc);
-  free(rows);
-  free(ts);
-  free(have);
+  free(rows), free(have), free(mixed), free(anyv), free(t0), free(ndim);
+  free(tail);
   return rc;
 }
 
@@ -1729,21 +1762,14 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
                     path ? path : "(null)");
   hp__h5_init();
   int root = !key || !key[0] || strcmp(key, "/") == 0;
-  stitch_src s = {.n = n};
-  s.file = hp__xcalloc(n + 1, sizeof *s.file);
-  s.obj = hp__xcalloc(n + 1, sizeof *s.obj);
-  int rc = HP_OK;
-  for (size_t i = 0; i < n; i++)
-    s.file[i] = s.obj[i] = -1;
-  for (size_t i = 0; i < n && rc == HP_OK; i++) {
-    rc = open_file(parts[i], &s.file[i], err);
-    if (rc == HP_OK) {
-      s.obj[i] = H5Oopen(s.file[i], root ? "/" : key, H5P_DEFAULT);
-      if (s.obj[i] < 0)
-        rc = h5_fail(err, parts[i], "no object at the dataset's key");
-    }
+  stitch_src s = {.n = n, .key = root ? NULL : key, .file0 = -1, .obj0 = -1};
+  int rc = open_file(parts[0], &s.file0, err);
+  if (rc == HP_OK) {
+    s.obj0 = H5Oopen(s.file0, root ? "/" : key, H5P_DEFAULT);
+    if (s.obj0 < 0)
+      rc = h5_fail(err, parts[0], "no object at the dataset's key");
   }
-  char *kind = rc == HP_OK ? attr_read_str(s.obj[0], "hpcpipe_kind") : NULL;
+  char *kind = rc == HP_OK ? attr_read_str(s.obj0, "hpcpipe_kind") : NULL;
   int array = kind && strcmp(kind, "array") == 0;
   if (rc == HP_OK && (!kind || (!array && strcmp(kind, "table") != 0)))
     rc = hp__fail(err, HP_EHDF5,
@@ -1756,7 +1782,7 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   if (rc == HP_OK && hp__mkdir_parents(path) != 0)
     rc = hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
                   strerror(errno));
-  char *tmp = hp__xasprintf("%s.tmp.%ld", path, (long)getpid());
+  char *tmp = hp__fs_tmp_name(path);
   wctx w = {.path = path, .vstr = -1, .boolt = -1, .scalar = -1,
             .gcpl = -1, .dcpl = -1, .lcpl = -1, .err = err};
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), file = -1, obj = -1;
@@ -1782,7 +1808,7 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   if (rc == HP_OK)
     rc = attr_str(&w, obj, "hpcpipe_kind", array ? "array" : "table");
   if (rc == HP_OK && !array)
-    rc = copy_str_attr(&w, s.file[0], root ? "/" : key, obj,
+    rc = copy_str_attr(&w, s.file0, root ? "/" : key, obj,
                        "hpcpipe_columns");
   if (rc == HP_OK)
     rc = attr_i64(&w, obj, "hpcpipe_partitions", (int64_t)n);
@@ -1805,12 +1831,8 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
     rc = h5_fail(err, path, "close");
   h5_close(fcpl);
   wctx_close(&w);
-  for (size_t i = 0; i < n; i++) {
-    h5_close(s.obj[i]);
-    h5_close(s.file[i]);
-  }
-  free(s.obj);
-  free(s.file);
+  h5_close(s.obj0);
+  h5_close(s.file0);
   free(kind);
   if (rc == HP_OK && rename(tmp, path) != 0)
     rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path,

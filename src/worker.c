@@ -45,6 +45,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
   hp__put_u32(&w->out, HP_MSG_DONE);
   hp__put_u32(&w->out, (uint32_t)node);
   hp__put_f64(&w->out, res->seconds);
+  hp__put_u64(&w->out, res->task_fp);
   hp__put_u32(&w->out, (uint32_t)nout);
   hp_buf packed = {0};
   for (size_t i = 0; i < nout; i++) {
@@ -140,9 +141,22 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
   hp_buf msg = {0};
   int rc = w.cache ? HP_OK : HP_ENOMEM;
+  int told = 0; /* rank 0 knows a signal asked this rank to stop */
   while (rc == HP_OK) {
-    int src;
-    rc = hp__recv(comm, 0, &msg, &src, err);
+    int src, got = 0;
+    while (rc == HP_OK && !got) {
+      int sig = hp__exec_stop_signal();
+      if (sig && !told) {
+        hp_buf stop = {0};
+        hp__put_u32(&stop, HP_MSG_STOP);
+        hp__put_u32(&stop, (uint32_t)sig);
+        rc = hp__send(comm, 0, &stop, err);
+        hp__buf_free(&stop);
+        told = 1;
+      }
+      if (rc == HP_OK)
+        rc = hp__recv_poll(comm, 0, &msg, &src, 0.25, &got, err);
+    }
     if (rc != HP_OK)
       break;
     hp_rd r = {.p = msg.data, .len = msg.len};

@@ -12,8 +12,8 @@ ok() { echo "ok: $*" >&2; }
 # new_project DIR: a copy of examples/readings (a small project: conf/ and
 # raw data; jobs/demo.c is its plugin).
 new_project() {
-  rm -rf "$1" && mkdir -p "$1/data" && cp -r "$SRC/examples/readings/conf" "$1/" &&
-    cp -r "$SRC/examples/readings/data/01_raw" "$1/data/"
+  rm -rf "$1" && mkdir -p "$1/data" && cp -rp "$SRC/examples/readings/conf" "$1/" &&
+    cp -rp "$SRC/examples/readings/data/01_raw" "$1/data/"
 }
 
 # hp NP ARGS...: runs hpcpipe on NP ranks (1 = in-process, no mpirun),

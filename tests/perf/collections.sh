@@ -69,22 +69,17 @@
 # to 1e-9 relative; row counts and integer sums exactly); a mismatch prints
 # a WARNING line. WL="w3 w5" runs a subset.
 set -euo pipefail
-B=$(cd "${1:-build}" && pwd) REPS=${2:-5}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-. "$HERE/../../slurm/mpi-env.sh"
+. "$(dirname "$0")/lib.sh"
+perf_start collections 5 "$@"
 WL=${WL:-w3 w4 w5 w6}
 W3_ROWS=${W3_ROWS:-100000} W3_COLS=${W3_COLS:-4000} W3_CHUNK=${W3_CHUNK:-2500}
 W4_DAYS=${W4_DAYS:-164}
 W5_DAYS=${W5_DAYS:-58} W5_RIGHT=${W5_RIGHT:-100000}
 W6_ROWS=${W6_ROWS:-131072} W6_COLS=${W6_COLS:-1024} W6_CHUNK=${W6_CHUNK:-8192}
-W=$(mktemp -d /tmp/hpcpipe-collections.XXXXXX)
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
 P=$W/proj
 mkdir -p "$P/data"
 has() { case " $WL " in *" $1 "*) return 0 ;; esac; return 1; }
 
-. "$HERE/lib.sh"
 day() { date -u -d "2000-01-01 + $1 days" +%Y-%m-%d; }
 
 # mkconf DIR CATALOG_LINES NODES...: a conf directory under $P.

@@ -48,16 +48,11 @@
 # Results of hpcpipe and pandas are compared (counts exactly, floats to
 # 1e-9 relative); a mismatch prints a WARNING line.
 set -euo pipefail
-B=$(cd "${1:-build}" && pwd) REPS=${2:-5}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-. "$HERE/../../slurm/mpi-env.sh"
-W=$(mktemp -d /tmp/hpcpipe-frames.XXXXXX)
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
+. "$(dirname "$0")/lib.sh"
+perf_start frames 5 "$@"
 P=$W/proj
 mkdir -p "$P/data"
 
-. "$HERE/lib.sh"
 
 GEN='{node: make_ts, func: datasets.timeseries, outputs: ts,
        args: {start: "2000-01-01", end: "2000-03-01", freq: 1s,

@@ -21,16 +21,11 @@
 # Both systems read the same CSVs from the page cache; Python start-up is
 # excluded from the reference's time (it reports its own phases).
 set -euo pipefail
-B=$(cd "${1:-build}" && pwd) REPS=${2:-3}
-HERE=$(cd "$(dirname "$0")" && pwd) SRC=$(cd "$HERE/../.." && pwd)
-. "$SRC/slurm/mpi-env.sh"
+. "$(dirname "$0")/lib.sh"
+perf_start glacier 3 "$@"
 export HPCPIPE_PLUGIN_PATH=$B/jobs
-PY=/usr/bin/python3
-W=$(mktemp -d /tmp/hpcpipe-glacier.XXXXXX)
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
 EU=active.model_options.metric=euclidean,candidate.model_options.metric=euclidean
 
-. "$HERE/lib.sh"
 # run NP ARGS...: wall seconds of one hpcpipe run in $P
 run() {
   local np=$1 t0 t1

@@ -1,8 +1,22 @@
-# Helpers shared by the benchmarks (sourced): medians, and timed hpcpipe
-# runs. The caller sets B (build directory), P (project directory), W
-# (scratch directory), REPS and HANG (seconds before a run counts as hung).
+# Helpers shared by the benchmarks (sourced): set-up, medians, and timed
+# hpcpipe runs. A benchmark starts with
+#   . "$(dirname "$0")/lib.sh"; perf_start NAME DEFAULT_REPS "$@"
+# and sets P (project directory) and, for hprun/hpmed, HANG (seconds
+# before a run counts as hung).
 
-DREPS=$((REPS > 3 ? 3 : REPS)) # Dask distributed: slow runs, at most 3
+# perf_start NAME DEFAULT_REPS [BUILD_DIR [REPS]]: sets B (build directory),
+# REPS, DREPS, HERE (tests/perf), SRC (the repository), PY (Debian's
+# python3), W (a scratch directory, removed at exit unless KEEP is set),
+# and the MPI environment of slurm/mpi-env.sh.
+perf_start() {
+  B=$(cd "${3:-build}" && pwd) REPS=${4:-$2}
+  DREPS=$((REPS > 3 ? 3 : REPS)) # Dask distributed: slow runs, at most 3
+  HERE=$(cd "$(dirname "$0")" && pwd) SRC=$(cd "$(dirname "$0")/../.." && pwd)
+  PY=/usr/bin/python3
+  . "$SRC/slurm/mpi-env.sh"
+  W=$(mktemp -d "/tmp/hpcpipe-$1.XXXXXX")
+  [ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
+}
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

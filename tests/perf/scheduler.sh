@@ -5,13 +5,9 @@
 #   tests/perf/scheduler.sh BUILD_DIR [REPS]
 # Not part of the default test run (it takes minutes).
 set -euo pipefail
-B=$(cd "${1:-build}" && pwd) REPS=${2:-5}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../../slurm/mpi-env.sh"
-W=$(mktemp -d /tmp/hpcpipe-perf.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "$0")/lib.sh"
+perf_start scheduler 5 "$@"
 
-. "$HERE/lib.sh"
 # secs CMD...: wall seconds of one run
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 

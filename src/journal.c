@@ -1,0 +1,575 @@
+/*
+ * journal.c - the store's lock, its journal of task completions, and the
+ * resume decision read back from both. The journal is JSON lines, one per
+ * event, appended and written through line by line:
+ *
+ *   {"event":"start","run":"...","tasks":N,"command":"..."}
+ *   {"event":"done","node":"clean[3]","fp":"<16 hex>","rank":1,
+ *    "attempt":1,"start":0.12,"seconds":0.5,
+ *    "outputs":[["ds","<fp>","<stamp>"],...]}
+ *   {"event":"finish"|"fail"|"interrupted","done":N,"seconds":S}
+ *
+ * A resume reads every run's lines; the newest record of a task wins.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "exec.h"
+#include "fs.h"
+#include "log.h"
+#include "map.h"
+#include "mem.h"
+#include "store.h"
+#include "tree.h"
+
+/* ---- the lock ---- */
+
+static char *lock_path(const char *store_dir) {
+  return hp__xasprintf("%s/run.lock", store_dir);
+}
+
+static void host_name(char *buf, size_t n) {
+  if (gethostname(buf, n) != 0)
+    snprintf(buf, n, "unknown");
+  buf[n - 1] = '\0';
+}
+
+/* Whether process pid lives (a zombie, dead but not yet reaped, does
+ * not). */
+static int process_alive(long pid) {
+  if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+    return 0;
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');
+  return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* Whether the holder written in text (host pid start run) is gone. */
+static int lock_stale(const char *path, const char *text) {
+  char host[256], me[256];
+  long pid = 0;
+  if (sscanf(text, "%255s %ld", host, &pid) != 2)
+    return 1; /* unreadable: half written by a killed run */
+  host_name(me, sizeof me);
+  if (strcmp(host, me) == 0)
+    return !process_alive(pid);
+  struct stat st;
+  double stale = (double)hp__env_size("HPCPIPE_LOCK_STALE", 300);
+  return stat(path, &st) == 0 &&
+         difftime(time(NULL), st.st_mtime) > stale;
+}
+
+int hp__journal_lock(const char *store_dir, const char *run, hp_error *err) {
+  if (hp__mkdir_p(store_dir) != 0)
+    return hp__fail(err, HP_EIO, "%s: cannot create the store: %s",
+                    store_dir, strerror(errno));
+  char *path = lock_path(store_dir);
+  char host[256], text[512], when[64];
+  host_name(host, sizeof host);
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  int len = snprintf(text, sizeof text, "%s %ld %s %s\n", host,
+                     (long)getpid(), when, run);
+  int rc = HP_OK;
+  for (int tries = 0; tries < 3; tries++) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+      ssize_t w = write(fd, text, (size_t)len);
+      close(fd);
+      if (w != len) {
+        unlink(path);
+        rc = hp__fail(err, HP_EIO, "%s: cannot write: %s", path,
+                      strerror(errno));
+      }
+      free(path);
+      return rc;
+    }
+    if (errno != EEXIST) {
+      rc = hp__fail(err, HP_EIO, "%s: cannot create: %s", path,
+                    strerror(errno));
+      break;
+    }
+    char *old = NULL;
+    size_t n = 0;
+    hp_error ignore = HP_ERROR_INIT;
+    if (hp__fs_read_all(path, 1, &old, &n, &ignore) != HP_OK) {
+      continue; /* removed meanwhile: try again */
+    }
+    old[strcspn(old, "\n")] = '\0';
+    if (!lock_stale(path, old)) {
+      char h[256] = "?", started[64] = "?", other[128] = "?";
+      long pid = 0;
+      sscanf(old, "%255s %ld %63s %127s", h, &pid, started, other);
+      rc = hp__fail(err, HP_EUSAGE,
+                    "store '%s' is in use by run %s (host %s, pid %ld, "
+                    "started %s); one run at a time may use a store",
+                    store_dir, other, h, pid, started);
+      free(old);
+      break;
+    }
+    hp__log(HP_LOG_WARN, "taking over the lock of a run that is gone (%s)",
+            old);
+    free(old);
+    unlink(path);
+  }
+  if (rc == HP_OK)
+    rc = hp__fail(err, HP_EIO, "%s: cannot take the lock", path);
+  free(path);
+  return rc;
+}
+
+void hp__journal_heartbeat(const char *store_dir) {
+  char *path = lock_path(store_dir);
+  utimensat(AT_FDCWD, path, NULL, 0);
+  free(path);
+}
+
+void hp__journal_unlock(const char *store_dir) {
+  char *path = lock_path(store_dir);
+  char *text = NULL;
+  size_t n;
+  hp_error ignore = HP_ERROR_INIT;
+  if (hp__fs_read_all(path, 1, &text, &n, &ignore) == HP_OK) {
+    char host[256], me[256];
+    long pid = 0;
+    host_name(me, sizeof me);
+    if (sscanf(text, "%255s %ld", host, &pid) == 2 &&
+        strcmp(host, me) == 0 && pid == (long)getpid())
+      unlink(path);
+    free(text);
+  }
+  free(path);
+}
+
+/* ---- writing ---- */
+
+struct hp_journal {
+  FILE *f;
+};
+
+static void put_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line) {
+  char *path = hp__xasprintf("%s/journal.jsonl", pl->store_dir);
+  FILE *f = NULL;
+  if (hp__mkdir_p(pl->store_dir) == 0)
+    f = fopen(path, "a");
+  if (!f) {
+    hp__log(HP_LOG_WARN, "cannot open the run journal %s: %s", path,
+            strerror(errno));
+    free(path);
+    return NULL;
+  }
+  free(path);
+  hp_journal *j = hp__xcalloc(1, sizeof *j);
+  j->f = f;
+  size_t n = 0;
+  for (size_t i = 0; i < pl->g->nnodes; i++)
+    n += pl->keep[i];
+  fprintf(f, "{\"event\":\"start\",\"run\":\"%s\",\"tasks\":%zu,\"command\":",
+          pl->version, n);
+  put_json_str(f, argv_line ? argv_line : "");
+  fputs("}\n", f);
+  fflush(f);
+  return j;
+}
+
+uint64_t hp__journal_stamp(const hp_plan *pl, int32_t ds) {
+  const hp_dsdef *d = pl->ds[ds];
+  if (d->type == HP_DS_MEMORY || d->type == HP_DS_PARAM || !d->filepath)
+    return 0;
+  char *path = NULL;
+  hp_error ignore = HP_ERROR_INIT;
+  if (hp__ds_load_path(d, NULL, &path, &ignore) != HP_OK)
+    return 0;
+  uint64_t st = hp__fs_stamp(path, d->type == HP_DS_CSV ? ".csv" : "");
+  free(path);
+  return st;
+}
+
+void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
+                      uint64_t task_fp, const uint64_t *out_fp, int rank,
+                      int attempt, double start, double secs) {
+  if (!j)
+    return;
+  const hp_graph *g = pl->g;
+  FILE *f = j->f;
+  fputs("{\"event\":\"done\",\"node\":", f);
+  put_json_str(f, pl->pipe->nodes[n].name);
+  fprintf(f,
+          ",\"fp\":\"%016llx\",\"rank\":%d,\"attempt\":%d,\"start\":%.6f,"
+          "\"seconds\":%.6f,\"outputs\":[",
+          (unsigned long long)task_fp, rank, attempt, start, secs);
+  for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
+    int32_t d = g->out_ds[k];
+    fputs(k > g->out_off[n] ? ",[" : "[", f);
+    put_json_str(f, g->dsname[d]);
+    fprintf(f, ",\"%016llx\",\"%016llx\"]",
+            (unsigned long long)out_fp[k - g->out_off[n]],
+            (unsigned long long)hp__journal_stamp(pl, d));
+  }
+  fputs("]}\n", f);
+  fflush(f); /* through to the kernel: a killed run loses no line */
+}
+
+void hp__journal_close(hp_journal *j, const char *event, size_t done,
+                       double secs) {
+  if (!j)
+    return;
+  fprintf(j->f, "{\"event\":\"%s\",\"done\":%zu,\"seconds\":%.3f}\n", event,
+          done, secs);
+  fclose(j->f);
+  free(j);
+}
+
+/* ---- sweeping ---- */
+
+/* Remembers that files named base.tmp.<pid> in dir are leftovers. */
+static void want_sweep(hp_map *dirs, const char *dir, const char *base) {
+  hp_map *bases = hp__map_get(dirs, dir);
+  if (!bases) {
+    bases = hp__map_new();
+    hp__map_put(dirs, dir, bases);
+  }
+  hp__map_put(bases, base, (void *)1);
+}
+
+static void free_bases(void *m) {
+  hp__map_free(m, NULL);
+}
+
+void hp__journal_sweep(const hp_plan *pl) {
+  const hp_graph *g = pl->g;
+  hp_map *dirs = hp__map_new();
+  for (size_t n = 0; n < g->nnodes; n++) {
+    if (!pl->keep[n])
+      continue;
+    for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
+      const hp_dsdef *d = pl->ds[g->out_ds[k]];
+      if (d->type == HP_DS_MEMORY || d->type == HP_DS_PARAM || !d->filepath)
+        continue;
+      const char *slash = strrchr(d->filepath, '/');
+      if (!slash || !slash[1])
+        continue; /* a csv directory: its files are the partitions' */
+      char *dir = hp__xstrndup(d->filepath, (size_t)(slash - d->filepath));
+      if (!d->versioned) {
+        want_sweep(dirs, dir, slash + 1);
+      } else { /* <filepath>/<version>/<basename> */
+        DIR *dd = opendir(d->filepath);
+        struct dirent *e;
+        while (dd && (e = readdir(dd))) {
+          if (e->d_name[0] == '.')
+            continue;
+          char *vdir = hp__xasprintf("%s/%s", d->filepath, e->d_name);
+          want_sweep(dirs, vdir, slash + 1);
+          free(vdir);
+        }
+        if (dd)
+          closedir(dd);
+      }
+      free(dir);
+    }
+  }
+  size_t it = 0, removed = 0;
+  const char *dir;
+  void *bases;
+  while (hp__map_next(dirs, &it, &dir, &bases)) {
+    DIR *dd = opendir(dir);
+    struct dirent *e;
+    while (dd && (e = readdir(dd))) {
+      size_t stem;
+      if (!hp__fs_is_tmp(e->d_name, &stem))
+        continue;
+      char *base = hp__xstrndup(e->d_name, stem);
+      if (hp__map_has(bases, base)) {
+        char *f = hp__xasprintf("%s/%s", dir, e->d_name);
+        removed += unlink(f) == 0;
+        free(f);
+      }
+      free(base);
+    }
+    if (dd)
+      closedir(dd);
+  }
+  if (removed)
+    hp__log(HP_LOG_INFO, "removed %zu temporary file%s an earlier run left",
+            removed, removed == 1 ? "" : "s");
+  hp__map_free(dirs, free_bases);
+}
+
+/* ---- reading ---- */
+
+typedef struct rec {
+  uint64_t fp;
+  size_t nout;
+  char **ds;
+  uint64_t *ofp, *stamp;
+} rec;
+
+static void rec_free(void *p) {
+  rec *r = p;
+  for (size_t i = 0; i < r->nout; i++)
+    free(r->ds[i]);
+  free(r->ds), free(r->ofp), free(r->stamp);
+  free(r);
+}
+
+/* A JSON string at *p (after optional spaces): its unescaped text (new
+ * string) and *p past it; NULL if there is none. */
+static char *get_str(const char **p) {
+  const char *s = *p;
+  while (*s == ' ')
+    s++;
+  if (*s != '"')
+    return NULL;
+  s++;
+  hp_buf b = {0};
+  hp__buf_puts(&b, "");
+  while (*s && *s != '"') {
+    if (*s == '\\' && s[1] == 'u' && strlen(s) >= 6) {
+      char hex[5] = {s[2], s[3], s[4], s[5], 0};
+      char c = (char)strtol(hex, NULL, 16);
+      hp__buf_put(&b, &c, 1);
+      s += 6;
+    } else if (*s == '\\' && s[1]) {
+      hp__buf_put(&b, s + 1, 1);
+      s += 2;
+    } else {
+      hp__buf_put(&b, s++, 1);
+    }
+  }
+  if (*s != '"') {
+    hp__buf_free(&b);
+    return NULL;
+  }
+  *p = s + 1;
+  return b.data;
+}
+
+static int get_hex(const char **p, uint64_t *x) {
+  char *s = get_str(p);
+  if (!s)
+    return 0;
+  char *end;
+  *x = strtoull(s, &end, 16);
+  int ok = end != s && *end == '\0';
+  free(s);
+  return ok;
+}
+
+/* Parses one done line; NULL for anything else (a torn last line). */
+static rec *parse_done(const char *line, char **task) {
+  const char *p = strstr(line, "\"event\":\"done\",\"node\":");
+  if (p != line + 1)
+    return NULL;
+  p += strlen("\"event\":\"done\",\"node\":");
+  *task = get_str(&p);
+  if (!*task)
+    return NULL;
+  rec *r = hp__xcalloc(1, sizeof *r);
+  size_t cap = 0;
+  int ok = strncmp(p, ",\"fp\":", 6) == 0;
+  if (ok) {
+    p += 6;
+    ok = get_hex(&p, &r->fp);
+  }
+  p = ok ? strstr(p, ",\"outputs\":[") : NULL;
+  ok = p != NULL;
+  if (ok)
+    p += strlen(",\"outputs\":[");
+  while (ok && *p == '[') {
+    p++;
+    hp__grow(&r->ds, &cap, r->nout + 1, sizeof *r->ds);
+    r->ofp = hp__xrealloc(r->ofp, cap * sizeof *r->ofp);
+    r->stamp = hp__xrealloc(r->stamp, cap * sizeof *r->stamp);
+    size_t i = r->nout;
+    r->ds[i] = get_str(&p);
+    ok = r->ds[i] != NULL;
+    if (ok)
+      r->nout++;
+    ok = ok && *p++ == ',' && get_hex(&p, &r->ofp[i]) && *p++ == ',' &&
+         get_hex(&p, &r->stamp[i]) && *p++ == ']';
+    if (ok && *p == ',')
+      p++;
+  }
+  if (!ok || strncmp(p, "]}", 2) != 0) {
+    rec_free(r);
+    free(*task);
+    *task = NULL;
+    return NULL;
+  }
+  return r;
+}
+
+/* Every task's newest done record: name -> rec. */
+static hp_map *read_journal(const char *store_dir) {
+  hp_map *m = hp__map_new();
+  char *path = hp__xasprintf("%s/journal.jsonl", store_dir);
+  FILE *f = fopen(path, "r");
+  free(path);
+  if (!f)
+    return m;
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    char *task = NULL;
+    rec *r = parse_done(line, &task);
+    if (!r)
+      continue;
+    rec *old = hp__map_put(m, task, r);
+    if (old)
+      rec_free(old);
+    free(task);
+  }
+  free(line);
+  fclose(f);
+  return m;
+}
+
+static int persistent(const hp_plan *pl, int32_t d) {
+  int t = pl->ds[d]->type;
+  return t != HP_DS_MEMORY && t != HP_DS_PARAM;
+}
+
+/* Whether output k of task n (dataset d) is committed with fingerprint
+ * want: the journal's record and the file's stamp agree, or the HDF5
+ * file's lineage says so. */
+static int output_done(const hp_plan *pl, const rec *r, uint64_t task_fp,
+                       int32_t d, uint64_t want) {
+  const char *name = pl->g->dsname[d];
+  uint64_t stamp = hp__journal_stamp(pl, d);
+  if (!stamp)
+    return 0;
+  for (size_t i = 0; r && r->fp == task_fp && i < r->nout; i++)
+    if (strcmp(r->ds[i], name) == 0 && r->ofp[i] == want &&
+        r->stamp[i] == stamp)
+      return 1;
+  const hp_dsdef *def = pl->ds[d];
+  if (def->type == HP_DS_CSV || def->type == HP_DS_TEXT)
+    return 0;
+  char *path = NULL;
+  hp_error ignore = HP_ERROR_INIT;
+  uint64_t fp = 0;
+  int ok = hp__ds_load_path(def, NULL, &path, &ignore) == HP_OK &&
+           hp__h5_fingerprint(path, def->key ? def->key : "/", &fp) ==
+               HP_OK &&
+           fp == want;
+  free(path);
+  return ok;
+}
+
+size_t hp__journal_skips(hp_plan *pl, hp_skip_mode mode, uint64_t *fp,
+                         uint8_t *skip) {
+  const hp_graph *g = pl->g;
+  size_t nn = g->nnodes;
+  uint64_t *tfp = hp__xcalloc(nn + 1, sizeof *tfp);
+  uint8_t *done = hp__xcalloc(nn + 1, 1);
+  uint8_t *made = hp__xcalloc(g->nds + 1, 1); /* by a selected task */
+  size_t maxin = 1;
+  for (size_t n = 0; n < nn; n++) {
+    size_t k = g->in_off[n + 1] - g->in_off[n];
+    maxin = k > maxin ? k : maxin;
+    if (pl->keep[n])
+      for (size_t o = g->out_off[n]; o < g->out_off[n + 1]; o++)
+        made[g->out_ds[o]] = 1;
+  }
+  uint64_t *in_fp = hp__xcalloc(maxin, sizeof *in_fp);
+  uint8_t *have = hp__xcalloc(g->nds + 1, 1);
+  /* fingerprints, in topological order */
+  for (size_t i = 0; i < nn; i++) {
+    int32_t n = g->order[i];
+    if (!pl->keep[n])
+      continue;
+    for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+      int32_t d = g->in_ds[k];
+      if (!made[d] && !have[d]) {
+        const hp_dsdef *def = pl->ds[d];
+        fp[d] = def->type == HP_DS_PARAM
+                    ? hp__tree_hash(pl->param[d], HP_HASH_SEED)
+                : def->type == HP_DS_MEMORY
+                    ? 0
+                    : hp__ds_fingerprint(def, pl->load_version[d]);
+        have[d] = 1;
+      }
+      in_fp[k - g->in_off[n]] = fp[d];
+    }
+    tfp[n] = hp__exec_task_fp(pl, n, in_fp);
+    for (size_t o = g->out_off[n]; o < g->out_off[n + 1]; o++)
+      fp[g->out_ds[o]] = hp__exec_out_fp(tfp[n], g->dsname[g->out_ds[o]]);
+  }
+  /* what is done */
+  hp_map *journal = mode == HP_SKIP_RESUME ? read_journal(pl->store_dir)
+                                           : NULL;
+  for (size_t n = 0; n < nn; n++) {
+    if (!pl->keep[n])
+      continue;
+    const rec *r = journal ? hp__map_get(journal, pl->pipe->nodes[n].name)
+                           : NULL;
+    int npers = 0, ok = 1;
+    for (size_t o = g->out_off[n]; o < g->out_off[n + 1] && ok; o++) {
+      int32_t d = g->out_ds[o];
+      if (!persistent(pl, d))
+        continue;
+      npers++;
+      ok = mode == HP_SKIP_ONLY_MISSING
+               ? hp__journal_stamp(pl, d) != 0
+               : output_done(pl, r, tfp[n], d, fp[d]);
+    }
+    if (npers == 0)
+      ok = mode == HP_SKIP_ONLY_MISSING
+               ? g->out_off[n + 1] > g->out_off[n]
+               : r && r->fp == tfp[n];
+    done[n] = (uint8_t)ok;
+  }
+  /* what runs: not done, or a running task reads a memory output */
+  size_t nskip = 0;
+  for (size_t i = nn; i-- > 0;) {
+    int32_t n = g->order[i];
+    if (!pl->keep[n])
+      continue;
+    int run = !done[n];
+    for (size_t o = g->out_off[n]; o < g->out_off[n + 1] && !run; o++) {
+      int32_t d = g->out_ds[o];
+      if (persistent(pl, d))
+        continue;
+      for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1] && !run; c++)
+        run = pl->keep[g->cons[c]] && !skip[g->cons[c]];
+    }
+    skip[n] = (uint8_t)!run;
+    nskip += skip[n];
+  }
+  hp__map_free(journal, rec_free);
+  free(tfp), free(done), free(made), free(in_fp), free(have);
+  return nskip;
+}

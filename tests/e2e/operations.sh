@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Operations: --resume skips exactly what is up to date, --only-missing
+# follows Kedro's existence rule, --keep-going finishes independent
+# branches, failures print the command that resumes, signals stop a run
+# with exit 3 and nothing half-written, one run at a time per store, and
+# a run killed at random points resumes to outputs identical to a clean run.
+. "$(dirname "$0")/lib.bash"
+
+P=$SCRATCH/p
+J=$P/data/store/journal.jsonl
+# ran: the nodes that ran in the last run, sorted, comma-separated.
+ran() {
+  awk '/"event":"start"/ { b = "" } /"event":"done"/ { b = b $0 "\n" } END { printf "%s", b }' "$J" |
+    sed 's/.*"node":"\([^"]*\)".*/\1/' | sort | paste -sd, -
+}
+expect_ran() {
+  local got; got=$(ran)
+  [ "$got" = "$1" ] && ok "$2 ran: ${1:-nothing}" || fail "$2 ran '$got', expected '$1'"
+}
+
+# --- resume and only-missing on the readings project -----------------------
+new_project "$P"
+for np in 1 3; do
+  rm -rf "$P/data/store" "$P/data/02_intermediate" "$P/data/08_reporting"
+  hp "$np" run "$P/conf"
+  expect_rc 0 "np=$np: first run"
+  hp "$np" run "$P/conf" --resume
+  expect_rc 0 "np=$np: resume of a complete run"
+  expect_err "resume: 5 of 5 nodes are up to date; running 0" "np=$np: nothing to redo"
+  expect_ran "" "np=$np: resume of a complete run"
+
+  # one parameter changed: exactly the nodes downstream of it (--dry-run
+  # says which, and writes nothing)
+  hp "$np" run "$P/conf" --resume --dry-run --params temperature.scaling.factor=2.0
+  printf 'temperature.scale\ntemperature.summarize\n' | cmp -s - "$OUT" &&
+    ok "np=$np: --dry-run --resume lists what would run" || { fail "np=$np: --dry-run --resume"; cat "$OUT" >&2; }
+  hp "$np" run "$P/conf" --resume --params temperature.scaling.factor=2.0
+  expect_rc 0 "np=$np: resume with a changed parameter"
+  expect_ran "temperature.scale,temperature.summarize" "np=$np: changed parameter"
+  hp "$np" run "$P/conf" --resume --params temperature.scaling.factor=2.0
+  expect_ran "" "np=$np: the same parameter again"
+
+  # an HDF5 output deleted between runs: its producer only (its consumer's
+  # inputs carry the same fingerprint)
+  rm "$P/data/store/rainfall.scaled.h5"
+  hp "$np" run "$P/conf" --resume --params temperature.scaling.factor=2.0
+  expect_rc 0 "np=$np: resume after a deleted output"
+  expect_ran "rainfall.scale" "np=$np: deleted output"
+
+  # a raw input touched: everything that reads it, downstream included
+  touch "$P/data/01_raw/readings.csv"
+  hp "$np" run "$P/conf" --resume
+  expect_ran "clean_readings,rainfall.scale,rainfall.summarize,temperature.scale,temperature.summarize" \
+    "np=$np: touched raw input"
+
+  # only-missing: existence, not fingerprints (the changed parameter is
+  # not looked at)
+  rm "$P/data/08_reporting/rainfall_summary.csv"
+  hp "$np" run "$P/conf" --only-missing --params temperature.scaling.factor=3.0
+  expect_rc 0 "np=$np: only-missing"
+  expect_err "only missing: skipping 4 of 5 nodes whose outputs exist; running 1" "np=$np: only-missing message"
+  expect_ran "rainfall.summarize" "np=$np: only-missing"
+
+  # without the journal, HDF5 outputs are recognised by their lineage;
+  # CSV outputs, which carry none, are made again
+  mv "$J" "$J.old"
+  hp "$np" run "$P/conf" --resume
+  expect_ran "rainfall.summarize,temperature.summarize" "np=$np: resume without a journal"
+  rm -f "$J.old"
+done
+hp 1 run "$P/conf" --resume --only-missing
+expect_rc 2 "--resume with --only-missing"
+expect_err "cannot be used together" "--resume with --only-missing: message"
+
+# --- failures: keep-going, retries, the resume command ------------------------
+F=$SCRATCH/f && rm -rf "$F" && mkdir -p "$F/conf/base"
+cat >"$F/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: a, func: core.sleep, args: {ms: 10}, outputs: oa}
+    - {node: bad, func: core.fail, inputs: oa, outputs: ob, retries: 1}
+    - {node: after_bad, func: core.identity, inputs: ob, outputs: oc}
+    - {node: other, func: core.sleep, inputs: oa, args: {ms: 300}, outputs: od}
+    - {node: other2, func: core.identity, inputs: od, outputs: oe}
+Y
+for np in 1 3; do
+  rm -rf "$F/data"
+  hp "$np" run "$F/conf"
+  expect_rc 1 "np=$np: a failing node"
+  expect_err "retrying (attempt 2 of 2)" "np=$np: the retry is logged with its attempt"
+  expect_err "hpcpipe: to resume: " "np=$np: the resume command is printed"
+  grep -q -- "hpcpipe run $F/conf --resume" "$ERR" || fail "np=$np: resume command: $(grep 'to resume' "$ERR")"
+  grep "did not run: " "$ERR" | grep -q after_bad && ok "np=$np: what did not run is listed" ||
+    fail "np=$np: what did not run is not listed: $(grep 'did not run' "$ERR")"
+  no_mpi_noise "np=$np: failing node"
+  rm -rf "$F/data"
+  hp "$np" run "$F/conf" --keep-going
+  expect_rc 1 "np=$np: keep-going still exits 1"
+  expect_err "failed: bad" "np=$np: keep-going lists the failure"
+  expect_err "did not run: after_bad" "np=$np: keep-going lists what did not run"
+  grep -q '"node":"other2"' "$F/data/store/journal.jsonl" &&
+    ok "np=$np: keep-going finished the independent branch" ||
+    fail "np=$np: keep-going did not run other2"
+done
+
+# --- the store's lock ---------------------------------------------------------
+rm -rf "$P/data/store" && mkdir -p "$P/data/store"
+sleep 600 & holder=$!
+echo "$(hostname) $holder 2026-01-01T00:00:00Z other-run" >"$P/data/store/run.lock"
+hp 1 run "$P/conf"
+expect_rc 2 "a second run on a busy store"
+expect_err "is in use by run other-run (host $(hostname), pid $holder" "busy store: the holder is named"
+kill $holder; wait $holder 2>/dev/null
+hp 1 run "$P/conf"
+expect_rc 0 "a stale lock (dead holder) is taken over"
+expect_err "taking over the lock" "stale lock: warning"
+[ -e "$P/data/store/run.lock" ] && fail "the lock outlived its run" || ok "the lock is released"
+
+# --- temporary files of killed runs are swept ---------------------------------
+echo junk >"$P/data/store/rainfall.scaled.h5.tmp.4242"
+hp 1 run "$P/conf" --resume
+[ -e "$P/data/store/rainfall.scaled.h5.tmp.4242" ] && fail "a stale temporary file survived" ||
+  ok "stale temporary files are removed"
+
+# --- graceful stop --------------------------------------------------------------
+S=$SCRATCH/s && rm -rf "$S" && mkdir -p "$S/conf/base"
+{
+  echo "pipelines:"
+  echo "  __default__:"
+  echo "    - {node: n1, func: core.sleep, args: {ms: 300}, outputs: o1}"
+  for i in $(seq 2 12); do echo "    - {node: n$i, func: core.sleep, inputs: o$((i - 1)), args: {ms: 300}, outputs: o$i}"; done
+} >"$S/conf/base/pipelines.yml"
+JS=$S/data/store/journal.jsonl
+# stop_run NP HOW: starts a run, signals it after 1 s, waits.
+stop_run() {
+  rm -rf "$S/data"
+  if [ "$1" = 1 ]; then
+    timeout 120 "$HPCPIPE" run "$S/conf" >"$OUT" 2>"$ERR" & pid=$!
+  else
+    timeout 120 "$MPIEXEC" -n "$1" "$HPCPIPE" run "$S/conf" >"$OUT" 2>"$ERR" & pid=$!
+  fi
+  sleep 1.2
+  case $2 in
+    term) kill -TERM "$(pgrep -f -n "^$HPCPIPE run $S/conf")" ;;  # one hpcpipe process
+    usr1) kill -USR1 "$(pgrep -P "$pid")" ;;                         # mpirun forwards it
+    worker) for p in $(pgrep -f "^$HPCPIPE run $S/conf"); do
+              grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$p/environ && kill -TERM "$p"; done ;;
+  esac
+  wait $pid; RC=$?
+}
+for how in "1 term" "3 usr1" "3 worker"; do
+  set -- $how
+  stop_run "$1" "$2"
+  expect_rc 3 "np=$1 $2: a stopped run exits 3"
+  expect_err "interrupted by signal" "np=$1 $2: interrupted message"
+  expect_err "to resume:" "np=$1 $2: resume command"
+  no_mpi_noise "np=$1 $2: stop"
+  tail -1 "$JS" | grep -q '"event":"interrupted"' || fail "np=$1 $2: the journal does not end with interrupted"
+  n=$(grep -c '"event":"done"' "$JS")
+  [ "$n" -ge 2 ] && [ "$n" -lt 12 ] || fail "np=$1 $2: $n nodes done before the stop"
+  [ -z "$(find "$S/data" -name '*.tmp.*')" ] || fail "np=$1 $2: temporary files remain"
+  [ -e "$S/data/store/run.lock" ] && fail "np=$1 $2: lock left behind"
+  hp "$1" run "$S/conf" --resume
+  expect_rc 0 "np=$1 $2: resume after the stop"
+  m=$(grep -c '"event":"done"' "$JS")
+  [ "$m" = 12 ] && ok "np=$1 $2: resume ran only the $((12 - n)) nodes left" ||
+    fail "np=$1 $2: $m done lines after the resume, expected 12"
+done
+
+# --- kill -9 at random points, then resume: identical outputs --------------------
+K=$SCRATCH/k && rm -rf "$K" && mkdir -p "$K/conf/base"
+cat >"$K/conf/base/catalog.yml" <<'Y'
+by_name: {type: csv, filepath: data/by_name.csv}
+Y
+cat >"$K/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: ts, func: datasets.timeseries, outputs: ts,
+       args: {start: "2000-01-01", end: "2000-02-10", freq: "4s", seed: 3}}
+    - {node: slow, func: core.sleep, partitioned: true, inputs: ts, outputs: ts_slow, args: {ms: 40}}
+    - {node: z, func: frame.assign, inputs: ts_slow, outputs: z, args: {columns: {z: "x * 2 + y"}}}
+    - {node: by_name, func: frame.groupby, inputs: z, outputs: by_name,
+       args: {by: name, agg: {z: [sum, mean], id: max}}}
+Y
+digest() {
+  { cat "$K/data/by_name.csv"; h5dump -A 0 "$K/data/store/z.h5" | tail -n +2; } | sha256sum
+}
+hp 3 run "$K/conf"
+expect_rc 0 "fault pipeline: clean run"
+tasks=$(sed -n 's/.*complete: \([0-9]*\) tasks.*/\1/p' "$ERR")
+[ "${tasks:-0}" -ge 50 ] && ok "fault pipeline has $tasks tasks" || fail "fault pipeline has ${tasks:-?} tasks"
+clean=$(digest)
+for seed in 1 2 3; do
+  rm -rf "$K/data"
+  RANDOM=$seed
+  target=$((RANDOM % 60 + 5))   # done tasks before the kill
+  timeout 120 "$MPIEXEC" -n 3 "$HPCPIPE" run "$K/conf" >"$OUT" 2>"$ERR" & pid=$!
+  for _ in $(seq 1 600); do
+    n=$(grep -c '"event":"done"' "$K/data/store/journal.jsonl" 2>/dev/null)
+    [ "${n:-0}" -ge "$target" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.01
+  done
+  victim=$([ $((seed % 2)) = 0 ] && echo 0 || echo 2)
+  for p in $(pgrep -f "^$HPCPIPE run $K/conf"); do
+    grep -qz "^OMPI_COMM_WORLD_RANK=$victim\$" /proc/$p/environ && kill -9 "$p"
+  done
+  wait $pid; first=$?
+  before=$(grep -c '"event":"done"' "$K/data/store/journal.jsonl")
+  hp 3 run "$K/conf" --resume
+  expect_rc 0 "seed $seed: resume after kill -9 of rank $victim at ~$target tasks (killed run exit $first)"
+  after=$(sed -n 's/.*resume: \([0-9]*\) of.*/\1/p' "$ERR")
+  [ "${after:-0}" -gt 0 ] || [ "$before" -lt 3 ] || fail "seed $seed: the resume redid everything"
+  [ "$(digest)" = "$clean" ] && ok "seed $seed: outputs identical to a clean run ($after tasks skipped)" ||
+    fail "seed $seed: outputs differ from a clean run"
+  for f in $(find "$K/data" -name '*.h5'); do
+    h5dump -H "$f" >/dev/null 2>&1 || fail "seed $seed: $f does not open"
+  done
+  [ -z "$(find "$K/data" -name '*.tmp.*')" ] || fail "seed $seed: temporary files remain"
+done
+finish
