@@ -361,6 +361,9 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
   uint64_t h = hp__exec_task_fp(pl, node, in_fp);
   free(in_fp);
   res->task_fp = h;
+  res->bytes_in = res->bytes_out = 0;
+  for (size_t i = 0; i < nin; i++)
+    res->bytes_in += owned[i] ? hp__value_size_hint(owned[i]) : 0;
   if (rc == HP_OK && is_stitch(pl, node)) {
     double t0 = now_s();
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
@@ -390,9 +393,11 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
   if (rc == HP_OK) {
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
     for (size_t i = 0; i < nout && rc == HP_OK; i++) {
+      int32_t ds = g->out_ds[g->out_off[node] + i];
       res->fp[i] = hp__exec_out_fp(h, nd->out[i].ds);
-      rc = commit(pl, nd, g->out_ds[g->out_off[node] + i], ctx.out[i],
-                  res->fp[i], err);
+      rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], err);
+      if (pl->ds[ds]->type != HP_DS_MEMORY)
+        res->bytes_out += hp__value_size_hint(ctx.out[i]);
     }
   }
 done:

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "map.h"
 #include "mem.h"
+#include "report.h"
 #include "store.h"
 #include "tree.h"
 
@@ -167,19 +168,6 @@ struct hp_journal {
   FILE *f;
 };
 
-static void put_json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
 hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line) {
   char *path = hp__xasprintf("%s/journal.jsonl", pl->store_dir);
   FILE *f = NULL;
@@ -199,7 +187,7 @@ hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line) {
     n += pl->keep[i];
   fprintf(f, "{\"event\":\"start\",\"run\":\"%s\",\"tasks\":%zu,\"command\":",
           pl->version, n);
-  put_json_str(f, argv_line ? argv_line : "");
+  hp__json_str(f, argv_line ? argv_line : "");
   fputs("}\n", f);
   fflush(f);
   return j;
@@ -220,21 +208,23 @@ uint64_t hp__journal_stamp(const hp_plan *pl, int32_t ds) {
 
 void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
                       uint64_t task_fp, const uint64_t *out_fp, int rank,
-                      int attempt, double start, double secs) {
+                      int attempt, double start, double secs,
+                      uint64_t bytes_in, uint64_t bytes_out) {
   if (!j)
     return;
   const hp_graph *g = pl->g;
   FILE *f = j->f;
   fputs("{\"event\":\"done\",\"node\":", f);
-  put_json_str(f, pl->pipe->nodes[n].name);
+  hp__json_str(f, pl->pipe->nodes[n].name);
   fprintf(f,
           ",\"fp\":\"%016llx\",\"rank\":%d,\"attempt\":%d,\"start\":%.6f,"
-          "\"seconds\":%.6f,\"outputs\":[",
-          (unsigned long long)task_fp, rank, attempt, start, secs);
+          "\"seconds\":%.6f,\"read\":%llu,\"written\":%llu,\"outputs\":[",
+          (unsigned long long)task_fp, rank, attempt, start, secs,
+          (unsigned long long)bytes_in, (unsigned long long)bytes_out);
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
     int32_t d = g->out_ds[k];
     fputs(k > g->out_off[n] ? ",[" : "[", f);
-    put_json_str(f, g->dsname[d]);
+    hp__json_str(f, g->dsname[d]);
     fprintf(f, ",\"%016llx\",\"%016llx\"]",
             (unsigned long long)out_fp[k - g->out_off[n]],
             (unsigned long long)hp__journal_stamp(pl, d));

@@ -37,12 +37,14 @@ typedef struct hp_journal hp_journal;
  * (with a warning) if it cannot be written: the run goes on without. */
 hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line);
 /* Records task n done: its fingerprint, rank, attempt, start (seconds
- * since the run began), duration and, per output, the fingerprint and the
+ * since the run began), duration, bytes of the inputs it loaded and the
+ * outputs it committed and, per output, the fingerprint and the
  * stamp of its committed file (hp__fs_stamp; 0 for memory). Each line is
  * written through at once, so a killed run loses none. */
 void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
                       uint64_t task_fp, const uint64_t *out_fp, int rank,
-                      int attempt, double start, double secs);
+                      int attempt, double start, double secs,
+                      uint64_t bytes_in, uint64_t bytes_out);
 /* Ends the journal with an event ("finish", "fail", "interrupted") and
  * closes it. */
 void hp__journal_close(hp_journal *j, const char *event, size_t done,

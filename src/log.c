@@ -12,6 +12,11 @@
 
 static int log_rank = 0;
 static int log_level = HP_LOG_INFO;
+static int log_over_bar = 0;
+
+void hp__log_over_bar(int on) {
+  log_over_bar = on;
+}
 
 void hp__log_init(int rank, int level) {
   log_rank = rank;
@@ -38,8 +43,9 @@ void hp__log(int level, const char *fmt, ...) {
     return;
   static const char *names[] = {"error", "warning", "info", "debug"};
   char line[1200];
-  int n = snprintf(line, sizeof line, "hpcpipe[%d]: %s: ", log_rank,
-                   names[level]);
+  /* over a progress bar: clear its line first (it is redrawn after) */
+  int n = snprintf(line, sizeof line, "%shpcpipe[%d]: %s: ",
+                   log_over_bar ? "\r\033[K" : "", log_rank, names[level]);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

@@ -13,5 +13,8 @@ void hp__log_init(int rank, int level);
 int hp__log_enabled(int level);
 void hp__log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* While rank 0 draws a progress bar on a terminal (on = 1), each message
+ * first clears the bar's line. */
+void hp__log_over_bar(int on);
 
 #endif

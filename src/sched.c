@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mem.h"
 #include "proto.h"
+#include "report.h"
 #include "value.h"
 
 typedef struct sched {
@@ -55,6 +56,7 @@ typedef struct sched {
   int failed; /* stop dispatching: a task failed (without keep-going) */
   hp_error ferr;
   hp_journal *journal;
+  hp_report *report;
   hp_buf msg, out; /* received; being built to send */
   hp_outbox outbox;
   uint8_t *ended; /* [nn] 1 done, 2 failed for good */
@@ -199,6 +201,7 @@ static void progress(sched *s, int last) {
                       sizeof b));
   if (tty) {
     int w = 24, fill = s->total ? (int)(w * s->done / s->total) : w;
+    hp__log_over_bar(!last);
     fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu %s, %zu running%s, %s%s%s",
             fill, "########################", w - fill, "", s->done,
             s->total, unit, s->running, names, fmt_secs(el, a, sizeof a),
@@ -213,7 +216,7 @@ static void progress(sched *s, int last) {
 
 /* A node finished: record outputs, release inputs, wake consumers. */
 static void finish(sched *s, int32_t n, int rank, double secs,
-                   uint64_t task_fp) {
+                   uint64_t task_fp, uint64_t bytes_in, uint64_t bytes_out) {
   const hp_graph *g = s->g;
   const uint8_t *run = s->run;
   s->done++;
@@ -235,24 +238,32 @@ static void finish(sched *s, int32_t n, int rank, double secs,
     if (--s->cons_left[d] == 0)
       release(s, d);
   }
+  double end = now_s() - s->t0;
+  double start = s->started[n] > end - secs ? s->started[n] : end - secs;
   if (s->journal) {
     size_t nout = g->out_off[n + 1] - g->out_off[n];
     uint64_t *ofp = hp__xcalloc(nout + 1, sizeof *ofp);
     for (size_t k = 0; k < nout; k++)
       ofp[k] = s->fp[g->out_ds[g->out_off[n] + k]];
-    double end = now_s() - s->t0;
-    double start = s->started[n] > end - secs ? s->started[n] : end - secs;
     hp__journal_done(s->journal, s->pl, n, task_fp, ofp, rank,
-                     s->attempt[n] + 1, start, secs);
+                     s->attempt[n] + 1, start, secs, bytes_in, bytes_out);
     free(ofp);
   }
-  progress(s, 0);
+  hp__report_task(s->report, n, rank, s->attempt[n] + 1, start, secs,
+                  bytes_in, bytes_out);
+  if (s->nworkers > 0) /* in-process: shown as the next task starts */
+    progress(s, 0);
 }
 
 static int node_failed(sched *s, int32_t n, const hp_error *e) {
   const hp_node *nd = &s->pl->pipe->nodes[n];
   int retries = nd->retries >= 0 ? nd->retries : s->pl->default_retries;
-  if (!s->failed && s->attempt[n] < retries) {
+  int again = !s->failed && s->attempt[n] < retries;
+  double end = now_s() - s->t0;
+  hp__report_failure(s->report, n, e->rank < 0 ? 0 : e->rank,
+                     s->attempt[n] + 1, s->started[n], end - s->started[n],
+                     e->msg, !again);
+  if (again) {
     s->attempt[n]++;
     hp__log(HP_LOG_WARN, "%s; retrying (attempt %d of %d)", e->msg,
             s->attempt[n] + 1, retries + 1);
@@ -286,6 +297,7 @@ static int run_local(sched *s, int32_t n) {
   s->started[n] = now_s() - s->t0;
   s->active[n] = 1;
   s->running++;
+  progress(s, 0);
   int rc = hp__exec_node(s->pl, n, in, &res, &e);
   s->active[n] = 0;
   s->running--;
@@ -302,7 +314,7 @@ static int run_local(sched *s, int32_t n) {
       res.out[i] = NULL;
     }
   }
-  finish(s, n, 0, res.seconds, res.task_fp);
+  finish(s, n, 0, res.seconds, res.task_fp, res.bytes_in, res.bytes_out);
   hp__exec_result_free(&res, nout);
   return HP_OK;
 }
@@ -380,6 +392,7 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   int32_t n = (int32_t)hp__get_u32(r);
   double secs = hp__get_f64(r);
   uint64_t task_fp = hp__get_u64(r);
+  uint64_t bytes_in = hp__get_u64(r), bytes_out = hp__get_u64(r);
   uint32_t nout = hp__get_u32(r);
   if (r->bad || (size_t)n >= g->nnodes ||
       nout != g->out_off[n + 1] - g->out_off[n])
@@ -407,7 +420,7 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   if (r->bad)
     return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
                     w);
-  finish(s, n, w, secs, task_fp);
+  finish(s, n, w, secs, task_fp, bytes_in, bytes_out);
   return HP_OK;
 }
 
@@ -639,6 +652,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     plan_skips(&s);
     s.t0 = s.last_progress = s.last_beat = now_s();
     s.journal = hp__journal_open(pl, o->command);
+    s.report = hp__report_new(pl, o->command);
     init_counts(&s);
     /* in-process, nothing else watches the clock while a node runs */
     hp__exec_stop_alarm(s.nworkers == 0
@@ -675,9 +689,27 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                       : rc == HP_EINTR   ? "interrupted"
                                          : "fail",
                       s.done, now_s() - s.t0);
+  progress(&s, 1);
+  if (s.report) {
+    size_t sel = 0, nrun = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+      sel += pl->keep[i], nrun += s.run[i];
+    hp__report_end(s.report, sel - nrun,
+                   rc == HP_OK        ? "finished"
+                   : rc == HP_EINTR   ? "interrupted"
+                                      : "failed",
+                   now_s() - s.t0, s.done, s.total);
+    char *page = NULL;
+    hp_error re = HP_ERROR_INIT;
+    if (hp__report_write(s.report, &page, &re) == HP_OK)
+      hp__log(HP_LOG_INFO, "report: %s", page);
+    else
+      hp__log(HP_LOG_WARN, "no run report: %s", re.msg);
+    free(page);
+    hp__report_free(s.report);
+  }
   if (locked)
     hp__journal_unlock(pl->store_dir);
-  progress(&s, 1);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +

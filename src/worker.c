@@ -46,6 +46,8 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
   hp__put_u32(&w->out, (uint32_t)node);
   hp__put_f64(&w->out, res->seconds);
   hp__put_u64(&w->out, res->task_fp);
+  hp__put_u64(&w->out, res->bytes_in);
+  hp__put_u64(&w->out, res->bytes_out);
   hp__put_u32(&w->out, (uint32_t)nout);
   hp_buf packed = {0};
   for (size_t i = 0; i < nout; i++) {
