@@ -19,6 +19,7 @@
 #include "mem.h"
 #include "plan.h"
 #include "sched.h"
+#include "show.h"
 #include "store.h"
 #include "worker.h"
 
@@ -43,6 +44,8 @@ static const char *usage_text =
     "                        [--resume | --only-missing] [--keep-going]\n"
     "       hpcpipe check CONF [--pipelines P,..] [--env ENV] [--params ..]\n"
     "       hpcpipe list CONF nodes|datasets|pipelines [filters]\n"
+    "       hpcpipe show PATH|DATASET [--conf CONF] [--env ENV] [--key K] "
+    "[--rows N]\n"
     "       hpcpipe --version | --help\n"
     "filters: --nodes N,.. --from-nodes N,.. --to-nodes N,.. "
     "--from-inputs D,..\n"
@@ -409,6 +412,49 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   return rc;
 }
 
+/* hpcpipe show: no MPI, no plan; one file or catalog entry. */
+static int show_cmd(int argc, char **argv) {
+  hp_show_opts o = {.confdir = "conf", .rows = 5};
+  hp_error err = HP_ERROR_INIT;
+  int rc = HP_OK;
+  for (int i = 2; i < argc && rc == HP_OK; i++) {
+    int m = 0;
+    const char *v;
+    if ((v = opt_value(argc, argv, &i, "--conf", &m)) || m)
+      o.confdir = v;
+    else if ((v = opt_value(argc, argv, &i, "--env", &m)) || m)
+      o.env = v;
+    else if ((v = opt_value(argc, argv, &i, "--key", &m)) || m)
+      o.key = v;
+    else if ((v = opt_value(argc, argv, &i, "--rows", &m)) || m) {
+      char *end = NULL;
+      long n = v ? strtol(v, &end, 10) : -1;
+      if (!v || !*v || *end || n < 0)
+        rc = hp__fail(&err, HP_EUSAGE, "--rows needs a count >= 0");
+      o.rows = (size_t)(n < 0 ? 0 : n);
+    } else if (argv[i][0] == '-' && argv[i][1] == '-')
+      rc = hp__fail(&err, HP_EUSAGE, "unknown option '%s'", argv[i]);
+    else if (!o.what)
+      o.what = argv[i];
+    else
+      rc = hp__fail(&err, HP_EUSAGE, "unexpected argument '%s'", argv[i]);
+    if (m && !v && rc == HP_OK)
+      rc = hp__fail(&err, HP_EUSAGE, "%s needs a value", argv[i]);
+  }
+  if (rc == HP_OK && !o.what)
+    rc = hp__fail(&err, HP_EUSAGE, "show: say what to show: a file or a "
+                                   "dataset name");
+  if (rc == HP_OK)
+    rc = hp__show(&o, stdout, &err);
+  fflush(stdout);
+  if (rc != HP_OK) {
+    fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
+    if (rc == HP_EUSAGE)
+      fputs(usage_text, stderr);
+  }
+  return hp_exit_code(rc);
+}
+
 int hp_main(int argc, char **argv) {
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
     fputs(usage_text, stdout);
@@ -417,6 +463,11 @@ int hp_main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
     printf("hpcpipe %s\n", hp_version());
     return HP_EXIT_OK;
+  }
+  if (argc >= 2 && strcmp(argv[1], "show") == 0) {
+    hp__log_init(0, HP_LOG_INFO);
+    hp__h5_init();
+    return show_cmd(argc, argv);
   }
   /* Partitions are large blocks allocated and freed task after task: from
    * the heap, kept after free, they are reused instead of being mapped

@@ -1004,33 +1004,21 @@ static int write_all(FILE *fp, hp_buf *b) {
   return 0;
 }
 
-int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
-                  hp_error *err) {
-  if (!path || !v || v->kind != HP_TABLE)
-    return hp__fail(err, HP_EINVAL, "%s: CSV output must be a table",
-                    path ? path : "(null)");
+int hp__csv_put(FILE *fp, const hp_value *v, size_t nrows,
+                const hp_csv_opts *o) {
   char sep = o && o->sep ? o->sep : ',';
-  if (hp__mkdir_parents(path) != 0)
-    return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
-                    strerror(errno));
-  char *tmp = hp__fs_tmp_name(path);
-  FILE *fp = fopen(tmp, "wb");
-  if (!fp) {
-    int rc =
-        hp__fail(err, HP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    free(tmp);
-    return rc;
-  }
   hp_buf b = {0};
   hp__buf_reserve(&b, 1 << 20);
   int bad = 0;
   size_t nc = v->ncols;
+  if (nrows > v->nrows)
+    nrows = v->nrows;
   for (size_t c = 0; c < nc; c++) {
     if (c) hp__buf_putc(&b, sep);
     put_text(&b, v->cols[c].name, sep);
   }
   if (nc) hp__buf_putc(&b, '\n');
-  for (size_t r = 0; r < v->nrows && !bad; r++) {
+  for (size_t r = 0; r < nrows && !bad; r++) {
     for (size_t c = 0; c < nc; c++) {
       const hp_column *col = &v->cols[c];
       size_t at = b.len;
@@ -1067,17 +1055,21 @@ int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
   }
   if (!bad) bad = write_all(fp, &b);
   hp__buf_free(&b);
-  int e = bad ? errno : 0;
-  if (!bad && fflush(fp) != 0) e = errno, bad = 1;
-  if (!bad && fsync(fileno(fp)) != 0) e = errno, bad = 1;
-  if (fclose(fp) != 0 && !bad) e = errno, bad = 1;
-  if (!bad && rename(tmp, path) != 0) e = errno, bad = 1;
-  if (bad && !e) e = EIO;
-  if (e) {
-    unlink(tmp);
-    free(tmp);
-    return hp__fail(err, HP_EIO, "%s: cannot write: %s", path, strerror(e));
-  }
-  free(tmp);
-  return HP_OK;
+  return bad ? -1 : 0;
+}
+
+int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
+                  hp_error *err) {
+  if (!path || !v || v->kind != HP_TABLE)
+    return hp__fail(err, HP_EINVAL, "%s: CSV output must be a table",
+                    path ? path : "(null)");
+  char *tmp;
+  FILE *fp = hp__fs_tmp_open(path, &tmp, err);
+  if (!fp)
+    return err && err->code ? err->code : HP_EIO;
+  int rc = hp__csv_put(fp, v, v->nrows, o) != 0
+               ? hp__fail(err, HP_EIO, "%s: cannot write: %s", path,
+                          strerror(errno))
+               : HP_OK;
+  return hp__fs_tmp_commit(fp, tmp, path, rc, err);
 }

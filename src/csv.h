@@ -6,6 +6,8 @@
 #ifndef HP_CSV_H
 #define HP_CSV_H
 
+#include <stdio.h>
+
 #include "error.h"
 #include "hpcpipe/node.h"
 
@@ -48,5 +50,9 @@ int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
  * directories. Errors: HP_EIO; HP_EINVAL if v is not a table. */
 int hp__csv_write(const char *path, const hp_value *v, const hp_csv_opts *o,
                   hp_error *err);
+/* The same text for the header and the first nrows rows of table v, to
+ * an open stream (hpcpipe show). 0, or -1 with errno set. */
+int hp__csv_put(FILE *fp, const hp_value *v, size_t nrows,
+                const hp_csv_opts *o);
 
 #endif

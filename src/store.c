@@ -1454,14 +1454,10 @@ int hp__h5_load_columns(const char *path, const char *key,
   return rc;
 }
 
-int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
-  if (!path || !fp) return HP_EINVAL;
-  hp__h5_init();
-  hid_t file;
-  if (open_file(path, &file, NULL) != HP_OK) return HP_EIO;
-  int rc = HP_EIO;
-  const char *name = is_root(key) ? "/" : key;
-  hid_t o = H5Oopen(file, name, H5P_DEFAULT);
+/* The object that carries the lineage of what is stored at key: the
+ * object itself, or for an array at the root its /data dataset. */
+static hid_t lineage_obj(hid_t file, const char *key) {
+  hid_t o = H5Oopen(file, is_root(key) ? "/" : key, H5P_DEFAULT);
   if (o >= 0 && is_root(key) && H5Iget_type(o) == H5I_GROUP) {
     char *kind = attr_read_str(o, "hpcpipe_kind");
     if (kind && strcmp(kind, "array") == 0) {
@@ -1470,6 +1466,73 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
     }
     free(kind);
   }
+  return o;
+}
+
+typedef struct attr_list {
+  char **names, **vals;
+  size_t n, cap;
+} attr_list;
+
+static herr_t add_attr(hid_t obj, const char *name, const H5A_info_t *info,
+                       void *data) {
+  (void)info;
+  attr_list *l = data;
+  if (strncmp(name, "hpcpipe_", 8) != 0)
+    return 0;
+  char *text = attr_read_str(obj, name);
+  if (!text) {
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    int64_t i;
+    double d;
+    if (t >= 0 && H5Tget_class(t) == H5T_INTEGER &&
+        H5Aread(a, H5T_NATIVE_INT64, &i) >= 0)
+      text = hp__xasprintf("%lld", (long long)i);
+    else if (t >= 0 && H5Tget_class(t) == H5T_FLOAT &&
+             H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0)
+      text = hp__xasprintf("%.17g", d);
+    h5_close(t);
+    h5_close(a);
+  }
+  if (text) {
+    hp__grow(&l->names, &l->cap, l->n + 1, sizeof *l->names);
+    l->vals = hp__xrealloc(l->vals, l->cap * sizeof *l->vals);
+    l->names[l->n] = hp__xstrdup(name + 8);
+    l->vals[l->n++] = text;
+  }
+  return 0;
+}
+
+int hp__h5_lineage(const char *path, const char *key, char ***names,
+                   char ***vals, size_t *n) {
+  *names = *vals = NULL;
+  *n = 0;
+  hp__h5_init();
+  hid_t file;
+  if (open_file(path, &file, NULL) != HP_OK)
+    return HP_EIO;
+  hid_t o = lineage_obj(file, key);
+  attr_list l = {0};
+  if (o >= 0 &&
+      H5Aiterate2(o, H5_INDEX_CRT_ORDER, H5_ITER_INC, NULL, add_attr, &l) < 0) {
+    H5Eclear2(H5E_DEFAULT); /* not written by hpcpipe: no creation order */
+    H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, add_attr, &l);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  h5_close(o);
+  h5_close(file);
+  *names = l.names, *vals = l.vals, *n = l.n;
+  return o >= 0 ? HP_OK : HP_EIO;
+}
+
+int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
+  if (!path || !fp) return HP_EINVAL;
+  hp__h5_init();
+  hid_t file;
+  if (open_file(path, &file, NULL) != HP_OK) return HP_EIO;
+  int rc = HP_EIO;
+  hid_t o = lineage_obj(file, key);
   char *hex = o >= 0 ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
   if (hex) {
     char *end;

@@ -67,6 +67,13 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp);
 int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
                   size_t n, const hp_lineage *lin, hp_error *err);
 
+/* The hpcpipe_* attributes of what is stored at key (lineage, kind,
+ * partitions), names without the prefix, values as text, in creation
+ * order; malloc'd arrays of malloc'd strings. HP_EIO if the file or
+ * object is missing. */
+int hp__h5_lineage(const char *path, const char *key, char ***names,
+                   char ***vals, size_t *n);
+
 /* What part.c needs to partition an existing file: the partition count of
  * a stitched master (hpcpipe_partitions, else 0) and the row count of the
  * table or array at key. HP_EIO if the file or object is missing. */

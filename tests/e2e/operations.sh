@@ -72,6 +72,26 @@ hp 1 run "$P/conf" --resume --only-missing
 expect_rc 2 "--resume with --only-missing"
 expect_err "cannot be used together" "--resume with --only-missing: message"
 
+# --- hpcpipe show -------------------------------------------------------------
+(cd "$P" && timeout 60 "$HPCPIPE" show clean_readings --rows 2 >"$OUT" 2>"$ERR"); RC=$?
+expect_rc 0 "show a dataset by name"
+for want in "data/02_intermediate/clean_readings.h5" "table: 132 rows, 5 columns" \
+  "node         clean_readings" "function     demo.drop_invalid" "first 2 rows:" "station,year,temp,rain,valid"; do
+  grep -qF -- "$want" "$OUT" || fail "show clean_readings lacks '$want'"
+done
+[ "$(sed -n '/^first 2 rows:/,$p' "$OUT" | wc -l)" = 4 ] || fail "show --rows 2 printed $(sed -n '/^first 2 rows:/,$p' "$OUT" | wc -l) lines"
+timeout 60 "$HPCPIPE" show "$P/data/08_reporting/rainfall_summary.csv" >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 0 "show a CSV file"
+grep -q "^table: [0-9]* rows" "$OUT" && ok "show a CSV file: schema" || fail "show a CSV file: $(cat "$OUT")"
+timeout 60 "$HPCPIPE" show "$P/data/store/rainfall.scaled.h5" --conf "$P/conf" >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 0 "show an HDF5 path"
+grep -q "^  fingerprint  [0-9a-f]\{16\}$" "$OUT" && ok "show prints the fingerprint" || fail "show: no fingerprint"
+timeout 60 "$HPCPIPE" show nope --conf "$P/conf" >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 1 "show an unknown name"
+expect_err "'nope' is not a file, nor a dataset of $P/conf's catalog" "show an unknown name: message"
+timeout 60 "$HPCPIPE" show --rows x >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 2 "show with a bad option"
+
 # --- failures: keep-going, retries, the resume command ------------------------
 F=$SCRATCH/f && rm -rf "$F" && mkdir -p "$F/conf/base"
 cat >"$F/conf/base/pipelines.yml" <<'Y'
