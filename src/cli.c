@@ -20,6 +20,8 @@
 #include "plan.h"
 #include "sched.h"
 #include "show.h"
+#include "viz.h"
+#include "fs.h"
 #include "store.h"
 #include "worker.h"
 
@@ -29,6 +31,7 @@ typedef struct cli {
   hp_plan_opts o;
   int dry_run;
   int resume, only_missing, keep_going;
+  const char *format, *output; /* viz */
   int argc;
   char **argv;
   /* comma-split lists, owned */
@@ -44,6 +47,8 @@ static const char *usage_text =
     "                        [--resume | --only-missing] [--keep-going]\n"
     "       hpcpipe check CONF [--pipelines P,..] [--env ENV] [--params ..]\n"
     "       hpcpipe list CONF nodes|datasets|pipelines [filters]\n"
+    "       hpcpipe viz CONF [filters] [--format html|svg|dot] "
+    "[--output FILE]\n"
     "       hpcpipe show PATH|DATASET [--conf CONF] [--env ENV] [--key K] "
     "[--rows N]\n"
     "       hpcpipe --version | --help\n"
@@ -99,7 +104,7 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
     return hp__fail(err, HP_EUSAGE, "no command given");
   c->cmd = argv[1];
   if (strcmp(c->cmd, "run") && strcmp(c->cmd, "check") &&
-      strcmp(c->cmd, "list"))
+      strcmp(c->cmd, "list") && strcmp(c->cmd, "viz"))
     return hp__fail(err, HP_EUSAGE, "unknown command '%s'", c->cmd);
   int pos = 0;
   for (int i = 2; i < argc; i++) {
@@ -135,9 +140,12 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
       split_list(c, k - 1, v);
       continue;
     }
-    const char *names[] = {"--params", "--env", "--load-versions"};
-    const char **dst[] = {&c->o.params, &c->o.env, &c->o.load_versions};
-    for (k = 0; k < 3 && !m; k++)
+    const char *names[] = {"--params", "--env", "--load-versions",
+                           "--format", "--output"};
+    const char **dst[] = {&c->o.params, &c->o.env, &c->o.load_versions,
+                          &c->format, &c->output};
+    int nopt = strcmp(c->cmd, "viz") == 0 ? 5 : 3;
+    for (k = 0; k < nopt && !m; k++)
       v = opt_value(argc, argv, &i, names[k], &m);
     if (!m)
       return hp__fail(err, HP_EUSAGE, "unknown option '%s'", a);
@@ -353,6 +361,22 @@ static void report(const cli *c, int size, int rc, const hp_error *err) {
   }
 }
 
+/* viz to --output (whole or not at all) or to stdout. */
+static int write_viz(const cli *c, const hp_plan *pl, hp_error *err) {
+  const char *format = c->format ? c->format : "html";
+  if (!c->output)
+    return hp__viz(pl, format, stdout, err);
+  char *tmp;
+  FILE *f = hp__fs_tmp_open(c->output, &tmp, err);
+  if (!f)
+    return err->code ? err->code : HP_EIO;
+  int rc = hp__viz(pl, format, f, err);
+  rc = hp__fs_tmp_commit(f, tmp, c->output, rc, err);
+  if (rc == HP_OK)
+    hp__log(HP_LOG_INFO, "wrote %s", c->output);
+  return rc;
+}
+
 static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   hp_buf bundle = {0};
   hp_plan *pl = NULL;
@@ -394,6 +418,8 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   } else if (rc == HP_OK && rank == 0) {
     if (strcmp(c->cmd, "list") == 0)
       print_list(pl, c->what);
+    else if (strcmp(c->cmd, "viz") == 0)
+      rc = write_viz(c, pl, err);
     else if (strcmp(c->cmd, "run") == 0)
       print_selected(pl, c->resume         ? HP_SKIP_RESUME
                          : c->only_missing ? HP_SKIP_ONLY_MISSING

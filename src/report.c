@@ -245,7 +245,7 @@ static void write_json(const hp_report *r, FILE *f) {
 
 /* ---- HTML ---- */
 
-static void html(FILE *f, const char *s) {
+void hp__html_str(FILE *f, const char *s) {
   for (; s && *s; s++) {
     if (*s == '<')
       fputs("&lt;", f);
@@ -319,7 +319,7 @@ static void timeline(const hp_report *r, FILE *f, const size_t *rank_of) {
             x, top + t->rank * lane + 2, w, lane - 8,
             t->ok == 1 ? c : "#000",
             t->ok == 1 ? "" : " stroke=\"#c00\" stroke-width=\"2\"");
-    html(f, task_name(r, t->n));
+    hp__html_str(f, task_name(r, t->n));
     fprintf(f, " on rank %d: %.3f s at %.3f s%s</title></rect>\n", t->rank,
             t->secs, t->start,
             t->ok == 1 ? "" : t->ok == 0 ? " (failed, retried)" : " (failed)");
@@ -350,7 +350,7 @@ static void write_html(const hp_report *r, FILE *f) {
   fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
         "hpcpipe run ",
         f);
-  html(f, pl->version);
+  hp__html_str(f, pl->version);
   fputs("</title>\n<style>\n"
         "body{font-family:sans-serif;margin:20px;color:#222}\n"
         "table{border-collapse:collapse}td,th{padding:3px 10px;"
@@ -360,15 +360,15 @@ static void write_html(const hp_report *r, FILE *f) {
         "pre{background:#f6f6f6;padding:8px;overflow:auto}\n"
         "</style></head><body>\n<h1>hpcpipe run <code>",
         f);
-  html(f, pl->version);
+  hp__html_str(f, pl->version);
   fprintf(f, "</code>: %s</h1>\n<p><code>", r->status);
-  html(f, r->command);
+  hp__html_str(f, r->command);
   char host[256] = "";
   gethostname(host, sizeof host - 1);
   fprintf(f,
           "</code></p>\n<p>%d rank%s on ",
           pl->size, pl->size == 1 ? "" : "s");
-  html(f, host);
+  hp__html_str(f, host);
   fprintf(f,
           ", started %s, %.3f s. Tasks: %zu done of %zu run, %zu skipped "
           "as up to date. hpcpipe %s.</p>\n<h2>Task stream</h2>\n",
@@ -388,9 +388,9 @@ static void write_html(const hp_report *r, FILE *f) {
     colour(rank_of[u], c, sizeof c);
     fprintf(f, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>",
             c);
-    html(f, pl->upipe->nodes[u].name);
+    hp__html_str(f, pl->upipe->nodes[u].name);
     fputs("</td><td>", f);
-    html(f, pl->upipe->nodes[u].func);
+    hp__html_str(f, pl->upipe->nodes[u].func);
     fprintf(f,
             "</td><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%s</td>"
             "<td>%s</td><td>%zu</td><td>%zu</td></tr>\n",
@@ -408,7 +408,7 @@ static void write_html(const hp_report *r, FILE *f) {
       fputs("<h2>Failures</h2>\n<ul>\n", f);
     fprintf(f, "<li>%s, attempt %d: ", t->ok ? "failed" : "retried",
             t->attempt);
-    html(f, t->msg);
+    hp__html_str(f, t->msg);
     fputs("</li>\n", f);
   }
   if (any)
@@ -420,7 +420,7 @@ static void write_html(const hp_report *r, FILE *f) {
   if (m) {
     hp__json_tree(m, pl->conf->params);
     fclose(m);
-    html(f, buf);
+    hp__html_str(f, buf);
     free(buf);
   }
   fputs("</pre>\n</body></html>\n", f);

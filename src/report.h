@@ -42,5 +42,7 @@ int hp__report_write(hp_report *r, char **html, hp_error *err);
  * scalars: numbers and booleans unquoted unless quoted in the YAML). */
 void hp__json_str(FILE *f, const char *s);
 void hp__json_tree(FILE *f, const hp_tree *t);
+/* Text escaped for HTML and XML (< > & "). */
+void hp__html_str(FILE *f, const char *s);
 
 #endif
