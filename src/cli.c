@@ -9,6 +9,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -499,6 +500,9 @@ int hp_main(int argc, char **argv) {
    * the heap, kept after free, they are reused instead of being mapped
    * afresh (and page-faulted in again) each time. */
   mallopt(M_MMAP_MAX, 0);
+  /* Past a file-size limit (ulimit -f), a write fails with EFBIG and the
+   * node fails with that message, instead of the process dying. */
+  signal(SIGXFSZ, SIG_IGN);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   /* A plain `hpcpipe run` (no mpirun or srun) runs in-process without
    * MPI: Open MPI's singleton start-up alone costs ~0.3 s. */

@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -60,6 +62,11 @@ static int h5_ready;
 
 void hp__h5_init(void) {
   if (h5_ready) return;
+  /* No close-everything at exit: a file whose close failed (a full disk)
+   * stays half-open inside HDF5, and closing it again at exit crashes in
+   * HDF5 1.10. hpcpipe closes what it opens, and removes what it could
+   * not finish. */
+  H5dont_atexit();
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   h5_ready = 1;
 }
@@ -83,7 +90,11 @@ static const char *h5_msg(char *buf) {
 /* "path: what: <innermost HDF5 message>" as HP_EHDF5. */
 static int h5_fail(hp_error *err, const char *path, const char *what) {
   char m[256];
+  int e = errno;
   h5_msg(m);
+  /* a full disk or a file-size limit says more than HDF5's stack */
+  if (e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO)
+    snprintf(m, sizeof m, "%s", strerror(e));
   return hp__fail(err, HP_EHDF5, "%s: %s%s%s", path, what ? what : "",
                   what ? ": " : "", m);
 }
@@ -470,6 +481,37 @@ static int write_file(wctx *w, hid_t file, const char *key, const hp_value *v,
   return rc;
 }
 
+/* Whether a file of about `bytes` fits beside path: under the file-size
+ * limit (ulimit -f) and in the free space of its file system. HDF5 1.10
+ * cannot recover from a write that fails half way (the file stays
+ * half-open and the library crashes when it shuts down), so a full disk is
+ * reported before writing. Errors: HP_EIO "path: File too large (...)" or
+ * "path: No space left on device (...)". */
+static int room_for(const char *path, size_t bytes, hp_error *err) {
+  double need = (double)bytes * 1.01 + 65536.0; /* metadata, slack */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      need > (double)rl.rlim_cur)
+    return hp__fail(err, HP_EIO,
+                    "%s: %s (about %.1f MB to write, file-size limit %.1f MB)",
+                    path, strerror(EFBIG), need / 1e6,
+                    (double)rl.rlim_cur / 1e6);
+  char *dir = hp__xstrdup(path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  struct statvfs sv;
+  int ok = statvfs(slash ? dir : ".", &sv) != 0 ||
+           (double)sv.f_bavail * (double)sv.f_frsize >= need;
+  double avail = ok ? 0 : (double)sv.f_bavail * (double)sv.f_frsize;
+  free(dir);
+  if (!ok)
+    return hp__fail(err, HP_EIO,
+                    "%s: %s (about %.1f MB to write, %.1f MB free)", path,
+                    strerror(ENOSPC), need / 1e6, avail / 1e6);
+  return HP_OK;
+}
+
 int hp__h5_save(const char *path, const char *key, const hp_value *v,
                 const hp_lineage *lin, hp_error *err) {
   if (!path || !v || v->kind < HP_TABLE || v->kind > HP_GROUP)
@@ -479,7 +521,9 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
   if (hp__mkdir_parents(path) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create directory: %s", path,
                     strerror(errno));
+  HP_TRY(room_for(path, hp__value_size_hint(v), err));
   char *tmp = hp__fs_tmp_name(path);
+  errno = 0;
   wctx w = {.path = path,
             .vstr = -1,
             .boolt = -1,

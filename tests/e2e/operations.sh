@@ -238,4 +238,78 @@ for seed in 1 2 3; do
   done
   [ -z "$(find "$K/data" -name '*.tmp.*')" ] || fail "seed $seed: temporary files remain"
 done
+
+# --- a node that segfaults, a full disk, a corrupted input: each fails with
+# --- its message and exit code, and a resume gives the clean outputs -------
+C=$SCRATCH/crash && mkdir -p "$C"
+cat >"$C/crash.c" <<'CC'
+#include <hpcpipe.h>
+#include <signal.h>
+/* t.maybe_crash: copies its table input; crashes when params:crash is true */
+static int run(hp_node_ctx *ctx) {
+  const hp_value *v; const hp_tree *p; int crash = 0;
+  if (hp_node_input(ctx, 0, &v) || hp_node_param(ctx, 1, &p) || hp_tree_bool(p, NULL, 0, &crash))
+    return hp_node_fail(ctx, "bad inputs");
+  if (crash) raise(SIGSEGV);
+  return hp_node_output(ctx, 0, hp_value_copy(v));
+}
+static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.maybe_crash", .run = run}};
+HP_EXTERN int hp_plugin_init(hp_registry *reg);
+HP_EXTERN int hp_plugin_init(hp_registry *reg) { return hp_register_nodes(reg, t, 1); }
+CC
+gcc -shared -fPIC -I"$SRC/include" -o "$C/libcrash.so" "$C/crash.c" || fail "build crash plugin"
+printf 'plugins: [%s/libcrash.so]\n' "$C" >"$K/conf/base/hpcpipe.yml"
+printf 'crash: false\n' >"$K/conf/base/parameters.yml"
+cat >>"$K/conf/base/pipelines.yml" <<'Y'
+    - {node: final, func: t.maybe_crash, inputs: [by_name, params:crash], outputs: final}
+Y
+printf 'final: {type: csv, filepath: data/final.csv}\n' >>"$K/conf/base/catalog.yml"
+rm -rf "$K/data"
+hp 3 run "$K/conf"
+expect_rc 0 "fault pipeline with a last node: clean run"
+clean=$(digest; cat "$K/data/final.csv" | sha256sum)
+asan=$(ldd "$HPCPIPE" | grep -c libasan)
+for np in 1 3; do
+  rm -rf "$K/data"
+  hp "$np" run "$K/conf" --params crash=true
+  if [ "$asan" = 0 ]; then
+    expect_rc 1 "np=$np: a node that segfaults"
+    expect_err "node 'final' (rank " "np=$np: the crash names the node"
+  else
+    [ "$RC" != 0 ] || fail "np=$np: a crash under ASan exits non-zero"
+  fi
+  hp "$np" run "$K/conf" --resume
+  expect_rc 0 "np=$np: resume after the crash"
+  expect_err "tasks are up to date; running 1" "np=$np: only the crashed node runs again"
+  [ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "np=$np: outputs identical after the crash" ||
+    fail "np=$np: outputs differ after the crash"
+done
+
+# a full disk (a file-size limit: writes fail with EFBIG)
+for np in 1 3; do
+  rm -rf "$K/data"
+  (ulimit -f 400; if [ "$np" = 1 ]; then timeout 240 "$HPCPIPE" run "$K/conf"; else
+     timeout 240 "$MPIEXEC" -n "$np" "$HPCPIPE" run "$K/conf"; fi) >"$OUT" 2>"$ERR"; RC=$?
+  expect_rc 1 "np=$np: a full disk fails the node"
+  expect_err "File too large" "np=$np: the disk-full message"
+  no_mpi_noise "np=$np: disk full"
+  [ -z "$(find "$K/data" -name '*.tmp.*')" ] || fail "np=$np: half-written files after the disk filled"
+  hp "$np" run "$K/conf" --resume
+  expect_rc 0 "np=$np: resume once there is room"
+  [ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "np=$np: outputs identical after the full disk" ||
+    fail "np=$np: outputs differ after the full disk"
+done
+
+# a corrupted input: a committed partition file cut in half
+f=$K/data/store/ts-parts/part-00007.h5
+head -c 20000 "$f" >"$f.cut" && mv "$f.cut" "$f"
+hp 3 run "$K/conf" --resume
+expect_rc 0 "a resume remakes a corrupted partition"
+[ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "outputs identical after the corruption" ||
+  fail "outputs differ after the corruption"
+head -c 20000 "$f" >"$f.cut" && mv "$f.cut" "$f"
+hp 3 run "$K/conf" --from-nodes slow
+expect_rc 1 "a run that reads a corrupted input fails"
+expect_err "part-00007.h5" "the corrupted file is named"
+no_mpi_noise "corrupted input"
 finish
