@@ -1460,7 +1460,8 @@ static int open_file(const char *path, hid_t *file, hp_error *err) {
     H5Eclear2(H5E_DEFAULT);
     return hp__fail(err, HP_EHDF5, "%s: not an HDF5 file", path);
   }
-  return h5_fail(err, path, "cannot open");
+  /* an HDF5 signature but unreadable: most often a file cut short */
+  return h5_fail(err, path, "cannot open (truncated or corrupted?)");
 }
 
 static int is_root(const char *key) {
