@@ -338,8 +338,26 @@ uint64_t hp__exec_out_fp(uint64_t task_fp, const char *ds) {
   return hp__hash64(ds, strlen(ds), task_fp);
 }
 
-int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
-                  hp_task_result *res, hp_error *err) {
+/* A node event for the plugins' hooks (not for stitch tasks, which are
+ * hpcpipe's own). */
+static void fire(hp_plan *pl, int32_t node, hp_hook_kind kind, int attempt,
+                 double secs, const char *ds, const char *path,
+                 const char *msg) {
+  if (!hp__registry_has_hooks(pl->reg, kind) || is_stitch(pl, node))
+    return;
+  hp_hook_event ev = {.run = pl->version,
+                      .rank = pl->rank,
+                      .node = pl->pipe->nodes[node].name,
+                      .attempt = attempt,
+                      .seconds = secs,
+                      .dataset = ds,
+                      .path = path,
+                      .status = msg};
+  hp__registry_fire(pl->reg, kind, &ev);
+}
+
+int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
+                  const hp_task_io *in, hp_task_result *res, hp_error *err) {
   const hp_graph *g = pl->g;
   const hp_node *nd = &pl->pipe->nodes[node];
   size_t nin = nd->nin, nout = nd->nout;
@@ -370,9 +388,24 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
     res->fp[0] = hp__exec_out_fp(h, nd->out[0].ds);
     rc = stitch(pl, &ctx, res->fp[0], err);
     res->seconds = now_s() - t0;
+    const hp_dsdef *d = pl->ds[g->out_ds[g->out_off[node]]];
+    if (rc == HP_OK && d->type != HP_DS_MEMORY &&
+        hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
+      /* the whole partitioned dataset, saved by the user's node */
+      char *path = hp__ds_save_path(d, pl->version);
+      hp_hook_event ev = {.run = pl->version,
+                          .rank = pl->rank,
+                          .node = pl->upipe->nodes[pl->task[node].unode].name,
+                          .attempt = attempt,
+                          .dataset = d->name,
+                          .path = path};
+      hp__registry_fire(pl->reg, HP_HOOK_AFTER_DATASET_SAVED, &ev);
+      free(path);
+    }
     goto done;
   }
   if (rc == HP_OK) {
+    fire(pl, node, HP_HOOK_BEFORE_NODE_RUN, attempt, 0, NULL, NULL, NULL);
     double t0 = now_s();
     running_node = nd->name;
     rc = pl->fn[node]->run(&ctx);
@@ -391,13 +424,22 @@ int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
       rc = hp__fail(err, HP_ENODE, "function %s did not set output '%s'",
                     nd->func, nd->out[i].ds);
   if (rc == HP_OK) {
+    fire(pl, node, HP_HOOK_AFTER_NODE_RUN, attempt, res->seconds, NULL, NULL,
+         NULL);
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
     for (size_t i = 0; i < nout && rc == HP_OK; i++) {
       int32_t ds = g->out_ds[g->out_off[node] + i];
       res->fp[i] = hp__exec_out_fp(h, nd->out[i].ds);
       rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], err);
-      if (pl->ds[ds]->type != HP_DS_MEMORY)
-        res->bytes_out += hp__value_size_hint(ctx.out[i]);
+      if (pl->ds[ds]->type == HP_DS_MEMORY || rc != HP_OK)
+        continue;
+      res->bytes_out += hp__value_size_hint(ctx.out[i]);
+      if (hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
+        char *path = hp__ds_save_path(pl->ds[ds], pl->version);
+        fire(pl, node, HP_HOOK_AFTER_DATASET_SAVED, attempt, 0,
+             nd->out[i].ds, path, NULL);
+        free(path);
+      }
     }
   }
 done:
@@ -408,6 +450,8 @@ done:
   free(ctx.pin);
   if (rc != HP_OK) {
     hp__error_prefix(err, "node '%s' (rank %d): ", nd->name, pl->rank);
+    fire(pl, node, HP_HOOK_ON_NODE_ERROR, attempt, res->seconds, NULL, NULL,
+         err->msg);
     err->code = HP_ENODE; /* whatever went wrong, this node failed: exit 1 */
     rc = HP_ENODE;
     for (size_t i = 0; i < nout; i++)

@@ -26,12 +26,12 @@ typedef struct hp_task_result {
   double seconds;   /* time in the node function */
 } hp_task_result;
 
-/* Any rank. Runs node `node` with in[] given per input slot of the graph
- * (g->in_ds order). On success res->out[i] holds each output (persistent
+/* Any rank. Runs node `node` (attempt 1, 2, ... for the hooks) with in[]
+ * given per input slot of the graph (g->in_ds order). On success res->out[i] holds each output (persistent
  * ones already committed). Errors: HP_ENODE "node 'x' (rank r): <message
  * from the function>", or load/save errors prefixed with the node. */
-int hp__exec_node(hp_plan *pl, int32_t node, const hp_task_io *in,
-                  hp_task_result *res, hp_error *err);
+int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
+                  const hp_task_io *in, hp_task_result *res, hp_error *err);
 
 /* Fingerprints (DESIGN.md section 4, lineage): a task's is a hash of its
  * function's identity (hp__registry_identity), its args and its inputs'

@@ -29,8 +29,15 @@ typedef struct entry {
   long plugin; /* index into plugins, -1 for a builtin */
 } entry;
 
+typedef struct hook {
+  hp_hook_fn fn;
+  void *data;
+} hook;
+
 struct hp_registry {
   hp_map *types;   /* name -> entry */
+  hook *hooks[HP_HOOK_KINDS];
+  size_t nhooks[HP_HOOK_KINDS], caphooks[HP_HOOK_KINDS];
   hp_error *err;   /* where hp_register_nodes reports, during a load */
   char *loading;   /* plugin being loaded, for messages */
   long current;    /* its index */
@@ -58,6 +65,8 @@ void hp__registry_free(hp_registry *r) {
   /* Handles stay open: values and messages may still point into them. */
   for (size_t i = 0; i < r->nplugins; i++)
     free(r->plugins[i].path);
+  for (int k = 0; k < HP_HOOK_KINDS; k++)
+    free(r->hooks[k]);
   free(r->plugins);
   free(r);
 }
@@ -95,6 +104,26 @@ int hp_register_nodes(hp_registry *reg, const hp_node_type *types, size_t n) {
     hp__map_put(reg->types, t->name, e);
   }
   return HP_OK;
+}
+
+int hp_register_hook(hp_registry *reg, hp_hook_kind kind, hp_hook_fn fn,
+                     void *data) {
+  if (!reg || !fn || (unsigned)kind >= HP_HOOK_KINDS)
+    return HP_EINVAL;
+  hp__grow(&reg->hooks[kind], &reg->caphooks[kind], reg->nhooks[kind] + 1,
+           sizeof *reg->hooks[kind]);
+  reg->hooks[kind][reg->nhooks[kind]++] = (hook){fn, data};
+  return HP_OK;
+}
+
+void hp__registry_fire(const hp_registry *r, hp_hook_kind kind,
+                       const hp_hook_event *ev) {
+  for (size_t i = 0; r && i < r->nhooks[kind]; i++)
+    r->hooks[kind][i].fn(kind, ev, r->hooks[kind][i].data);
+}
+
+int hp__registry_has_hooks(const hp_registry *r, hp_hook_kind kind) {
+  return r && r->nhooks[kind] > 0;
 }
 
 const hp_node_type *hp__registry_find(const hp_registry *r, const char *name) {

@@ -25,6 +25,10 @@ const hp_node_type *hp__registry_find(const hp_registry *r, const char *name);
  * version for a builtin, with a hash of the plugin library's bytes for a
  * plugin's (rebuilding a plugin with changed code changes it). */
 uint64_t hp__registry_identity(hp_registry *r, const char *name);
+/* Calls the hooks registered for kind, in registration order. */
+void hp__registry_fire(const hp_registry *r, hp_hook_kind kind,
+                       const hp_hook_event *ev);
+int hp__registry_has_hooks(const hp_registry *r, hp_hook_kind kind);
 /* The builtin node tables of core.* and datasets.* (nodes.c), registered
  * by hp__registry_new. */
 int hp__nodes_register_builtins(hp_registry *r);

@@ -298,7 +298,7 @@ static int run_local(sched *s, int32_t n) {
   s->active[n] = 1;
   s->running++;
   progress(s, 0);
-  int rc = hp__exec_node(s->pl, n, in, &res, &e);
+  int rc = hp__exec_node(s->pl, n, s->attempt[n] + 1, in, &res, &e);
   s->active[n] = 0;
   s->running--;
   free(in);
@@ -658,6 +658,8 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__exec_stop_alarm(s.nworkers == 0
                             ? (unsigned)hp__env_size("HPCPIPE_GRACE", 20)
                             : 0);
+    hp_hook_event ev = {.run = pl->version, .rank = 0};
+    hp__registry_fire(pl->reg, HP_HOOK_BEFORE_PIPELINE_RUN, &ev);
     rc = loop(&s, err);
   }
   int stopped = rc == HP_OK && hp__exec_stop_signal();
@@ -690,6 +692,15 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                                          : "fail",
                       s.done, now_s() - s.t0);
   progress(&s, 1);
+  if (locked) {
+    hp_hook_event ev = {.run = pl->version,
+                        .rank = 0,
+                        .seconds = now_s() - s.t0,
+                        .status = rc == HP_OK      ? "finished"
+                                  : rc == HP_EINTR ? "interrupted"
+                                                   : "failed"};
+    hp__registry_fire(pl->reg, HP_HOOK_AFTER_PIPELINE_RUN, &ev);
+  }
   if (s.report) {
     size_t sel = 0, nrun = 0;
     for (size_t i = 0; i < g->nnodes; i++)

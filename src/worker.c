@@ -86,7 +86,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
 static int run_task(worker *w, hp_rd *r, hp_error *err) {
   const hp_graph *g = w->pl->g;
   int32_t node = (int32_t)hp__get_u32(r);
-  (void)hp__get_u32(r); /* attempt */
+  int attempt = (int)hp__get_u32(r) + 1;
   uint32_t nrel = hp__get_u32(r);
   for (uint32_t i = 0; i < nrel && !r->bad; i++)
     drop(w, hp__get_u32(r));
@@ -120,7 +120,7 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
     rc = hp__fail(&e, HP_EINTERNAL, "corrupt task message");
   hp_task_result res = {0};
   if (rc == HP_OK)
-    rc = hp__exec_node(w->pl, node, in, &res, &e);
+    rc = hp__exec_node(w->pl, node, attempt, in, &res, &e);
   if (rc == HP_OK) {
     reply_done(w, node, &res, keep);
     rc = hp__send(w->comm, 0, &w->out, err);

@@ -271,6 +271,47 @@ typedef struct hp_registry hp_registry;
 HP_EXTERN int hp_register_nodes(hp_registry *reg, const hp_node_type *types,
                                 size_t n);
 
+/* ---- hooks (docs/node-api.md#hooks) ----
+ * A plugin may register functions called when things happen in a run, on
+ * the rank where they happen. Order for one task: before_node_run (inputs
+ * loaded) -> the node's function -> after_node_run (function succeeded,
+ * outputs not yet saved) -> after_dataset_saved once per persistent output,
+ * in output order; on_node_error instead when loading, the function or a
+ * save fails (before a retry, if any). before_pipeline_run and
+ * after_pipeline_run run on rank 0 around all tasks. Hooks of one kind run
+ * in registration order (plugins in hpcpipe.yml order). A hook must not
+ * call back into the run; it cannot fail it. */
+typedef enum hp_hook_kind {
+  HP_HOOK_BEFORE_PIPELINE_RUN = 0,
+  HP_HOOK_AFTER_PIPELINE_RUN = 1,
+  HP_HOOK_BEFORE_NODE_RUN = 2,
+  HP_HOOK_AFTER_NODE_RUN = 3,
+  HP_HOOK_ON_NODE_ERROR = 4,
+  HP_HOOK_AFTER_DATASET_SAVED = 5,
+  HP_HOOK_KINDS = 6
+} hp_hook_kind;
+
+typedef struct hp_hook_event {
+  const char *run;     /* the run id */
+  int rank;            /* where the event happens */
+  const char *node;    /* node events: the task ("clean" or "clean[3]") */
+  int attempt;         /* node events: 1, 2, ... with retries */
+  double seconds;      /* after_node_run: time in the function;
+                          after_pipeline_run: the run's */
+  const char *dataset; /* after_dataset_saved: its name */
+  const char *path;    /* after_dataset_saved: the file written */
+  const char *status;  /* after_pipeline_run: "finished", "failed" or
+                          "interrupted"; on_node_error: the message */
+} hp_hook_event;
+
+typedef void (*hp_hook_fn)(hp_hook_kind kind, const hp_hook_event *ev,
+                           void *data);
+
+/* Registers fn for events of `kind`, called with data. HP_EINVAL for an
+ * unknown kind or a NULL fn. */
+HP_EXTERN int hp_register_hook(hp_registry *reg, hp_hook_kind kind,
+                               hp_hook_fn fn, void *data);
+
 /* A plugin is a shared library exporting exactly this symbol. */
 typedef int (*hp_plugin_init_fn)(hp_registry *reg);
 #define HP_PLUGIN_ENTRY "hp_plugin_init"
