@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mem.h"
 #include "plan.h"
+#include "scaffold.h"
 #include "sched.h"
 #include "show.h"
 #include "viz.h"
@@ -52,6 +53,7 @@ static const char *usage_text =
     "[--output FILE]\n"
     "       hpcpipe show PATH|DATASET [--conf CONF] [--env ENV] [--key K] "
     "[--rows N]\n"
+    "       hpcpipe new NAME | hpcpipe pipeline create NAME [--conf CONF]\n"
     "       hpcpipe --version | --help\n"
     "filters: --nodes N,.. --from-nodes N,.. --to-nodes N,.. "
     "--from-inputs D,..\n"
@@ -471,12 +473,63 @@ static int show_cmd(int argc, char **argv) {
   if (rc == HP_OK && !o.what)
     rc = hp__fail(&err, HP_EUSAGE, "show: say what to show: a file or a "
                                    "dataset name");
+  int bad_usage = rc != HP_OK;
   if (rc == HP_OK)
     rc = hp__show(&o, stdout, &err);
   fflush(stdout);
   if (rc != HP_OK) {
     fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
-    if (rc == HP_EUSAGE)
+    if (bad_usage)
+      fputs(usage_text, stderr);
+  }
+  return hp_exit_code(rc);
+}
+
+/* hpcpipe new NAME, hpcpipe pipeline create NAME [--conf CONF]. */
+static int scaffold_cmd(int argc, char **argv) {
+  hp_error err = HP_ERROR_INIT;
+  int rc, pipe = strcmp(argv[1], "pipeline") == 0;
+  const char *conf = "conf", *name = NULL;
+  int i = pipe ? 3 : 2;
+  if (pipe && (argc < 3 || strcmp(argv[2], "create") != 0))
+    rc = hp__fail(&err, HP_EUSAGE, "pipeline: the only subcommand is "
+                                   "'create NAME'");
+  else
+    rc = HP_OK;
+  for (; i < argc && rc == HP_OK; i++) {
+    int m = 0;
+    const char *v = pipe ? opt_value(argc, argv, &i, "--conf", &m) : NULL;
+    if (m && !v)
+      rc = hp__fail(&err, HP_EUSAGE, "--conf needs a value");
+    else if (m)
+      conf = v;
+    else if (argv[i][0] == '-')
+      rc = hp__fail(&err, HP_EUSAGE, "unknown option '%s'", argv[i]);
+    else if (!name)
+      name = argv[i];
+    else
+      rc = hp__fail(&err, HP_EUSAGE, "unexpected argument '%s'", argv[i]);
+  }
+  if (rc == HP_OK && !name)
+    rc = hp__fail(&err, HP_EUSAGE, "%s: the name is missing",
+                  pipe ? "pipeline create" : "new");
+  int bad_usage = rc != HP_OK;
+  if (rc == HP_OK)
+    rc = pipe ? hp__scaffold_pipeline(conf, name, &err)
+              : hp__scaffold_project(name, &err);
+  if (rc == HP_OK && pipe)
+    printf("added pipeline '%s': %s/base/pipelines.yml, "
+           "%s/base/parameters_%s.yml, jobs/%s.c, tests/test_%s.sh; rebuild "
+           "the plugins (cmake --build build/jobs), then hpcpipe run %s "
+           "--pipelines %s\n",
+           name, conf, conf, name, name, name, conf, name);
+  else if (rc == HP_OK)
+    printf("created project %s: cd %s, then see README.md (build the "
+           "plugin, hpcpipe run conf)\n",
+           name, name);
+  if (rc != HP_OK) {
+    fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
+    if (bad_usage)
       fputs(usage_text, stderr);
   }
   return hp_exit_code(rc);
@@ -491,6 +544,8 @@ int hp_main(int argc, char **argv) {
     printf("hpcpipe %s\n", hp_version());
     return HP_EXIT_OK;
   }
+  if (argc >= 2 && (!strcmp(argv[1], "new") || !strcmp(argv[1], "pipeline")))
+    return scaffold_cmd(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "show") == 0) {
     hp__log_init(0, HP_LOG_INFO);
     hp__h5_init();
