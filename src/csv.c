@@ -801,6 +801,20 @@ int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
   return parse_buffer(path, buf, len, o, out, err);
 }
 
+int hp__csv_parse(const char *name, const char *data, size_t len,
+                  const hp_csv_opts *o, hp_value **out, hp_error *err) {
+  if (out) *out = NULL;
+  if (!name || !out || (!data && len))
+    return hp__fail(err, HP_EINVAL, "hp__csv_parse: bad arguments");
+  char *buf = malloc(len + PAD);
+  if (!buf)
+    return hp__fail(err, HP_ENOMEM, "%s: out of memory", name);
+  if (len)
+    memcpy(buf, data, len);
+  memset(buf + len, 0, PAD);
+  return parse_buffer(name, buf, len, o, out, err);
+}
+
 /* Reads [off, off + n) of fp into b + at; 0 or -1. */
 static int read_at(FILE *fp, char *b, int64_t off, size_t n) {
   return fseeko(fp, (off_t)off, SEEK_SET) == 0 && fread(b, 1, n, fp) == n

@@ -34,6 +34,10 @@ typedef struct hp_csv_opts {
 int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
                  hp_error *err);
 
+/* hp__csv_read from len bytes in memory, named `name` in messages (the
+ * fuzz target's entry). */
+int hp__csv_parse(const char *name, const char *data, size_t len,
+                  const hp_csv_opts *o, hp_value **out, hp_error *err);
 /* Reads the records of path that start in bytes [off0, off1), with the
  * file's header, as hp__csv_read would (a partition of a large file; every
  * partition parses on its own). Records are found by line ends, so quoted
