@@ -6,10 +6,13 @@ BUILD ?= build
 JOBS ?= 2
 NP ?= 8
 
-.PHONY: deps build run test asan clean
+.PHONY: deps test-deps build run test asan clean
 
 deps:
 	@bash .ci/install-deps.sh
+
+test-deps:
+	@bash .ci/install-deps.sh --with-tests
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -18,10 +21,10 @@ build: deps
 run: build
 	@. slurm/mpi-env.sh && mpirun -n $(NP) $(BUILD)/hpcpipe run conf/
 
-test: build
+test: test-deps build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-asan: deps
+asan: test-deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
