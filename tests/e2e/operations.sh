@@ -245,12 +245,16 @@ C=$SCRATCH/crash && mkdir -p "$C"
 cat >"$C/crash.c" <<'CC'
 #include <hpcpipe.h>
 #include <signal.h>
-/* t.maybe_crash: copies its table input; crashes when params:crash is true */
+#include <string.h>
+/* t.maybe_crash: copies its table input; params:crash "segv" crashes,
+ * "fail" fails with a message */
 static int run(hp_node_ctx *ctx) {
-  const hp_value *v; const hp_tree *p; int crash = 0;
-  if (hp_node_input(ctx, 0, &v) || hp_node_param(ctx, 1, &p) || hp_tree_bool(p, NULL, 0, &crash))
+  const hp_value *v; const hp_tree *p;
+  if (hp_node_input(ctx, 0, &v) || hp_node_param(ctx, 1, &p))
     return hp_node_fail(ctx, "bad inputs");
-  if (crash) raise(SIGSEGV);
+  const char *how = hp_tree_str(p, NULL, "no");
+  if (!strcmp(how, "segv")) raise(SIGSEGV);
+  if (!strcmp(how, "fail")) return hp_node_fail(ctx, "asked to fail");
   return hp_node_output(ctx, 0, hp_value_copy(v));
 }
 static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.maybe_crash", .run = run}};
@@ -259,7 +263,7 @@ HP_EXTERN int hp_plugin_init(hp_registry *reg) { return hp_register_nodes(reg, t
 CC
 gcc -shared -fPIC -I"$SRC/include" -o "$C/libcrash.so" "$C/crash.c" || fail "build crash plugin"
 printf 'plugins: [%s/libcrash.so]\n' "$C" >"$K/conf/base/hpcpipe.yml"
-printf 'crash: false\n' >"$K/conf/base/parameters.yml"
+printf 'crash: "no"\n' >"$K/conf/base/parameters.yml"
 cat >>"$K/conf/base/pipelines.yml" <<'Y'
     - {node: final, func: t.maybe_crash, inputs: [by_name, params:crash], outputs: final}
 Y
@@ -271,7 +275,7 @@ clean=$(digest; cat "$K/data/final.csv" | sha256sum)
 asan=$(ldd "$HPCPIPE" | grep -c libasan)
 for np in 1 3; do
   rm -rf "$K/data"
-  hp "$np" run "$K/conf" --params crash=true
+  hp "$np" run "$K/conf" --params crash=segv
   if [ "$asan" = 0 ]; then
     expect_rc 1 "np=$np: a node that segfaults"
     expect_err "node 'final' (rank " "np=$np: the crash names the node"
@@ -299,6 +303,43 @@ for np in 1 3; do
   [ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "np=$np: outputs identical after the full disk" ||
     fail "np=$np: outputs differ after the full disk"
 done
+
+# a node returning an error
+rm -rf "$K/data"
+hp 3 run "$K/conf" --params crash=fail
+expect_rc 1 "a node that returns an error"
+expect_err "node 'final' (rank " "the failing node is named"
+expect_err "asked to fail" "the node's message"
+hp 3 run "$K/conf" --resume
+expect_rc 0 "resume after a node error"
+expect_err "tasks are up to date; running 1" "only the failed node runs again"
+[ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "outputs identical after a node error" ||
+  fail "outputs differ after a node error"
+
+# SIGTERM to every rank of the job, as SLURM sends it at a time limit
+rm -rf "$K/data"
+timeout 120 "$MPIEXEC" -n 3 "$HPCPIPE" run "$K/conf" >"$OUT" 2>"$ERR" & pid=$!
+for _ in $(seq 1 600); do
+  n=$(grep -c '"event":"done"' "$K/data/store/journal.jsonl" 2>/dev/null)
+  [ "${n:-0}" -ge 20 ] && break
+  sleep 0.01
+done
+for p in $(pgrep -f "^$HPCPIPE run $K/conf"); do kill -TERM "$p"; done
+wait $pid; RC=$?
+expect_rc 3 "SIGTERM to every rank: exit 3"
+expect_err "interrupted by signal 15" "SIGTERM to every rank: message"
+no_mpi_noise "SIGTERM to every rank"
+hp 3 run "$K/conf" --resume
+expect_rc 0 "resume after SIGTERM to every rank"
+[ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "outputs identical after the SIGTERM" ||
+  fail "outputs differ after the SIGTERM"
+
+# an HDF5 output deleted between runs: only it is made again
+rm "$K/data/store/z-parts/part-00005.h5"
+hp 3 run "$K/conf" --resume
+expect_err "tasks are up to date; running 1" "a deleted partition: only its task runs"
+[ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "outputs identical after a deleted output" ||
+  fail "outputs differ after a deleted output"
 
 # a corrupted input: a committed partition file cut in half
 f=$K/data/store/ts-parts/part-00007.h5
