@@ -554,7 +554,8 @@ void hp__exec_crash_handlers(int rank) {
 
 /* ---- stopping: SIGTERM, SIGINT, SIGUSR1 ---- */
 
-static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t stop_sig; /* a signal this process got */
+static volatile sig_atomic_t stop_req; /* a stop another rank asked for */
 static volatile sig_atomic_t stop_alarm_secs;
 
 /* Async-signal-safe: a second signal, or the grace period running out
@@ -584,14 +585,18 @@ void hp__exec_stop_handlers(void) {
 }
 
 int hp__exec_stop_signal(void) {
-  return (int)stop_sig;
+  return stop_sig ? (int)stop_sig : (int)stop_req;
 }
 
+/* Not stop_sig: the first signal this process gets must not count as the
+ * second one (which ends it at once). */
 void hp__exec_request_stop(int sig) {
-  if (!stop_sig)
-    stop_sig = sig ? sig : SIGTERM;
+  if (!stop_req)
+    stop_req = sig ? sig : SIGTERM;
 }
 
 void hp__exec_stop_alarm(unsigned secs) {
   stop_alarm_secs = (sig_atomic_t)secs;
+  if (secs == 0)
+    alarm(0);
 }

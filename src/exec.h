@@ -79,9 +79,10 @@ void hp__exec_crash_handlers(int rank);
 /* Graceful stop (DESIGN.md section 4): SIGTERM, SIGINT and SIGUSR1 (the
  * signal mpirun forwards to every rank) set a flag the scheduler and
  * workers read between tasks; a second signal exits at once with
- * HP_EXIT_INTR. hp__exec_stop_alarm(secs) makes a stop also arm an alarm
- * that abandons a running node after secs (in-process runs, where nothing
- * else watches the clock). */
+ * HP_EXIT_INTR. hp__exec_request_stop records a stop another rank asked
+ * for (not a signal of this process). hp__exec_stop_alarm(secs) makes a
+ * stop also arm an alarm that abandons a running node after secs
+ * (in-process runs, where nothing else watches the clock); 0 disarms it. */
 void hp__exec_stop_handlers(void);
 int hp__exec_stop_signal(void); /* 0, or the signal that asked to stop */
 void hp__exec_request_stop(int sig);

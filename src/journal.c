@@ -68,7 +68,7 @@ static int lock_stale(const char *path, const char *text) {
   char host[256], me[256];
   long pid = 0;
   if (sscanf(text, "%255s %ld", host, &pid) != 2)
-    return 1; /* unreadable: half written by a killed run */
+    return 1; /* not a lock hpcpipe wrote */
   host_name(me, sizeof me);
   if (strcmp(host, me) == 0)
     return !process_alive(pid);
@@ -78,6 +78,22 @@ static int lock_stale(const char *path, const char *text) {
          difftime(time(NULL), st.st_mtime) > stale;
 }
 
+/* Reads a lock file's first line (malloc'd), or NULL if it is gone. */
+static char *read_lock(const char *path) {
+  char *text = NULL;
+  size_t n = 0;
+  hp_error ignore = HP_ERROR_INIT;
+  if (hp__fs_read_all(path, 1, &text, &n, &ignore) != HP_OK)
+    return NULL;
+  text[strcspn(text, "\n")] = '\0';
+  return text;
+}
+
+/* The lock is made whole beside its name and linked into place (link(2)
+ * fails if the name exists, also over NFS), so no process ever reads a
+ * half-written lock. A stale lock is renamed away first, and removed only
+ * if what was renamed is the lock judged stale: two runs taking over the
+ * same dead lock cannot both win. */
 int hp__journal_lock(const char *store_dir, const char *run, hp_error *err) {
   if (hp__mkdir_p(store_dir) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create the store: %s",
@@ -91,32 +107,20 @@ int hp__journal_lock(const char *store_dir, const char *run, hp_error *err) {
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   int len = snprintf(text, sizeof text, "%s %ld %s %s\n", host,
                      (long)getpid(), when, run);
-  int rc = HP_OK;
-  for (int tries = 0; tries < 3; tries++) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd >= 0) {
-      ssize_t w = write(fd, text, (size_t)len);
-      close(fd);
-      if (w != len) {
-        unlink(path);
-        rc = hp__fail(err, HP_EIO, "%s: cannot write: %s", path,
-                      strerror(errno));
-      }
-      free(path);
-      return rc;
-    }
+  char *mine = hp__xasprintf("%s.%s.%ld", path, host, (long)getpid());
+  char *gone = hp__xasprintf("%s.stale.%s.%ld", path, host, (long)getpid());
+  int rc = hp__fs_write_atomic(mine, text, (size_t)len, err);
+  for (int tries = 0; rc == HP_OK && tries < 5; tries++) {
+    if (link(mine, path) == 0)
+      goto done;
     if (errno != EEXIST) {
       rc = hp__fail(err, HP_EIO, "%s: cannot create: %s", path,
                     strerror(errno));
       break;
     }
-    char *old = NULL;
-    size_t n = 0;
-    hp_error ignore = HP_ERROR_INIT;
-    if (hp__fs_read_all(path, 1, &old, &n, &ignore) != HP_OK) {
+    char *old = read_lock(path);
+    if (!old)
       continue; /* removed meanwhile: try again */
-    }
-    old[strcspn(old, "\n")] = '\0';
     if (!lock_stale(path, old)) {
       char h[256] = "?", started[64] = "?", other[128] = "?";
       long pid = 0;
@@ -128,14 +132,24 @@ int hp__journal_lock(const char *store_dir, const char *run, hp_error *err) {
       free(old);
       break;
     }
-    hp__log(HP_LOG_WARN, "taking over the lock of a run that is gone (%s)",
-            old);
+    if (rename(path, gone) == 0) {
+      char *moved = read_lock(gone);
+      if (moved && strcmp(moved, old) == 0) {
+        hp__log(HP_LOG_WARN,
+                "taking over the lock of a run that is gone (%s)", old);
+        unlink(gone);
+      } else if (link(gone, path) == 0 || errno == EEXIST) {
+        unlink(gone); /* another run's fresh lock: put it back */
+      }
+      free(moved);
+    }
     free(old);
-    unlink(path);
   }
   if (rc == HP_OK)
     rc = hp__fail(err, HP_EIO, "%s: cannot take the lock", path);
-  free(path);
+done:
+  unlink(mine);
+  free(mine), free(gone), free(path);
   return rc;
 }
 
@@ -559,6 +573,12 @@ size_t hp__journal_skips(hp_plan *pl, hp_skip_mode mode, uint64_t *fp,
     skip[n] = (uint8_t)!run;
     nskip += skip[n];
   }
+  /* only-missing keeps outputs it did not check: their consumers take the
+   * fingerprint of what the files hold, not of what would be made now, so
+   * a later --resume sees what they were computed from */
+  for (size_t n = 0; mode == HP_SKIP_ONLY_MISSING && n < nn; n++)
+    for (size_t o = g->out_off[n]; skip[n] && o < g->out_off[n + 1]; o++)
+      fp[g->out_ds[o]] = 0;
   hp__map_free(journal, rec_free);
   free(tfp), free(done), free(made), free(in_fp), free(have);
   return nskip;

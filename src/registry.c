@@ -16,8 +16,8 @@
 #include "map.h"
 #include "mem.h"
 
-/* A loaded plugin; its identity is a hash of the library's bytes, made
- * when first asked for (a rebuilt plugin is a new function version). */
+/* A loaded plugin; its identity is a hash of the library's bytes when it
+ * was loaded (a rebuilt plugin is a new function version). */
 typedef struct plugin {
   void *handle;
   char *path;
@@ -138,19 +138,7 @@ uint64_t hp__registry_identity(hp_registry *r, const char *name) {
     const char *v = hp_version();
     return hp__hash64(v, strlen(v), h);
   }
-  plugin *p = &r->plugins[e->plugin];
-  if (!p->id) {
-    char *data;
-    size_t len;
-    hp_error ignore = HP_ERROR_INIT;
-    if (hp__fs_read_all(p->path, 1, &data, &len, &ignore) == HP_OK) {
-      p->id = hp__hash64(data, len, HP_HASH_SEED) | 1;
-      free(data);
-    } else {
-      p->id = hp__hash64(p->path, strlen(p->path), HP_HASH_SEED) | 1;
-    }
-  }
-  return hp__hash64(&p->id, sizeof p->id, h);
+  return hp__hash64(&r->plugins[e->plugin].id, sizeof(uint64_t), h);
 }
 
 /* Finds lib<name>.so in the ':'-separated search path; a new string. */
@@ -198,8 +186,17 @@ int hp__registry_load(hp_registry *r, const char *spec, const char *search,
     free(path); /* where the dynamic linker found it */
     path = hp__xstrdup(info.dli_fname);
   }
+  /* the bytes loaded now (a rebuild during the run must not change it) */
+  char *bytes;
+  size_t len;
+  hp_error ignore = HP_ERROR_INIT;
+  uint64_t id = hp__hash64(path, strlen(path), HP_HASH_SEED) | 1;
+  if (hp__fs_read_all(path, 1, &bytes, &len, &ignore) == HP_OK) {
+    id = hp__hash64(bytes, len, HP_HASH_SEED) | 1;
+    free(bytes);
+  }
   hp__grow(&r->plugins, &r->capplugins, r->nplugins + 1, sizeof *r->plugins);
-  r->plugins[r->nplugins] = (plugin){.handle = h, .path = path};
+  r->plugins[r->nplugins] = (plugin){.handle = h, .path = path, .id = id};
   r->current = (long)r->nplugins++;
   r->err = err;
   r->loading = (char *)spec;

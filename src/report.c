@@ -111,15 +111,35 @@ void hp__json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* Whether s is a number as JSON writes one:
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int json_number(const char *s) {
-  if (!*s)
+  const char *p = s;
+  if (*p == '-')
+    p++;
+  if (*p == '0')
+    p++;
+  else if (*p >= '1' && *p <= '9')
+    while (*p >= '0' && *p <= '9')
+      p++;
+  else
     return 0;
-  char *end;
-  double v = strtod(s, &end);
-  /* JSON has no leading '+', no '.5', no hex, no inf/nan */
-  return *end == '\0' && isfinite(v) && (s[0] == '-' || (s[0] >= '0' &&
-                                                         s[0] <= '9')) &&
-         !strpbrk(s, "xX") && !(s[0] == '0' && s[1] >= '0' && s[1] <= '9');
+  if (*p == '.') {
+    if (!(p[1] >= '0' && p[1] <= '9'))
+      return 0;
+    for (p++; *p >= '0' && *p <= '9'; p++) {
+    }
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    if (!(*p >= '0' && *p <= '9'))
+      return 0;
+    while (*p >= '0' && *p <= '9')
+      p++;
+  }
+  return *p == '\0';
 }
 
 void hp__json_tree(FILE *f, const hp_tree *t) {

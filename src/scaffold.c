@@ -338,16 +338,20 @@ static char *last_key(const char *path) {
 int hp__scaffold_pipeline(const char *confdir, const char *name,
                           hp_error *err) {
   HP_TRY(check_name("pipeline", name, err));
+  if (!confdir || !*confdir)
+    return hp__fail(err, HP_EUSAGE, "--conf needs a value");
   char *root = hp__xstrdup(confdir);
   char *slash = strrchr(root, '/');
   while (slash && slash[1] == '\0') { /* "conf/" */
     *slash = '\0';
     slash = strrchr(root, '/');
   }
-  if (slash)
+  if (slash) {
     *slash = '\0';
-  else
-    strcpy(root, ".");
+  } else {
+    free(root);
+    root = hp__xstrdup(".");
+  }
   char *pipes = hp__xasprintf("%s/base/pipelines.yml", confdir);
   char *settings = hp__xasprintf("%s/base/hpcpipe.yml", confdir);
   char *params = hp__xasprintf("%s/base/parameters_%s.yml", confdir, name);

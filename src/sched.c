@@ -466,6 +466,16 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
   return on_fail(s, &r, w, err);
 }
 
+/* Between messages and tasks: progress, and the lock's heartbeat (what
+ * tells other hosts this run is alive). */
+static void tick(sched *s) {
+  progress(s, 0);
+  if (now_s() - s->last_beat >= 30) {
+    hp__journal_heartbeat(s->pl->store_dir);
+    s->last_beat = now_s();
+  }
+}
+
 /* A signal asked to stop: no new task starts; running ones get the grace
  * period (HPCPIPE_GRACE seconds) to finish. */
 static void begin_stop(sched *s) {
@@ -495,6 +505,7 @@ static int loop(sched *s, hp_error *err) {
       if (s->nheap == 0)
         return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
       HP_TRY(run_local(s, heap_pop(s)));
+      tick(s);
       continue;
     }
     while (s->nheap > 0) {
@@ -508,11 +519,7 @@ static int loop(sched *s, hp_error *err) {
     if (s->running == 0)
       return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
     HP_TRY(receive_one(s, 0.5, err));
-    progress(s, 0);
-    if (now_s() - s->last_beat >= 30) { /* the lock's heartbeat */
-      hp__journal_heartbeat(s->pl->store_dir);
-      s->last_beat = now_s();
-    }
+    tick(s);
   }
   while (s->running > 0) { /* let running tasks finish */
     if (hp__exec_stop_signal())
@@ -522,7 +529,7 @@ static int loop(sched *s, hp_error *err) {
       break;
     }
     HP_TRY(receive_one(s, 0.25, err));
-    progress(s, 0);
+    tick(s);
   }
   return HP_OK;
 }
@@ -661,8 +668,17 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp_hook_event ev = {.run = pl->version, .rank = 0};
     hp__registry_fire(pl->reg, HP_HOOK_BEFORE_PIPELINE_RUN, &ev);
     rc = loop(&s, err);
+    hp__exec_stop_alarm(0); /* what follows must not be cut short */
   }
-  int stopped = rc == HP_OK && hp__exec_stop_signal();
+  if (rc != HP_OK && rc != HP_EUSAGE && s.running > 0) {
+    /* rank 0 cannot go on talking to its workers (an MPI or protocol
+     * error): they may be inside a send it will never receive */
+    hp__log(HP_LOG_ERROR, "%s; ending the MPI job", err->msg);
+    fflush(stderr);
+    MPI_Abort(comm, HP_EXIT_INTERNAL);
+  }
+  int stopped = rc == HP_OK && hp__exec_stop_signal() &&
+                s.done + s.nfailed < s.total;
   if (rc == HP_OK && s.nfailed) {
     *err = s.ferr;
     rc = s.ferr.code ? s.ferr.code : HP_ENODE;

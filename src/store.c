@@ -1786,6 +1786,7 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
   for (size_t i = 0; i < n && rc == HP_OK; i++) {
     hid_t f = s->file0, o = s->obj0;
     if (i > 0) {
+      f = -1;
       rc = open_file(parts[i], &f, w->err);
       o = rc == HP_OK ? H5Oopen(f, s->key ? s->key : "/", H5P_DEFAULT) : -1;
       if (rc == HP_OK && o < 0)

@@ -279,8 +279,11 @@ static void svg(const viz *v, FILE *f) {
             cx(x), cy(x) - (nd ? 3 : -4), nd ? "#fff" : "#222");
     size_t len = strlen(name);
     if (len > 26) { /* keep the end: "...candidate.train" */
+      const char *tail = name + len - 25;
+      while (tail > name && ((unsigned char)*tail & 0xC0) == 0x80)
+        tail--; /* not inside a UTF-8 character */
       fputs("…", f);
-      hp__html_str(f, name + len - 25);
+      hp__html_str(f, tail);
     } else {
       hp__html_str(f, name);
     }
@@ -385,8 +388,10 @@ static void dot(const viz *v, FILE *f) {
         dot_label(f, nd->name, nd->func);
         if (nd->ntags) {
           fputs(" tooltip=\"tags:", f);
-          for (size_t t2 = 0; t2 < nd->ntags; t2++)
-            fprintf(f, " %s", nd->tags[t2]);
+          for (size_t t2 = 0; t2 < nd->ntags; t2++) {
+            fputc(' ', f);
+            dot_esc(f, nd->tags[t2]);
+          }
           fputc('"', f);
         }
         fputs("];\n", f);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "log.h"
 #include "proto.h"
 #include "value.h"
 
@@ -171,6 +172,12 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
       break;
     }
     rc = run_task(&w, &r, err);
+  }
+  if (rc != HP_OK) {
+    /* rank 0 waits for this worker's reply and would wait forever */
+    hp__log(HP_LOG_ERROR, "%s; ending the MPI job", err->msg);
+    fflush(stderr);
+    MPI_Abort(comm, HP_EXIT_INTERNAL);
   }
   if (w.cache)
     for (size_t d = 0; d < pl->g->nds; d++)
