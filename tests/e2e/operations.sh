@@ -159,7 +159,11 @@ stop_run() {
   else
     timeout 120 "$MPIEXEC" -n "$1" "$HPCPIPE" run "$S/conf" >"$OUT" 2>"$ERR" & pid=$!
   fi
-  sleep 1.2
+  for _ in $(seq 1 3000); do   # two nodes done (not a fixed sleep: start-up varies)
+    n=$(grep -c '"event":"done"' "$JS" 2>/dev/null)
+    [ "${n:-0}" -ge 2 ] && break
+    sleep 0.01
+  done
   case $2 in
     term) kill -TERM "$(pgrep -f -n "^$HPCPIPE run $S/conf")" ;;  # one hpcpipe process
     usr1) kill -USR1 "$(pgrep -P "$pid")" ;;                         # mpirun forwards it
