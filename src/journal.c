@@ -180,6 +180,7 @@ void hp__journal_unlock(const char *store_dir) {
 
 struct hp_journal {
   FILE *f;
+  double last_flush;
 };
 
 hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line) {
@@ -228,6 +229,7 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
     return;
   const hp_graph *g = pl->g;
   FILE *f = j->f;
+  int files = 0;
   fputs("{\"event\":\"done\",\"node\":", f);
   hp__json_str(f, pl->pipe->nodes[n].name);
   fprintf(f,
@@ -239,12 +241,23 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
     int32_t d = g->out_ds[k];
     fputs(k > g->out_off[n] ? ",[" : "[", f);
     hp__json_str(f, g->dsname[d]);
+    uint64_t stamp = hp__journal_stamp(pl, d);
+    files |= stamp != 0;
     fprintf(f, ",\"%016llx\",\"%016llx\"]",
             (unsigned long long)out_fp[k - g->out_off[n]],
-            (unsigned long long)hp__journal_stamp(pl, d));
+            (unsigned long long)stamp);
   }
   fputs("]}\n", f);
-  fflush(f); /* through to the kernel: a killed run loses no line */
+  /* A task that committed files is written through at once (a killed run
+   * loses no such line); lines of tasks with only memory outputs, which a
+   * resume cannot reuse anyway, go out with the next one or within 0.1 s. */
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  if (files || now - j->last_flush >= 0.1) {
+    fflush(f);
+    j->last_flush = now;
+  }
 }
 
 void hp__journal_close(hp_journal *j, const char *event, size_t done,

@@ -39,8 +39,9 @@ hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line);
 /* Records task n done: its fingerprint, rank, attempt, start (seconds
  * since the run began), duration, bytes of the inputs it loaded and the
  * outputs it committed and, per output, the fingerprint and the
- * stamp of its committed file (hp__fs_stamp; 0 for memory). Each line is
- * written through at once, so a killed run loses none. */
+ * stamp of its committed file (hp__fs_stamp; 0 for memory). A line of a
+ * task that committed files is written through at once, so a killed run
+ * loses none of those; others within 0.1 s. */
 void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
                       uint64_t task_fp, const uint64_t *out_fp, int rank,
                       int attempt, double start, double secs,

@@ -99,6 +99,16 @@ void hp__report_end(hp_report *r, size_t skipped, const char *status,
 /* ---- JSON ---- */
 
 void hp__json_str(FILE *f, const char *s) {
+  size_t plain = 0; /* the common case, one write: nothing to escape */
+  while (s && s[plain] && s[plain] != '"' && s[plain] != '\\' &&
+         (unsigned char)s[plain] >= 0x20)
+    plain++;
+  if (s && !s[plain]) {
+    fputc('"', f);
+    fwrite(s, 1, plain, f);
+    fputc('"', f);
+    return;
+  }
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
     if (*p == '"' || *p == '\\')
@@ -201,6 +211,10 @@ static rnode *per_node(const hp_report *r) {
   return v;
 }
 
+/* Task attempts listed one by one in the JSON record: the first ones,
+ * then only failures (the journal has every task). */
+#define MAX_LISTED 10000
+
 static void write_json(const hp_report *r, FILE *f) {
   const hp_plan *pl = r->pl;
   char host[256] = "";
@@ -237,10 +251,13 @@ static void write_json(const hp_report *r, FILE *f) {
             (unsigned long long)x->out, x->retries, x->failures);
   }
   free(v);
+  size_t listed = 0;
   fputs("],\"tasks_run\":[", f);
   for (size_t i = 0; i < r->nt; i++) {
     const rtask *t = &r->t[i];
-    fputs(i ? ",{\"task\":" : "{\"task\":", f);
+    if (t->ok == 1 && i >= MAX_LISTED)
+      continue; /* the journal has them all */
+    fputs(listed++ ? ",{\"task\":" : "{\"task\":", f);
     hp__json_str(f, task_name(r, t->n));
     fputs(",\"node\":", f);
     hp__json_str(f, pl->upipe->nodes[unode(r, t->n)].name);
@@ -256,7 +273,8 @@ static void write_json(const hp_report *r, FILE *f) {
     }
     fputc('}', f);
   }
-  fputs("],\"parameters\":", f);
+  fprintf(f, "],\"tasks_listed\":%zu,\"task_attempts\":%zu", listed, r->nt);
+  fputs(",\"parameters\":", f);
   hp__json_tree(f, pl->conf->params);
   fputs(",\"settings\":", f);
   hp__json_tree(f, pl->conf->settings);
@@ -297,7 +315,9 @@ static const char *bytes(uint64_t b, char *buf, size_t n) {
 
 /* The most bars drawn: a run of a million tasks would make a page no
  * browser opens; the JSON keeps every task. */
-#define MAX_BARS 50000
+#define MAX_BARS 10000
+/* node rows in the HTML table (the JSON lists every node) */
+#define MAX_ROWS 1000
 
 static void timeline(const hp_report *r, FILE *f, const size_t *rank_of) {
   const hp_plan *pl = r->pl;
@@ -399,10 +419,15 @@ static void write_html(const hp_report *r, FILE *f) {
         "<th>tasks</th><th>seconds</th><th>max</th><th>read</th>"
         "<th>written</th><th>retries</th><th>failures</th></tr>\n",
         f);
+  size_t rows = 0, more = 0;
   for (size_t i = 0; i < ug->nnodes; i++) {
     int32_t u = ug->order[i];
     if (!pl->ukeep[u])
       continue;
+    if (rows++ >= MAX_ROWS) {
+      more++;
+      continue;
+    }
     const rnode *x = &v[u];
     char c[40], b1[32], b2[32];
     colour(rank_of[u], c, sizeof c);
@@ -418,6 +443,8 @@ static void write_html(const hp_report *r, FILE *f) {
             bytes(x->out, b2, sizeof b2), x->retries, x->failures);
   }
   fputs("</table>\n", f);
+  if (more)
+    fprintf(f, "<p>%zu more nodes: see the JSON record.</p>\n", more);
   free(v);
   int any = 0;
   for (size_t i = 0; i < r->nt; i++) {

@@ -170,10 +170,13 @@ static const char *fmt_secs(double x, char *buf, size_t n) {
  * running, elapsed time and the time left at the rate so far. */
 static void progress(sched *s, int last) {
   static int tty = -1;
-  if (tty < 0)
-    tty = isatty(2) && hp__env_size("HPCPIPE_PROGRESS", 5) > 0;
-  double t = now_s(), every = tty ? 0.25 : (double)hp__env_size(
-                                                "HPCPIPE_PROGRESS", 5);
+  static double every;
+  if (tty < 0) {
+    every = (double)hp__env_size("HPCPIPE_PROGRESS", 5);
+    tty = isatty(2) && every > 0;
+    every = tty ? 0.25 : every;
+  }
+  double t = now_s();
   if (every <= 0 || (!last && t - s->last_progress < every) ||
       (last && !tty))
     return;
@@ -670,6 +673,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     rc = loop(&s, err);
     hp__exec_stop_alarm(0); /* what follows must not be cut short */
   }
+  double secs = locked ? now_s() - s.t0 : 0; /* the run phase */
   if (rc != HP_OK && rc != HP_EUSAGE && s.running > 0) {
     /* rank 0 cannot go on talking to its workers (an MPI or protocol
      * error): they may be inside a send it will never receive */
@@ -706,12 +710,12 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                       rc == HP_OK        ? "finish"
                       : rc == HP_EINTR   ? "interrupted"
                                          : "fail",
-                      s.done, now_s() - s.t0);
+                      s.done, secs);
   progress(&s, 1);
   if (locked) {
     hp_hook_event ev = {.run = pl->version,
                         .rank = 0,
-                        .seconds = now_s() - s.t0,
+                        .seconds = secs,
                         .status = rc == HP_OK      ? "finished"
                                   : rc == HP_EINTR ? "interrupted"
                                                    : "failed"};
@@ -725,13 +729,15 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                    rc == HP_OK        ? "finished"
                    : rc == HP_EINTR   ? "interrupted"
                                       : "failed",
-                   now_s() - s.t0, s.done, s.total);
+                   secs, s.done, s.total);
     char *page = NULL;
     hp_error re = HP_ERROR_INIT;
+    double t0 = now_s();
     if (hp__report_write(s.report, &page, &re) == HP_OK)
       hp__log(HP_LOG_INFO, "report: %s", page);
     else
       hp__log(HP_LOG_WARN, "no run report: %s", re.msg);
+    hp__log(HP_LOG_DEBUG, "report written in %.3f s", now_s() - t0);
     free(page);
     hp__report_free(s.report);
   }
@@ -748,7 +754,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
             "run %s complete: %zu %s%s in %.3f s (rank 0 CPU %.3f s, "
             "peak memory %.0f MB)",
             pl->version, s.done, unit, s.done == 1 ? "" : "s",
-            now_s() - s.t0, cpu, (double)ru.ru_maxrss / 1024.0);
+            secs, cpu, (double)ru.ru_maxrss / 1024.0);
   else if (s.nfailed || stopped)
     hp__log(HP_LOG_INFO, "%zu of %zu %ss completed before the %s", s.done,
             s.total, unit, stopped ? "stop" : "failure");
