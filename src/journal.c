@@ -232,11 +232,13 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
   int files = 0;
   fputs("{\"event\":\"done\",\"node\":", f);
   hp__json_str(f, pl->pipe->nodes[n].name);
+  char b1[32], b2[32];
   fprintf(f,
-          ",\"fp\":\"%016llx\",\"rank\":%d,\"attempt\":%d,\"start\":%.6f,"
-          "\"seconds\":%.6f,\"read\":%llu,\"written\":%llu,\"outputs\":[",
-          (unsigned long long)task_fp, rank, attempt, start, secs,
-          (unsigned long long)bytes_in, (unsigned long long)bytes_out);
+          ",\"fp\":\"%016llx\",\"rank\":%d,\"attempt\":%d,\"start\":%s,"
+          "\"seconds\":%s,\"read\":%llu,\"written\":%llu,\"outputs\":[",
+          (unsigned long long)task_fp, rank, attempt, hp__secs6(start, b1),
+          hp__secs6(secs, b2), (unsigned long long)bytes_in,
+          (unsigned long long)bytes_out);
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
     int32_t d = g->out_ds[k];
     fputs(k > g->out_off[n] ? ",[" : "[", f);

@@ -98,6 +98,23 @@ void hp__report_end(hp_report *r, size_t skipped, const char *status,
 
 /* ---- JSON ---- */
 
+const char *hp__secs6(double x, char buf[32]) {
+  if (!(x >= 0 && x < 1e12)) { /* negative, huge or NaN: rare, printf */
+    snprintf(buf, 32, "%.6f", x);
+    return buf;
+  }
+  uint64_t us = (uint64_t)(x * 1e6 + 0.5), whole = us / 1000000;
+  char *p = buf + 31;
+  *p = '\0';
+  for (int k = 0; k < 6; k++, us /= 10)
+    *--p = (char)('0' + us % 10);
+  *--p = '.';
+  do
+    *--p = (char)('0' + whole % 10);
+  while ((whole /= 10) > 0);
+  return p;
+}
+
 void hp__json_str(FILE *f, const char *s) {
   size_t plain = 0; /* the common case, one write: nothing to escape */
   while (s && s[plain] && s[plain] != '"' && s[plain] != '\\' &&
@@ -243,12 +260,14 @@ static void write_json(const hp_report *r, FILE *f) {
     hp__json_str(f, pl->upipe->nodes[u].name);
     fputs(",\"func\":", f);
     hp__json_str(f, pl->upipe->nodes[u].func);
+    char b1[32], b2[32];
     fprintf(f,
-            ",\"tasks\":%zu,\"seconds\":%.6f,\"max_seconds\":%.6f,"
+            ",\"tasks\":%zu,\"seconds\":%s,\"max_seconds\":%s,"
             "\"bytes_read\":%llu,\"bytes_written\":%llu,\"retries\":%zu,"
             "\"failures\":%zu}",
-            x->tasks, x->secs, x->max, (unsigned long long)x->in,
-            (unsigned long long)x->out, x->retries, x->failures);
+            x->tasks, hp__secs6(x->secs, b1), hp__secs6(x->max, b2),
+            (unsigned long long)x->in, (unsigned long long)x->out,
+            x->retries, x->failures);
   }
   free(v);
   size_t listed = 0;
@@ -261,10 +280,12 @@ static void write_json(const hp_report *r, FILE *f) {
     hp__json_str(f, task_name(r, t->n));
     fputs(",\"node\":", f);
     hp__json_str(f, pl->upipe->nodes[unode(r, t->n)].name);
+    char b1[32], b2[32];
     fprintf(f,
-            ",\"rank\":%d,\"attempt\":%d,\"start\":%.6f,\"seconds\":%.6f,"
+            ",\"rank\":%d,\"attempt\":%d,\"start\":%s,\"seconds\":%s,"
             "\"bytes_read\":%llu,\"bytes_written\":%llu,\"status\":\"%s\"",
-            t->rank, t->attempt, t->start, t->secs,
+            t->rank, t->attempt, hp__secs6(t->start, b1),
+            hp__secs6(t->secs, b2),
             (unsigned long long)t->in, (unsigned long long)t->out,
             t->ok == 1 ? "done" : t->ok == 0 ? "retried" : "failed");
     if (t->msg) {

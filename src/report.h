@@ -42,6 +42,9 @@ int hp__report_write(hp_report *r, char **html, hp_error *err);
  * scalars: numbers and booleans unquoted unless quoted in the YAML). */
 void hp__json_str(FILE *f, const char *s);
 void hp__json_tree(FILE *f, const hp_tree *t);
+/* x with 6 decimals ("12.000345"), without printf's floating-point cost
+ * (a journal line per task); the text is inside buf. */
+const char *hp__secs6(double x, char buf[32]);
 /* Text escaped for HTML and XML (< > & "). */
 void hp__html_str(FILE *f, const char *s);
 
