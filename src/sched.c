@@ -435,6 +435,8 @@ static int on_fail(sched *s, hp_rd *r, int w, hp_error *err) {
   if (r->bad || (size_t)n >= s->g->nnodes)
     return hp__fail(err, HP_EINTERNAL, "corrupt fail message from rank %d",
                     w);
+  if (code == HP_EINTR) /* a stopping worker did not start it */
+    return HP_OK;
   hp_error e = HP_ERROR_INIT;
   hp__fail(&e, code ? code : HP_ENODE, "%.*s", (int)len, p);
   e.rank = w;

@@ -171,6 +171,12 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
                     hp__msg_name((int)kind));
       break;
     }
+    if (hp__exec_stop_signal()) { /* a task queued before the stop */
+      hp_error e = HP_ERROR_INIT;
+      hp__fail(&e, HP_EINTR, "not started: stopping");
+      rc = reply_fail(&w, (int32_t)hp__get_u32(&r), &e);
+      continue;
+    }
     rc = run_task(&w, &r, err);
   }
   if (rc != HP_OK) {
