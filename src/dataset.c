@@ -344,6 +344,24 @@ int hp__ds_stitch(const hp_dsdef *d, const char *version,
   return named(err, was, rc, d);
 }
 
+/* The stamp of the file(s) at path holding d (a csv directory: its .csv
+ * files). */
+static uint64_t stamp_at(const hp_dsdef *d, const char *path) {
+  return hp__fs_stamp(path, d->type == HP_DS_CSV ? ".csv" : "");
+}
+
+uint64_t hp__ds_stamp(const hp_dsdef *d) {
+  if (!d || d->type == HP_DS_MEMORY || d->type == HP_DS_PARAM || !d->filepath)
+    return 0;
+  char *path = NULL;
+  hp_error ignore = HP_ERROR_INIT;
+  if (hp__ds_load_path(d, NULL, &path, &ignore) != HP_OK)
+    return 0;
+  uint64_t st = stamp_at(d, path);
+  free(path);
+  return st;
+}
+
 uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
   char *path = NULL;
   hp_error e = HP_ERROR_INIT;
@@ -355,7 +373,7 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
     h = hp__hash64(&fp, sizeof fp, h); /* what made it, not when */
   } else {
     /* a file hpcpipe did not make: its size and time, as make does */
-    fp = hp__fs_stamp(path, d->type == HP_DS_CSV ? ".csv" : "");
+    fp = stamp_at(d, path);
     h = fp ? hp__hash64(&fp, sizeof fp, h ^ 1) : 0;
   }
   if (h) {

@@ -37,6 +37,11 @@ int hp__ds_save(const hp_dsdef *d, const char *version, const hp_value *v,
  * when nothing is there. */
 uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version);
 
+/* The stamp (hp__fs_stamp: sizes and times) of d's committed file, the
+ * newest version of a versioned one; 0 for memory, parameters or nothing
+ * there. What the journal records to recognise a file unchanged. */
+uint64_t hp__ds_stamp(const hp_dsdef *d);
+
 /* Joins the committed partitions parts[0..n) of dataset d (csv.h and
  * store.h write each one) into what readers open: for hdf5 and the store,
  * a master file whose datasets are HDF5 virtual datasets over the

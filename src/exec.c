@@ -368,6 +368,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
   hp_value **owned = hp__xcalloc(nin + 1, sizeof *owned);
   res->out = NULL;
   res->fp = NULL;
+  res->stamp = NULL;
   res->seconds = 0;
 
   uint64_t *in_fp = hp__xcalloc(nin + 1, sizeof *in_fp);
@@ -389,6 +390,9 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     rc = stitch(pl, &ctx, res->fp[0], err);
     res->seconds = now_s() - t0;
     const hp_dsdef *d = pl->ds[g->out_ds[g->out_off[node]]];
+    res->stamp = hp__xcalloc(nout + 1, sizeof *res->stamp);
+    if (rc == HP_OK)
+      res->stamp[0] = hp__ds_stamp(d);
     if (rc == HP_OK && d->type != HP_DS_MEMORY &&
         hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
       /* the whole partitioned dataset, saved by the user's node */
@@ -427,12 +431,14 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     fire(pl, node, HP_HOOK_AFTER_NODE_RUN, attempt, res->seconds, NULL, NULL,
          NULL);
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
+    res->stamp = hp__xcalloc(nout + 1, sizeof *res->stamp);
     for (size_t i = 0; i < nout && rc == HP_OK; i++) {
       int32_t ds = g->out_ds[g->out_off[node] + i];
       res->fp[i] = hp__exec_out_fp(h, nd->out[i].ds);
       rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], err);
       if (pl->ds[ds]->type == HP_DS_MEMORY || rc != HP_OK)
         continue;
+      res->stamp[i] = hp__ds_stamp(pl->ds[ds]);
       res->bytes_out += hp__value_size_hint(ctx.out[i]);
       if (hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
         char *path = hp__ds_save_path(pl->ds[ds], pl->version);
@@ -458,7 +464,9 @@ done:
       hp_value_free(ctx.out[i]);
     free(ctx.out);
     free(res->fp);
+    free(res->stamp);
     res->fp = NULL;
+    res->stamp = NULL;
     return rc;
   }
   res->out = ctx.out;
@@ -471,8 +479,10 @@ void hp__exec_result_free(hp_task_result *res, size_t nout) {
       hp_value_free(res->out[i]);
   free(res->out);
   free(res->fp);
+  free(res->stamp);
   res->out = NULL;
   res->fp = NULL;
+  res->stamp = NULL;
 }
 
 static int crash_rank;

@@ -20,6 +20,9 @@ typedef struct hp_task_io {
 typedef struct hp_task_result {
   hp_value **out;   /* [nout] owned by the caller after the call */
   uint64_t *fp;     /* [nout] output fingerprints */
+  uint64_t *stamp;  /* [nout] hp__ds_stamp of each committed output (0 for
+                       memory): taken here, where the file was just
+                       written, not by rank 0 */
   uint64_t task_fp; /* the task's (hp__exec_task_fp) */
   uint64_t bytes_in;  /* in memory, of the inputs loaded from files */
   uint64_t bytes_out; /* in memory, of the outputs committed to files */

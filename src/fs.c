@@ -141,30 +141,35 @@ int hp__fs_is_tmp(const char *name, size_t *stem_len) {
   return 0;
 }
 
-static uint64_t stamp_file(const char *path, int with_name, uint64_t h) {
-  struct stat st;
-  if (stat(path, &st) != 0)
-    return h;
-  int64_t v[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
-                  (int64_t)st.st_mtim.tv_nsec};
-  if (with_name)
-    h = hp__hash64(path, strlen(path), h);
+/* Adds a file's size and modification time (and its name, when given)
+ * to hash h. */
+static uint64_t stamp_stat(const struct stat *st, const char *name,
+                           uint64_t h) {
+  int64_t v[3] = {(int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec,
+                  (int64_t)st->st_mtim.tv_nsec};
+  if (name)
+    h = hp__hash64(name, strlen(name), h);
   return hp__hash64(v, sizeof v, h);
 }
 
 uint64_t hp__fs_stamp(const char *spec, const char *ext) {
+  struct stat st;
+  if (!spec)
+    return 0;
+  if (!strpbrk(spec, "*?[") && stat(spec, &st) == 0 && !S_ISDIR(st.st_mode))
+    return stamp_stat(&st, NULL, HP_HASH_SEED) | 1; /* a file: one stat */
   char **files;
   size_t n;
   hp_error ignore = HP_ERROR_INIT;
-  if (!spec || hp__fs_list(spec, ext ? ext : "", &files, &n, &ignore) != HP_OK)
-    return 0;
-  uint64_t h = HP_HASH_SEED, none = h;
-  if (!files)
-    h = is_dir(spec) ? h : stamp_file(spec, 0, h);
-  for (size_t i = 0; files && files[i]; i++)
-    h = stamp_file(files[i], 1, h);
+  if (hp__fs_list(spec, ext ? ext : "", &files, &n, &ignore) != HP_OK ||
+      !files)
+    return 0; /* nothing there */
+  uint64_t h = HP_HASH_SEED;
+  for (size_t i = 0; files[i]; i++)
+    if (stat(files[i], &st) == 0)
+      h = stamp_stat(&st, files[i], h);
   hp__fs_list_free(files);
-  return h == none ? 0 : h | 1;
+  return h | 1;
 }
 
 FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {

@@ -208,23 +208,12 @@ hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line) {
   return j;
 }
 
-uint64_t hp__journal_stamp(const hp_plan *pl, int32_t ds) {
-  const hp_dsdef *d = pl->ds[ds];
-  if (d->type == HP_DS_MEMORY || d->type == HP_DS_PARAM || !d->filepath)
-    return 0;
-  char *path = NULL;
-  hp_error ignore = HP_ERROR_INIT;
-  if (hp__ds_load_path(d, NULL, &path, &ignore) != HP_OK)
-    return 0;
-  uint64_t st = hp__fs_stamp(path, d->type == HP_DS_CSV ? ".csv" : "");
-  free(path);
-  return st;
-}
 
 void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
-                      uint64_t task_fp, const uint64_t *out_fp, int rank,
-                      int attempt, double start, double secs,
-                      uint64_t bytes_in, uint64_t bytes_out) {
+                      uint64_t task_fp, const uint64_t *out_fp,
+                      const uint64_t *stamp, int rank, int attempt,
+                      double start, double secs, uint64_t bytes_in,
+                      uint64_t bytes_out) {
   if (!j)
     return;
   const hp_graph *g = pl->g;
@@ -243,11 +232,11 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
     int32_t d = g->out_ds[k];
     fputs(k > g->out_off[n] ? ",[" : "[", f);
     hp__json_str(f, g->dsname[d]);
-    uint64_t stamp = hp__journal_stamp(pl, d);
-    files |= stamp != 0;
+    uint64_t st = stamp[k - g->out_off[n]];
+    files |= st != 0;
     fprintf(f, ",\"%016llx\",\"%016llx\"]",
             (unsigned long long)out_fp[k - g->out_off[n]],
-            (unsigned long long)stamp);
+            (unsigned long long)st);
   }
   fputs("]}\n", f);
   /* A task that committed files is written through at once (a killed run
@@ -487,7 +476,7 @@ static int persistent(const hp_plan *pl, int32_t d) {
 static int output_done(const hp_plan *pl, const rec *r, uint64_t task_fp,
                        int32_t d, uint64_t want) {
   const char *name = pl->g->dsname[d];
-  uint64_t stamp = hp__journal_stamp(pl, d);
+  uint64_t stamp = hp__ds_stamp(pl->ds[d]);
   if (!stamp)
     return 0;
   for (size_t i = 0; r && r->fp == task_fp && i < r->nout; i++)
@@ -562,7 +551,7 @@ size_t hp__journal_skips(hp_plan *pl, hp_skip_mode mode, uint64_t *fp,
         continue;
       npers++;
       ok = mode == HP_SKIP_ONLY_MISSING
-               ? hp__journal_stamp(pl, d) != 0
+               ? hp__ds_stamp(pl->ds[d]) != 0
                : output_done(pl, r, tfp[n], d, fp[d]);
     }
     if (npers == 0)

@@ -39,21 +39,19 @@ hp_journal *hp__journal_open(const hp_plan *pl, const char *argv_line);
 /* Records task n done: its fingerprint, rank, attempt, start (seconds
  * since the run began), duration, bytes of the inputs it loaded and the
  * outputs it committed and, per output, the fingerprint and the
- * stamp of its committed file (hp__fs_stamp; 0 for memory). A line of a
+ * stamp of its committed file (hp__ds_stamp, taken by the rank that wrote
+ * it; 0 for memory). A line of a
  * task that committed files is written through at once, so a killed run
  * loses none of those; others within 0.1 s. */
 void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
-                      uint64_t task_fp, const uint64_t *out_fp, int rank,
-                      int attempt, double start, double secs,
-                      uint64_t bytes_in, uint64_t bytes_out);
+                      uint64_t task_fp, const uint64_t *out_fp,
+                      const uint64_t *stamp, int rank, int attempt,
+                      double start, double secs, uint64_t bytes_in,
+                      uint64_t bytes_out);
 /* Ends the journal with an event ("finish", "fail", "interrupted") and
  * closes it. */
 void hp__journal_close(hp_journal *j, const char *event, size_t done,
                        double secs);
-
-/* The stamp of dataset ds's committed file as a journal records it (the
- * newest version of a versioned one); 0 when it is missing or memory. */
-uint64_t hp__journal_stamp(const hp_plan *pl, int32_t ds);
 
 /* ---- resume ---- */
 

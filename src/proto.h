@@ -7,7 +7,7 @@
  *   TASK      0 -> w  node, attempt, per input {src, fp, [bytes]},
  *                     per output {keep}, datasets to drop from the cache
  *   DONE      w -> 0  node, seconds, task fp, bytes in, bytes out,
- *                     per output {fp, rows, how,
+ *                     per output {fp, stamp, rows, how,
  *                     [bytes]}
  *   FAIL      w -> 0  node, code, message
  *   SHUTDOWN  0 -> w

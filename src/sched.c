@@ -219,7 +219,8 @@ static void progress(sched *s, int last) {
 
 /* A node finished: record outputs, release inputs, wake consumers. */
 static void finish(sched *s, int32_t n, int rank, double secs,
-                   uint64_t task_fp, uint64_t bytes_in, uint64_t bytes_out) {
+                   uint64_t task_fp, const uint64_t *stamp, uint64_t bytes_in,
+                   uint64_t bytes_out) {
   const hp_graph *g = s->g;
   const uint8_t *run = s->run;
   s->done++;
@@ -248,7 +249,7 @@ static void finish(sched *s, int32_t n, int rank, double secs,
     uint64_t *ofp = hp__xcalloc(nout + 1, sizeof *ofp);
     for (size_t k = 0; k < nout; k++)
       ofp[k] = s->fp[g->out_ds[g->out_off[n] + k]];
-    hp__journal_done(s->journal, s->pl, n, task_fp, ofp, rank,
+    hp__journal_done(s->journal, s->pl, n, task_fp, ofp, stamp, rank,
                      s->attempt[n] + 1, start, secs, bytes_in, bytes_out);
     free(ofp);
   }
@@ -317,7 +318,8 @@ static int run_local(sched *s, int32_t n) {
       res.out[i] = NULL;
     }
   }
-  finish(s, n, 0, res.seconds, res.task_fp, res.bytes_in, res.bytes_out);
+  finish(s, n, 0, res.seconds, res.task_fp, res.stamp, res.bytes_in,
+         res.bytes_out);
   hp__exec_result_free(&res, nout);
   return HP_OK;
 }
@@ -401,9 +403,11 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
       nout != g->out_off[n + 1] - g->out_off[n])
     return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
                     w);
+  uint64_t *stamp = hp__xcalloc(nout + 1, sizeof *stamp);
   for (uint32_t i = 0; i < nout; i++) {
     int32_t d = g->out_ds[g->out_off[n] + i];
     s->fp[d] = hp__get_u64(r);
+    stamp[i] = hp__get_u64(r);
     (void)hp__get_u64(r); /* rows */
     uint8_t how = hp__get_u8(r);
     s->spilled[d] = how == HP_OUT_SPILLED;
@@ -420,11 +424,12 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     if (s->cons_left[d] > 0)
       s->holder[d] = w;
   }
-  if (r->bad)
-    return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
-                    w);
-  finish(s, n, w, secs, task_fp, bytes_in, bytes_out);
-  return HP_OK;
+  if (!r->bad)
+    finish(s, n, w, secs, task_fp, stamp, bytes_in, bytes_out);
+  free(stamp);
+  return r->bad ? hp__fail(err, HP_EINTERNAL,
+                           "corrupt done message from rank %d", w)
+                : HP_OK;
 }
 
 static int on_fail(sched *s, hp_rd *r, int w, hp_error *err) {

@@ -54,6 +54,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
   for (size_t i = 0; i < nout; i++) {
     int32_t ds = g->out_ds[g->out_off[node] + i];
     hp__put_u64(&w->out, res->fp[i]);
+    hp__put_u64(&w->out, res->stamp[i]);
     hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
     packed.len = 0;
     int inl = 0, spilled = 0;
