@@ -441,6 +441,17 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
   return rc;
 }
 
+/* The end of a command that runs without MPI: its error, the usage text
+ * after an option mistake, the exit code. */
+static int leave(int rc, const hp_error *err, int bad_usage) {
+  if (rc != HP_OK) {
+    fprintf(stderr, "hpcpipe: error: %s\n", err->msg);
+    if (bad_usage)
+      fputs(usage_text, stderr);
+  }
+  return hp_exit_code(rc);
+}
+
 /* hpcpipe show: no MPI, no plan; one file or catalog entry. */
 static int show_cmd(int argc, char **argv) {
   hp_show_opts o = {.confdir = "conf", .rows = 5};
@@ -477,12 +488,7 @@ static int show_cmd(int argc, char **argv) {
   if (rc == HP_OK)
     rc = hp__show(&o, stdout, &err);
   fflush(stdout);
-  if (rc != HP_OK) {
-    fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
-    if (bad_usage)
-      fputs(usage_text, stderr);
-  }
-  return hp_exit_code(rc);
+  return leave(rc, &err, bad_usage);
 }
 
 /* hpcpipe new NAME, hpcpipe pipeline create NAME [--conf CONF]. */
@@ -527,12 +533,7 @@ static int scaffold_cmd(int argc, char **argv) {
     printf("created project %s: cd %s, then see README.md (build the "
            "plugin, hpcpipe run conf)\n",
            name, name);
-  if (rc != HP_OK) {
-    fprintf(stderr, "hpcpipe: error: %s\n", err.msg);
-    if (bad_usage)
-      fputs(usage_text, stderr);
-  }
-  return hp_exit_code(rc);
+  return leave(rc, &err, bad_usage);
 }
 
 int hp_main(int argc, char **argv) {

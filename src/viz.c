@@ -177,13 +177,17 @@ static void layout(viz *v) {
   }
 }
 
-static void colour(const viz *v, int32_t id, char *buf, size_t n) {
-  long k = ns_index(v, top_ns(v, id));
+/* Namespace k's colour (-1: none): hues spread by the golden angle. */
+static void ns_colour(long k, char *buf, size_t n) {
   if (k < 0)
     snprintf(buf, n, "#5b6b7a");
   else
     snprintf(buf, n, "hsl(%d,60%%,40%%)", (int)fmod((double)k * 137.508 + 200,
                                                     360));
+}
+
+static void colour(const viz *v, int32_t id, char *buf, size_t n) {
+  ns_colour(ns_index(v, top_ns(v, id)), buf, n);
 }
 
 enum { COLW = 210, BOXW = 180, ROWH = 56, BOXH = 40, PAD = 20 };
@@ -216,8 +220,7 @@ static void svg(const viz *v, FILE *f) {
   double lx = PAD;
   for (size_t k = 0; k < v->nns; k++) {
     char c[48];
-    snprintf(c, sizeof c, "hsl(%d,60%%,40%%)",
-             (int)fmod((double)k * 137.508 + 200, 360));
+    ns_colour((long)k, c, sizeof c);
     fprintf(f, "<rect x=\"%.0f\" y=\"%d\" width=\"12\" height=\"12\" "
                "fill=\"%s\"/><text x=\"%.0f\" y=\"%d\">",
             lx, PAD, c, lx + 16, PAD + 11);

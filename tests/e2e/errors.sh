@@ -98,7 +98,7 @@ static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.crash", .run = 
 HP_EXTERN int hp_plugin_init(hp_registry *reg);
 HP_EXTERN int hp_plugin_init(hp_registry *reg) { return hp_register_nodes(reg, t, 1); }
 CC
-gcc -shared -fPIC -I"$SRC/include" -o "$C/libcrash.so" "$C/crash.c" || fail "build crash plugin"
+build_plugin "$C/crash.c" "$C/libcrash.so"
 printf 'plugins: [%s/libcrash.so]\n' "$C" >"$C/conf/base/hpcpipe.yml"
 printf 'pipelines:\n  __default__:\n    - {node: boom, func: t.crash, outputs: x}\n' >"$C/conf/base/pipelines.yml"
 for np in 1 2 3; do

@@ -31,7 +31,7 @@ HP_EXTERN int hp_plugin_init(hp_registry *reg) {
   return hp_register_hook(reg, HP_HOOK_KINDS, log_event, NULL) == HP_EINVAL ? HP_OK : HP_EINVAL;
 }
 CC
-gcc -shared -fPIC -I"$SRC/include" -o "$H/libhooks.so" "$H/hooks.c" || fail "build the hooks plugin"
+build_plugin "$H/hooks.c" "$H/libhooks.so"
 printf 'plugins: [%s/libhooks.so]\n' "$H" >"$H/conf/base/hpcpipe.yml"
 cat >"$H/conf/base/catalog.yml" <<'Y'
 kept: {type: csv, filepath: data/kept.csv}

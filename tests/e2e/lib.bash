@@ -16,6 +16,11 @@ new_project() {
     cp -rp "$SRC/examples/readings/data/01_raw" "$1/data/"
 }
 
+# build_plugin SRC.c OUT.so: a test's node plugin, against this tree's headers.
+build_plugin() {
+  gcc -shared -fPIC -I"$SRC/include" -o "$2" "$1" || fail "build the plugin $1"
+}
+
 # hp NP ARGS...: runs hpcpipe on NP ranks (1 = in-process, no mpirun),
 # with a time limit; stdout/stderr to $OUT/$ERR, exit code to $RC.
 OUT=$SCRATCH/out.txt ERR=$SCRATCH/err.txt RC=0

@@ -135,6 +135,15 @@ hp 1 run "$P/conf"
 expect_rc 0 "a stale lock (dead holder) is taken over"
 expect_err "taking over the lock" "stale lock: warning"
 [ -e "$P/data/store/run.lock" ] && fail "the lock outlived its run" || ok "the lock is released"
+# another host's lock: alive while its time is fresh, stale once it is older
+# than HPCPIPE_LOCK_STALE seconds (a live run refreshes it every 30 s)
+echo "otherhost 1 2026-01-01T00:00:00Z far-run" >"$P/data/store/run.lock"
+HPCPIPE_LOCK_STALE=60 hp 1 run "$P/conf"
+expect_rc 2 "another host's fresh lock"
+expect_err "in use by run far-run (host otherhost" "another host's fresh lock: message"
+touch -d "10 minutes ago" "$P/data/store/run.lock"
+HPCPIPE_LOCK_STALE=60 hp 1 run "$P/conf"
+expect_rc 0 "another host's lock without heartbeat is taken over"
 
 # --- temporary files of killed runs are swept ---------------------------------
 echo junk >"$P/data/store/rainfall.scaled.h5.tmp.4242"
@@ -265,7 +274,7 @@ static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.maybe_crash", .
 HP_EXTERN int hp_plugin_init(hp_registry *reg);
 HP_EXTERN int hp_plugin_init(hp_registry *reg) { return hp_register_nodes(reg, t, 1); }
 CC
-gcc -shared -fPIC -I"$SRC/include" -o "$C/libcrash.so" "$C/crash.c" || fail "build crash plugin"
+build_plugin "$C/crash.c" "$C/libcrash.so"
 printf 'plugins: [%s/libcrash.so]\n' "$C" >"$K/conf/base/hpcpipe.yml"
 printf 'crash: "no"\n' >"$K/conf/base/parameters.yml"
 cat >>"$K/conf/base/pipelines.yml" <<'Y'
