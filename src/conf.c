@@ -733,3 +733,7 @@ char *hp__conf_path(const hp_conf *c, const char *path) {
     return hp__xstrdup(path);
   return join(c->root, path);
 }
+
+char *hp__conf_store_dir(const hp_conf *c) {
+  return hp__conf_path(c, hp_tree_str(c->settings, "store", "data/store"));
+}

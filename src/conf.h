@@ -52,5 +52,8 @@ void hp__conf_free(hp_conf *c);
 /* Joins a configuration path with the project root unless it is absolute;
  * returns a new string. */
 char *hp__conf_path(const hp_conf *c, const char *path);
+/* The store directory: settings `store` (default data/store) joined with
+ * the root; a new string. */
+char *hp__conf_store_dir(const hp_conf *c);
 
 #endif

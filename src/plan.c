@@ -80,8 +80,7 @@ static int load_plugins(hp_plan *p, hp_error *err) {
 static int read_settings(hp_plan *p, hp_error *err) {
   HP_TRY(check_settings(p->conf, err));
   const hp_tree *s = p->conf->settings;
-  const char *store = hp_tree_str(s, "store", "data/store");
-  p->store_dir = hp__conf_path(p->conf, store);
+  p->store_dir = hp__conf_store_dir(p->conf);
   int64_t im = 65536, rt = 0;
   if (hp_tree_i64(s, "inline_max", 65536, &im) != HP_OK || im < 0 ||
       hp_tree_i64(s, "retries", 0, &rt) != HP_OK || rt < 0) {

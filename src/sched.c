@@ -46,6 +46,8 @@ typedef struct sched {
   int32_t *cons_left; /* [nds] consumers left that read the value */
   int32_t *holder;    /* [nds] worker rank caching it, or -1 */
   uint64_t *fp;       /* [nds] */
+  uint64_t *ofp;      /* a task's output fingerprints, for the journal */
+  size_t ofp_cap;
   char **inl;         /* [nds] packed bytes */
   uint8_t *spilled;   /* [nds] written to this run's spill file */
   size_t *inl_len;
@@ -246,12 +248,11 @@ static void finish(sched *s, int32_t n, int rank, double secs,
   double start = s->started[n] > end - secs ? s->started[n] : end - secs;
   if (s->journal) {
     size_t nout = g->out_off[n + 1] - g->out_off[n];
-    uint64_t *ofp = hp__xcalloc(nout + 1, sizeof *ofp);
+    hp__grow(&s->ofp, &s->ofp_cap, nout + 1, sizeof *s->ofp);
     for (size_t k = 0; k < nout; k++)
-      ofp[k] = s->fp[g->out_ds[g->out_off[n] + k]];
-    hp__journal_done(s->journal, s->pl, n, task_fp, ofp, stamp, rank,
+      s->ofp[k] = s->fp[g->out_ds[g->out_off[n] + k]];
+    hp__journal_done(s->journal, s->pl, n, task_fp, s->ofp, stamp, rank,
                      s->attempt[n] + 1, start, secs, bytes_in, bytes_out);
-    free(ofp);
   }
   hp__report_task(s->report, n, rank, s->attempt[n] + 1, start, secs,
                   bytes_in, bytes_out);
@@ -784,7 +785,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   free(s.run), free(s.active), free(s.ended), free(s.started);
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
-  free(s.spilled);
+  free(s.spilled), free(s.ofp);
   free(s.local), free(s.inflight), free(s.rel);
   return rc;
 }

@@ -45,8 +45,7 @@ static int resolve(const hp_show_opts *o, char **path, const char **key,
   hp__buf_free(&b);
   if (rc != HP_OK)
     return rc;
-  char *store_dir = hp__conf_path(
-      *conf, hp_tree_str((*conf)->settings, "store", "data/store"));
+  char *store_dir = hp__conf_store_dir(*conf);
   rc = hp__catalog_new(*conf, store_dir, cat, err);
   free(store_dir);
   const hp_dsdef *d = NULL;
