@@ -12,7 +12,7 @@ deps:
 	@bash .ci/install-deps.sh
 
 test-deps:
-	@bash .ci/install-deps.sh --with-tests
+	@bash .ci/install-deps.sh --with-tests --with-slurm
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

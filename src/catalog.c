@@ -282,7 +282,7 @@ static int check_entry(const hp_tree *at, const hp_tree *e, const char *what,
     if (!(types[t].keys & (1u << j))) {
       if (!strcmp(k->text, "versioned"))
         return fail_at(err, k, what,
-                       "'versioned' is only supported for csv and hdf5");
+                       "'versioned' needs a file (types csv, hdf5, text)");
       return fail_at(err, k, what,
                      "key '%s' is not allowed for type %s (allowed: %s)",
                      k->text, types[t].name, allowed);

@@ -22,6 +22,7 @@
 #include "scaffold.h"
 #include "sched.h"
 #include "show.h"
+#include "slurm.h"
 #include "viz.h"
 #include "fs.h"
 #include "store.h"
@@ -47,6 +48,7 @@ static const char *usage_text =
     "                        [--env ENV] [--load-versions ds:VER,..] "
     "[--dry-run]\n"
     "                        [--resume | --only-missing] [--keep-going]\n"
+    "                        [--store DIR]\n"
     "       hpcpipe check CONF [--pipelines P,..] [--env ENV] [--params ..]\n"
     "       hpcpipe list CONF nodes|datasets|pipelines [filters]\n"
     "       hpcpipe viz CONF [filters] [--format html|svg|dot] "
@@ -54,6 +56,7 @@ static const char *usage_text =
     "       hpcpipe show PATH|DATASET [--conf CONF] [--env ENV] [--key K] "
     "[--rows N]\n"
     "       hpcpipe new NAME | hpcpipe pipeline create NAME [--conf CONF]\n"
+    "       hpcpipe slurm render|submit|status ...  (hpcpipe slurm --help)\n"
     "       hpcpipe --version | --help\n"
     "filters: --nodes N,.. --from-nodes N,.. --to-nodes N,.. "
     "--from-inputs D,..\n"
@@ -144,10 +147,10 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
       continue;
     }
     const char *names[] = {"--params", "--env", "--load-versions",
-                           "--format", "--output"};
+                           "--store", "--format", "--output"};
     const char **dst[] = {&c->o.params, &c->o.env, &c->o.load_versions,
-                          &c->format, &c->output};
-    int nopt = strcmp(c->cmd, "viz") == 0 ? 5 : 3;
+                          &c->o.store, &c->format, &c->output};
+    int nopt = strcmp(c->cmd, "viz") == 0 ? 6 : 4;
     for (k = 0; k < nopt && !m; k++)
       v = opt_value(argc, argv, &i, names[k], &m);
     if (!m)
@@ -239,6 +242,13 @@ static void run_version(MPI_Comm comm, int rank, hp_plan *pl) {
     snprintf(v, sizeof v, "%04d-%02d-%02dT%02d.%02d.%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+    /* Array tasks of one job start at once: their versioned outputs are
+     * told apart by the task id. */
+    hp_slurm_job j;
+    if (hp__slurm_job(&j) && j.array_task &&
+        strspn(j.array_task, "0123456789") == strlen(j.array_task) &&
+        strlen(j.array_task) < 12)
+      snprintf(v + strlen(v), sizeof v - strlen(v), "-a%s", j.array_task);
   }
   if (!solo(comm))
     MPI_Bcast(v, sizeof v, MPI_CHAR, 0, comm);
@@ -310,19 +320,6 @@ static const char *tasks_note(const hp_plan *pl) {
   return buf;
 }
 
-/* Appends word to b, quoted for a POSIX shell when it needs it. */
-static void shell_word(hp_buf *b, const char *w) {
-  if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789-_./=:,@%+") == strlen(w)) {
-    hp__buf_puts(b, w);
-    return;
-  }
-  hp__buf_puts(b, "'");
-  for (const char *p = w; *p; p++)
-    hp__buf_puts(b, *p == '\'' ? "'\\''" : (char[2]){*p, 0});
-  hp__buf_puts(b, "'");
-}
-
 /* The command as typed (launcher included when there are ranks), or the
  * one that resumes it: --only-missing and --dry-run dropped, --resume
  * added. malloc'd. */
@@ -342,7 +339,7 @@ static char *command_line(const cli *c, int size, int resume) {
       continue;
     if (i)
       hp__buf_puts(&b, " ");
-    shell_word(&b, a);
+    hp__buf_shell_word(&b, a);
   }
   if (resume)
     hp__buf_puts(&b, " --resume");
@@ -547,6 +544,8 @@ int hp_main(int argc, char **argv) {
   }
   if (argc >= 2 && (!strcmp(argv[1], "new") || !strcmp(argv[1], "pipeline")))
     return scaffold_cmd(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "slurm") == 0)
+    return hp__slurm_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "show") == 0) {
     hp__log_init(0, HP_LOG_INFO);
     hp__h5_init();
@@ -568,6 +567,7 @@ int hp_main(int argc, char **argv) {
             getenv("HPCPIPE_MPI");
   MPI_Comm comm = MPI_COMM_NULL;
   if (mpi) {
+    hp__slurm_mpi_defaults();
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);

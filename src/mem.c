@@ -161,6 +161,21 @@ void hp__buf_put_names(hp_buf *b, const char *const *v, size_t n) {
   hp__buf_putc(b, ']');
 }
 
+void hp__buf_shell_word(hp_buf *b, const char *w) {
+  if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-_./=:,@%+") == strlen(w)) {
+    hp__buf_puts(b, w);
+    return;
+  }
+  hp__buf_putc(b, '\'');
+  for (const char *p = w; *p; p++)
+    if (*p == '\'')
+      hp__buf_puts(b, "'\\''");
+    else
+      hp__buf_putc(b, *p);
+  hp__buf_putc(b, '\'');
+}
+
 /* ---- file mappings ---------------------------------------------------------
  * The live mappings, by the pointer handed out: an open-addressing table
  * (linear probing, deletion by backward shift). */

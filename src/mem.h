@@ -52,5 +52,8 @@ void hp__buf_free(hp_buf *b);
 size_t hp__strs_sort_unique(const char **v, size_t n);
 /* Appends "['a', 'b']" (Kedro's way of listing names in messages). */
 void hp__buf_put_names(hp_buf *b, const char *const *v, size_t n);
+/* Appends w as one word for a POSIX shell: as is when it has only safe
+ * characters, else in single quotes (a ' inside as '\''). */
+void hp__buf_shell_word(hp_buf *b, const char *w);
 
 #endif

@@ -77,10 +77,11 @@ static int load_plugins(hp_plan *p, hp_error *err) {
   return rc;
 }
 
-static int read_settings(hp_plan *p, hp_error *err) {
+static int read_settings(hp_plan *p, const hp_plan_opts *o, hp_error *err) {
   HP_TRY(check_settings(p->conf, err));
   const hp_tree *s = p->conf->settings;
-  p->store_dir = hp__conf_store_dir(p->conf);
+  p->store_dir =
+      o->store ? hp__xstrdup(o->store) : hp__conf_store_dir(p->conf);
   int64_t im = 65536, rt = 0;
   if (hp_tree_i64(s, "inline_max", 65536, &im) != HP_OK || im < 0 ||
       hp_tree_i64(s, "retries", 0, &rt) != HP_OK || rt < 0) {
@@ -214,7 +215,7 @@ int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
   int rc = hp__conf_load(bundle, len, o->confdir, o->params, &p->conf, err);
   phase(&t, "configuration");
   if (rc == HP_OK)
-    rc = read_settings(p, err);
+    rc = read_settings(p, o, err);
   if (rc == HP_OK) {
     p->reg = hp__registry_new();
     rc = load_plugins(p, err);

@@ -26,6 +26,7 @@ typedef struct hp_plan_opts {
   size_t npipelines;
   hp_filter filter;
   const char *load_versions; /* --load-versions "ds:VER,..." or NULL */
+  const char *store;         /* --store DIR (as typed) or NULL: settings */
 } hp_plan_opts;
 
 typedef struct hp_plan {

@@ -16,6 +16,7 @@
 #include "fs.h"
 #include "map.h"
 #include "mem.h"
+#include "slurm.h"
 #include "tree.h"
 
 typedef struct rtask {
@@ -248,6 +249,20 @@ static void write_json(const hp_report *r, FILE *f) {
           ",\"started\":\"%s\",\"seconds\":%.6f,\"ranks\":%d,"
           "\"tasks\":{\"total\":%zu,\"done\":%zu,\"skipped\":%zu}",
           r->started, r->secs, pl->size, r->total, r->done, r->skipped);
+  hp_slurm_job j;
+  if (hp__slurm_job(&j)) {
+    const char *k[] = {"job",        "name",       "nodes",
+                       "array_job",  "array_task", "restarts"};
+    const char *val[] = {j.id,         j.name,       j.nodes,
+                         j.array_job,  j.array_task, j.restarts};
+    fputs(",\"slurm\":{", f);
+    for (int i = 0, n = 0; i < 6; i++)
+      if (val[i]) {
+        fprintf(f, "%s\"%s\":", n++ ? "," : "", k[i]);
+        hp__json_str(f, val[i]);
+      }
+    fputs("}", f);
+  }
   rnode *v = per_node(r);
   fputs(",\"nodes\":[", f);
   size_t k = 0;
@@ -432,8 +447,36 @@ static void write_html(const hp_report *r, FILE *f) {
   hp__html_str(f, host);
   fprintf(f,
           ", started %s, %.3f s. Tasks: %zu done of %zu run, %zu skipped "
-          "as up to date. hpcpipe %s.</p>\n<h2>Task stream</h2>\n",
+          "as up to date. hpcpipe %s.</p>\n",
           r->started, r->secs, r->done, r->total, r->skipped, hp_version());
+  hp_slurm_job j;
+  if (hp__slurm_job(&j)) {
+    fputs("<p>SLURM job ", f);
+    hp__html_str(f, j.id);
+    if (j.array_job && j.array_task) {
+      fputs(" (array task ", f);
+      hp__html_str(f, j.array_job);
+      fputs("_", f);
+      hp__html_str(f, j.array_task);
+      fputs(")", f);
+    }
+    if (j.name) {
+      fputs(" <code>", f);
+      hp__html_str(f, j.name);
+      fputs("</code>", f);
+    }
+    if (j.nodes) {
+      fputs(" on ", f);
+      hp__html_str(f, j.nodes);
+    }
+    if (j.restarts && strcmp(j.restarts, "0")) {
+      fputs(", requeued ", f);
+      hp__html_str(f, j.restarts);
+      fputs(" time(s)", f);
+    }
+    fputs(".</p>\n", f);
+  }
+  fputs("<h2>Task stream</h2>\n", f);
   timeline(r, f, rank_of);
   rnode *v = per_node(r);
   fputs("<h2>Nodes</h2>\n<table><tr><th>node</th><th>function</th>"

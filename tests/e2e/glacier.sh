@@ -40,52 +40,6 @@ OUTPUTS="data/01_raw/glacier.csv data/01_raw/mass_balance.csv
 # The files compared byte for byte across rank counts.
 TEXTS=$(echo "$OUTPUTS" | tr ' ' '\n' | grep -E '\.(csv|svg|md)$')
 
-# h5digest DIR: one line per HDF5 file under DIR/data (the versioned model
-# as model.h5/<version>): a hash of every dataset's name, type, shape and
-# data, attributes left out. With h5py it reads every dataset; without it,
-# h5dump -d of each dataset, the file header line removed.
-h5digest() {
-  if [ "$H5PY" = 1 ]; then
-    $PY - "$1" <<'PY'
-import hashlib, os, sys, h5py, numpy as np
-root = sys.argv[1]
-for dirpath, _, files in sorted(os.walk(os.path.join(root, "data"))):
-    for fn in sorted(files):
-        if not fn.endswith(".h5"):
-            continue
-        path = os.path.join(dirpath, fn)
-        rel = os.path.relpath(path, root)
-        parts = rel.split(os.sep)
-        if "model.h5" in parts[:-1]:          # data/06_models/model.h5/<version>/model.h5
-            rel = "data/06_models/model.h5/<version>/model.h5"
-        h = hashlib.sha256()
-        n = 0
-        with h5py.File(path, "r") as f:
-            names = []
-            f.visititems(lambda name, obj: names.append(name)
-                         if isinstance(obj, h5py.Dataset) else None)
-            for name in sorted(names):
-                ds = f[name]
-                v = ds[()]
-                h.update(f"{name}|{ds.dtype}|{ds.shape}|".encode())
-                if isinstance(v, np.ndarray) and v.dtype.kind == "O":
-                    h.update("\x1f".join(x.decode() if isinstance(x, bytes) else str(x)
-                                         for x in v.ravel()).encode())
-                else:
-                    h.update(np.ascontiguousarray(v).tobytes())
-                n += 1
-        print(rel, n, h.hexdigest())
-PY
-  else
-    (cd "$1" && find data -type f -name '*.h5' | LC_ALL=C sort | while read -r f; do
-      echo "$f" | sed 's|model\.h5/[^/]*/model\.h5|model.h5/<version>/model.h5|'
-      h5ls -r "$f" | awk '$2 == "Dataset" {print $1}' | while read -r d; do
-        h5dump -d "$d" "$f" | grep -v '^HDF5 "'
-      done | sha256sum
-    done)
-  fi
-}
-
 # ---- the default pipeline at 1, 2 and 8 ranks --------------------------------
 for np in 1 2 8; do
   P=$SCRATCH/np$np

@@ -274,8 +274,8 @@ static void test_errors(void) {
                     "hdf5 (allowed: type, filepath, versioned, key, "
                     "metadata, partition_rows, chunks, layer)");
   new_err("x: {type: memory, versioned: true}\n",
-          FILE_NAME ":1:19: dataset 'x': 'versioned' is only supported for "
-                    "csv and hdf5");
+          FILE_NAME ":1:19: dataset 'x': 'versioned' needs a file (types "
+                    "csv, hdf5, text)");
   new_err("x: {type: csv}\n", FILE_NAME ":1:1: dataset 'x': 'filepath' is "
                               "missing (required for type csv)");
   new_err("x: {type: hdf5, filepath: ''}\n",
