@@ -404,6 +404,8 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
     else
       rc = hp__worker_run(pl, comm, err);
     free(cmdline);
+    if (!ro.abandoned)
+      hp__exec_stop_ignore();
     if (ro.abandoned) { /* workers are still inside their nodes */
       report(c, size, rc, err);
       fflush(stderr);

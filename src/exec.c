@@ -594,6 +594,12 @@ void hp__exec_stop_handlers(void) {
   handle(sigs, sizeof sigs / sizeof sigs[0], on_stop);
 }
 
+void hp__exec_stop_ignore(void) {
+  static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1};
+  alarm(0);
+  handle(sigs, sizeof sigs / sizeof sigs[0], SIG_IGN);
+}
+
 int hp__exec_stop_signal(void) {
   return stop_sig ? (int)stop_sig : (int)stop_req;
 }

@@ -88,6 +88,9 @@ void hp__exec_crash_handlers(int rank);
  * (in-process runs, where nothing else watches the clock); 0 disarms it. */
 void hp__exec_stop_handlers(void);
 int hp__exec_stop_signal(void); /* 0, or the signal that asked to stop */
+/* After the run, while the process only winds down: a stop signal that
+ * comes late (a launcher may deliver one twice) changes nothing. */
+void hp__exec_stop_ignore(void);
 void hp__exec_request_stop(int sig);
 void hp__exec_stop_alarm(unsigned secs);
 

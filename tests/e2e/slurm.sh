@@ -11,7 +11,8 @@
 #     slurm/ templates do the same as a chain (slurm/chain.sh).
 #  3. A job whose time limit comes (--time 1, USR1 45 s before it) stops
 #     cleanly, requeues itself and completes with --resume; every task ran
-#     exactly once over the attempts.
+#     exactly once over the attempts: rendered with mpirun, and the srun
+#     template slurm/long-run.sbatch. The single-run templates complete.
 #  4. A failing job's dependent is cancelled, and `hpcpipe slurm status`
 #     says why; values that could inject shell code are quoted or refused.
 . "$(dirname "$0")/lib.bash"
@@ -118,20 +119,26 @@ mkdir -p "$L/conf/base"
 {
   echo "pipelines:"
   echo "  __default__:"
-  for i in $(seq 1 50); do echo "    - {node: n$i, func: core.sleep, args: {ms: 1000}, outputs: o$i}"; done
+  for i in $(seq 1 100); do echo "    - {node: n$i, func: core.sleep, args: {ms: 1000}, outputs: o$i}"; done
 } >"$L/conf/base/pipelines.yml"
 echo "{}" >"$L/conf/base/catalog.yml"
+# the same project twice: rendered by hpcpipe (with mpirun as the launcher)
+# and as slurm/long-run.sbatch with a 1-minute limit given to sbatch
+cp -r "$L" "$L-template" && cp -r "$SRC/slurm" "$L-template/"
 cd "$L" || exit 1
-J=$("$HPCPIPE" slurm submit conf --ntasks 3 --time 1 --stop-before 45 2>"$ERR")
+J=$("$HPCPIPE" slurm submit conf --ntasks 3 --time 1 --stop-before 45 --launcher mpirun 2>"$ERR")
 RC=$?
-expect_rc 0 "slurm submit --time 1 --stop-before 45 (50 tasks of 1 s on 2 workers)"
-if [ "$RC" = 0 ] && wait_job "$J" 300; then
-  [ "$(state "$J")" = COMPLETED ] && ok "job $J completed" || fail "job $J: $(state "$J")"
-  out=$(cat data/store/slurm/*.out)
-  grep -q "requeueing job $J to continue with --resume" <<<"$out" &&
-    ok "it stopped before the time limit and requeued itself" ||
-    { fail "no requeue"; echo "$out" | tail >&2; }
-  /usr/bin/python3 - data/store/journal.jsonl <<'PY' && ok "every task done exactly once over the attempts; later ones ran --resume" || fail "journal: tasks redone or missing"
+expect_rc 0 "slurm submit --time 1 --stop-before 45 --launcher mpirun (100 tasks of 1 s on 2 workers)"
+K=$(cd "$L-template" && sbatch --parsable --ntasks=3 --time=1 --signal=B:USR1@45 slurm/long-run.sbatch)
+# check_requeued DIR JOB WHAT: the job completed after stopping, requeueing
+# itself and resuming; every task done exactly once over the attempts.
+check_requeued() {
+  [ "$(state "$2")" = COMPLETED ] && ok "$3: job $2 completed" || fail "$3: job $2: $(state "$2")"
+  out=$(cat "$1"/data/store/slurm/*.out "$1"/slurm-*.out 2>/dev/null)
+  grep -q "requeueing.* $2 to continue with --resume" <<<"$out" &&
+    ok "$3: it stopped before the time limit and requeued itself" ||
+    { fail "$3: no requeue"; echo "$out" | tail >&2; }
+  /usr/bin/python3 - "$1"/data/store/journal.jsonl <<'PY' && ok "$3: every task done exactly once over the attempts; later ones ran --resume" || fail "$3: journal: tasks redone or missing"
 import json, sys, collections
 ev = [json.loads(l) for l in open(sys.argv[1])]
 starts = [e for e in ev if e.get("event") == "start"]
@@ -139,12 +146,32 @@ done = collections.Counter(e["node"] for e in ev if e.get("event") == "done")
 assert len(starts) >= 2, starts
 assert all("--resume" in s["command"] for s in starts[1:]), [s["command"] for s in starts]
 assert "--resume" not in starts[0]["command"]
-assert len(done) == 50 and set(done.values()) == {1}, done
+assert len(done) == 100 and set(done.values()) == {1}, done
 assert any(e.get("event") == "interrupted" for e in ev), "no interrupted record"
 PY
+}
+if [ "$RC" = 0 ] && wait_job "$J" 300; then
+  check_requeued "$L" "$J" "hpcpipe slurm submit --time (mpirun)"
   "$HPCPIPE" slurm status >"$OUT" 2>"$ERR"
   grep -q "^$J .*COMPLETED.*requeued [0-9]* time" "$OUT" && ok "slurm status: completed, requeued" ||
     { fail "slurm status after requeue"; cat "$OUT" >&2; }
+fi
+if [ -n "$K" ] && wait_job "$K" 300; then
+  check_requeued "$L-template" "$K" "slurm/long-run.sbatch (srun)"
+fi
+
+# the single-run templates on the repository's conf: srun and mpirun on 2 nodes
+R=$SCRATCH/runs
+mkdir -p "$R" && cp -r "$SRC/conf" "$SRC/slurm" "$R/"
+cd "$R" || exit 1
+A=$(sbatch --parsable slurm/run-srun.sbatch) && wait_job "$A" &&
+  B=$(sbatch --parsable --job-name=hpcpipe-run2 slurm/run-mpirun.sbatch) && wait_job "$B"
+if [ "$(state "$A") $(state "${B:-0}")" = "COMPLETED COMPLETED" ]; then
+  ok "slurm/run-srun.sbatch and slurm/run-mpirun.sbatch completed on 2 nodes x 4 ranks"
+  cmp -s data/08_reporting/decision.md "$P/data/08_reporting/decision.md" &&
+    ok "the templates' runs decide as the submitted one" || fail "decision.md differs"
+else
+  fail "templates: $(state "$A") / $(state "${B:-0}")"; cat slurm-*.out >&2
 fi
 
 # ---- 4. a failing job, its dependent, and what status says -----------------
@@ -163,6 +190,7 @@ if [ "$RC" = 0 ] && wait_job "$F" && wait_job "$G" 60; then
     { fail "status of the failed job"; cat "$OUT" >&2; }
   grep -q "^$G .*CANCELLED .*job $F, which it needed to succeed (afterok), failed" "$OUT" &&
     ok "status: $G cancelled because $F failed" || { fail "status of the dependent"; cat "$OUT" >&2; }
+  sed 's/^/  status| /' "$OUT" >&2
 fi
 
 # bad values are refused with the option named; sbatch's refusals are shown
