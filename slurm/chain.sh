@@ -7,7 +7,7 @@
 # From the project directory:   bash slurm/chain.sh
 set -euo pipefail
 prep=$(sbatch --parsable --job-name=hpcpipe-prep --ntasks=4 \
-  --output=slurm-%x-%j.out --wrap "srun --mpi=pmix hpcpipe run conf --pipelines synthetic,merge_data")
+  --output=slurm-%x-%j.out --wrap "srun --mpi=pmix --kill-on-bad-exit=1 hpcpipe run conf --pipelines synthetic,merge_data")
 sweep=$(sbatch --parsable --dependency="afterok:$prep" --kill-on-invalid-dep=yes \
   slurm/sweep.sbatch)
 # the versions the sweep wrote, one line per task's labels file

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "exec.h"
@@ -568,8 +569,13 @@ int hp_main(int argc, char **argv) {
             getenv("PMI_RANK") || getenv("PMIX_RANK") ||
             getenv("HPCPIPE_MPI");
   MPI_Comm comm = MPI_COMM_NULL;
+  /* A stop signal that comes while MPI starts (SLURM's time-limit warning
+   * can come at once) must not kill a rank: catch them from here on. */
+  if (argc >= 2 && strcmp(argv[1], "run") == 0)
+    hp__exec_stop_handlers();
+  int yields = 0;
   if (mpi) {
-    hp__slurm_mpi_defaults();
+    yields = hp__slurm_mpi_defaults();
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
@@ -577,6 +583,11 @@ int hp_main(int argc, char **argv) {
     MPI_Comm_size(comm, &size);
   }
   hp__log_init(rank, HP_LOG_INFO);
+  if (yields && rank == 0)
+    hp__log(HP_LOG_DEBUG, "SLURM gives this job %s CPUs on a node with %ld "
+                          "cores: idle ranks yield "
+                          "(OMPI_MCA_mpi_yield_when_idle=1)",
+            getenv("SLURM_CPUS_ON_NODE"), sysconf(_SC_NPROCESSORS_ONLN));
   hp__h5_init();
   hp__exec_crash_handlers(rank);
 

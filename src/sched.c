@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,9 @@ typedef struct sched {
   hp_outbox outbox;
   uint8_t *ended; /* [nn] 1 done, 2 failed for good */
   double t0, last_progress, last_beat;
+  const char *stop_file; /* HPCPIPE_STOP_FILE, or NULL */
+  double last_stop_check;
+  int stop_file_hit;
 } sched;
 
 static double now_s(void) {
@@ -487,6 +491,20 @@ static void tick(sched *s) {
   }
 }
 
+/* HPCPIPE_STOP_FILE: a file whose appearance asks the run to stop, as a
+ * signal does. Job scripts use it (docs/slurm.md): a signal that comes
+ * before the launcher can pass it on would be lost or fatal, a file waits.
+ * Looked at about once a second. */
+static void check_stop_file(sched *s) {
+  if (!s->stop_file || s->stop_file_hit || now_s() - s->last_stop_check < 1)
+    return;
+  s->last_stop_check = now_s();
+  if (access(s->stop_file, F_OK) == 0) {
+    s->stop_file_hit = 1;
+    hp__exec_request_stop(SIGUSR1);
+  }
+}
+
 /* A signal asked to stop: no new task starts; running ones get the grace
  * period (HPCPIPE_GRACE seconds) to finish. */
 static void begin_stop(sched *s) {
@@ -495,7 +513,13 @@ static void begin_stop(sched *s) {
   double grace = (double)hp__env_size("HPCPIPE_GRACE", 20);
   s->grace_end = now_s() + grace;
   int sig = hp__exec_stop_signal();
-  hp__log(HP_LOG_WARN,
+  if (s->stop_file_hit)
+    hp__log(HP_LOG_WARN,
+            "stopping (%s exists): no new tasks; %zu running get %.0f s to "
+            "finish",
+            s->stop_file, s->running, grace);
+  else
+    hp__log(HP_LOG_WARN,
           "stopping (signal %d, %s): no new tasks; %zu running get %.0f s "
           "to finish",
           sig, sig == 15 ? "SIGTERM" : sig == 2 ? "SIGINT" : sig == 10
@@ -506,6 +530,7 @@ static void begin_stop(sched *s) {
 
 static int loop(sched *s, hp_error *err) {
   while (!s->failed && s->done + s->nfailed < s->total) {
+    check_stop_file(s);
     if (hp__exec_stop_signal()) {
       begin_stop(s);
       break;
@@ -669,6 +694,9 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     remove_spills(pl, 1);
     plan_skips(&s);
     s.t0 = s.last_progress = s.last_beat = now_s();
+    s.stop_file = getenv("HPCPIPE_STOP_FILE");
+    if (s.stop_file && !*s.stop_file)
+      s.stop_file = NULL;
     s.journal = hp__journal_open(pl, o->command);
     s.report = hp__report_new(pl, o->command);
     init_counts(&s);
@@ -695,9 +723,13 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     *err = s.ferr;
     rc = s.ferr.code ? s.ferr.code : HP_ENODE;
   } else if (stopped) {
-    rc = hp__fail(err, HP_EINTR,
-                  "interrupted by signal %d: %zu of %zu %s done%s",
-                  hp__exec_stop_signal(), s.done, s.total,
+    char why[64];
+    if (s.stop_file_hit)
+      snprintf(why, sizeof why, "by HPCPIPE_STOP_FILE");
+    else
+      snprintf(why, sizeof why, "by signal %d", hp__exec_stop_signal());
+    rc = hp__fail(err, HP_EINTR, "interrupted %s: %zu of %zu %s done%s", why,
+                  s.done, s.total,
                   pl->task ? "tasks" : "nodes",
                   o->abandoned ? "; running tasks abandoned after the grace "
                                  "period"

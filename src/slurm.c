@@ -46,15 +46,17 @@ int hp__slurm_job(hp_slurm_job *j) {
   return j->id != NULL;
 }
 
-void hp__slurm_mpi_defaults(void) {
-  const char *cpus = getenv("SLURM_CPUS_ON_NODE");
+int hp__slurm_mpi_defaults(void) {
+  const char *cpus = getenv("SLURM_CPUS_ON_NODE"); /* this job's, here */
   if (!getenv("SLURM_JOB_ID") || !cpus ||
       getenv("OMPI_MCA_mpi_yield_when_idle"))
-    return;
+    return 0;
   long declared = strtol(cpus, NULL, 10);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cores > 0 && declared > cores)
-    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+  if (cores <= 0 || declared <= cores)
+    return 0;
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+  return 1;
 }
 
 /* ---- options -------------------------------------------------------------- */
@@ -491,14 +493,22 @@ static int render(const opts *o, int argc, char **argv, char **out,
     hp__buf_puts(&b, "# after a requeue, continue where the last attempt "
                      "stopped\nRESUME=\n[ \"${SLURM_RESTART_COUNT:-0}\" = 0 ] "
                      "|| RESUME=--resume\n");
+  hp__buf_puts(
+      &b, "# SLURM sends USR1 before the time limit (--signal; it checks "
+          "about every\n# 30 s, so up to half a minute early). The trap asks "
+          "the run to stop through\n# HPCPIPE_STOP_FILE, which rank 0 looks "
+          "for every second (a signal passed on\n# while the ranks start "
+          "could be lost): no new tasks, running ones finish,\n# exit 3; then "
+          "the job requeues itself.\nexport HPCPIPE_STOP_FILE=");
+  hp__buf_shell_word(&b, *outdir);
   hp__buf_printf(
       &b,
-      "# USR1 comes before the time limit (--signal): the run stops "
-      "dispatching,\n# lets running tasks finish and exits 3; then the job "
-      "requeues itself.\npid= stopping=\ntrap 'stopping=1; [ -z \"$pid\" ] "
-      "|| kill -USR1 \"$pid\" 2>/dev/null' USR1\n%s \"$HPCPIPE\" run ",
-      o->launcher && !strcmp(o->launcher, "mpirun") ? "mpirun"
-                                                    : "srun --mpi=pmix");
+      "/stop-\"${SLURM_JOB_ID:-$$}\"\nmkdir -p -- \"${HPCPIPE_STOP_FILE%%/*}\" "
+      "&& rm -f -- \"$HPCPIPE_STOP_FILE\"\nstopping=\ntrap 'stopping=1; : "
+      ">\"$HPCPIPE_STOP_FILE\"' USR1\n%s \"$HPCPIPE\" run ",
+      o->launcher && !strcmp(o->launcher, "mpirun")
+          ? "mpirun"
+          : "srun --mpi=pmix --kill-on-bad-exit=1");
   put_word(&b, o->conf);
   if (o->env) {
     hp__buf_puts(&b, " --env ");
@@ -528,11 +538,11 @@ static int render(const opts *o, int argc, char **argv, char **out,
     hp__buf_puts(&b, " $RESUME");
   hp__buf_printf(
       &b,
-      " &\npid=$!\n[ -z \"$stopping\" ] || kill -USR1 \"$pid\"\n"
+      " &\npid=$!\n"
       "while :; do\n  wait \"$pid\"; rc=$?\n"
-      "  # a trapped signal interrupts wait: wait again for the run\n"
+      "  # the trap interrupts wait: wait again for the run itself\n"
       "  [ \"$rc\" -gt 128 ] && kill -0 \"$pid\" 2>/dev/null || break\n"
-      "done\n"
+      "done\nrm -f -- \"$HPCPIPE_STOP_FILE\"\n"
       "if [ \"$rc\" = 3 ] && [ -n \"$stopping\" ]; then\n"
       "  if [ \"${SLURM_RESTART_COUNT:-0}\" -lt %s ]; then\n"
       "    echo \"hpcpipe: stopped before the time limit; requeueing job "

@@ -9,11 +9,12 @@
 /* `hpcpipe slurm ...` (argv[1] is "slurm"); no MPI. Returns the exit code. */
 int hp__slurm_main(int argc, char **argv);
 
-/* Before MPI_Init, inside a SLURM job: when the node declares more CPUs
- * than this machine has cores, idle ranks must yield (Open MPI does not
+/* Before MPI_Init, inside a SLURM job: when SLURM gives the job more CPUs
+ * on this node than the machine has cores, idle ranks must yield (Open MPI does not
  * see the oversubscription and would busy-poll); sets
- * OMPI_MCA_mpi_yield_when_idle=1 unless the user set it. */
-void hp__slurm_mpi_defaults(void);
+ * OMPI_MCA_mpi_yield_when_idle=1 unless the user set it. Returns 1 when
+ * it did. */
+int hp__slurm_mpi_defaults(void);
 
 /* The job a run is part of, from SLURM's environment; all NULL outside a
  * job. Strings belong to the environment. */

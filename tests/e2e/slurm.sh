@@ -9,13 +9,42 @@
 #  2. A 3-task sweep (--sweep) writes three distinct versioned result sets;
 #     a job that depends on the array (afterok) sees all three. The
 #     slurm/ templates do the same as a chain (slurm/chain.sh).
-#  3. A job whose time limit comes (--time 1, USR1 45 s before it) stops
+#  3. A job whose time limit comes (--time 2, USR1 60 s before it) stops
 #     cleanly, requeues itself and completes with --resume; every task ran
 #     exactly once over the attempts: rendered with mpirun, and the srun
 #     template slurm/long-run.sbatch. The single-run templates complete.
 #  4. A failing job's dependent is cancelled, and `hpcpipe slurm status`
 #     says why; values that could inject shell code are quoted or refused.
 . "$(dirname "$0")/lib.bash"
+
+# sleepers DIR N MS: a project of N independent nodes that sleep MS ms.
+sleepers() {
+  mkdir -p "$1/conf/base"
+  {
+    echo "pipelines:"
+    echo "  __default__:"
+    for i in $(seq 1 "$2"); do echo "    - {node: n$i, func: core.sleep, args: {ms: $3}, outputs: o$i}"; done
+  } >"$1/conf/base/pipelines.yml"
+  echo "{}" >"$1/conf/base/catalog.yml"
+}
+
+# ---- 0. HPCPIPE_STOP_FILE (what job scripts use), without SLURM ------------
+S0=$SCRATCH/stopfile
+sleepers "$S0" 12 500
+for np in 1 3; do
+  rm -rf "$S0/data"
+  (sleep 1.2 && : >"$S0/stop") &
+  HPCPIPE_STOP_FILE=$S0/stop hp $np run "$S0/conf"
+  wait
+  rm -f "$S0/stop"
+  expect_rc 3 "np=$np: the stop file stops the run"
+  expect_err "interrupted by HPCPIPE_STOP_FILE" "np=$np: says why"
+  expect_err "stopping ($S0/stop exists)" "np=$np: names the file"
+  HPCPIPE_STOP_FILE=$S0/stop hp $np run "$S0/conf" --resume
+  expect_rc 0 "np=$np: --resume finishes the rest"
+  [ "$(grep -c '"event":"done"' "$S0/data/store/journal.jsonl")" = 12 ] &&
+    ok "np=$np: each of the 12 tasks done once" || fail "np=$np: tasks redone"
+done
 
 export HPCPIPE_SLURM_DIR=/tmp/hpcpipe-slurm-test HPCPIPE_SLURM_PORT=6937
 CLUSTER=$SRC/tests/slurm/cluster.sh
@@ -76,6 +105,15 @@ PY
     { fail "HDF5 data differ"; diff "$SCRATCH/h5.inprocess" "$SCRATCH/h5.cluster" | head >&2; }
 fi
 
+# yield when idle: a job given 4 CPUs of a node on this 2-core machine
+if [ "$(nproc)" -lt 4 ]; then
+  Y=$(sbatch --parsable -N 1 -n 4 -o "$SCRATCH/yield.out" --wrap "env -u OMPI_MCA_mpi_yield_when_idle HPCPIPE_LOG=debug srun --mpi=pmix hpcpipe run '$S0/conf' --to-nodes n1 --store '$SCRATCH/yield-store'")
+  wait_job "$Y" 60
+  grep -q "SLURM gives this job 4 CPUs on a node with $(nproc) cores: idle ranks yield" "$SCRATCH/yield.out" &&
+    ok "inside a job on an oversubscribed node, hpcpipe makes idle ranks yield" ||
+    { fail "no yield-when-idle inside the job"; cat "$SCRATCH/yield.out" >&2; }
+fi
+
 # ---- 2. a sweep as a job array, and a job that needs all of it ----------------
 S=$("$HPCPIPE" slurm submit conf --env sweep --pipelines data_science --namespaces active \
   --sweep active.model_options.n_clusters=2,3,4 --ntasks 3 --time 10 2>"$ERR")
@@ -99,6 +137,8 @@ if [ "$RC" = 0 ] && wait_job "$S" && wait_job "$D" 60; then
     grep -q "n_clusters=$((t + 2))" data/store/array/$t/journal.jsonl || fail "task $t did not run with n_clusters=$((t + 2))"
   done
   ok "each task ran in its own store with its own --params"
+  /usr/bin/python3 -c 'import json,glob,sys; r=json.load(open(glob.glob(sys.argv[1]+"/*.json")[0])); assert r["slurm"]["array_task"]=="1" and r["slurm"]["array_job"]==sys.argv[2], r["slurm"]' \
+    data/store/array/1/reports "$S" && ok "task 1's run report records array $S, task 1" || fail "array task not in the report"
 fi
 # the templates: slurm/chain.sh (prep -> slurm/sweep.sbatch -> report)
 T=$SCRATCH/templates
@@ -115,21 +155,15 @@ fi
 
 # ---- 3. the time limit: stop, requeue, resume ---------------------------------
 L=$SCRATCH/long
-mkdir -p "$L/conf/base"
-{
-  echo "pipelines:"
-  echo "  __default__:"
-  for i in $(seq 1 100); do echo "    - {node: n$i, func: core.sleep, args: {ms: 1000}, outputs: o$i}"; done
-} >"$L/conf/base/pipelines.yml"
-echo "{}" >"$L/conf/base/catalog.yml"
+sleepers "$L" 140 1000
 # the same project twice: rendered by hpcpipe (with mpirun as the launcher)
-# and as slurm/long-run.sbatch with a 1-minute limit given to sbatch
+# and as slurm/long-run.sbatch with a 2-minute limit given to sbatch
 cp -r "$L" "$L-template" && cp -r "$SRC/slurm" "$L-template/"
 cd "$L" || exit 1
-J=$("$HPCPIPE" slurm submit conf --ntasks 3 --time 1 --stop-before 45 --launcher mpirun 2>"$ERR")
+J=$("$HPCPIPE" slurm submit conf --ntasks 3 --time 2 --stop-before 60 --launcher mpirun 2>"$ERR")
 RC=$?
-expect_rc 0 "slurm submit --time 1 --stop-before 45 --launcher mpirun (100 tasks of 1 s on 2 workers)"
-K=$(cd "$L-template" && sbatch --parsable --ntasks=3 --time=1 --signal=B:USR1@45 slurm/long-run.sbatch)
+expect_rc 0 "slurm submit --time 2 --stop-before 60 --launcher mpirun (140 tasks of 1 s on 2 workers)"
+K=$(cd "$L-template" && sbatch --parsable --ntasks=3 --time=2 --signal=B:USR1@60 slurm/long-run.sbatch)
 # check_requeued DIR JOB WHAT: the job completed after stopping, requeueing
 # itself and resuming; every task done exactly once over the attempts.
 check_requeued() {
@@ -146,7 +180,7 @@ done = collections.Counter(e["node"] for e in ev if e.get("event") == "done")
 assert len(starts) >= 2, starts
 assert all("--resume" in s["command"] for s in starts[1:]), [s["command"] for s in starts]
 assert "--resume" not in starts[0]["command"]
-assert len(done) == 100 and set(done.values()) == {1}, done
+assert len(done) == 140 and set(done.values()) == {1}, done
 assert any(e.get("event") == "interrupted" for e in ev), "no interrupted record"
 PY
 }
