@@ -3,7 +3,8 @@
 # Environment that makes Debian 12's Open MPI 4.1.4 `mpirun` work as root,
 # with more ranks than cores (mpirun -n 8 on 2 cores), quietly, in a
 # container/VM, for CI, tests and local runs. Every line was checked on the
-# project's 2-core Debian 12 machine; see research/infra.md for measurements.
+# project's 2-core Debian 12 machine; docs/cli.md#environment-variables says
+# why each is there.
 # Only sets a variable that is unset, so a caller can override any of them.
 
 # POSIX sh compatible, so job scripts with #!/bin/sh can source it too.

@@ -147,11 +147,17 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
       split_list(c, k - 1, v);
       continue;
     }
+    if (is_run && ((v = opt_value(argc, argv, &i, "--store", &m)) || m)) {
+      if (!v || !*v)
+        return hp__fail(err, HP_EUSAGE, "--store needs a directory");
+      c->o.store = v;
+      continue;
+    }
     const char *names[] = {"--params", "--env", "--load-versions",
-                           "--store", "--format", "--output"};
+                           "--format", "--output"};
     const char **dst[] = {&c->o.params, &c->o.env, &c->o.load_versions,
-                          &c->o.store, &c->format, &c->output};
-    int nopt = strcmp(c->cmd, "viz") == 0 ? 6 : 4;
+                          &c->format, &c->output};
+    int nopt = strcmp(c->cmd, "viz") == 0 ? 5 : 3;
     for (k = 0; k < nopt && !m; k++)
       v = opt_value(argc, argv, &i, names[k], &m);
     if (!m)

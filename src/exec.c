@@ -611,6 +611,31 @@ void hp__exec_request_stop(int sig) {
     stop_req = sig ? sig : SIGTERM;
 }
 
+int hp__exec_stop_file(void) {
+  static int ready, hit;
+  static const char *path;
+  static double last = -1;
+  if (!ready) {
+    path = getenv("HPCPIPE_STOP_FILE");
+    if (path && !*path)
+      path = NULL;
+    ready = 1;
+  }
+  if (!path || hit)
+    return hit;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double now = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+  if (last >= 0 && now - last < 1.0)
+    return 0;
+  last = now;
+  if (access(path, F_OK) == 0) {
+    hit = 1;
+    hp__exec_request_stop(SIGUSR1);
+  }
+  return hit;
+}
+
 void hp__exec_stop_alarm(unsigned secs) {
   stop_alarm_secs = (sig_atomic_t)secs;
   if (secs == 0)

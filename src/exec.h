@@ -92,6 +92,12 @@ int hp__exec_stop_signal(void); /* 0, or the signal that asked to stop */
  * comes late (a launcher may deliver one twice) changes nothing. */
 void hp__exec_stop_ignore(void);
 void hp__exec_request_stop(int sig);
+/* HPCPIPE_STOP_FILE: once the file it names exists, a stop is requested
+ * (as SIGUSR1 would) and this returns 1. Job scripts use it: a signal that
+ * comes before the launcher can pass it on is lost or fatal, a file waits.
+ * Rank 0 and workers call it between tasks; it looks at the file at most
+ * once a second. */
+int hp__exec_stop_file(void);
 void hp__exec_stop_alarm(unsigned secs);
 
 /* Frees the outputs and arrays of a result. */

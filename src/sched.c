@@ -65,7 +65,6 @@ typedef struct sched {
   uint8_t *ended; /* [nn] 1 done, 2 failed for good */
   double t0, last_progress, last_beat;
   const char *stop_file; /* HPCPIPE_STOP_FILE, or NULL */
-  double last_stop_check;
   int stop_file_hit;
 } sched;
 
@@ -491,18 +490,14 @@ static void tick(sched *s) {
   }
 }
 
-/* HPCPIPE_STOP_FILE: a file whose appearance asks the run to stop, as a
- * signal does. Job scripts use it (docs/slurm.md): a signal that comes
- * before the launcher can pass it on would be lost or fatal, a file waits.
- * Looked at about once a second. */
+/* HPCPIPE_STOP_FILE (exec.h); a worker may see it first and tell rank 0,
+ * which then names the file rather than the signal. */
 static void check_stop_file(sched *s) {
-  if (!s->stop_file || s->stop_file_hit || now_s() - s->last_stop_check < 1)
+  if (!s->stop_file || s->stop_file_hit)
     return;
-  s->last_stop_check = now_s();
-  if (access(s->stop_file, F_OK) == 0) {
+  if (hp__exec_stop_file() ||
+      (hp__exec_stop_signal() && access(s->stop_file, F_OK) == 0))
     s->stop_file_hit = 1;
-    hp__exec_request_stop(SIGUSR1);
-  }
 }
 
 /* A signal asked to stop: no new task starts; running ones get the grace
@@ -513,6 +508,7 @@ static void begin_stop(sched *s) {
   double grace = (double)hp__env_size("HPCPIPE_GRACE", 20);
   s->grace_end = now_s() + grace;
   int sig = hp__exec_stop_signal();
+  check_stop_file(s);
   if (s->stop_file_hit)
     hp__log(HP_LOG_WARN,
             "stopping (%s exists): no new tasks; %zu running get %.0f s to "

@@ -258,6 +258,36 @@ static int parse(opts *o, int argc, char **argv, int first, hp_error *err) {
                                     "makes the array itself)");
   if (o->stop_before && !o->time)
     return hp__fail(err, HP_EUSAGE, "--stop-before needs --time");
+  if (o->stop_before && strlen(o->stop_before) > 5)
+    return hp__fail(err, HP_EUSAGE, "--stop-before %s: at most 65535 s",
+                    o->stop_before);
+  int arr = o->array || o->nsw;
+  const char *where = NULL;
+  if (o->conf && strstr(o->conf, "{task}"))
+    where = "CONF";
+  else if (o->env && strstr(o->env, "{task}"))
+    where = "--env";
+  else if (!arr && o->params && strstr(o->params, "{task}"))
+    where = "--params (no --array or --sweep)";
+  else if (!arr && o->store && strstr(o->store, "{task}"))
+    where = "--store (no --array or --sweep)";
+  for (size_t i = 0; !where && !arr && i < o->nrun; i++)
+    if (strstr(o->run[i], "{task}"))
+      where = "a run option (no --array or --sweep)";
+  if (where)
+    return hp__fail(err, HP_EUSAGE, "{task} in %s: it stands for the array "
+                                    "task id, so only in run options, "
+                                    "--params and --store of an array job",
+                    where);
+  if (arr && o->store && !strstr(o->store, "{task}"))
+    return hp__fail(err, HP_EUSAGE,
+                    "--store %s with --array/--sweep: every task needs a store "
+                    "of its own (one run per store); put {task} in it, e.g. "
+                    "--store %s/{task}",
+                    o->store, o->store);
+  for (size_t i = 0; i < o->nrun; i++) /* also after -- */
+    if (!strcmp(o->run[i], "--resume") || !strcmp(o->run[i], "--only-missing"))
+      o->resume = 1;
   if (o->params && strpbrk(o->params, "\n\r"))
     return hp__fail(err, HP_EUSAGE, "--params: a value cannot span lines");
   return HP_OK;
@@ -267,18 +297,20 @@ static int parse(opts *o, int argc, char **argv, int first, hp_error *err) {
  * seconds, or -1. */
 static long time_secs(const char *t) {
   long days = 0, f[3];
+  if (strlen(t) > 16)
+    return -1;
   int n = 0;
   const char *p = t, *dash = strchr(t, '-');
   char *end;
   if (dash) {
     days = strtol(t, &end, 10);
-    if (end != dash)
+    if (end != dash || *t == '-')
       return -1;
     p = dash + 1;
   }
   while (*p && n < 3) {
     f[n++] = strtol(p, &end, 10);
-    if (end == p || (*end && *end != ':'))
+    if (end == p || *p == '-' || (*end && *end != ':'))
       return -1;
     p = *end ? end + 1 : end;
   }
@@ -301,6 +333,7 @@ static long time_secs(const char *t) {
 /* w as one shell word, with each {task} standing for the array task id. */
 static void put_word(hp_buf *b, const char *w) {
   const char *t;
+  int whole = 1; /* nothing written yet for this word */
   while ((t = strstr(w, "{task}"))) {
     if (t > w) {
       char *part = hp__xstrndup(w, (size_t)(t - w));
@@ -312,8 +345,9 @@ static void put_word(hp_buf *b, const char *w) {
     }
     hp__buf_puts(b, ARRAY_TASK);
     w = t + 6;
+    whole = 0;
   }
-  if (*w || !b->len)
+  if (*w || whole)
     hp__buf_shell_word(b, w);
 }
 
@@ -368,8 +402,12 @@ static size_t sweep_tasks(const opts *o) {
 }
 
 static void sweep_params(const opts *o, size_t task, hp_buf *b) {
-  if (o->params && *o->params)
-    hp__buf_puts(b, o->params);
+  for (const char *p = o->params ? o->params : ""; *p;) /* {task} -> task */
+    if (!strncmp(p, "{task}", 6)) {
+      hp__buf_printf(b, "%zu", task);
+      p += 6;
+    } else
+      hp__buf_putc(b, *p++);
   size_t idx[MAX_SWEEP], t = task;
   for (size_t k = o->nsw; k-- > 0;) {
     idx[k] = t % o->sw[k].n;
@@ -409,6 +447,12 @@ static int render(const opts *o, int argc, char **argv, char **out,
   int arr = o->array || o->nsw;
   char *store = NULL;
   HP_TRY(store_dir(o, &store, err));
+  if (strstr(store, "{task}")) { /* the job's own files: the conf's store */
+    opts conf_only = *o;
+    conf_only.store = NULL;
+    free(store);
+    HP_TRY(store_dir(&conf_only, &store, err));
+  }
   char *store_abs = abs_path(store);
   char *cwd = getcwd(NULL, 0);
   if (!cwd)
@@ -455,6 +499,14 @@ static int render(const opts *o, int argc, char **argv, char **out,
     hp__buf_printf(&b, "#SBATCH --signal=B:USR1@%ld\n", stop);
   hp__buf_puts(&b, "#SBATCH --requeue\n#SBATCH --open-mode=append\n");
   *outdir = hp__xasprintf("%s/slurm", store_abs);
+  /* sbatch does not make the output file's directory, and the job would
+   * fail at launch without one: made now, for render and submit alike */
+  if (hp__mkdir_p(*outdir) != 0) {
+    int e = errno;
+    free(store), free(store_abs), free(cwd), free(exe), hp__buf_free(&b);
+    return hp__fail(err, HP_EIO, "%s: cannot create: %s", *outdir,
+                    strerror(e));
+  }
   if (only(*outdir, NAMECH "/"))
     hp__buf_printf(&b, "#SBATCH --output=%s/%%x-%s.out\n", *outdir,
                    arr ? "%A_%a" : "%j");
@@ -465,11 +517,15 @@ static int render(const opts *o, int argc, char **argv, char **out,
   hp__buf_puts(&b, "set -u\ncd -- ");
   hp__buf_shell_word(&b, cwd);
   hp__buf_puts(&b, " || exit 2\n");
-  if (o->setup) {
-    hp__buf_puts(&b, ". ");
-    hp__buf_shell_word(&b, o->setup);
-    hp__buf_puts(&b, " || exit 2\n");
+  if (o->setup) { /* site scripts often use unset variables */
+    char *setup = abs_path(o->setup);
+    hp__buf_puts(&b, "set +u\n. ");
+    hp__buf_shell_word(&b, setup);
+    hp__buf_puts(&b, " || exit 2\nset -u\n");
+    free(setup);
   }
+  if (o->cpus) /* srun does not take it over from sbatch (22.05 on) */
+    hp__buf_printf(&b, "export SRUN_CPUS_PER_TASK=%s\n", o->cpus);
   hp__buf_puts(&b, "HPCPIPE=");
   hp__buf_shell_word(&b, exe);
   hp__buf_puts(&b, "\n");
@@ -494,17 +550,16 @@ static int render(const opts *o, int argc, char **argv, char **out,
                      "stopped\nRESUME=\n[ \"${SLURM_RESTART_COUNT:-0}\" = 0 ] "
                      "|| RESUME=--resume\n");
   hp__buf_puts(
-      &b, "# SLURM sends USR1 before the time limit (--signal; it checks "
-          "about every\n# 30 s, so up to half a minute early). The trap asks "
-          "the run to stop through\n# HPCPIPE_STOP_FILE, which rank 0 looks "
-          "for every second (a signal passed on\n# while the ranks start "
-          "could be lost): no new tasks, running ones finish,\n# exit 3; then "
-          "the job requeues itself.\nexport HPCPIPE_STOP_FILE=");
+      &b, "# SLURM sends USR1 before the time limit (--signal; up to a minute "
+          "early).\n# The trap asks the run to stop through HPCPIPE_STOP_FILE, "
+          "which the ranks\n# look for every second (a signal passed on while "
+          "they start could be lost):\n# no new tasks, running ones finish, "
+          "exit 3; then the job requeues itself.\nexport HPCPIPE_STOP_FILE=");
   hp__buf_shell_word(&b, *outdir);
   hp__buf_printf(
       &b,
       "/stop-\"${SLURM_JOB_ID:-$$}\"\nmkdir -p -- \"${HPCPIPE_STOP_FILE%%/*}\" "
-      "&& rm -f -- \"$HPCPIPE_STOP_FILE\"\nstopping=\ntrap 'stopping=1; : "
+      "&& rm -f -- \"$HPCPIPE_STOP_FILE\"\nstopping= intr=\ntrap 'stopping=1 intr=1; : "
       ">\"$HPCPIPE_STOP_FILE\"' USR1\n%s \"$HPCPIPE\" run ",
       o->launcher && !strcmp(o->launcher, "mpirun")
           ? "mpirun"
@@ -539,9 +594,10 @@ static int render(const opts *o, int argc, char **argv, char **out,
   hp__buf_printf(
       &b,
       " &\npid=$!\n"
-      "while :; do\n  wait \"$pid\"; rc=$?\n"
-      "  # the trap interrupts wait: wait again for the run itself\n"
-      "  [ \"$rc\" -gt 128 ] && kill -0 \"$pid\" 2>/dev/null || break\n"
+      "while :; do\n  intr=\n  wait \"$pid\"; rc=$?\n"
+      "  # the trap interrupts wait: wait again for the run itself (whose\n"
+      "  # status bash keeps even when it ended meanwhile)\n"
+      "  [ -n \"$intr\" ] && [ \"$rc\" -gt 128 ] || break\n"
       "done\nrm -f -- \"$HPCPIPE_STOP_FILE\"\n"
       "if [ \"$rc\" = 3 ] && [ -n \"$stopping\" ]; then\n"
       "  if [ \"${SLURM_RESTART_COUNT:-0}\" -lt %s ]; then\n"
@@ -612,9 +668,12 @@ static int run_cmd(const char *const argv[], hp_buf *out, hp_buf *errout) {
     if (fds[k].fd >= 0)
       close(fds[k].fd);
   hp__buf_puts(out, ""), hp__buf_puts(errout, "");
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+  int status = 0;
+  pid_t got;
+  while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
     ;
+  if (got < 0)
+    return 127;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -638,9 +697,6 @@ static char *utc_stamp(void) {
 
 static int submit(const opts *o, const char *script, const char *dir,
                   hp_error *err) {
-  if (hp__mkdir_p(dir) != 0)
-    return hp__fail(err, HP_EIO, "%s: cannot create: %s", dir,
-                    strerror(errno));
   char name[128], *stamp = utc_stamp();
   char *path = hp__xasprintf("%s/%s-%s.sbatch", dir,
                              job_name(o, name, sizeof name), stamp);
@@ -726,7 +782,7 @@ static void dependency_why(const char *dep, hp_buf *why) {
     bad = strstr(dep, "(unfulfilled)");
   if (bad) {
     const char *start = bad;
-    while (start > dep && start[-1] != ',')
+    while (start > dep && start[-1] != ',' && start[-1] != '?')
       start--;
     const char *colon = memchr(start, ':', (size_t)(bad - start));
     if (colon) {
@@ -821,10 +877,9 @@ static void status_sacct(const char *id, const char *name, char *scontrol_err,
     char *save = NULL;
     for (char *l = strtok_r(out.data, "\n", &save); l;
          l = strtok_r(NULL, "\n", &save)) {
-      char *f[6] = {0}, *s2 = NULL;
+      char *f[6] = {0}, *rest = l;
       int k = 0;
-      for (char *t = strtok_r(l, "|", &s2); t && k < 6;
-           t = strtok_r(NULL, "|", &s2))
+      for (char *t; k < 6 && (t = strsep(&rest, "|"));) /* keeps empty */
         f[k++] = t;
       if (k < 6)
         continue;

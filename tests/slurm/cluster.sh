@@ -155,9 +155,11 @@ start() {
     die "$DIR exists and was not made by this script; not wiping it"
   fi
   rm -rf "$DIR"
+  # made afresh, root's and not writable by others (slurmctld runs as root
+  # on what is in it): mkdir fails if someone made it in the meantime
+  mkdir -m 755 "$DIR" || die "cannot create $DIR"
   mkdir -p "$DIR"/{state,log,run,munge}
   : >"$DIR/.hpcpipe-slurm"
-  chmod 755 "$DIR"
   chmod 711 "$DIR/munge" # munged: socket dir searchable by all, key private
   mungekey -c -k "$DIR/munge/key" 2>/dev/null || die "mungekey failed"
   write_conf
