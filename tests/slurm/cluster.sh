@@ -11,7 +11,8 @@
 #   start   write a fresh config, start the daemons, wait until both nodes
 #           are idle (no-op when already up). Exits 77 with the reason on
 #           stderr when SLURM cannot start here (not root, no cgroup fs,
-#           ports taken): the tests skip on 77.
+#           ports taken, a daemon that does not come up; the last lines of
+#           its log are printed): the tests skip on 77.
 #   stop    cancel every job, stop the daemons (by pid file, ours only).
 #   status  exit 0 and print sinfo when up.
 #   env     print "export SLURM_CONF=..." for eval.
@@ -161,18 +162,18 @@ start() {
   mkdir -p "$DIR"/{state,log,run,munge}
   : >"$DIR/.hpcpipe-slurm"
   chmod 711 "$DIR/munge" # munged: socket dir searchable by all, key private
-  mungekey -c -k "$DIR/munge/key" 2>/dev/null || die "mungekey failed"
+  mungekey -c -k "$DIR/munge/key" 2>/dev/null || cannot "mungekey failed"
   write_conf
   trap 'say "start failed; stopping"; tail -n 5 "$DIR"/log/*.log >&2 || true; stop quiet' EXIT
   munged --socket="$DIR/munge/socket" --key-file="$DIR/munge/key" \
     --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" \
-    --seed-file="$DIR/munge/seed" </dev/null >>"$DIR/log/daemons.out" 2>&1 || die "munged failed"
-  slurmctld -f "$CONF" </dev/null >>"$DIR/log/daemons.out" 2>&1 || die "slurmctld failed"
+    --seed-file="$DIR/munge/seed" </dev/null >>"$DIR/log/daemons.out" 2>&1 || cannot "munged failed to start (log: $DIR/log/munged.log)"
+  slurmctld -f "$CONF" </dev/null >>"$DIR/log/daemons.out" 2>&1 || cannot "slurmctld failed to start (log: $DIR/log/slurmctld.log)"
   for n in $NODES; do
     SLURM_CONF=$DIR/nodes/$n/slurm.conf slurmd -f "$DIR/nodes/$n/slurm.conf" -N "$n" \
-      </dev/null >>"$DIR/log/daemons.out" 2>&1 || die "slurmd $n failed"
+      </dev/null >>"$DIR/log/daemons.out" 2>&1 || cannot "slurmd $n failed to start (log: $DIR/log/slurmd-$n.log)"
   done
-  wait_until 60 nodes_idle || die "nodes not idle after 60 s"
+  wait_until 60 nodes_idle || cannot "the nodes are not idle after 60 s (logs: $DIR/log/)"
   trap - EXIT
   say "up: node1, node2 x $CPUS CPUs; export SLURM_CONF=$CONF"
 }
