@@ -87,24 +87,6 @@ static void split_list(cli *c, int k, const char *v) {
   }
 }
 
-/* Value of option `name` at argv[*i] ("--x v" or "--x=v"), or NULL. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             int *matched) {
-  size_t n = strlen(name);
-  *matched = 0;
-  if (strncmp(argv[*i], name, n) != 0)
-    return NULL;
-  if (argv[*i][n] == '=') {
-    *matched = 1;
-    return argv[*i] + n + 1;
-  }
-  if (argv[*i][n] != '\0')
-    return NULL;
-  *matched = 1;
-  if (*i + 1 >= argc)
-    return NULL;
-  return argv[++*i];
-}
 
 static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
   if (argc < 2)
@@ -140,14 +122,14 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
     int m = 0, k;
     const char *v = NULL;
     for (k = 0; k < 8 && !m; k++)
-      v = opt_value(argc, argv, &i, list_opts[k], &m);
+      v = hp__opt_value(argc, argv, &i, list_opts[k], &m);
     if (m) {
       if (!v || !*v)
         return hp__fail(err, HP_EUSAGE, "%s needs a value", list_opts[k - 1]);
       split_list(c, k - 1, v);
       continue;
     }
-    if (is_run && ((v = opt_value(argc, argv, &i, "--store", &m)) || m)) {
+    if (is_run && ((v = hp__opt_value(argc, argv, &i, "--store", &m)) || m)) {
       if (!v || !*v)
         return hp__fail(err, HP_EUSAGE, "--store needs a directory");
       c->o.store = v;
@@ -159,7 +141,7 @@ static int parse_args(cli *c, int argc, char **argv, hp_error *err) {
                           &c->format, &c->output};
     int nopt = strcmp(c->cmd, "viz") == 0 ? 5 : 3;
     for (k = 0; k < nopt && !m; k++)
-      v = opt_value(argc, argv, &i, names[k], &m);
+      v = hp__opt_value(argc, argv, &i, names[k], &m);
     if (!m)
       return hp__fail(err, HP_EUSAGE, "unknown option '%s'", a);
     if (!v)
@@ -242,13 +224,7 @@ static int share_bundle(MPI_Comm comm, int rank, const cli *c, hp_buf *b,
 static void run_version(MPI_Comm comm, int rank, hp_plan *pl) {
   char v[64] = {0};
   if (rank == 0) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(v, sizeof v, "%04d-%02d-%02dT%02d.%02d.%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+    hp__utc_now(v, '.');
     /* Array tasks of one job start at once: their versioned outputs are
      * told apart by the task id. */
     hp_slurm_job j;
@@ -399,12 +375,11 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
       hp__log(HP_LOG_INFO, "run %s: %zu node%s%s on %d rank%s", pl->version,
               pl->nsel, pl->nsel == 1 ? "" : "s", tasks_note(pl), size,
               size > 1 ? "s" : "");
-    hp__exec_stop_handlers();
     hp_run_opts ro = {.skip = c->resume         ? HP_SKIP_RESUME
                               : c->only_missing ? HP_SKIP_ONLY_MISSING
                                                 : HP_SKIP_NONE,
                       .keep_going = c->keep_going};
-    char *cmdline = command_line(c, size, 0);
+    char *cmdline = rank == 0 ? command_line(c, size, 0) : NULL;
     ro.command = cmdline;
     if (rank == 0)
       rc = hp__sched_run(pl, &ro, comm, err);
@@ -466,13 +441,13 @@ static int show_cmd(int argc, char **argv) {
   for (int i = 2; i < argc && rc == HP_OK; i++) {
     int m = 0;
     const char *v;
-    if ((v = opt_value(argc, argv, &i, "--conf", &m)) || m)
+    if ((v = hp__opt_value(argc, argv, &i, "--conf", &m)) || m)
       o.confdir = v;
-    else if ((v = opt_value(argc, argv, &i, "--env", &m)) || m)
+    else if ((v = hp__opt_value(argc, argv, &i, "--env", &m)) || m)
       o.env = v;
-    else if ((v = opt_value(argc, argv, &i, "--key", &m)) || m)
+    else if ((v = hp__opt_value(argc, argv, &i, "--key", &m)) || m)
       o.key = v;
-    else if ((v = opt_value(argc, argv, &i, "--rows", &m)) || m) {
+    else if ((v = hp__opt_value(argc, argv, &i, "--rows", &m)) || m) {
       char *end = NULL;
       long n = v ? strtol(v, &end, 10) : -1;
       if (!v || !*v || *end || n < 0)
@@ -510,7 +485,7 @@ static int scaffold_cmd(int argc, char **argv) {
     rc = HP_OK;
   for (; i < argc && rc == HP_OK; i++) {
     int m = 0;
-    const char *v = pipe ? opt_value(argc, argv, &i, "--conf", &m) : NULL;
+    const char *v = pipe ? hp__opt_value(argc, argv, &i, "--conf", &m) : NULL;
     if (m && !v)
       rc = hp__fail(&err, HP_EUSAGE, "--conf needs a value");
     else if (m)

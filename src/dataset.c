@@ -344,9 +344,8 @@ int hp__ds_stitch(const hp_dsdef *d, const char *version,
   return named(err, was, rc, d);
 }
 
-/* The stamp of the file(s) at path holding d (a csv directory: its .csv
- * files). */
-static uint64_t stamp_at(const hp_dsdef *d, const char *path) {
+/* A csv directory's stamp covers its .csv files. */
+uint64_t hp__ds_stamp_at(const hp_dsdef *d, const char *path) {
   return hp__fs_stamp(path, d->type == HP_DS_CSV ? ".csv" : "");
 }
 
@@ -357,7 +356,7 @@ uint64_t hp__ds_stamp(const hp_dsdef *d) {
   hp_error ignore = HP_ERROR_INIT;
   if (hp__ds_load_path(d, NULL, &path, &ignore) != HP_OK)
     return 0;
-  uint64_t st = stamp_at(d, path);
+  uint64_t st = hp__ds_stamp_at(d, path);
   free(path);
   return st;
 }
@@ -373,7 +372,7 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
     h = hp__hash64(&fp, sizeof fp, h); /* what made it, not when */
   } else {
     /* a file hpcpipe did not make: its size and time, as make does */
-    fp = stamp_at(d, path);
+    fp = hp__ds_stamp_at(d, path);
     h = fp ? hp__hash64(&fp, sizeof fp, h ^ 1) : 0;
   }
   if (h) {

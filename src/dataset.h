@@ -41,6 +41,9 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version);
  * newest version of a versioned one; 0 for memory, parameters or nothing
  * there. What the journal records to recognise a file unchanged. */
 uint64_t hp__ds_stamp(const hp_dsdef *d);
+/* The same for a path already known (hp__ds_save_path after a save, or
+ * hp__ds_load_path): no lookup of the newest version. */
+uint64_t hp__ds_stamp_at(const hp_dsdef *d, const char *path);
 
 /* Joins the committed partitions parts[0..n) of dataset d (csv.h and
  * store.h write each one) into what readers open: for hdf5 and the store,

@@ -188,21 +188,7 @@ int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...) {
   return hp__fail(ctx->err, HP_ENODE, "%s", msg);
 }
 
-static void now_iso(char *buf, size_t n) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           (int)(ts.tv_nsec / 1000000));
-}
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int is_stitch(const hp_plan *pl, int32_t node) {
   return pl->task && pl->task[node].phase == HP_PHASE_STITCH;
@@ -222,8 +208,8 @@ static int stitch(hp_plan *pl, hp_node_ctx *ctx, uint64_t fp, hp_error *err) {
   const hp_dsdef **parts = hp__xcalloc(n + 1, sizeof *parts);
   for (size_t i = 0; i < n; i++)
     parts[i] = pl->ds[g->in_ds[g->in_off[node] + i]];
-  char when[64];
-  now_iso(when, sizeof when);
+  char when[32];
+  hp__utc_now(when, ':');
   const hp_node *producer = &pl->upipe->nodes[pl->task[node].unode];
   hp_lineage lin = {.node = producer->name,
                     .func = producer->func,
@@ -315,8 +301,8 @@ static int commit(hp_plan *pl, const hp_node *nd, int32_t ds, hp_value *v,
   const hp_dsdef *d = pl->ds[ds];
   if (d->type == HP_DS_MEMORY)
     return HP_OK;
-  char when[64];
-  now_iso(when, sizeof when);
+  char when[32];
+  hp__utc_now(when, ':');
   hp_lineage lin = {.node = nd->name,
                     .func = nd->func,
                     .fingerprint = fp,
@@ -384,19 +370,20 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
   for (size_t i = 0; i < nin; i++)
     res->bytes_in += owned[i] ? hp__value_size_hint(owned[i]) : 0;
   if (rc == HP_OK && is_stitch(pl, node)) {
-    double t0 = now_s();
+    double t0 = hp__mono_now();
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
     res->fp[0] = hp__exec_out_fp(h, nd->out[0].ds);
     rc = stitch(pl, &ctx, res->fp[0], err);
-    res->seconds = now_s() - t0;
+    res->seconds = hp__mono_now() - t0;
     const hp_dsdef *d = pl->ds[g->out_ds[g->out_off[node]]];
     res->stamp = hp__xcalloc(nout + 1, sizeof *res->stamp);
-    if (rc == HP_OK)
-      res->stamp[0] = hp__ds_stamp(d);
-    if (rc == HP_OK && d->type != HP_DS_MEMORY &&
-        hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
+    char *path = rc == HP_OK && d->type != HP_DS_MEMORY
+                     ? hp__ds_save_path(d, pl->version)
+                     : NULL;
+    if (path)
+      res->stamp[0] = hp__ds_stamp_at(d, path);
+    if (path && hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
       /* the whole partitioned dataset, saved by the user's node */
-      char *path = hp__ds_save_path(d, pl->version);
       hp_hook_event ev = {.run = pl->version,
                           .rank = pl->rank,
                           .node = pl->upipe->nodes[pl->task[node].unode].name,
@@ -404,17 +391,17 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
                           .dataset = d->name,
                           .path = path};
       hp__registry_fire(pl->reg, HP_HOOK_AFTER_DATASET_SAVED, &ev);
-      free(path);
     }
+    free(path);
     goto done;
   }
   if (rc == HP_OK) {
     fire(pl, node, HP_HOOK_BEFORE_NODE_RUN, attempt, 0, NULL, NULL, NULL);
-    double t0 = now_s();
+    double t0 = hp__mono_now();
     running_node = nd->name;
     rc = pl->fn[node]->run(&ctx);
     running_node = NULL;
-    res->seconds = now_s() - t0;
+    res->seconds = hp__mono_now() - t0;
     if (rc != HP_OK && err->code == HP_OK && ctx.refused[0])
       hp__fail(err, HP_ENODE, "%s", ctx.refused);
     else if (rc != HP_OK && err->code == HP_OK)
@@ -438,14 +425,14 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
       rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], err);
       if (pl->ds[ds]->type == HP_DS_MEMORY || rc != HP_OK)
         continue;
-      res->stamp[i] = hp__ds_stamp(pl->ds[ds]);
+      /* the path just written: stamped without looking up versions */
+      char *path = hp__ds_save_path(pl->ds[ds], pl->version);
+      res->stamp[i] = hp__ds_stamp_at(pl->ds[ds], path);
       res->bytes_out += hp__value_size_hint(ctx.out[i]);
-      if (hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
-        char *path = hp__ds_save_path(pl->ds[ds], pl->version);
+      if (hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED))
         fire(pl, node, HP_HOOK_AFTER_DATASET_SAVED, attempt, 0,
              nd->out[i].ds, path, NULL);
-        free(path);
-      }
+      free(path);
     }
   }
 done:
@@ -611,7 +598,7 @@ void hp__exec_request_stop(int sig) {
     stop_req = sig ? sig : SIGTERM;
 }
 
-int hp__exec_stop_file(void) {
+int hp__exec_stop_file(int now) {
   static int ready, hit;
   static const char *path;
   static double last = -1;
@@ -623,12 +610,10 @@ int hp__exec_stop_file(void) {
   }
   if (!path || hit)
     return hit;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  double now = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-  if (last >= 0 && now - last < 1.0)
+  double t = hp__mono_now();
+  if (!now && last >= 0 && t - last < 1.0)
     return 0;
-  last = now;
+  last = t;
   if (access(path, F_OK) == 0) {
     hit = 1;
     hp__exec_request_stop(SIGUSR1);

@@ -96,8 +96,8 @@ void hp__exec_request_stop(int sig);
  * (as SIGUSR1 would) and this returns 1. Job scripts use it: a signal that
  * comes before the launcher can pass it on is lost or fatal, a file waits.
  * Rank 0 and workers call it between tasks; it looks at the file at most
- * once a second. */
-int hp__exec_stop_file(void);
+ * once a second, or at once with `now`. */
+int hp__exec_stop_file(int now);
 void hp__exec_stop_alarm(unsigned secs);
 
 /* Frees the outputs and arrays of a result. */

@@ -101,10 +101,7 @@ int hp__journal_lock(const char *store_dir, const char *run, hp_error *err) {
   char *path = lock_path(store_dir);
   char host[256], text[512], when[64];
   host_name(host, sizeof host);
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  hp__utc_now(when, ':');
   int len = snprintf(text, sizeof text, "%s %ld %s %s\n", host,
                      (long)getpid(), when, run);
   char *mine = hp__xasprintf("%s.%s.%ld", path, host, (long)getpid());
@@ -242,9 +239,7 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
   /* A task that committed files is written through at once (a killed run
    * loses no such line); lines of tasks with only memory outputs, which a
    * resume cannot reuse anyway, go out with the next one or within 0.1 s. */
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  double now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  double now = hp__mono_now();
   if (files || now - j->last_flush >= 0.1) {
     fflush(f);
     j->last_flush = now;
@@ -476,23 +471,19 @@ static int persistent(const hp_plan *pl, int32_t d) {
 static int output_done(const hp_plan *pl, const rec *r, uint64_t task_fp,
                        int32_t d, uint64_t want) {
   const char *name = pl->g->dsname[d];
-  uint64_t stamp = hp__ds_stamp(pl->ds[d]);
-  if (!stamp)
-    return 0;
-  for (size_t i = 0; r && r->fp == task_fp && i < r->nout; i++)
-    if (strcmp(r->ds[i], name) == 0 && r->ofp[i] == want &&
-        r->stamp[i] == stamp)
-      return 1;
   const hp_dsdef *def = pl->ds[d];
-  if (def->type == HP_DS_CSV || def->type == HP_DS_TEXT)
-    return 0;
   char *path = NULL;
   hp_error ignore = HP_ERROR_INIT;
-  uint64_t fp = 0;
-  int ok = hp__ds_load_path(def, NULL, &path, &ignore) == HP_OK &&
-           hp__h5_fingerprint(path, def->key ? def->key : "/", &fp) ==
-               HP_OK &&
-           fp == want;
+  if (!def->filepath || hp__ds_load_path(def, NULL, &path, &ignore) != HP_OK)
+    return 0;
+  uint64_t stamp = hp__ds_stamp_at(def, path), fp = 0;
+  int ok = 0;
+  for (size_t i = 0; stamp && r && r->fp == task_fp && i < r->nout && !ok; i++)
+    ok = strcmp(r->ds[i], name) == 0 && r->ofp[i] == want &&
+         r->stamp[i] == stamp;
+  if (!ok && stamp && def->type != HP_DS_CSV && def->type != HP_DS_TEXT)
+    ok = hp__h5_fingerprint(path, def->key ? def->key : "/", &fp) == HP_OK &&
+         fp == want;
   free(path);
   return ok;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int log_rank = 0;
 static int log_level = HP_LOG_INFO;
@@ -54,4 +55,22 @@ void hp__log(int level, const char *fmt, ...) {
   line[len] = '\n';
   line[len + 1] = '\0';
   fputs(line, stderr);
+}
+
+void hp__utc_now(char out[32], char sep) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(out, 32, "%04u-%02u-%02uT%02u%c%02u%c%02u.%03uZ",
+           (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)tm.tm_mon % 12u + 1,
+           (unsigned)tm.tm_mday % 32u, (unsigned)tm.tm_hour % 24u, sep,
+           (unsigned)tm.tm_min % 60u, sep, (unsigned)tm.tm_sec % 61u,
+           (unsigned)(ts.tv_nsec / 1000000) % 1000u);
+}
+
+double hp__mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

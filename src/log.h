@@ -16,5 +16,11 @@ void hp__log(int level, const char *fmt, ...)
 /* While rank 0 draws a progress bar on a terminal (on = 1), each message
  * first clears the bar's line. */
 void hp__log_over_bar(int on);
+/* The UTC time now, "YYYY-MM-DDTHH:MM:SS.mmmZ" with `sep` between hours,
+ * minutes and seconds: ':' for ISO 8601, '.' where it names files (run
+ * versions, as Kedro's). */
+void hp__utc_now(char out[32], char sep);
+/* Seconds on the monotonic clock, for durations. */
+double hp__mono_now(void);
 
 #endif

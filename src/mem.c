@@ -176,6 +176,24 @@ void hp__buf_shell_word(hp_buf *b, const char *w) {
   hp__buf_putc(b, '\'');
 }
 
+const char *hp__opt_value(int argc, char **argv, int *i, const char *name,
+                          int *matched) {
+  size_t n = strlen(name);
+  *matched = 0;
+  if (strncmp(argv[*i], name, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=') {
+    *matched = 1;
+    return argv[*i] + n + 1;
+  }
+  if (argv[*i][n] != '\0')
+    return NULL;
+  *matched = 1;
+  if (*i + 1 >= argc)
+    return NULL;
+  return argv[++*i];
+}
+
 /* ---- file mappings ---------------------------------------------------------
  * The live mappings, by the pointer handed out: an open-addressing table
  * (linear probing, deletion by backward shift). */

@@ -55,5 +55,10 @@ void hp__buf_put_names(hp_buf *b, const char *const *v, size_t n);
 /* Appends w as one word for a POSIX shell: as is when it has only safe
  * characters, else in single quotes (a ' inside as '\''). */
 void hp__buf_shell_word(hp_buf *b, const char *w);
+/* Command-line option `name` at argv[*i], as "--x v" or "--x=v": its value
+ * (advancing *i past it), or NULL when argv[*i] is not that option or the
+ * value is missing; *matched says which. */
+const char *hp__opt_value(int argc, char **argv, int *i, const char *name,
+                          int *matched);
 
 #endif

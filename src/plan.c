@@ -192,22 +192,17 @@ static int parse_load_versions(hp_plan *p, const char *spec, hp_error *err) {
   return rc;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Logs (at debug level) the time since *t and restarts it. */
 static void phase(double *t, const char *what) {
-  double n = now_s();
+  double n = hp__mono_now();
   hp__log(HP_LOG_DEBUG, "plan: %s %.3f s", what, n - *t);
   *t = n;
 }
 
 int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
                    int rank, int size, hp_plan **out, hp_error *err) {
-  double t = now_s();
+  double t = hp__mono_now();
   hp_plan *p = hp__xcalloc(1, sizeof *p);
   p->rank = rank;
   p->size = size;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 const char *hp__msg_name(int kind) {
   switch (kind) {
 #define HP__T(name, s)                                                         \
@@ -161,18 +163,13 @@ int hp__outbox_drain(hp_outbox *o, hp_error *err) {
   return rc == MPI_SUCCESS ? HP_OK : mpi_fail(err, rc, "MPI_Waitall");
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
                   double timeout, int *got, hp_error *err) {
   MPI_Status st;
   int flag = 0;
   long spins = 0, sleep_ns = 2000;
-  double end = timeout >= 0 ? now_s() + timeout : 0;
+  double end = timeout >= 0 ? hp__mono_now() + timeout : 0;
   *got = 0;
   for (;;) {
     int rc = MPI_Iprobe(from, HP_MPI_TAG, comm, &flag, &st);
@@ -182,7 +179,7 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
       break;
     if (++spins < 2000)
       continue;
-    if (timeout >= 0 && now_s() >= end)
+    if (timeout >= 0 && hp__mono_now() >= end)
       return HP_OK;
     struct timespec ts = {0, sleep_ns};
     nanosleep(&ts, NULL);

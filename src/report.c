@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "log.h"
 #include "map.h"
 #include "mem.h"
 #include "slurm.h"
@@ -42,10 +43,7 @@ hp_report *hp__report_new(const hp_plan *pl, const char *command) {
   hp_report *r = hp__xcalloc(1, sizeof *r);
   r->pl = pl;
   r->command = hp__xstrdup(command ? command : "");
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(r->started, sizeof r->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  hp__utc_now(r->started, ':');
   r->status = "running";
   return r;
 }

@@ -64,15 +64,8 @@ typedef struct sched {
   hp_outbox outbox;
   uint8_t *ended; /* [nn] 1 done, 2 failed for good */
   double t0, last_progress, last_beat;
-  const char *stop_file; /* HPCPIPE_STOP_FILE, or NULL */
-  int stop_file_hit;
 } sched;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Heap order: higher priority first, then earlier topological position. */
 static int before(const sched *s, int32_t a, int32_t b) {
@@ -181,7 +174,7 @@ static void progress(sched *s, int last) {
     tty = isatty(2) && every > 0;
     every = tty ? 0.25 : every;
   }
-  double t = now_s();
+  double t = hp__mono_now();
   if (every <= 0 || (!last && t - s->last_progress < every) ||
       (last && !tty))
     return;
@@ -247,7 +240,7 @@ static void finish(sched *s, int32_t n, int rank, double secs,
     if (--s->cons_left[d] == 0)
       release(s, d);
   }
-  double end = now_s() - s->t0;
+  double end = hp__mono_now() - s->t0;
   double start = s->started[n] > end - secs ? s->started[n] : end - secs;
   if (s->journal) {
     size_t nout = g->out_off[n + 1] - g->out_off[n];
@@ -267,7 +260,7 @@ static int node_failed(sched *s, int32_t n, const hp_error *e) {
   const hp_node *nd = &s->pl->pipe->nodes[n];
   int retries = nd->retries >= 0 ? nd->retries : s->pl->default_retries;
   int again = !s->failed && s->attempt[n] < retries;
-  double end = now_s() - s->t0;
+  double end = hp__mono_now() - s->t0;
   hp__report_failure(s->report, n, e->rank < 0 ? 0 : e->rank,
                      s->attempt[n] + 1, s->started[n], end - s->started[n],
                      e->msg, !again);
@@ -302,7 +295,7 @@ static int run_local(sched *s, int32_t n) {
   }
   hp_task_result res = {0};
   hp_error e = HP_ERROR_INIT;
-  s->started[n] = now_s() - s->t0;
+  s->started[n] = hp__mono_now() - s->t0;
   s->active[n] = 1;
   s->running++;
   progress(s, 0);
@@ -392,7 +385,7 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   s->inflight[w]++;
   s->running++;
   s->active[n] = 1;
-  s->started[n] = now_s() - s->t0;
+  s->started[n] = hp__mono_now() - s->t0;
   return hp__isend(&s->outbox, s->comm, w, b, err);
 }
 
@@ -484,20 +477,10 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
  * tells other hosts this run is alive). */
 static void tick(sched *s) {
   progress(s, 0);
-  if (now_s() - s->last_beat >= 30) {
+  if (hp__mono_now() - s->last_beat >= 30) {
     hp__journal_heartbeat(s->pl->store_dir);
-    s->last_beat = now_s();
+    s->last_beat = hp__mono_now();
   }
-}
-
-/* HPCPIPE_STOP_FILE (exec.h); a worker may see it first and tell rank 0,
- * which then names the file rather than the signal. */
-static void check_stop_file(sched *s) {
-  if (!s->stop_file || s->stop_file_hit)
-    return;
-  if (hp__exec_stop_file() ||
-      (hp__exec_stop_signal() && access(s->stop_file, F_OK) == 0))
-    s->stop_file_hit = 1;
 }
 
 /* A signal asked to stop: no new task starts; running ones get the grace
@@ -506,14 +489,13 @@ static void begin_stop(sched *s) {
   if (s->grace_end > 0)
     return;
   double grace = (double)hp__env_size("HPCPIPE_GRACE", 20);
-  s->grace_end = now_s() + grace;
+  s->grace_end = hp__mono_now() + grace;
   int sig = hp__exec_stop_signal();
-  check_stop_file(s);
-  if (s->stop_file_hit)
+  if (hp__exec_stop_file(1)) /* a worker may have seen it first */
     hp__log(HP_LOG_WARN,
             "stopping (%s exists): no new tasks; %zu running get %.0f s to "
             "finish",
-            s->stop_file, s->running, grace);
+            getenv("HPCPIPE_STOP_FILE"), s->running, grace);
   else
     hp__log(HP_LOG_WARN,
           "stopping (signal %d, %s): no new tasks; %zu running get %.0f s "
@@ -526,7 +508,7 @@ static void begin_stop(sched *s) {
 
 static int loop(sched *s, hp_error *err) {
   while (!s->failed && s->done + s->nfailed < s->total) {
-    check_stop_file(s);
+    hp__exec_stop_file(0);
     if (hp__exec_stop_signal()) {
       begin_stop(s);
       break;
@@ -556,7 +538,7 @@ static int loop(sched *s, hp_error *err) {
   while (s->running > 0) { /* let running tasks finish */
     if (hp__exec_stop_signal())
       begin_stop(s);
-    if (s->grace_end > 0 && now_s() >= s->grace_end) {
+    if (s->grace_end > 0 && hp__mono_now() >= s->grace_end) {
       s->o->abandoned = 1;
       break;
     }
@@ -689,10 +671,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__journal_sweep(pl);
     remove_spills(pl, 1);
     plan_skips(&s);
-    s.t0 = s.last_progress = s.last_beat = now_s();
-    s.stop_file = getenv("HPCPIPE_STOP_FILE");
-    if (s.stop_file && !*s.stop_file)
-      s.stop_file = NULL;
+    s.t0 = s.last_progress = s.last_beat = hp__mono_now();
     s.journal = hp__journal_open(pl, o->command);
     s.report = hp__report_new(pl, o->command);
     init_counts(&s);
@@ -705,7 +684,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     rc = loop(&s, err);
     hp__exec_stop_alarm(0); /* what follows must not be cut short */
   }
-  double secs = locked ? now_s() - s.t0 : 0; /* the run phase */
+  double secs = locked ? hp__mono_now() - s.t0 : 0; /* the run phase */
   if (rc != HP_OK && rc != HP_EUSAGE && s.running > 0) {
     /* rank 0 cannot go on talking to its workers (an MPI or protocol
      * error): they may be inside a send it will never receive */
@@ -720,7 +699,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     rc = s.ferr.code ? s.ferr.code : HP_ENODE;
   } else if (stopped) {
     char why[64];
-    if (s.stop_file_hit)
+    if (hp__exec_stop_file(1))
       snprintf(why, sizeof why, "by HPCPIPE_STOP_FILE");
     else
       snprintf(why, sizeof why, "by signal %d", hp__exec_stop_signal());
@@ -768,12 +747,12 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                    secs, s.done, s.total);
     char *page = NULL;
     hp_error re = HP_ERROR_INIT;
-    double t0 = now_s();
+    double t0 = hp__mono_now();
     if (hp__report_write(s.report, &page, &re) == HP_OK)
       hp__log(HP_LOG_INFO, "report: %s", page);
     else
       hp__log(HP_LOG_WARN, "no run report: %s", re.msg);
-    hp__log(HP_LOG_DEBUG, "report written in %.3f s", now_s() - t0);
+    hp__log(HP_LOG_DEBUG, "report written in %.3f s", hp__mono_now() - t0);
     free(page);
     hp__report_free(s.report);
   }

@@ -3,10 +3,10 @@
  * SLURM job around it (docs/slurm.md).
  *
  * render writes a batch script from the options: #SBATCH lines, then a
- * bash body that starts `hpcpipe run` under srun (PMIx) or mpirun, hands
- * the time-limit warning (USR1, --signal) to the run so that it stops
- * cleanly with exit 3, and then requeues the job, which continues with
- * --resume. No shell injection: a value in an #SBATCH line must match a
+ * bash body that starts `hpcpipe run` under srun (PMIx) or mpirun, turns
+ * the time-limit warning (USR1, --signal) into the run's stop file
+ * (HPCPIPE_STOP_FILE) so that it stops cleanly with exit 3, and then
+ * requeues the job, which continues with --resume. No shell injection: a value in an #SBATCH line must match a
  * narrow character set (sbatch does not unquote), and every value in the
  * body is single-quoted. submit keeps the script in <store>/slurm/ and
  * records the job in <store>/slurm/jobs.tsv; status reads that record and
@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "error.h"
 #include "fs.h"
+#include "log.h"
 #include "mem.h"
 
 /* ---- inside a job --------------------------------------------------------- */
@@ -95,20 +96,6 @@ static const char *const run_value_opts[] = {
     "--load-versions"};
 static const char *const run_flags[] = {"--resume", "--only-missing",
                                         "--keep-going"};
-
-/* Value of "--name v" / "--name=v" at argv[*i]; *m says whether it matched. */
-static const char *value_of(int argc, char **argv, int *i, const char *name,
-                            int *m) {
-  size_t n = strlen(name);
-  *m = 0;
-  if (strncmp(argv[*i], name, n) != 0 ||
-      (argv[*i][n] != '\0' && argv[*i][n] != '='))
-    return NULL;
-  *m = 1;
-  if (argv[*i][n] == '=')
-    return argv[*i] + n + 1;
-  return *i + 1 < argc ? argv[++*i] : NULL;
-}
 
 static int only(const char *v, const char *set) {
   return *v && strspn(v, set) == strlen(v);
@@ -214,7 +201,7 @@ static int parse(opts *o, int argc, char **argv, int first, hp_error *err) {
       o->run[o->nrun++] = a;
       continue;
     }
-    if ((v = value_of(argc, argv, &i, "--sweep", &m)) || m) {
+    if ((v = hp__opt_value(argc, argv, &i, "--sweep", &m)) || m) {
       if (!v)
         return hp__fail(err, HP_EUSAGE, "--sweep needs KEY=V1,V2,...");
       HP_TRY(add_sweep(o, v, err));
@@ -222,7 +209,7 @@ static int parse(opts *o, int argc, char **argv, int first, hp_error *err) {
     }
     for (k = 0; k < sizeof run_value_opts / sizeof *run_value_opts && !m;
          k++)
-      v = value_of(argc, argv, &i, run_value_opts[k], &m);
+      v = hp__opt_value(argc, argv, &i, run_value_opts[k], &m);
     if (m) {
       if (!v || !*v)
         return hp__fail(err, HP_EUSAGE, "%s needs a value",
@@ -236,7 +223,7 @@ static int parse(opts *o, int argc, char **argv, int first, hp_error *err) {
       continue;
     }
     for (k = 0; k < sizeof slurm_opts / sizeof *slurm_opts && !m; k++)
-      v = value_of(argc, argv, &i, slurm_opts[k].name, &m);
+      v = hp__opt_value(argc, argv, &i, slurm_opts[k].name, &m);
     if (!m)
       return hp__fail(err, HP_EUSAGE, "unknown option '%s'", a);
     const sopt *s = &slurm_opts[k - 1];
@@ -332,23 +319,19 @@ static long time_secs(const char *t) {
 
 /* w as one shell word, with each {task} standing for the array task id. */
 static void put_word(hp_buf *b, const char *w) {
-  const char *t;
-  int whole = 1; /* nothing written yet for this word */
-  while ((t = strstr(w, "{task}"))) {
-    if (t > w) {
-      char *part = hp__xstrndup(w, (size_t)(t - w));
-      hp__buf_puts(b, "'");
-      for (const char *p = part; *p; p++)
-        hp__buf_puts(b, *p == '\'' ? "'\\''" : (char[2]){*p, 0});
-      hp__buf_puts(b, "'");
-      free(part);
-    }
-    hp__buf_puts(b, ARRAY_TASK);
-    w = t + 6;
-    whole = 0;
-  }
-  if (*w || whole)
+  const char *t = strstr(w, "{task}");
+  if (!t) {
     hp__buf_shell_word(b, w);
+    return;
+  }
+  if (t > w) { /* quoted pieces and the variable make one word */
+    char *part = hp__xstrndup(w, (size_t)(t - w));
+    hp__buf_shell_word(b, part);
+    free(part);
+  }
+  hp__buf_puts(b, ARRAY_TASK);
+  if (t[6])
+    put_word(b, t + 6);
 }
 
 static char *abs_path(const char *p) {
@@ -445,14 +428,13 @@ static int render(const opts *o, int argc, char **argv, char **out,
                     "(%ld s)",
                     stop, limit);
   int arr = o->array || o->nsw;
+  /* the job's own files (script, output, stop file) go to the run's
+   * store, or the configuration's when each array task has its own */
+  opts base = *o;
+  if (o->store && strstr(o->store, "{task}"))
+    base.store = NULL;
   char *store = NULL;
-  HP_TRY(store_dir(o, &store, err));
-  if (strstr(store, "{task}")) { /* the job's own files: the conf's store */
-    opts conf_only = *o;
-    conf_only.store = NULL;
-    free(store);
-    HP_TRY(store_dir(&conf_only, &store, err));
-  }
+  HP_TRY(store_dir(&base, &store, err));
   char *store_abs = abs_path(store);
   char *cwd = getcwd(NULL, 0);
   if (!cwd)
@@ -685,22 +667,12 @@ static const char *first_line(char *s) {
   return s;
 }
 
-static char *utc_stamp(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  return hp__xasprintf("%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900,
-                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec, (int)(ts.tv_nsec / 1000000));
-}
-
 static int submit(const opts *o, const char *script, const char *dir,
                   hp_error *err) {
-  char name[128], *stamp = utc_stamp();
+  char name[128], stamp[32];
+  hp__utc_now(stamp, '.');
   char *path = hp__xasprintf("%s/%s-%s.sbatch", dir,
                              job_name(o, name, sizeof name), stamp);
-  free(stamp);
   int rc = hp__fs_write_atomic(path, script, strlen(script), err);
   if (rc != HP_OK) {
     free(path);
@@ -720,9 +692,8 @@ static int submit(const opts *o, const char *script, const char *dir,
     char *rec = hp__xasprintf("%s/jobs.tsv", dir);
     FILE *f = fopen(rec, "a");
     if (f) {
-      time_t now = time(NULL);
       char when[32];
-      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+      hp__utc_now(when, ':');
       fprintf(f, "%ld\t%s\t%s\t%s\t%s\t%s\n", id, when,
               job_name(o, name, sizeof name), path,
               o->dependency ? o->dependency : "-",

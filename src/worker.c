@@ -149,7 +149,7 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   while (rc == HP_OK) {
     int src, got = 0;
     while (rc == HP_OK && !got) {
-      hp__exec_stop_file();
+      hp__exec_stop_file(0);
       int sig = hp__exec_stop_signal();
       if (sig && !told) {
         hp_buf stop = {0};
@@ -173,7 +173,7 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
                     hp__msg_name((int)kind));
       break;
     }
-    hp__exec_stop_file();
+    hp__exec_stop_file(0);
     if (hp__exec_stop_signal()) { /* a task queued before the stop */
       hp_error e = HP_ERROR_INIT;
       hp__fail(&e, HP_EINTR, "not started: stopping");

@@ -45,6 +45,16 @@ for np in 1 3; do
   [ "$(grep -c '"event":"done"' "$S0/data/store/journal.jsonl")" = 12 ] &&
     ok "np=$np: each of the 12 tasks done once" || fail "np=$np: tasks redone"
 done
+# run --store: the journal, lock and intermediates go there instead
+hp 1 run "$S0/conf" --store "$SCRATCH/other-store" --to-nodes n1
+expect_rc 0 "run --store DIR"
+[ -s "$SCRATCH/other-store/journal.jsonl" ] && [ -f "$SCRATCH/other-store/o1.h5" ] &&
+  ok "--store: journal and outputs in that directory" || fail "--store ignored"
+hp 1 run "$S0/conf" --store=
+expect_rc 2 "run --store= refused"
+expect_err "--store needs a directory" "says so"
+hp 1 check "$S0/conf" --store x
+expect_rc 2 "--store is for run only"
 
 export HPCPIPE_SLURM_DIR=/tmp/hpcpipe-slurm-test HPCPIPE_SLURM_PORT=6937
 CLUSTER=$SRC/tests/slurm/cluster.sh
@@ -243,7 +253,7 @@ expect_rc 2 "one --store for every task of a sweep refused"
 expect_err "put {task} in it, e.g. --store shared/{task}" "says how"
 "$HPCPIPE" slurm render conf --sweep a=1,2 --params "seed={task}" --store "s/{task}" >"$OUT" 2>"$ERR"; RC=$?
 expect_rc 0 "a sweep with {task} in --params and --store"
-grep -qF "1) PARAMS=seed=1,a=2 ;;" "$OUT" && grep -qF -- "--store 's/'\"\${SLURM_ARRAY_TASK_ID}\"" "$OUT" &&
+grep -qF "1) PARAMS=seed=1,a=2 ;;" "$OUT" && grep -qF -- "--store s/\"\${SLURM_ARRAY_TASK_ID}\"" "$OUT" &&
   ok "{task} is the task number in each combination and the task id in --store" || { fail "{task} in a sweep"; cat "$OUT" >&2; }
 "$HPCPIPE" slurm submit conf --partition nosuch >"$OUT" 2>"$ERR"; RC=$?
 expect_rc 2 "submit to a partition that does not exist"
