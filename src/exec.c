@@ -259,10 +259,33 @@ int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,
   return rc;
 }
 
+/* A source dataset (no producer in this run, so it does not change) that
+ * several tasks read - the small side of a broadcast join, a lookup table
+ * - stays loaded on this rank after its first load instead of being read
+ * again by every task: up to LOADED_MAX bytes per value and in all. */
+#define LOADED_MAX ((size_t)256 << 20)
+
+static void keep_loaded(hp_plan *pl, int32_t ds, hp_value **owned,
+                        uint64_t fp) {
+  const hp_graph *g = pl->g;
+  size_t sz = hp__value_size_hint(*owned);
+  if (g->producer[ds] >= 0 || g->cons_off[ds + 1] - g->cons_off[ds] < 2 ||
+      sz > LOADED_MAX - pl->loaded_bytes)
+    return;
+  if (!pl->loaded) {
+    pl->loaded = hp__xcalloc(g->nds + 1, sizeof *pl->loaded);
+    pl->loaded_fp = hp__xcalloc(g->nds + 1, sizeof *pl->loaded_fp);
+  }
+  pl->loaded[ds] = *owned;
+  pl->loaded_fp[ds] = fp;
+  pl->loaded_bytes += sz;
+  *owned = NULL; /* the plan owns it now */
+}
+
 /* Binds input slot i: a given value, a parameter, or a load. */
 static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
                       hp_node_ctx *ctx, size_t i, hp_value **owned,
-                      uint64_t *fp, hp_error *err) {
+                      uint64_t *fp, uint64_t *nread, hp_error *err) {
   const hp_dsdef *d = pl->ds[ds];
   *fp = io->fp;
   if (!hp__exec_uses_value(pl, ctx->node, ds))
@@ -280,16 +303,26 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
     free(path);
     HP_TRY(rc);
     ctx->in[i] = *owned;
+    *nread += hp__value_size_hint(*owned);
   } else {
     if (d->type == HP_DS_MEMORY)
       return hp__fail(err, HP_EIO,
                       "memory dataset '%s' is not available: its producer "
                       "did not run in this run",
                       d->name);
+    if (pl->loaded && pl->loaded[ds]) {
+      ctx->in[i] = pl->loaded[ds];
+      *fp = pl->loaded_fp[ds];
+      return HP_OK;
+    }
     HP_TRY(hp__ds_load(d, pl->load_version[ds], owned, err));
     ctx->in[i] = *owned;
+    *nread += hp__value_size_hint(*owned);
     if (*fp == 0)
       *fp = hp__ds_fingerprint(d, pl->load_version[ds]);
+    if (*fp == 0)
+      *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);
+    keep_loaded(pl, ds, owned, *fp);
   }
   if (*fp == 0)
     *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);
@@ -359,16 +392,15 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
 
   uint64_t *in_fp = hp__xcalloc(nin + 1, sizeof *in_fp);
   int rc = HP_OK;
+  res->bytes_in = res->bytes_out = 0;
   for (size_t i = 0; i < nin && rc == HP_OK; i++) {
     int32_t ds = g->in_ds[g->in_off[node] + i];
-    rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &in_fp[i], err);
+    rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &in_fp[i],
+                    &res->bytes_in, err);
   }
   uint64_t h = hp__exec_task_fp(pl, node, in_fp);
   free(in_fp);
   res->task_fp = h;
-  res->bytes_in = res->bytes_out = 0;
-  for (size_t i = 0; i < nin; i++)
-    res->bytes_in += owned[i] ? hp__value_size_hint(owned[i]) : 0;
   if (rc == HP_OK && is_stitch(pl, node)) {
     double t0 = hp__mono_now();
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);

@@ -2525,10 +2525,44 @@ static void add_names(const hp_tree *v, hp_cols *need) {
   free(names);
 }
 
-void hp__frame_columns(const hp_node_type *t, const hp_tree *args,
+/* frame.join reads of input `side` (0 left, 1 right) its key columns and
+ * the kept ones; a kept name with a suffix (`x_x`) may come from a column
+ * `x` of either side that clashes with the other's, so both sides keep
+ * `x` and the clash, and the output's names, stay as they would be. */
+static void join_columns(const hp_tree *args, int side, const hp_cols *keep,
+                         hp_cols *need) {
+  const hp_tree *on = hp_tree_get(args, "on");
+  add_names(on ? on : hp_tree_get(args, side ? "right_on" : "left_on"), need);
+  const char *sfx[2] = {"_x", "_y"};
+  const hp_tree *sf = hp_tree_get(args, "suffixes");
+  for (int i = 0; i < 2 && sf; i++)
+    sfx[i] = hp_tree_text(hp_tree_at(sf, (size_t)i));
+  if (keep->all || (sf && (!sfx[0] || !sfx[1]))) {
+    need->all = 1;
+    return;
+  }
+  for (size_t i = 0; i < keep->n; i++) {
+    const char *k = keep->v[i];
+    hp__cols_add(need, k);
+    for (int j = 0; j < 2; j++) {
+      size_t lk = strlen(k), ls = strlen(sfx[j]);
+      if (lk > ls && !strcmp(k + lk - ls, sfx[j])) {
+        char *base = hp__xstrndup(k, lk - ls);
+        hp__cols_add(need, base);
+        free(base);
+      }
+    }
+  }
+}
+
+void hp__frame_columns(const hp_node_type *t, const hp_tree *args, int input,
                        const hp_cols *keep, hp_cols *need) {
   const char *f = t ? t->name : "";
-  if (!strcmp(f, "frame.count")) {
+  if (!strcmp(f, "frame.join") && input < 2) {
+    join_columns(args, input, keep, need);
+  } else if (input > 0) {
+    need->all = 1;
+  } else if (!strcmp(f, "frame.count")) {
     return; /* rows only */
   } else if (!strcmp(f, "frame.value_counts")) {
     add_names(hp_tree_get(args, "column"), need);

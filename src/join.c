@@ -207,6 +207,15 @@ static int key_eq(const keys *a, size_t ra, const keys *b, size_t rb) {
 /* Rows of t at idx[0..n) (-1: a null row). */
 static hp_value *take_or_null(const hp_value *t, const int64_t *idx,
                               size_t n) {
+  size_t neg = 0, moved = n != hp_value_rows(t);
+  for (size_t i = 0; i < n; i++) {
+    neg |= (size_t)(idx[i] < 0);
+    moved |= (size_t)(idx[i] != (int64_t)i);
+  }
+  if (!moved) /* each row once, in order: a copy */
+    return hp__table_slice(t, 0, n);
+  if (!neg && (hp_value_rows(t) || !n)) /* every row matched */
+    return hp__table_take(t, idx, n);
   int64_t *safe = hp__xmalloc((n + 1) * sizeof *safe);
   uint8_t *valid = hp__xmalloc(n + 1);
   int any = 0;
@@ -329,9 +338,12 @@ static int int_keys(const keys *k) {
 /* Fills p with the row pairs of the join: each left row's matches in
  * right row order (or an unmatched left row for left/outer), then the
  * unmatched right rows for right/outer. A chained hash table over the
- * right rows. `ints` (a constant at each call) is 0, or the number (1 or
- * 2) of int64 keys, compared directly instead of through key_hash and
- * key_eq; the order of the pairs is the same either way. */
+ * right rows, each chain in row order. `ints` (a constant at each call) is
+ * 0, or the number (1 or 2) of int64 keys, compared directly instead of
+ * through key_hash and key_eq; with one int64 key whose values span less
+ * than about twice the right rows (ids, codes), the table is indexed by
+ * the key itself (`dense`) and nothing is hashed or compared. The order of
+ * the pairs is the same every way. */
 static inline __attribute__((always_inline)) void
 match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
            int ints, pairs *p) {
@@ -343,31 +355,54 @@ match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
 #define INT_HASH(x, y, i)                                                   \
   (ints == 1 ? (uint64_t)(x)[i]                                             \
              : hp__mix64((uint64_t)(x)[i]) ^ (uint64_t)(y)[i])
+  int dense = 0;
+  int64_t lo = 0;
   size_t cap = 16;
-  while (cap < 2 * nr + 2)
-    cap *= 2;
+  if (ints == 1 && nr > 0) {
+    int64_t hi = rx[0];
+    lo = rx[0];
+    for (size_t r = 1; r < nr; r++) {
+      lo = rx[r] < lo ? rx[r] : lo;
+      hi = rx[r] > hi ? rx[r] : hi;
+    }
+    uint64_t span = (uint64_t)hi - (uint64_t)lo; /* no overflow as unsigned */
+    dense = hi - lo >= 0 && span < 2 * (uint64_t)nr + 64;
+    if (dense)
+      cap = (size_t)span + 1;
+  }
+  if (!dense)
+    while (cap < 2 * nr + 2)
+      cap *= 2;
   int64_t *head = hp__xmalloc(cap * sizeof *head);
   int64_t *next = hp__xmalloc((nr + 1) * sizeof *next);
-  int64_t *tail = hp__xmalloc(cap * sizeof *tail);
-  uint64_t *rh = hp__xmalloc((nr + 1) * sizeof *rh);
+  uint64_t *rh = dense ? NULL : hp__xmalloc((nr + 1) * sizeof *rh);
   for (size_t i = 0; i < cap; i++)
-    head[i] = tail[i] = -1;
-  for (size_t r = 0; r < nr; r++) {
+    head[i] = -1;
+  for (size_t r = nr; r-- > 0;) { /* backwards: chains in row order */
     next[r] = -1;
-    if (!ints && key_null(rk, r))
-      continue;
-    rh[r] = ints ? INT_HASH(rx, ry, r) : key_hash(rk, r);
-    size_t b = (size_t)(ints ? hp__mix64(rh[r]) : rh[r]) & (cap - 1);
-    if (tail[b] < 0)
-      head[b] = (int64_t)r;
-    else
-      next[tail[b]] = (int64_t)r;
-    tail[b] = (int64_t)r;
+    size_t b;
+    if (dense) {
+      b = (size_t)((uint64_t)rx[r] - (uint64_t)lo);
+    } else {
+      if (!ints && key_null(rk, r))
+        continue;
+      rh[r] = ints ? INT_HASH(rx, ry, r) : key_hash(rk, r);
+      b = (size_t)(ints ? hp__mix64(rh[r]) : rh[r]) & (cap - 1);
+    }
+    next[r] = head[b];
+    head[b] = (int64_t)r;
   }
   uint8_t *used = hp__xcalloc(nr + 1, 1);
   for (size_t l = 0; l < nl; l++) {
     size_t found = 0;
-    if (ints || !key_null(lk, l)) {
+    if (dense) {
+      uint64_t b = (uint64_t)lx[l] - (uint64_t)lo;
+      for (int64_t r = b < cap ? head[b] : -1; r >= 0; r = next[r]) {
+        pairs_add(p, (int64_t)l, r);
+        used[r] = 1;
+        found++;
+      }
+    } else if (ints || !key_null(lk, l)) {
       uint64_t h = ints ? INT_HASH(lx, ly, l) : key_hash(lk, l);
       size_t b = (size_t)(ints ? hp__mix64(h) : h) & (cap - 1);
       for (int64_t r = head[b]; r >= 0; r = next[r]) {
@@ -390,7 +425,6 @@ match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
         pairs_add(p, -1, (int64_t)r);
   free(head);
   free(next);
-  free(tail);
   free(rh);
   free(used);
 }

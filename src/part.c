@@ -222,16 +222,14 @@ static void projection(xp *x) {
       cols_union(&keep, &x->need[ug->out_ds[k]]);
     if (ug->out_off[n] == ug->out_off[n + 1])
       keep.all = 1;
-    int first = first_input(p, (size_t)n);
+    int table = 0; /* which dataset input this is: 0 the first */
     for (size_t s = 0; s < p->upipe->nodes[n].nin; s++) {
       int32_t ud = ug->in_ds[ug->in_off[n] + s];
       if (hp__is_param(ug->dsname[ud]))
         continue;
       hp_cols in = {0};
-      if ((int)s == first)
-        hp__frame_columns(p->fn[n], p->upipe->nodes[n].args, &keep, &in);
-      else
-        in.all = 1;
+      hp__frame_columns(p->fn[n], p->upipe->nodes[n].args, table++, &keep,
+                        &in);
       cols_union(&x->need[ud], &in);
       hp__cols_free(&in);
     }

@@ -45,11 +45,12 @@ void hp__cols_free(hp_cols *c);
 
 struct hp_node_type;
 struct hp_tree;
-/* The columns of its first dataset input a builtin node reads, given the
- * columns `keep` its outputs must carry; need->all when it reads them all
- * or does not say (plugins, most builtins). frame.c. */
+/* The columns of its dataset input number `input` (0: the first) a builtin
+ * node reads, given the columns `keep` its outputs must carry; need->all
+ * when it reads them all or does not say (plugins, most builtins).
+ * frame.c. */
 void hp__frame_columns(const struct hp_node_type *t, const struct hp_tree *args,
-                       const hp_cols *keep, hp_cols *need);
+                       int input, const hp_cols *keep, hp_cols *need);
 
 /* Checks what can be checked of a builtin's args before running (the
  * expressions of frame.filter and frame.assign parse). HP_ECONFIG with the

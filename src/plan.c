@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mem.h"
 #include "tree.h"
+#include "value.h"
 
 static const char *settings_keys[] = {"store", "plugins", "inline_max",
                                       "retries", NULL};
@@ -263,6 +264,10 @@ void hp__plan_free(hp_plan *p) {
     for (size_t d = 0; d < p->g->nds; d++)
       free(p->load_version[d]);
   free(p->load_version);
+  for (size_t d = 0; p->loaded && d < p->g->nds; d++)
+    hp_value_free(p->loaded[d]);
+  free(p->loaded);
+  free(p->loaded_fp);
   free(p->param);
   free(p->ds);
   free(p->fn);

@@ -57,6 +57,12 @@ typedef struct hp_plan {
   int default_retries;
   int rank, size;
   void *part_owned;           /* what part.c allocated */
+  /* exec.c: source datasets (no producer in this run) that several tasks
+   * read, kept loaded on this rank after the first load, and their
+   * fingerprints; freed with the plan. */
+  struct hp_value **loaded;   /* [nds] or NULL */
+  uint64_t *loaded_fp;        /* [nds] */
+  size_t loaded_bytes;
 } hp_plan;
 
 /* Any rank (every rank builds the same plan). Loads the bundle, settings,
