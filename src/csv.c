@@ -24,6 +24,7 @@
 #endif
 
 #include "fs.h"
+#include "map.h"
 #include "mem.h"
 #include "tree.h"
 #include "value.h"
@@ -340,15 +341,14 @@ typedef struct grid {
   char **f;      /* nrows x ncols fields, row-major */
   size_t *lines; /* line of each row */
   size_t nrows, ncols;
+  size_t cap, capl; /* room in f (fields) and lines (rows) */
 } grid;
 
 static char *field(const grid *g, size_t row, size_t col) {
   return g->f[row * g->ncols + col];
 }
 
-/* Distinct values a string column may have to be read as a dictionary:
- * at most a quarter of the rows and at most this many. */
-#define DICT_MAX 65536
+#define DICT_MAX 65536 /* see dict_feed */
 
 /* Marks row r of c (n rows) null, making its mask on first need; -1 if
  * out of memory. An empty field is a null, as pandas reads it. */
@@ -361,36 +361,9 @@ static int mark_null(hp_column *c, size_t n, size_t r) {
   return 0;
 }
 
-/* Column col as a dictionary if its cardinality is low; 0 if it is not
- * (no codes built), -1 out of memory. Null rows hold the code of "". */
-static int make_dict(const grid *g, size_t col, hp_column *c) {
-  size_t limit = g->nrows / 4 < DICT_MAX ? g->nrows / 4 : DICT_MAX;
-  if (limit == 0) return 0;
-  int32_t *codes = malloc(g->nrows * sizeof *codes);
-  if (!codes) return -1;
-  hp_strset set = {0};
-  for (size_t r = 0; r < g->nrows; r++) {
-    const char *s = field(g, r, col);
-    size_t n = *s ? strlen(s) : 0;
-    int32_t k = hp__strset_add(&set, s, n, limit);
-    if (k < 0 || (n == 0 && mark_null(c, g->nrows, r) < 0)) {
-      hp__strset_free(&set);
-      free(codes);
-      return k < 0 ? 0 : -1;
-    }
-    codes[r] = k;
-  }
-  c->data = codes;
-  hp__strset_to_dict(&set, c);
-  return 1;
-}
-
-/* Builds a string column from the fields of column col: a dictionary when
- * few values repeat often (cheap group-bys), plain strings otherwise; an
- * empty field is a null. */
+/* Builds a string column from the fields of column col: plain strings
+ * (the dictionary was refused); an empty field is a null. */
 static int make_strings(const grid *g, size_t col, hp_column *c) {
-  int d = make_dict(g, col, c);
-  if (d) return d < 0 ? HP_ENOMEM : HP_OK;
   size_t total = 0;
   for (size_t r = 0; r < g->nrows; r++)
     total += strlen(field(g, r, col)) + 1;
@@ -420,7 +393,19 @@ typedef struct conv {
   int nomem;      /* the mask could not be allocated */
   void *data;
   uint8_t *valid; /* NULL until a null is read */
-  size_t n;       /* rows */
+  size_t n;       /* rows data and valid have room for */
+  /* a string column's dictionary, built as blocks are read: its first
+   * `dict_rows` rows are in it; -1 when it has too many values */
+  hp_strset set;
+  int32_t *codes;
+  size_t dict_rows, codes_cap;
+  int32_t empty; /* code of "" (null), or -1 */
+  int no_dict;
+  /* codes of values up to 7 bytes by their bytes: a cache in front of
+   * `set` (entries hold code + 1; 0 is empty) */
+  uint64_t *short_key;
+  int32_t *short_code;
+  size_t nshort;
 } conv;
 
 /* Rows [r0, r1) of the column are null. */
@@ -434,6 +419,117 @@ static void set_null(conv *cv, size_t r0, size_t r1) {
     memset(cv->valid, 1, cv->n);
   }
   memset(cv->valid + r0, 0, r1 - r0);
+}
+
+/* Room for n rows in the column's data and mask; 0, or -1 out of memory. */
+static int conv_room(conv *cv, size_t n) {
+  if (n <= cv->n) return 0;
+  size_t cap = cv->n ? cv->n : 4096;
+  while (cap < n)
+    cap *= 2;
+  if (cv->t != HP_STRING) {
+    size_t esz = cv->t == HP_BOOL && cv->given ? 1 : 8;
+    void *d = realloc(cv->data, cap * esz);
+    if (!d) return -1;
+    cv->data = d;
+  }
+  if (cv->valid) {
+    uint8_t *v = realloc(cv->valid, cap);
+    if (!v) return -1;
+    memset(v + cv->n, 1, cap - cv->n);
+    cv->valid = v;
+  }
+  cv->n = cap;
+  return 0;
+}
+
+#define SHORT_SLOTS 1024
+
+/* Distinct values a string column may have to be read as a dictionary:
+ * at most a quarter of the rows and at most DICT_MAX. Adds the rows from
+ * cv->dict_rows up to r1 of string column col to its dictionary, in
+ * order of first appearance, while they are in cache; past DICT_MAX
+ * values the column will be plain strings. -1 out of memory. */
+static int dict_feed(const grid *g, size_t col, conv *cv, size_t r1) {
+  if (cv->no_dict) return 0;
+  if (r1 > cv->codes_cap) {
+    size_t cap = cv->codes_cap ? cv->codes_cap : 4096;
+    while (cap < r1)
+      cap *= 2;
+    int32_t *c = realloc(cv->codes, cap * sizeof *c);
+    if (!c) return -1;
+    cv->codes = c;
+    cv->codes_cap = cap;
+  }
+  if (!cv->short_key) {
+    cv->short_key = calloc(SHORT_SLOTS, sizeof *cv->short_key);
+    cv->short_code = calloc(SHORT_SLOTS, sizeof *cv->short_code);
+    if (!cv->short_key || !cv->short_code) return -1;
+  }
+  for (size_t r = cv->dict_rows; r < r1; r++) {
+    const char *s = field(g, r, col);
+    /* up to 7 bytes and their length in one word (the buffer is padded:
+     * 8 bytes can be read anywhere in it) */
+    uint64_t w = 0, key = 0;
+    size_t n, slot = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&w, s, 8);
+    uint64_t zero = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
+    n = zero ? (size_t)__builtin_ctzll(zero) / 8 : 8;
+#else
+    n = 8;
+#endif
+    if (n < 8) {
+      key = (w & ((1ULL << (8 * n)) - 1)) | ((uint64_t)(n + 1) << 56);
+      slot = (size_t)hp__mix64(key) & (SHORT_SLOTS - 1);
+      while (cv->short_code[slot] && cv->short_key[slot] != key)
+        slot = (slot + 1) & (SHORT_SLOTS - 1);
+      if (cv->short_code[slot]) {
+        cv->codes[r] = cv->short_code[slot] - 1;
+        continue;
+      }
+    } else {
+      n = strlen(s);
+    }
+    int32_t k = hp__strset_add(&cv->set, s, n, DICT_MAX);
+    if (k < 0) {
+      cv->no_dict = 1;
+      hp__strset_free(&cv->set);
+      free(cv->codes);
+      cv->codes = NULL;
+      return 0;
+    }
+    if (n == 0) cv->empty = k;
+    cv->codes[r] = k;
+    if (n < 8 && cv->nshort < SHORT_SLOTS / 2) {
+      cv->short_key[slot] = key;
+      cv->short_code[slot] = k + 1;
+      cv->nshort++;
+    }
+  }
+  cv->dict_rows = r1;
+  return 0;
+}
+
+/* String column c of n rows from its dictionary when it has few enough
+ * values (nulls: the code of ""), else as plain strings. */
+static int finish_strings(const grid *g, size_t col, conv *cv, hp_column *c) {
+  size_t n = g->nrows, limit = n / 4 < DICT_MAX ? n / 4 : DICT_MAX;
+  if (cv->no_dict || limit == 0 || cv->set.n > limit) {
+    hp__strset_free(&cv->set);
+    free(cv->codes);
+    cv->codes = NULL;
+    return make_strings(g, col, c);
+  }
+  if (cv->empty >= 0) {
+    if (!(c->valid = malloc(n))) return HP_ENOMEM;
+    for (size_t r = 0; r < n; r++)
+      c->valid[r] = cv->codes[r] != cv->empty;
+  }
+  c->data = cv->codes;
+  cv->codes = NULL;
+  hp__strset_to_dict(&cv->set, c);
+  return HP_OK;
 }
 
 /* Parses field s into row r of the column; 1 if it fits. An empty field
@@ -558,10 +654,60 @@ static char **header_names(char **f, size_t n) {
   return names;
 }
 
-/* Splits the records after the header into g; the header had ncols. */
-static int split_rows(parser *ps, grid *g) {
-  size_t cap = 0, capl = 0;
-  while (ps->p < ps->end) {
+/* Splits the record at ps->p into row (room for ncols fields) when it has
+ * no quote and no NUL: 16 bytes at a time, every separator of a block
+ * found at once. Returns the number of fields, or 0 when the record needs
+ * next_field (then nothing was changed). */
+static size_t split_fast(parser *ps, char **row, size_t ncols) {
+#ifdef __SSE2__
+  char *p = ps->p;
+  size_t k = 1;
+  const __m128i vs = _mm_set1_epi8(ps->sep), vn = _mm_set1_epi8('\n'),
+                vr = _mm_set1_epi8('\r'), vq = _mm_set1_epi8('"'),
+                vz = _mm_setzero_si128();
+  row[0] = p;
+  for (;; p += 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    unsigned seps = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vs));
+    unsigned stops = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vn), _mm_cmpeq_epi8(x, vr)),
+                     _mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vz))));
+    if (stops) /* separators before the first stop only */
+      seps &= (1u << __builtin_ctz(stops)) - 1;
+    for (; seps; seps &= seps - 1, k++) {
+      if (k == ncols) /* too many fields: next_field counts them */
+        goto undo;
+      char *q = p + __builtin_ctz(seps);
+      *q = '\0';
+      row[k] = q + 1;
+    }
+    if (!stops) continue;
+    char *q = p + __builtin_ctz(stops);
+    if (*q == '"' || (*q == '\0' && q < ps->end))
+      goto undo;
+    ps->p = q;
+    if (q < ps->end) {
+      eat_newline(ps);
+      *q = '\0';
+    }
+    return k;
+  }
+undo:
+  for (size_t i = 1; i < k; i++)
+    row[i][-1] = ps->sep;
+  return 0;
+#else
+  (void)ps, (void)row, (void)ncols;
+  return 0;
+#endif
+}
+
+/* Splits records after the header into g until it has `upto` rows or
+ * the text ends; the header had ncols. g->cap and g->capl are the rooms
+ * of g->f and g->lines. */
+static int split_rows(parser *ps, grid *g, size_t upto) {
+  size_t cap = g->cap, capl = g->capl;
+  while (ps->p < ps->end && g->nrows < upto) {
     if (*ps->p == '\n' || *ps->p == '\r') { /* blank line */
       eat_newline(ps);
       continue;
@@ -585,6 +731,8 @@ static int split_rows(parser *ps, grid *g) {
       capl = nc;
     }
     char **row = g->f + g->nrows * g->ncols;
+    if ((k = split_fast(ps, row, g->ncols)) != 0)
+      how = END_RECORD;
     while (how == END_FIELD) {
       char *fld;
       HP_TRY(next_field(ps, &fld, &how));
@@ -596,16 +744,23 @@ static int split_rows(parser *ps, grid *g) {
                       "%s:%zu: row has %zu field%s, expected %zu", ps->path,
                       line, k, k == 1 ? "" : "s", g->ncols);
     g->lines[g->nrows++] = line;
+    g->cap = cap;
+    g->capl = capl;
   }
   return HP_OK;
 }
 
-/* Rows per block: columns are converted a block of rows at a time, so the
- * block's text stays in cache while every column of it is read. */
+/* Rows per block: records are split and converted a block of rows at a
+ * time, so the block's text and field pointers are still in cache while
+ * every column of it is read. */
 #define BLOCK 2048
 
-static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
-                         char **names, hp_value *t, hp_error *err) {
+/* Splits the records after the header into g and converts them into the
+ * columns of t, a block at a time. */
+static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
+                        char **names, hp_value *t) {
+  const char *path = ps->path;
+  hp_error *err = ps->err;
   const hp_tree *types = o ? o->types : NULL;
   if (types && types->kind != HP_TREE_MAP && types->kind != HP_TREE_NULL)
     return hp__fail(err, HP_EINVAL, "%s: columns: expected a mapping", path);
@@ -622,17 +777,16 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
                         path, k ? k : "");
     }
   }
-  size_t nc = g->ncols, n = g->nrows;
+  size_t nc = g->ncols;
   t->cols = hp__xcalloc(nc ? nc : 1, sizeof *t->cols);
   t->capcols = nc ? nc : 1;
-  t->nrows = n;
   conv *cv = hp__xcalloc(nc ? nc : 1, sizeof *cv);
   int rc = HP_OK;
   for (size_t c = 0; c < nc && rc == HP_OK; c++) {
     hp_column *col = &t->cols[t->ncols++];
     col->name = names[c];
     names[c] = NULL;
-    cv[c].n = n;
+    cv[c].empty = -1;
     const char *text;
     if (given_type(types, col->name, &cv[c].t, &text)) {
       cv[c].given = 1;
@@ -642,22 +796,28 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
                       "(int64, float64, bool, string or timestamp)",
                       path, col->name, text ? text : "");
     } else {
-      /* without rows there is nothing to infer from: strings */
-      cv[c].t = n ? HP_INT64 : HP_STRING;
-    }
-    if (rc == HP_OK && cv[c].t != HP_STRING) {
-      cv[c].data =
-          malloc(n ? (cv[c].t == HP_BOOL && cv[c].given ? n : n * 8) : 1);
-      if (!cv[c].data)
-        rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
-                      col->name);
+      cv[c].t = HP_INT64; /* inferred: the narrowest type that fits */
     }
   }
-  for (size_t r0 = 0; r0 < n && rc == HP_OK; r0 += BLOCK) {
-    size_t r1 = n - r0 < BLOCK ? n : r0 + BLOCK;
+  const char *text0 = ps->p;
+  while (rc == HP_OK && ps->p < ps->end) {
+    size_t r0 = g->nrows;
+    rc = split_rows(ps, g, r0 + BLOCK);
+    size_t r1 = g->nrows;
+    if (r0 == 0 && r1 && ps->p < ps->end) {
+      /* the rows to expect, from the first block's bytes per row: room
+       * for them now rather than by doubling (copies) */
+      double per = (double)(ps->p - text0) / (double)r1;
+      size_t want = (size_t)((double)(ps->end - text0) / per * 1.05) + BLOCK;
+      for (size_t c = 0; c < nc; c++)
+        if (conv_room(&cv[c], want) != 0) cv[c].nomem = 1;
+    }
     for (size_t c = 0; c < nc && rc == HP_OK; c++) {
-      size_t bad = convert_rows(g, c, &cv[c], r0, r1);
-      if (cv[c].nomem)
+      size_t bad = SIZE_MAX;
+      if (conv_room(&cv[c], r1) != 0 || cv[c].nomem ||
+          ((bad = convert_rows(g, c, &cv[c], r0, r1)) == SIZE_MAX &&
+           (cv[c].nomem ||
+            (cv[c].t == HP_STRING && dict_feed(g, c, &cv[c], r1) != 0))))
         rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
                       t->cols[c].name);
       else if (bad != SIZE_MAX)
@@ -667,25 +827,37 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
                      hp_dtype_name(cv[c].t));
     }
   }
+  size_t n = g->nrows;
+  t->nrows = n;
   for (size_t c = 0; c < nc; c++) {
     hp_column *col = &t->cols[c];
+    if (n == 0 && !cv[c].given)
+      cv[c].t = HP_STRING; /* without rows there is nothing to infer from */
     if (rc == HP_OK && cv[c].t == HP_STRING) {
       free(cv[c].data);
       free(cv[c].valid);
-      rc = make_strings(g, c, col);
+      rc = finish_strings(g, c, &cv[c], col);
       if (rc != HP_OK)
         rc = hp__fail(err, rc, "%s: column '%s': out of memory", path,
                       col->name);
-    } else {
+    } else if (rc == HP_OK) {
       col->type = cv[c].t;
-      col->data = cv[c].data;
+      size_t esz = col->type == HP_BOOL ? 1 : 8; /* inferred bools too */
+      void *fit = realloc(cv[c].data, n ? n * esz : 1);
+      col->data = fit ? fit : cv[c].data;
       col->valid = cv[c].valid;
-      cv[c].valid = NULL;
-      if (col->type == HP_BOOL && !cv[c].given && n) { /* 8 -> 1 byte */
-        void *small = realloc(col->data, n);
-        if (small) col->data = small;
+      if (col->valid && n) {
+        uint8_t *v = realloc(col->valid, n);
+        col->valid = v ? v : col->valid;
       }
+    } else {
+      free(cv[c].data);
+      free(cv[c].valid);
     }
+    hp__strset_free(&cv[c].set);
+    free(cv[c].codes);
+    free(cv[c].short_key);
+    free(cv[c].short_code);
   }
   free(cv);
   return rc;
@@ -696,6 +868,18 @@ static int build_columns(const char *path, const hp_csv_opts *o, grid *g,
 static size_t utf8_bad(const unsigned char *p, size_t n) {
   size_t i = 0;
   while (i < n) {
+#ifdef __SSE2__
+    if (i + 64 <= n) { /* ASCII runs, 64 bytes at a time */
+      const __m128i *v = (const __m128i *)(const void *)(p + i);
+      __m128i x = _mm_or_si128(
+          _mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+          _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+      if (!_mm_movemask_epi8(x)) {
+        i += 64;
+        continue;
+      }
+    }
+#endif
     if (i + 8 <= n) { /* ASCII runs, 8 bytes at a time */
       uint64_t w;
       memcpy(&w, p + i, 8);
@@ -770,10 +954,8 @@ static int parse_buffer(const char *path, char *buf, size_t len,
   }
   g.ncols = nh;
   names = header_names(hdr, nh);
-  rc = split_rows(&ps, &g);
-  if (rc != HP_OK) goto done;
   t = hp_table_new();
-  rc = build_columns(path, o, &g, names, t, err);
+  rc = read_records(&ps, &g, o, names, t);
 done:
   if (rc != HP_OK) {
     hp_value_free(t);

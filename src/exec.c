@@ -36,6 +36,7 @@ struct hp_node_ctx {
   const hp_value **in;  /* per input slot; NULL for parameters */
   const hp_tree **pin;  /* per input slot; parameter trees */
   hp_value **out;
+  hp_value **owned; /* per input slot: the value this task loaded, or NULL */
   hp_error *err;
   /* why the last hp_node_input/hp_node_param refused: reported only if the
    * function then fails without a message of its own, so probing an
@@ -115,6 +116,17 @@ int hp_node_input(hp_node_ctx *ctx, size_t i, const hp_value **out) {
   }
   *out = ctx->in[i];
   return HP_OK;
+}
+
+hp_value *hp__node_take_input(hp_node_ctx *ctx, size_t i) {
+  const hp_value *v;
+  if (hp_node_input(ctx, i, &v) != HP_OK)
+    return NULL;
+  if (ctx->owned && ctx->owned[i] == v) { /* loaded here for this slot */
+    ctx->owned[i] = NULL;
+    return (hp_value *)(uintptr_t)v;
+  }
+  return hp_value_copy(v);
 }
 
 int hp_node_param(hp_node_ctx *ctx, size_t i, const hp_tree **out) {
@@ -385,6 +397,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
   ctx.pin = hp__xcalloc(nin + 1, sizeof *ctx.pin);
   ctx.out = hp__xcalloc(nout + 1, sizeof *ctx.out);
   hp_value **owned = hp__xcalloc(nin + 1, sizeof *owned);
+  ctx.owned = owned;
   res->out = NULL;
   res->fp = NULL;
   res->stamp = NULL;

@@ -106,5 +106,9 @@ void hp__exec_result_free(hp_task_result *res, size_t nout);
 /* For builtins: input i as a table, or a node failure naming the input
  * ("input 'x' is not a table", "needs a table input"). */
 int hp__node_table(hp_node_ctx *ctx, size_t i, const hp_value **t);
+/* Input i for the caller to keep (as an output): the value itself when
+ * this task loaded it from a file for this slot alone, else a copy; NULL
+ * for a parameter or out of memory. */
+hp_value *hp__node_take_input(hp_node_ctx *ctx, size_t i);
 
 #endif

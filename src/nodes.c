@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "exec.h"
 #include "registry.h"
 #include "synth.h"
 
@@ -34,7 +35,7 @@ static int identity_run(hp_node_ctx *ctx) {
     int rc = hp_node_input(ctx, i, &v);
     if (rc != HP_OK)
       return rc;
-    rc = hp_node_output(ctx, i, hp_value_copy(v));
+    rc = hp_node_output(ctx, i, hp__node_take_input(ctx, i));
     if (rc != HP_OK)
       return rc;
   }

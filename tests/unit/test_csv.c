@@ -190,6 +190,25 @@ static void test_quoting(void) {
   CHECK_EQ(inum(t, 1, 0), 2);
   hp_value_free(t);
 
+  CASE("long records: quotes and NULs past the first 16 bytes");
+  t = read_text("a,b,c\n"
+                "0123456789,0123456789,\"q,x\"\n"
+                "0123456789012345678,x,\"y\"\"z\"\n"
+                "short,0123456789abcdef0123,w\n",
+                NULL);
+  CHECK_EQ(hp_value_rows(t), 3);
+  CHECK_STR_EQ(hp_table_str(t, 2, 0), "q,x");
+  CHECK_STR_EQ(hp_table_str(t, 2, 1), "y\"z");
+  CHECK_STR_EQ(hp_table_str(t, 1, 2), "0123456789abcdef0123");
+  CHECK_STR_EQ(hp_table_str(t, 0, 1), "0123456789012345678");
+  hp_value_free(t);
+  hp_error e2 = HP_ERROR_INIT;
+  static const char nul[] = "a,b\n0123456789abcdef,x\0y\n1,2\n";
+  CHECK_OK(hp__csv_parse("nul.csv", nul, sizeof nul - 1, NULL, &t, &e2), &e2);
+  CHECK_EQ(hp_value_rows(t), 2);
+  CHECK_EQ(hp_table_str(t, 1, 0)[1], '\0'); /* a NUL is data */
+  hp_value_free(t);
+
   CASE("header only, trailing blank lines");
   t = read_text("a,b\n", NULL);
   CHECK_EQ(hp_table_ncols(t), 2);
@@ -216,6 +235,12 @@ static void test_errors(void) {
                  "bad.csv:4: row has 3 fields, expected 2");
   CHECK_CONTAINS(read_error("a,b\n1,2\n\"open,3\n4,5\n", NULL, HP_EIO),
                  "bad.csv:3: unterminated quote");
+  CHECK_CONTAINS(read_error("a,b\n1,2\n0123456789,0123456789,0123456789,"
+                            "\"q\"\n",
+                            NULL, HP_EIO),
+                 "bad.csv:3: row has 4 fields, expected 2");
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\nx,y,z,w,v\n", NULL, HP_EIO),
+                 "bad.csv:3: row has 5 fields, expected 3");
 
   CASE("given types");
   char ka[] = "a", kb[] = "b", kc[] = "c", tf[] = "float64", ts[] = "string",
@@ -669,6 +694,27 @@ static void test_dict(void) {
   CHECK_OK(hp__csv_read(in_dir("dict.csv"), NULL, &u, &err), &err);
   CHECK(hp__value_equal(t, u));
   hp_value_free(u);
+  hp_value_free(t);
+
+  CASE("a dictionary over several blocks: short, long and empty values");
+  static const char *vals[5] = {"ab", "", "a-long-value", "abcdefg",
+                                "abcdefgh"};
+  hp__buf_puts(&txt, "k,v\n");
+  for (int r = 0; r < 9000; r++)
+    hp__buf_printf(&txt, "%s,%d\n", vals[(r * 7 + r / 5) % 5], r);
+  t = read_text(txt.data, NULL);
+  hp__buf_free(&txt);
+  CHECK(hp_table_dict_codes(t, 0) != NULL);
+  CHECK_EQ(hp_table_dict_size(t, 0), 5);
+  const uint8_t *valid = hp_table_valid(t, 0);
+  CHECK(valid != NULL);
+  int same = 1;
+  for (int r = 0; r < 9000; r++) {
+    const char *want = vals[(r * 7 + r / 5) % 5];
+    same &= (valid[r] != 0) == (want[0] != '\0') &&
+            (!valid[r] || strcmp(hp_table_str(t, 0, (size_t)r), want) == 0);
+  }
+  CHECK(same);
   hp_value_free(t);
 
   CASE("few rows stay plain");
