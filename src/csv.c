@@ -406,6 +406,11 @@ typedef struct conv {
   uint64_t *short_key;
   int32_t *short_code;
   size_t nshort;
+  /* a timestamp column: the date part (10 bytes) of the last
+   * "YYYY-MM-DD HH:MM:SS" field and its midnight in ns */
+  char day[10];
+  int64_t day_ns;
+  int have_day;
 } conv;
 
 /* Rows [r0, r1) of the column are null. */
@@ -532,6 +537,35 @@ static int finish_strings(const grid *g, size_t col, conv *cv, hp_column *c) {
   return HP_OK;
 }
 
+/* Seconds of the day of "HH:MM:SS" at s (then the field ends), or -1. */
+static int64_t time_of_day(const char *s) {
+  for (int i = 0; i < 8; i++)
+    if (i % 3 == 2 ? s[i] != ':' : (s[i] < '0' || s[i] > '9')) return -1;
+  int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0',
+      sec = (s[6] - '0') * 10 + s[7] - '0';
+  if (s[8] != '\0' || h > 23 || m > 59 || sec > 59) return -1;
+  return (int64_t)h * 3600 + m * 60 + sec;
+}
+
+/* hp__timestamp_parse, with the date of "YYYY-MM-DD HH:MM:SS" fields kept
+ * from one row to the next: rows in time order share it. Years 1700 to
+ * 2199 only, far from the ends of int64 nanoseconds. */
+static int parse_timestamp(conv *cv, const char *s, int64_t *out) {
+  int64_t tod = (s[10] == ' ' || s[10] == 'T') ? time_of_day(s + 11) : -1;
+  if (tod >= 0 && cv->have_day && memcmp(s, cv->day, 10) == 0) {
+    *out = cv->day_ns + tod * 1000000000;
+    return 1;
+  }
+  if (!hp__timestamp_parse(s, out)) return 0;
+  if (tod >= 0 && (s[0] == '1' ? s[1] == '7' || s[1] == '8' || s[1] == '9'
+                               : s[0] == '2' && (s[1] == '0' || s[1] == '1'))) {
+    memcpy(cv->day, s, 10);
+    cv->day_ns = *out - tod * 1000000000;
+    cv->have_day = 1;
+  }
+  return 1;
+}
+
 /* Parses field s into row r of the column; 1 if it fits. An empty field
  * is NaN in a float column and null in a bool or timestamp column, and in
  * an int64 column whose type is given (an inferred one becomes float). */
@@ -545,7 +579,7 @@ static int parse_as(conv *cv, const char *s, size_t r) {
       set_null(cv, r, r + 1);
     } else {
       ok = cv->t == HP_INT64 ? parse_int(s, (int64_t *)cv->data + r)
-                             : hp__timestamp_parse(s, (int64_t *)cv->data + r);
+                             : parse_timestamp(cv, s, (int64_t *)cv->data + r);
     }
     break;
   case HP_FLOAT64:

@@ -600,6 +600,27 @@ static void test_timestamps_nulls(void) {
   CHECK(hp__value_equal(t, u));
   hp_value_free(u);
   hp_value_free(t);
+
+  CASE("timestamps of one day in a row (the date is kept between rows)");
+  t = read_text("t,v\n"
+                "2000-02-29 23:59:59,1\n"
+                "2000-02-29T00:00:00,2\n"
+                "2000-02-29 12:34:56,3\n"
+                "2000-03-01 00:00:00,4\n"
+                "2000-02-29 12:34:56Z,5\n",
+                &o);
+  CHECK(inum(t, 0, 0) == 951868799000000000LL);
+  CHECK(inum(t, 0, 1) == 951782400000000000LL);
+  CHECK(inum(t, 0, 2) == 951782400000000000LL + 45296000000000LL);
+  CHECK(inum(t, 0, 3) == 951868800000000000LL);
+  CHECK(inum(t, 0, 4) == inum(t, 0, 2));
+  hp_value_free(t);
+  CHECK_CONTAINS(read_error("t\n2000-01-01 10:00:00\n2000-01-01 24:00:00\n",
+                            &o, HP_EIO),
+                 "bad.csv:3: column 't': cannot read '2000-01-01 24:00:00'");
+  CHECK_CONTAINS(read_error("t\n2000-01-01 10:00:00\n2000-01-01 10:60:00\n",
+                            &o, HP_EIO),
+                 "bad.csv:3: column 't'");
   CHECK_CONTAINS(read_error("t\n2000-02-30\n", &o, HP_EIO),
                  "bad.csv:2: column 't': cannot read '2000-02-30' as "
                  "timestamp");
