@@ -667,6 +667,28 @@ static void test_select(void) {
   check_row(m, t, 1, 3);
   check_row(m, t, 2, 4);
   hp_value_free(m);
+  { /* masks over many blocks of 16: empty, full and sparse, a tail */
+    enum { N = 1003 };
+    int64_t *iv = malloc(N * sizeof *iv);
+    uint8_t *mk = malloc(N);
+    for (size_t r = 0; r < N; r++) {
+      iv[r] = (int64_t)r;
+      mk[r] = r < 64 ? 0 : r < 128 ? 3 : (r * 2654435761u >> 7) % 9 == 0;
+    }
+    hp_value *big = hp_table_new();
+    CHECK_EQ(hp_table_add_column(big, "i", HP_INT64, iv, N), HP_OK);
+    hp_value *bm = hp__table_mask(big, mk);
+    size_t want = 0, ok = 1;
+    const int64_t *got = bm ? hp_table_column(bm, 0) : NULL;
+    for (size_t r = 0; got && r < N; r++)
+      if (mk[r])
+        ok &= want < hp_value_rows(bm) && got[want++] == (int64_t)r;
+    CHECK(got && ok && hp_value_rows(bm) == want);
+    hp_value_free(bm);
+    hp_value_free(big);
+    free(iv);
+    free(mk);
+  }
 
   hp_value *s = hp__table_slice(t, 1, 4);
   CHECK(s && hp_value_rows(s) == 3);
