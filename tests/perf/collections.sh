@@ -13,7 +13,10 @@
 #      (axis 0) in one run, each reading the partitions; numpy: the master
 #      read whole with h5py, then .sum(0) and .mean(0); Dask: one block per
 #      partition file (da.from_delayed of an h5py read), both reductions in
-#      one dask.compute (so Dask reads every block once).
+#      one dask.compute (so Dask reads every block once). Lines W3S and W3M
+#      time each reduction alone (the issue's figure is per operation):
+#      hpcpipe runs only that node, numpy reads then reduces once, Dask
+#      computes that reduction alone.
 #   W4 CSV ingest: Dask's timeseries (timestamp,id,name,x,y) for W4_DAYS days
 #      (default 164: 14.2 M rows, ~1.0 GB) as one CSV file, parsed and
 #      written into HDF5 columns. MB/s = CSV bytes / seconds. hpcpipe: a csv
@@ -79,6 +82,9 @@ W6_ROWS=${W6_ROWS:-131072} W6_COLS=${W6_COLS:-1024} W6_CHUNK=${W6_CHUNK:-8192}
 P=$W/proj
 mkdir -p "$P/data"
 has() { case " $WL " in *" $1 "*) return 0 ;; esac; return 1; }
+# the workload a line belongs to: w3s, w3m (one reduction alone) are W3's,
+# w6o (overwriting) W6's
+of() { case $1 in w3?) echo w3 ;; *) echo "${1%o}" ;; esac; }
 
 day() { date -u -d "2000-01-01 + $1 days" +%Y-%m-%d; }
 
@@ -111,6 +117,10 @@ $CAT_JOIN" \
 # reading. Generation runs only the nodes of the selected workloads.
 mkconf conf-w3 "$CAT_ARR" \
   "- {node: s, func: array.sum, inputs: arr, outputs: colsum, args: {axis: 0}}" \
+  "- {node: m, func: array.mean, inputs: arr, outputs: colmean, args: {axis: 0}}"
+mkconf conf-w3s "$CAT_ARR" \
+  "- {node: s, func: array.sum, inputs: arr, outputs: colsum, args: {axis: 0}}"
+mkconf conf-w3m "$CAT_ARR" \
   "- {node: m, func: array.mean, inputs: arr, outputs: colmean, args: {axis: 0}}"
 mkconf conf-w4 "$CAT_CSV" \
   "- {node: ingest, func: core.identity, inputs: tscsv, outputs: ingested, partitioned: true}"
@@ -161,15 +171,17 @@ has w5 && W5_ROWS=$($PY -c "import h5py; print(len(h5py.File('$P/data/left.h5','
 declare -A HR HW HF HS
 W6FILES="$P/data/store/ones_out.h5 $P/data/store/ones_out-parts/*.h5"
 for np in 1 3; do
-  for w in w3 w4 w5 w6 w6o; do
-    has ${w%o} || continue
+  for w in w3 w3s w3m w4 w5 w6 w6o; do
+    has "$(of $w)" || continue
     pre=true post=
     case $w in
       w6) pre="rm -rf $P/data/store/ones_out.h5 $P/data/store/ones_out-parts; sync"
           post="sync $W6FILES" ;;
       w6o) pre=sync post="sync $W6FILES" ;;
     esac
-    read -r r wall fn _ rs <<<"$(POST=$post hpmed "$np" "conf-${w%o}" "$pre")"
+    c=conf-$w
+    [ $w = w6o ] && c=conf-w6
+    read -r r wall fn _ rs <<<"$(POST=$post hpmed "$np" "$c" "$pre")"
     HR[$w$np]=$r HW[$w$np]=$wall HF[$w$np]=$fn HS[$w$np]=$rs
   done
 done
@@ -199,8 +211,10 @@ fi
 
 # ---- peers -----------------------------------------------------------------
 declare -A PT
+PWL=$WL
+has w3 && PWL="$PWL w3s w3m"
 for how in single threads distributed; do
-  peers collections_peers.py "$how" "$WL"
+  peers collections_peers.py "$how" "$PWL"
 done
 
 # ---- results agree? --------------------------------------------------------
@@ -225,6 +239,8 @@ line() {
 }
 echo "medians of $REPS runs (Dask distributed: $DREPS), warm page cache; seconds and rates; (peer seconds / hpcpipe np1 seconds: > 1 means hpcpipe is faster)"
 has w3 && line w3 "array sum+mean axis 0" GB/s "$W3_BYTES / 1000000000" 2 numpy
+has w3 && line w3s "array sum axis 0" GB/s "$W3_BYTES / 1000000000" 2 numpy
+has w3 && line w3m "array mean axis 0" GB/s "$W3_BYTES / 1000000000" 2 numpy
 has w4 && line w4 "CSV ingest to HDF5" MB/s "$W4_BYTES / 1000000" 0 pandas
 has w5 && line w5 "join + groupby" Mrows/s "$W5_ROWS / 1000000" 2 pandas
 if has w6; then
@@ -246,8 +262,8 @@ if has w6; then
     "$(f "${HS[w6o3]}")" "$(rate "$W6_BYTES / 1000000" "${HS[w6o3]}" 0)" "$(dep conf-w6)"
 fi
 echo "hpcpipe detail: wall of the whole command (start-up, plan, run, exit); node functions' own seconds summed over tasks (fn; the rest of the run phase is load + save + messages)"
-for w in w3 w4 w5 w6 w6o; do
-  has ${w%o} || continue
+for w in w3 w3s w3m w4 w5 w6 w6o; do
+  has "$(of $w)" || continue
   printf '%s wall np1 %s s np3 %s s | fn np1 %s s np3 %s s\n' "${w^^}" \
     "$(f "${HW[${w}1]}")" "$(f "${HW[${w}3]}")" "$(f "${HF[${w}1]}")" "$(f "${HF[${w}3]}")"
 done
