@@ -844,7 +844,7 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
       double per = (double)(ps->p - text0) / (double)r1;
       size_t want = (size_t)((double)(ps->end - text0) / per * 1.05) + BLOCK;
       for (size_t c = 0; c < nc; c++)
-        if (conv_room(&cv[c], want) != 0) cv[c].nomem = 1;
+        (void)conv_room(&cv[c], want); /* a guess: refused, grow later */
     }
     for (size_t c = 0; c < nc && rc == HP_OK; c++) {
       size_t bad = SIZE_MAX;

@@ -2525,14 +2525,19 @@ static void add_names(const hp_tree *v, hp_cols *need) {
   free(names);
 }
 
-/* frame.join reads of input `side` (0 left, 1 right) its key columns and
- * the kept ones; a kept name with a suffix (`x_x`) may come from a column
- * `x` of either side that clashes with the other's, so both sides keep
- * `x` and the clash, and the output's names, stay as they would be. */
-static void join_columns(const hp_tree *args, int side, const hp_cols *keep,
+/* frame.join reads of each input the key columns of both sides and the
+ * kept ones: whether an output column gets a suffix
+ * depends on the other side having a column of its name, so every name
+ * that may clash is read on both sides - a key (`left_on: m` clashes with
+ * a column m on the right) and the base of a kept suffixed name (`x_x`
+ * may come from an x on either side) - and the output's names stay as
+ * they would be with every column. */
+static void join_columns(const hp_tree *args, const hp_cols *keep,
                          hp_cols *need) {
   const hp_tree *on = hp_tree_get(args, "on");
-  add_names(on ? on : hp_tree_get(args, side ? "right_on" : "left_on"), need);
+  add_names(on ? on : hp_tree_get(args, "left_on"), need);
+  if (!on)
+    add_names(hp_tree_get(args, "right_on"), need);
   const char *sfx[2] = {"_x", "_y"};
   const hp_tree *sf = hp_tree_get(args, "suffixes");
   for (int i = 0; i < 2 && sf; i++)
@@ -2559,7 +2564,7 @@ void hp__frame_columns(const hp_node_type *t, const hp_tree *args, int input,
                        const hp_cols *keep, hp_cols *need) {
   const char *f = t ? t->name : "";
   if (!strcmp(f, "frame.join") && input < 2) {
-    join_columns(args, input, keep, need);
+    join_columns(args, keep, need);
   } else if (input > 0) {
     need->all = 1;
   } else if (!strcmp(f, "frame.count")) {

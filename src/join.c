@@ -366,7 +366,7 @@ match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
       hi = rx[r] > hi ? rx[r] : hi;
     }
     uint64_t span = (uint64_t)hi - (uint64_t)lo; /* no overflow as unsigned */
-    dense = hi - lo >= 0 && span < 2 * (uint64_t)nr + 64;
+    dense = span < 2 * (uint64_t)nr + 64;
     if (dense)
       cap = (size_t)span + 1;
   }

@@ -134,12 +134,31 @@ jsp_left: {type: csv, filepath: data/out/jsp_left.csv}
 ji: {type: memory}
 jg: {type: memory}
 jl: {type: memory}
+lk: {type: csv, filepath: data/lk.csv}
+rk: {type: csv, filepath: data/rk.csv}
+lk_h5: {type: hdf5, filepath: data/lk.h5}
+rk_h5: {type: hdf5, filepath: data/rk.h5}
+jk: {type: memory}
+jk_full: {type: hdf5, filepath: data/jk_full.h5}
+jk_sel: {type: csv, filepath: data/out/jk_sel.csv}
+jk_full_sel: {type: csv, filepath: data/out/jk_full_sel.csv}
 Y
+printf 'm_y,m,v\n1,10,100\n2,20,200\n3,30,300\n' >"$JP/data/lk.csv"
+printf 'rk,m,m_y\n2,21,5\n3,31,6\n4,41,7\n' >"$JP/data/rk.csv"
 cat >"$JP/conf/base/pipelines.yml" <<'Y'
 pipelines:
   to_h5:
     - {node: fh, func: core.identity, inputs: frames, outputs: frames_h5, partitioned: true}
     - {node: ih, func: core.identity, inputs: idsparse, outputs: idsparse_h5}
+    - {node: lh, func: core.identity, inputs: lk, outputs: lk_h5}
+    - {node: rh, func: core.identity, inputs: rk, outputs: rk_h5}
+  # left_on/right_on: the left key m_y clashes with a column m_y on the
+  # right that no consumer keeps; projected (memory) and whole (hdf5)
+  jk:
+    - {node: jk, func: frame.join, inputs: [lk_h5, rk_h5], outputs: jk, args: {left_on: m_y, right_on: rk}}
+    - {node: jk_sel, func: frame.select, inputs: jk, outputs: jk_sel, args: {columns: [m_x, v]}}
+    - {node: jk_full, func: frame.join, inputs: [lk_h5, rk_h5], outputs: jk_full, args: {left_on: m_y, right_on: rk}}
+    - {node: jk_full_sel, func: frame.select, inputs: jk_full, outputs: jk_full_sel, args: {columns: [m_x, v]}}
   ji:
     - {node: ji, func: frame.join, inputs: [frames_h5, idsparse_h5], outputs: ji, args: {on: id}}
     - {node: ji_sel, func: frame.select, inputs: ji, outputs: jsp_inner, args: {columns: [id, x_x, label, w]}}
@@ -154,7 +173,7 @@ hp 1 run "$JP/conf" --pipelines to_h5
 expect_rc 0 "frames and idsparse written to HDF5"
 for np in 1 3; do
   rm -rf "$JP/data/out"
-  for pl in ji jg jl; do # one run each: a run reads the union of its needs
+  for pl in ji jg jl jk; do # one run each: a run reads the union of its needs
     hp "$np" run "$JP/conf" --pipelines $pl
     expect_rc 0 "join $pl of HDF5 tables run np=$np"
   done
@@ -165,6 +184,10 @@ for np in 1 3; do
   done
   check_close "$JP/data/out/jsp_gb.csv" "$FIX/expected_jsp_gb.csv" \
     "groupby of a suffixed column after a projected join = pandas (np=$np)"
+  if [ "$(cat "$JP/data/out/jk_sel.csv" 2>&1)" = "$(printf 'm_x,v\n20,200\n30,300')" ] &&
+    cmp -s "$JP/data/out/jk_sel.csv" "$JP/data/out/jk_full_sel.csv"; then
+    ok "left_on/right_on join: projected output = whole output (np=$np)"
+  else fail "left_on/right_on join: projected output differs (np=$np)"; fi
 done
 
 # Partitions whose types differ: an int column in one file reads as
