@@ -192,9 +192,23 @@ static int is_file_type(hp_ds_type t) {
          t == HP_DS_TEXT;
 }
 
+/* hp__ds_fingerprint's value from the fingerprint an hpcpipe HDF5 file
+ * carries (lineage: what made it, not when). */
+static uint64_t fp_of_lineage(const hp_dsdef *d, uint64_t lineage) {
+  uint64_t h = hp__hash64(&lineage, sizeof lineage, HP_HASH_SEED);
+  int64_t range[2] = {d->row0, d->row1};
+  return hp__hash64(range, sizeof range, h);
+}
+
 int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
                 hp_error *err) {
+  return hp__ds_load_fp(d, version, out, NULL, err);
+}
+
+int hp__ds_load_fp(const hp_dsdef *d, const char *version, hp_value **out,
+                   uint64_t *fp, hp_error *err) {
   *out = NULL;
+  if (fp) *fp = 0;
   int was = err ? err->code : HP_OK;
   if (!d) return hp__fail(err, HP_EINVAL, "hp__ds_load: no dataset");
   if (!is_file_type(d->type))
@@ -214,9 +228,12 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
       rc = csv_read_all(path, &o, out, err);
   } else {
     /* row ranges come back ranged, for tables and arrays alike */
-    rc = hp__h5_load_columns(path, key_of(d), (const char *const *)d->cols,
-                             d->ncols, d->project, d->row0, d->row1, out,
-                             err);
+    uint64_t lin = 0;
+    rc = hp__h5_load_columns_fp(path, key_of(d), (const char *const *)d->cols,
+                                d->ncols, d->project, d->row0, d->row1, out,
+                                fp ? &lin : NULL, err);
+    if (rc == HP_OK && fp && lin)
+      *fp = fp_of_lineage(d, lin);
   }
   free(path);
   return named(err, was, rc, d);
@@ -366,18 +383,18 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
   hp_error e = HP_ERROR_INIT;
   if (!d || hp__ds_load_path(d, version, &path, &e) != HP_OK)
     return 0;
-  uint64_t h = HP_HASH_SEED, fp;
+  uint64_t h, fp;
   if (d->type != HP_DS_CSV && d->type != HP_DS_TEXT &&
       hp__h5_fingerprint(path, key_of(d), &fp) == HP_OK) {
-    h = hp__hash64(&fp, sizeof fp, h); /* what made it, not when */
+    h = fp_of_lineage(d, fp);
   } else {
     /* a file hpcpipe did not make: its size and time, as make does */
     fp = hp__ds_stamp_at(d, path);
-    h = fp ? hp__hash64(&fp, sizeof fp, h ^ 1) : 0;
-  }
-  if (h) {
-    int64_t range[2] = {d->row0, d->row1};
-    h = hp__hash64(range, sizeof range, h);
+    h = fp ? hp__hash64(&fp, sizeof fp, HP_HASH_SEED ^ 1) : 0;
+    if (h) {
+      int64_t range[2] = {d->row0, d->row1};
+      h = hp__hash64(range, sizeof range, h);
+    }
   }
   free(path);
   return h;

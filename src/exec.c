@@ -327,11 +327,13 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
       *fp = pl->loaded_fp[ds];
       return HP_OK;
     }
-    HP_TRY(hp__ds_load(d, pl->load_version[ds], owned, err));
+    uint64_t lfp = 0;
+    HP_TRY(hp__ds_load_fp(d, pl->load_version[ds], owned, *fp ? NULL : &lfp,
+                          err));
     ctx->in[i] = *owned;
     *nread += hp__value_size_hint(*owned);
     if (*fp == 0)
-      *fp = hp__ds_fingerprint(d, pl->load_version[ds]);
+      *fp = lfp ? lfp : hp__ds_fingerprint(d, pl->load_version[ds]);
     if (*fp == 0)
       *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);
     keep_loaded(pl, ds, owned, *fp);

@@ -1473,11 +1473,23 @@ int hp__h5_load(const char *path, const char *key, hp_value **out,
   return hp__h5_load_columns(path, key, NULL, 0, 0, 0, 0, out, err);
 }
 
+static hid_t lineage_obj(hid_t file, const char *key);
+static int read_fingerprint(hid_t file, const char *key, uint64_t *fp);
+
 int hp__h5_load_columns(const char *path, const char *key,
                         const char *const *cols, size_t ncols, int project,
                         int64_t row0, int64_t row1, hp_value **out,
                         hp_error *err) {
+  return hp__h5_load_columns_fp(path, key, cols, ncols, project, row0, row1,
+                                out, NULL, err);
+}
+
+int hp__h5_load_columns_fp(const char *path, const char *key,
+                           const char *const *cols, size_t ncols, int project,
+                           int64_t row0, int64_t row1, hp_value **out,
+                           uint64_t *fp, hp_error *err) {
   if (out) *out = NULL;
+  if (fp) *fp = 0;
   if (!path || !out)
     return hp__fail(err, HP_EINVAL, "hp__h5_load: bad arguments");
   hp__h5_init();
@@ -1494,6 +1506,8 @@ int hp__h5_load_columns(const char *path, const char *key,
   } else {
     rc = read_object(&r, file, obj, 0, out);
   }
+  if (rc == HP_OK && fp && read_fingerprint(file, key, fp) != HP_OK)
+    *fp = 0;
   H5Fclose(file);
   if (r.fd >= 0) close(r.fd);
   return rc;
@@ -1571,11 +1585,9 @@ int hp__h5_lineage(const char *path, const char *key, char ***names,
   return o >= 0 ? HP_OK : HP_EIO;
 }
 
-int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
-  if (!path || !fp) return HP_EINVAL;
-  hp__h5_init();
-  hid_t file;
-  if (open_file(path, &file, NULL) != HP_OK) return HP_EIO;
+/* hpcpipe_fingerprint of the object at key of an open file; HP_EIO if it
+ * has none. */
+static int read_fingerprint(hid_t file, const char *key, uint64_t *fp) {
   int rc = HP_EIO;
   hid_t o = lineage_obj(file, key);
   char *hex = o >= 0 ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
@@ -1590,8 +1602,17 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
     free(hex);
   }
   h5_close(o);
-  H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);
+  return rc;
+}
+
+int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
+  if (!path || !fp) return HP_EINVAL;
+  hp__h5_init();
+  hid_t file;
+  if (open_file(path, &file, NULL) != HP_OK) return HP_EIO;
+  int rc = read_fingerprint(file, key, fp);
+  H5Fclose(file);
   return rc;
 }
 

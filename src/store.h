@@ -53,6 +53,13 @@ int hp__h5_load_columns(const char *path, const char *key,
                         int64_t row0, int64_t row1, hp_value **out,
                         hp_error *err);
 
+/* hp__h5_load_columns, and *fp the object's hpcpipe_fingerprint (0 when
+ * it has none) from the same opening of the file. */
+int hp__h5_load_columns_fp(const char *path, const char *key,
+                           const char *const *cols, size_t ncols, int project,
+                           int64_t row0, int64_t row1, hp_value **out,
+                           uint64_t *fp, hp_error *err);
+
 /* Reads hpcpipe_fingerprint from the object at key; HP_OK and *fp set, or
  * HP_EIO if the file or attribute is missing. */
 int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp);
