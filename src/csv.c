@@ -395,7 +395,7 @@ typedef struct conv {
   uint8_t *valid; /* NULL until a null is read */
   size_t n;       /* rows data and valid have room for */
   /* a string column's dictionary, built as blocks are read: its first
-   * `dict_rows` rows are in it; -1 when it has too many values */
+   * `dict_rows` rows are in it; no_dict once it has too many values */
   hp_strset set;
   int32_t *codes;
   size_t dict_rows, codes_cap;
