@@ -82,27 +82,31 @@ static char *scan_stop(const parser *ps, char *p) {
   }
 }
 
+/* Ends a field at p - a separator, a line end or the end of the text -
+ * with a NUL there, ps->p past the separator or line end; what ended it. */
+static int end_field(parser *ps, char *p) {
+  if (p == ps->end) {
+    ps->p = p;
+    return END_FILE;
+  }
+  if (*p == ps->sep) {
+    *p = '\0';
+    ps->p = p + 1;
+    return END_FIELD;
+  }
+  ps->p = p;
+  eat_newline(ps);
+  *p = '\0';
+  return END_RECORD;
+}
+
 /* Reads one field starting at ps->p; on return *field is NUL-terminated in
  * place and *how says what ended it. HP_EIO for an unterminated quote. */
 static int next_field(parser *ps, char **field, int *how) {
   char *p = ps->p;
   if (*p != '"') {
-    char *s = p;
-    p = scan_stop(ps, p);
-    *field = s;
-    if (p == ps->end) {
-      *how = END_FILE;
-      ps->p = p;
-    } else if (*p == ps->sep) {
-      *how = END_FIELD;
-      *p = '\0';
-      ps->p = p + 1;
-    } else {
-      *how = END_RECORD;
-      ps->p = p;
-      eat_newline(ps);
-      *p = '\0';
-    }
+    *field = p;
+    *how = end_field(ps, scan_stop(ps, p));
     return HP_OK;
   }
   /* quoted: unescape in place; dst trails src */
@@ -129,17 +133,7 @@ static int next_field(parser *ps, char **field, int *how) {
   /* text after the closing quote, up to the separator, is kept as is */
   while (!ps->stop[(unsigned char)*src] || (*src == '\0' && src < ps->end))
     *dst++ = *src++;
-  if (src == ps->end) {
-    *how = END_FILE;
-    ps->p = src;
-  } else if (*src == ps->sep) {
-    *how = END_FIELD;
-    ps->p = src + 1;
-  } else {
-    *how = END_RECORD;
-    ps->p = src;
-    eat_newline(ps);
-  }
+  *how = end_field(ps, src); /* dst trails src: the field ends at dst */
   *dst = '\0';
   *field = p;
   return HP_OK;
@@ -729,11 +723,7 @@ static size_t split_fast(parser *ps, char **row, size_t ncols) {
     char *q = p + __builtin_ctz(stops);
     if (*q == '"' || (*q == '\0' && q < ps->end))
       goto undo;
-    ps->p = q;
-    if (q < ps->end) {
-      eat_newline(ps);
-      *q = '\0';
-    }
+    end_field(ps, q); /* a line end or the end of the text */
     return k;
   }
 undo:
@@ -858,10 +848,13 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
     }
     for (size_t c = 0; c < nc && rc == HP_OK; c++) {
       size_t bad = SIZE_MAX;
-      if (conv_room(&cv[c], r1) != 0 || cv[c].nomem ||
-          ((bad = convert_rows(g, c, &cv[c], r0, r1)) == SIZE_MAX &&
-           (cv[c].nomem ||
-            (cv[c].t == HP_STRING && dict_feed(g, c, &cv[c], r1) != 0))))
+      int nomem = conv_room(&cv[c], r1) != 0;
+      if (!nomem)
+        bad = convert_rows(g, c, &cv[c], r0, r1);
+      nomem |= cv[c].nomem;
+      if (!nomem && bad == SIZE_MAX && cv[c].t == HP_STRING)
+        nomem = dict_feed(g, c, &cv[c], r1) != 0;
+      if (nomem)
         rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
                       t->cols[c].name);
       else if (bad != SIZE_MAX)

@@ -192,21 +192,24 @@ static int is_file_type(hp_ds_type t) {
          t == HP_DS_TEXT;
 }
 
-/* hp__ds_fingerprint's value from the fingerprint an hpcpipe HDF5 file
- * carries (lineage: what made it, not when). */
-static uint64_t fp_of_lineage(const hp_dsdef *d, uint64_t lineage) {
-  uint64_t h = hp__hash64(&lineage, sizeof lineage, HP_HASH_SEED);
+/* hp__ds_fingerprint of d at path: the fingerprint the file carries when
+ * hpcpipe wrote it (`lineage`: what made it, not when; 0 when it carries
+ * none), else its size and time as make does; with d's row range. */
+static uint64_t fingerprint_of(const hp_dsdef *d, const char *path,
+                               uint64_t lineage) {
+  uint64_t h = 0, st;
+  if (lineage)
+    h = hp__hash64(&lineage, sizeof lineage, HP_HASH_SEED);
+  else if ((st = hp__ds_stamp_at(d, path)) != 0)
+    h = hp__hash64(&st, sizeof st, HP_HASH_SEED ^ 1);
+  if (!h)
+    return 0;
   int64_t range[2] = {d->row0, d->row1};
   return hp__hash64(range, sizeof range, h);
 }
 
 int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
-                hp_error *err) {
-  return hp__ds_load_fp(d, version, out, NULL, err);
-}
-
-int hp__ds_load_fp(const hp_dsdef *d, const char *version, hp_value **out,
-                   uint64_t *fp, hp_error *err) {
+                uint64_t *fp, hp_error *err) {
   *out = NULL;
   if (fp) *fp = 0;
   int was = err ? err->code : HP_OK;
@@ -217,6 +220,7 @@ int hp__ds_load_fp(const hp_dsdef *d, const char *version, hp_value **out,
   char *path;
   int rc = hp__ds_load_path(d, version, &path, err);
   if (rc != HP_OK) return rc;
+  uint64_t lineage = 0;
   if (d->type == HP_DS_TEXT) {
     rc = text_load(path, out, err);
   } else if (d->type == HP_DS_CSV) {
@@ -228,13 +232,12 @@ int hp__ds_load_fp(const hp_dsdef *d, const char *version, hp_value **out,
       rc = csv_read_all(path, &o, out, err);
   } else {
     /* row ranges come back ranged, for tables and arrays alike */
-    uint64_t lin = 0;
-    rc = hp__h5_load_columns_fp(path, key_of(d), (const char *const *)d->cols,
-                                d->ncols, d->project, d->row0, d->row1, out,
-                                fp ? &lin : NULL, err);
-    if (rc == HP_OK && fp && lin)
-      *fp = fp_of_lineage(d, lin);
+    rc = hp__h5_load_columns(path, key_of(d), (const char *const *)d->cols,
+                             d->ncols, d->project, d->row0, d->row1, out,
+                             fp ? &lineage : NULL, err);
   }
+  if (rc == HP_OK && fp)
+    *fp = fingerprint_of(d, path, lineage);
   free(path);
   return named(err, was, rc, d);
 }
@@ -383,19 +386,11 @@ uint64_t hp__ds_fingerprint(const hp_dsdef *d, const char *version) {
   hp_error e = HP_ERROR_INIT;
   if (!d || hp__ds_load_path(d, version, &path, &e) != HP_OK)
     return 0;
-  uint64_t h, fp;
-  if (d->type != HP_DS_CSV && d->type != HP_DS_TEXT &&
-      hp__h5_fingerprint(path, key_of(d), &fp) == HP_OK) {
-    h = fp_of_lineage(d, fp);
-  } else {
-    /* a file hpcpipe did not make: its size and time, as make does */
-    fp = hp__ds_stamp_at(d, path);
-    h = fp ? hp__hash64(&fp, sizeof fp, HP_HASH_SEED ^ 1) : 0;
-    if (h) {
-      int64_t range[2] = {d->row0, d->row1};
-      h = hp__hash64(range, sizeof range, h);
-    }
-  }
+  uint64_t lineage = 0;
+  if (d->type == HP_DS_CSV || d->type == HP_DS_TEXT ||
+      hp__h5_fingerprint(path, key_of(d), &lineage) != HP_OK)
+    lineage = 0;
+  uint64_t h = fingerprint_of(d, path, lineage);
   free(path);
   return h;
 }

@@ -22,14 +22,11 @@ char *hp__ds_save_path(const hp_dsdef *d, const char *version);
 int hp__ds_load_path(const hp_dsdef *d, const char *version, char **out,
                      hp_error *err);
 
-/* Loads a dataset. Errors name the dataset: "dataset 'x': <cause>". */
+/* Loads a dataset. Errors name the dataset: "dataset 'x': <cause>". fp
+ * (may be NULL): what hp__ds_fingerprint says of what was read, found in
+ * the same opening of the file. */
 int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
-                hp_error *err);
-/* hp__ds_load, and *fp what hp__ds_fingerprint says of it when the file
- * read tells (an HDF5 file hpcpipe wrote), else 0: one opening of the
- * file instead of two. */
-int hp__ds_load_fp(const hp_dsdef *d, const char *version, hp_value **out,
-                   uint64_t *fp, hp_error *err);
+                uint64_t *fp, hp_error *err);
 
 /* Saves atomically; HDF5 outputs get the lineage attributes. A versioned
  * save to an existing version is an error. Errors name the dataset. */

@@ -200,8 +200,6 @@ int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...) {
   return hp__fail(ctx->err, HP_ENODE, "%s", msg);
 }
 
-
-
 static int is_stitch(const hp_plan *pl, int32_t node) {
   return pl->task && pl->task[node].phase == HP_PHASE_STITCH;
 }
@@ -327,19 +325,15 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
       *fp = pl->loaded_fp[ds];
       return HP_OK;
     }
-    uint64_t lfp = 0;
-    HP_TRY(hp__ds_load_fp(d, pl->load_version[ds], owned, *fp ? NULL : &lfp,
-                          err));
+    /* its fingerprint from the same reading, unless the task has one */
+    HP_TRY(hp__ds_load(d, pl->load_version[ds], owned, *fp ? NULL : fp, err));
     ctx->in[i] = *owned;
     *nread += hp__value_size_hint(*owned);
-    if (*fp == 0)
-      *fp = lfp ? lfp : hp__ds_fingerprint(d, pl->load_version[ds]);
-    if (*fp == 0)
-      *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);
-    keep_loaded(pl, ds, owned, *fp);
   }
   if (*fp == 0)
     *fp = hp__value_hash(ctx->in[i], HP_HASH_SEED);
+  if (*owned && !io->spilled)
+    keep_loaded(pl, ds, owned, *fp);
   return HP_OK;
 }
 

@@ -158,7 +158,7 @@ int hp__show(const hp_show_opts *o, FILE *out, hp_error *err) {
                                           0, total < (int64_t)rows
                                                  ? total
                                                  : (int64_t)rows,
-                                          &v, err)
+                                          &v, NULL, err)
                     : hp__h5_load(path, key, &v, err);
   }
   if (rc == HP_OK) {

@@ -1470,24 +1470,15 @@ static int is_root(const char *key) {
 
 int hp__h5_load(const char *path, const char *key, hp_value **out,
                 hp_error *err) {
-  return hp__h5_load_columns(path, key, NULL, 0, 0, 0, 0, out, err);
+  return hp__h5_load_columns(path, key, NULL, 0, 0, 0, 0, out, NULL, err);
 }
 
-static hid_t lineage_obj(hid_t file, const char *key);
 static int read_fingerprint(hid_t file, const char *key, uint64_t *fp);
 
 int hp__h5_load_columns(const char *path, const char *key,
                         const char *const *cols, size_t ncols, int project,
                         int64_t row0, int64_t row1, hp_value **out,
-                        hp_error *err) {
-  return hp__h5_load_columns_fp(path, key, cols, ncols, project, row0, row1,
-                                out, NULL, err);
-}
-
-int hp__h5_load_columns_fp(const char *path, const char *key,
-                           const char *const *cols, size_t ncols, int project,
-                           int64_t row0, int64_t row1, hp_value **out,
-                           uint64_t *fp, hp_error *err) {
+                        uint64_t *fp, hp_error *err) {
   if (out) *out = NULL;
   if (fp) *fp = 0;
   if (!path || !out)
@@ -1708,7 +1699,8 @@ static int materialize(wctx *w, hid_t master, const char *const *parts,
   int rc = HP_OK;
   for (size_t i = 0; i < n && rc == HP_OK; i++) {
     hp_value *v = NULL; /* that column alone */
-    rc = hp__h5_load_columns(parts[i], key, &col, 1, 1, 0, 0, &v, w->err);
+    rc = hp__h5_load_columns(parts[i], key, &col, 1, 1, 0, 0, &v, NULL,
+                             w->err);
     long c = rc == HP_OK ? hp_table_find(v, col) : -1;
     if (rc == HP_OK && c < 0)
       rc = hp__fail(w->err, HP_EHDF5, "%s: partition %s has no column '%s'",

@@ -47,18 +47,13 @@ int hp__h5_load(const char *path, const char *key, hp_value **out,
 /* hp__h5_load reading, when `project` is set and the object is a table,
  * only the columns cols[0..ncols) that it has (ncols 0: its first column
  * alone, which still gives the row count); and when row1 > 0 and it is a
- * table, only rows [row0, row1) (by hyperslab; an array is read whole). */
+ * table, only rows [row0, row1) (by hyperslab; an array is read whole).
+ * fp (may be NULL): the object's hpcpipe_fingerprint, 0 when it has none,
+ * read in the same opening of the file. */
 int hp__h5_load_columns(const char *path, const char *key,
                         const char *const *cols, size_t ncols, int project,
                         int64_t row0, int64_t row1, hp_value **out,
-                        hp_error *err);
-
-/* hp__h5_load_columns, and *fp the object's hpcpipe_fingerprint (0 when
- * it has none) from the same opening of the file. */
-int hp__h5_load_columns_fp(const char *path, const char *key,
-                           const char *const *cols, size_t ncols, int project,
-                           int64_t row0, int64_t row1, hp_value **out,
-                           uint64_t *fp, hp_error *err);
+                        uint64_t *fp, hp_error *err);
 
 /* Reads hpcpipe_fingerprint from the object at key; HP_OK and *fp set, or
  * HP_EIO if the file or attribute is missing. */

@@ -78,10 +78,10 @@ static void test_versions(void) {
   /* a newer directory without the file is not a version */
   CHECK_EQ(mkdir(in_dir("data/features.h5/2024-12-01T00.00.00.000Z"), 0755), 0);
   hp_value *v = NULL;
-  CHECK_OK(hp__ds_load(&d, NULL, &v, &err), &err);
+  CHECK_OK(hp__ds_load(&d, NULL, &v, NULL, &err), &err);
   CHECK_EQ(first_n(v), 2);
   hp_value_free(v);
-  CHECK_OK(hp__ds_load(&d, "2024-01-01T00.00.00.000Z", &v, &err), &err);
+  CHECK_OK(hp__ds_load(&d, "2024-01-01T00.00.00.000Z", &v, NULL, &err), &err);
   CHECK_EQ(first_n(v), 1);
   hp_value_free(v);
 
@@ -96,13 +96,13 @@ static void test_versions(void) {
   hp__error_clear(&err);
 
   CASE("missing versions");
-  CHECK_EQ(hp__ds_load(&d, "1999", &v, &err), HP_EIO);
+  CHECK_EQ(hp__ds_load(&d, "1999", &v, NULL, &err), HP_EIO);
   CHECK(v == NULL);
   CHECK_CONTAINS(err.msg, "dataset 'features': ");
   CHECK_CONTAINS(err.msg, "1999/features.h5");
   hp__error_clear(&err);
   hp_dsdef e = def("nothing", HP_DS_CSV, in_dir("data/nothing.csv"), 1);
-  CHECK_EQ(hp__ds_load(&e, NULL, &v, &err), HP_EIO);
+  CHECK_EQ(hp__ds_load(&e, NULL, &v, NULL, &err), HP_EIO);
   CHECK_CONTAINS(err.msg, "dataset 'nothing': no versions found under ");
   CHECK_CONTAINS(err.msg, "data/nothing.csv");
   hp__error_clear(&err);
@@ -143,24 +143,24 @@ static void test_csv(void) {
   CHECK_STR_EQ(line, "6;\"b;c\"\n");
   fclose(f);
   hp_value *v = NULL;
-  CHECK_OK(hp__ds_load(&d, NULL, &v, &err), &err);
+  CHECK_OK(hp__ds_load(&d, NULL, &v, NULL, &err), &err);
   CHECK_EQ(hp_table_coltype(v, 0), HP_FLOAT64); /* from columns: */
   CHECK_STR_EQ(hp_table_str(v, 1, 1), "b;c");
   hp_value_free(v);
 
   CASE("csv errors are named");
   vsep[0] = '\0';
-  CHECK_EQ(hp__ds_load(&d, NULL, &v, &err), HP_ECONFIG);
+  CHECK_EQ(hp__ds_load(&d, NULL, &v, NULL, &err), HP_ECONFIG);
   CHECK_CONTAINS(err.msg, "dataset 'raw': sep must be one character");
   hp__error_clear(&err);
   vsep[0] = ';';
   tn[0] = 'x';
-  CHECK_EQ(hp__ds_load(&d, NULL, &v, &err), HP_EINVAL);
+  CHECK_EQ(hp__ds_load(&d, NULL, &v, NULL, &err), HP_EINVAL);
   CHECK_CONTAINS(err.msg, "dataset 'raw': ");
   CHECK_CONTAINS(err.msg, "raw.csv: column 'n': unknown type 'xloat64'");
   hp__error_clear(&err);
   hp_dsdef m = def("gone", HP_DS_CSV, in_dir("csv/gone.csv"), 0);
-  CHECK_EQ(hp__ds_load(&m, NULL, &v, &err), HP_EIO);
+  CHECK_EQ(hp__ds_load(&m, NULL, &v, NULL, &err), HP_EIO);
   CHECK_CONTAINS(err.msg, "dataset 'gone': ");
   CHECK_CONTAINS(err.msg, "gone.csv");
   hp__error_clear(&err);
@@ -182,21 +182,40 @@ static void test_hdf5(void) {
   CHECK_EQ(hp__h5_fingerprint(d.filepath, key, &fp), HP_OK);
   CHECK(fp == 77);
   hp_value *v = NULL;
-  CHECK_OK(hp__ds_load(&d, NULL, &v, &err), &err);
+  CHECK_OK(hp__ds_load(&d, NULL, &v, NULL, &err), &err);
   CHECK(hp__value_equal(t, v));
   hp_value_free(v);
+
+  CASE("a load's fingerprint is hp__ds_fingerprint's (--resume compares them)");
+  uint64_t lfp = 1;
+  CHECK_OK(hp__ds_load(&d, NULL, &v, &lfp, &err), &err); /* with lineage */
+  hp_value_free(v);
+  CHECK(lfp != 0 && lfp == hp__ds_fingerprint(&d, NULL));
+  hp_dsdef bare = def("bare", HP_DS_HDF5, in_dir("h5/bare.h5"), 0);
+  CHECK_OK(hp__ds_save(&bare, NULL, t, NULL, &err), &err); /* no lineage */
+  bare.row0 = 1, bare.row1 = 2;                           /* a partition */
+  CHECK_OK(hp__ds_load(&bare, NULL, &v, &lfp, &err), &err);
+  hp_value_free(v);
+  CHECK(lfp != 0 && lfp == hp__ds_fingerprint(&bare, NULL));
+  hp_dsdef csv = def("c", HP_DS_CSV, in_dir("h5/c.csv"), 0);
+  CHECK_OK(hp__ds_save(&csv, NULL, t, NULL, &err), &err);
+  CHECK_OK(hp__ds_load(&csv, NULL, &v, &lfp, &err), &err);
+  hp_value_free(v);
+  CHECK(lfp != 0 && lfp == hp__ds_fingerprint(&csv, NULL));
+  free(bare.filepath);
+  free(csv.filepath);
 
   CASE("store datasets");
   hp_dsdef s = def("clean", HP_DS_STORE, in_dir("store/clean.h5"), 0);
   CHECK_OK(hp__ds_save(&s, "v", t, &lin, &err), &err);
   CHECK_EQ(hp__h5_fingerprint(s.filepath, NULL, &fp), HP_OK);
-  CHECK_OK(hp__ds_load(&s, NULL, &v, &err), &err);
+  CHECK_OK(hp__ds_load(&s, NULL, &v, NULL, &err), &err);
   CHECK(hp__value_equal(t, v));
   hp_value_free(v);
 
   CASE("hdf5 errors are named");
   hp_dsdef g = def("ghost", HP_DS_STORE, in_dir("store/ghost.h5"), 0);
-  CHECK_EQ(hp__ds_load(&g, NULL, &v, &err), HP_EIO);
+  CHECK_EQ(hp__ds_load(&g, NULL, &v, NULL, &err), HP_EIO);
   CHECK_CONTAINS(err.msg, "dataset 'ghost': ");
   CHECK_CONTAINS(err.msg, "ghost.h5: No such file");
   hp__error_clear(&err);
@@ -208,7 +227,7 @@ static void test_hdf5(void) {
   CHECK_EQ(hp_table_add_column(doc, "text", HP_STRING, body, 1), HP_OK);
   CHECK_OK(hp__ds_save(&tx, NULL, doc, NULL, &err), &err);
   hp_value *back = NULL;
-  CHECK_OK(hp__ds_load(&tx, NULL, &back, &err), &err);
+  CHECK_OK(hp__ds_load(&tx, NULL, &back, NULL, &err), &err);
   CHECK(hp__value_equal(doc, back));
   hp_value_free(back);
   CHECK_EQ(hp__ds_save(&tx, NULL, t, NULL, &err), HP_EINVAL); /* 3 rows */
@@ -220,7 +239,7 @@ static void test_hdf5(void) {
 
   CASE("memory and parameters are refused");
   hp_dsdef mem = def("tmp", HP_DS_MEMORY, NULL, 0);
-  CHECK_EQ(hp__ds_load(&mem, NULL, &v, &err), HP_EINVAL);
+  CHECK_EQ(hp__ds_load(&mem, NULL, &v, NULL, &err), HP_EINVAL);
   CHECK_CONTAINS(err.msg, "dataset 'tmp'");
   hp__error_clear(&err);
   hp_dsdef par = def("params:x", HP_DS_PARAM, NULL, 0);

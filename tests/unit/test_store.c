@@ -740,7 +740,8 @@ static void test_mapped(void) {
     CHECK(hp_table_dict_codes(du, 0) != NULL);
     hp_value_free(du);
     CHECK(!is_mapped(dp));
-    CHECK_OK(hp__h5_load_columns(dp, NULL, NULL, 0, 0, 1000, 300000, &du, &err),
+    CHECK_OK(hp__h5_load_columns(dp, NULL, NULL, 0, 0, 1000, 300000, &du, NULL,
+                                 &err),
              &err);
     hp_value *want = hp__value_slice(dt, 1000, 300000);
     CHECK(want && hp__value_equal(want, du));
@@ -755,14 +756,14 @@ static void test_mapped(void) {
   for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
     size_t r0 = ranges[k][0], r1 = ranges[k][1];
     CHECK_OK(hp__h5_load_columns(ap, NULL, NULL, 0, 0, (int64_t)r0, (int64_t)r1,
-                                 &b, &err),
+                                 &b, NULL, &err),
              &err);
     hp_value *want = hp__value_slice(a, r0, r1 < 600 ? r1 : 600);
     CHECK(want && hp__value_equal(want, b));
     hp_value_free(want);
     hp_value_free(b);
     CHECK_OK(hp__h5_load_columns(tp, NULL, NULL, 0, 0, (int64_t)r0 * 100,
-                                 (int64_t)r1 * 100, &u, &err),
+                                 (int64_t)r1 * 100, &u, NULL, &err),
              &err);
     want = hp__value_slice(t, r0 * 100, r1 * 100);
     CHECK(want && hp__value_equal(want, u));
