@@ -774,23 +774,6 @@ static void stats_free(stats *st) {
   memset(st, 0, sizeof *st);
 }
 
-/* Neumaier's compensated sum: s + c is the running total. Once s is inf
- * or NaN it stays so, and c (left finite) no longer counts. */
-static inline void kadd(double *s, double *c, double x) {
-  double t = *s + x;
-  if (isfinite(t)) {
-    if (fabs(*s) >= fabs(x))
-      *c += (*s - t) + x;
-    else
-      *c += (x - t) + *s;
-  }
-  *s = t;
-}
-
-static inline double total_of(double s, double c) {
-  return isfinite(s) ? s + c : s;
-}
-
 /* NaN wins, as in numpy. */
 static inline double fmin_nan(double a, double b) {
   return (b < a || isnan(b)) && !isnan(a) ? b : a;
@@ -834,7 +817,7 @@ static void fold_sums(stats *st, const double *x, size_t outer, size_t len,
         }
       }
       for (size_t i = 0; i < inner; i++)
-        kadd(&st->s[o * inner + i], &st->c[o * inner + i], blk[i]);
+        hp__kadd(&st->s[o * inner + i], &st->c[o * inner + i], blk[i]);
     }
   }
   free(blk);
@@ -868,7 +851,7 @@ static void fold(stats *st, const hp_value *a, size_t outer, size_t len,
         } else {
           v = xf[base + i];
         }
-        kadd(&st->s[e], &st->c[e], v);
+        hp__kadd(&st->s[e], &st->c[e], v);
         st->lo[e] = fmin_nan(st->lo[e], v);
         st->hi[e] = fmax_nan(st->hi[e], v);
       }
@@ -879,7 +862,7 @@ static void fold(stats *st, const hp_value *a, size_t outer, size_t len,
   size_t k = outer * inner;
   double *qc = hp__xcalloc(k ? k : 1, sizeof *qc);
   for (size_t e = 0; e < k; e++)
-    st->m[e] = total_of(st->s[e], st->c[e]) / (double)len;
+    st->m[e] = hp__ktotal(st->s[e], st->c[e]) / (double)len;
   for (size_t o = 0; o < outer; o++)
     for (size_t l = 0; l < len; l++) {
       size_t base = (o * len + l) * inner;
@@ -887,11 +870,11 @@ static void fold(stats *st, const hp_value *a, size_t outer, size_t len,
         size_t e = o * inner + i;
         double v = ints ? (double)xi[base + i] : xf[base + i];
         double dv = v - st->m[e];
-        kadd(&st->q[e], &qc[e], dv * dv);
+        hp__kadd(&st->q[e], &qc[e], dv * dv);
       }
     }
   for (size_t e = 0; e < k; e++)
-    st->q[e] = total_of(st->q[e], qc[e]);
+    st->q[e] = hp__ktotal(st->q[e], qc[e]);
   free(qc);
 }
 
@@ -910,8 +893,8 @@ static void merge(stats *dst, const stats *src) {
       dst->q[e] += src->q[e] + delta * delta * (double)na * (double)nb / n;
       dst->m[e] += delta * (double)nb / n;
     }
-    kadd(&dst->s[e], &dst->c[e], src->s[e]);
-    kadd(&dst->s[e], &dst->c[e], src->c[e]);
+    hp__kadd(&dst->s[e], &dst->c[e], src->s[e]);
+    hp__kadd(&dst->s[e], &dst->c[e], src->c[e]);
     dst->isum[e] = (int64_t)((uint64_t)dst->isum[e] + (uint64_t)src->isum[e]);
     if (src->ilo[e] < dst->ilo[e])
       dst->ilo[e] = src->ilo[e];
@@ -945,10 +928,10 @@ static int finish_stats(hp_node_ctx *ctx, red_op op, const stats *st,
       if (int_out)
         g[e] = st->isum[e];
       else
-        f[e] = total_of(st->s[e], st->c[e]);
+        f[e] = hp__ktotal(st->s[e], st->c[e]);
       break;
     case R_MEAN:
-      f[e] = st->n ? total_of(st->s[e], st->c[e]) / dn : NAN;
+      f[e] = st->n ? hp__ktotal(st->s[e], st->c[e]) / dn : NAN;
       break;
     case R_VAR:
     case R_STD: {

@@ -942,16 +942,6 @@ static void states_free(states *st, const spec *sp) {
   free(st->v);
 }
 
-/* Neumaier's compensated sum: s + c is the running total. */
-static inline void kadd(double *s, double *c, double x) {
-  double t = *s + x;
-  if (fabs(*s) >= fabs(x))
-    *c += (*s - t) + x;
-  else
-    *c += (x - t) + *s;
-  *s = t;
-}
-
 /* What a value column's aggregations need beyond the count. */
 enum { NEED_SUM = 1, NEED_MINMAX = 2, NEED_MOMENTS = 4 };
 
@@ -988,22 +978,18 @@ accumulate_rows(vstate *v, const void *data, const uint8_t *valid,
                           : ((const int64_t *)data)[r];
       if (sums)
         v->isum[g] = (int64_t)((uint64_t)v->isum[g] + (uint64_t)i);
-      if (minmax) {
-        if (i < v->ilo[g])
-          v->ilo[g] = i;
-        if (i > v->ihi[g])
-          v->ihi[g] = i;
+      if (minmax) { /* stored either way: no branch to mispredict */
+        v->ilo[g] = i < v->ilo[g] ? i : v->ilo[g];
+        v->ihi[g] = i > v->ihi[g] ? i : v->ihi[g];
       }
       x = (double)i;
     }
     v->n[g]++;
     if (sums)
-      kadd(&v->s[g], &v->c[g], x);
+      hp__kadd(&v->s[g], &v->c[g], x);
     if (minmax) {
-      if (x < v->lo[g])
-        v->lo[g] = x;
-      if (x > v->hi[g])
-        v->hi[g] = x;
+      v->lo[g] = x < v->lo[g] ? x : v->lo[g];
+      v->hi[g] = x > v->hi[g] ? x : v->hi[g];
     }
     if (moments) {
       double d = x - v->m[g];
@@ -1013,16 +999,63 @@ accumulate_rows(vstate *v, const void *data, const uint8_t *valid,
   }
 }
 
+/* A float column without a validity mask, for a sum or min/max: the
+ * NaNs (pandas' nulls) are counted per group instead of every row, so
+ * that a group's count is its size less its NaNs, and the state arrays
+ * sit in locals the compiler need not reload after each store. */
+static inline __attribute__((always_inline)) void
+accumulate_floats(vstate *v, const double *x, const int32_t *gid,
+                              size_t n, size_t ng, const int64_t *size,
+                              unsigned need) {
+  int64_t *restrict nan = v->n; /* zero until the end */
+  double *restrict s = v->s, *restrict c = v->c;
+  double *restrict lo = v->lo, *restrict hi = v->hi;
+  for (size_t r = 0; r < n; r++) {
+    int32_t g = gid[r];
+    if (g < 0)
+      continue;
+    double a = x[r];
+    if (isnan(a)) {
+      nan[g]++;
+      continue;
+    }
+    if (need == NEED_SUM) {
+      hp__kadd(&s[g], &c[g], a);
+    } else if (need == NEED_MINMAX) { /* stored either way: no branch */
+      lo[g] = a < lo[g] ? a : lo[g];
+      hi[g] = a > hi[g] ? a : hi[g];
+    }
+  }
+  for (size_t g = 0; g < ng; g++)
+    nan[g] = size[g] - nan[g];
+}
+
 /* Accumulates value column col of t into v by the grouping: the count,
  * and the states `need` asks for (others keep their initial values). A
- * column of another type than numbers is only counted. */
+ * column of another type than numbers is only counted. size holds the
+ * groups' row counts in t (gid >= 0). */
 static void accumulate(vstate *v, const hp_value *t, size_t col,
-                       const grouping *gr, unsigned need) {
+                       const grouping *gr, const int64_t *size,
+                       unsigned need) {
   size_t n = hp_value_rows(t);
   const uint8_t *valid = hp_table_valid(t, col);
   hp_dtype ty = hp_table_coltype(t, col);
   const void *data = hp_table_column(t, col);
   const int32_t *gid = gr->gid;
+  if (ty == HP_FLOAT64 && !valid) {
+    if (need == NEED_SUM) {
+      accumulate_floats(v, data, gid, n, gr->ngroups, size, NEED_SUM);
+      return;
+    }
+    if (need == NEED_MINMAX) {
+      accumulate_floats(v, data, gid, n, gr->ngroups, size, NEED_MINMAX);
+      return;
+    }
+    if (need == 0) {
+      accumulate_floats(v, data, gid, n, gr->ngroups, size, 0);
+      return;
+    }
+  }
   if (ty != HP_FLOAT64 && ty != HP_INT64 && ty != HP_BOOL) {
     for (size_t r = 0; r < n; r++)
       if (gid[r] >= 0 && !(valid && !valid[r]))
@@ -1068,8 +1101,8 @@ static void merge(vstate *dst, size_t a, const vstate *src, size_t b,
   }
   dst->n[a] = na + nb;
   if (need & NEED_SUM) {
-    kadd(&dst->s[a], &dst->c[a], src->s[b]);
-    kadd(&dst->s[a], &dst->c[a], src->c[b]);
+    hp__kadd(&dst->s[a], &dst->c[a], src->s[b]);
+    hp__kadd(&dst->s[a], &dst->c[a], src->c[b]);
     dst->isum[a] = (int64_t)((uint64_t)dst->isum[a] + (uint64_t)src->isum[b]);
   }
   if (need & NEED_MINMAX) {
@@ -1223,7 +1256,8 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
     states_init(&st, &sp, gr.ngroups, is_int);
     group_sizes(&gr, hp_value_rows(t), st.size);
     for (size_t j = 0; j < sp.nv; j++)
-      accumulate(&st.v[j], t, vc[j], &gr, needs_of(&sp, sp.vcols[j]));
+      accumulate(&st.v[j], t, vc[j], &gr, st.size,
+                 needs_of(&sp, sp.vcols[j]));
     hp_value *out = partial_table(t, kcols, &sp, &gr, &st);
     states_free(&st, &sp);
     rc = add_picks(out, t, pc, pc, sp.pcols, sp.npc, &gr);
@@ -1575,11 +1609,11 @@ static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
           iv[k] = v->isum[g];
           ty = HP_INT64;
         } else {
-          f[k] = v->s[g] + v->c[g];
+          f[k] = hp__ktotal(v->s[g], v->c[g]);
         }
         break;
       case A_MEAN:
-        f[k] = v->n[g] ? (v->s[g] + v->c[g]) / (double)v->n[g] : NAN;
+        f[k] = v->n[g] ? hp__ktotal(v->s[g], v->c[g]) / (double)v->n[g] : NAN;
         break;
       case A_MIN:
       case A_MAX:
@@ -2184,14 +2218,14 @@ static int describe_finish(hp_node_ctx *ctx) {
     size_t m = sorted_len(d, hp_value_rows(t));
     double v[8], s = 0, k = 0;
     for (size_t r = 0; r < m; r++)
-      kadd(&s, &k, d[r]);
-    double mean = m ? (s + k) / (double)m : NAN;
+      hp__kadd(&s, &k, d[r]);
+    double mean = m ? hp__ktotal(s, k) / (double)m : NAN;
     s = k = 0;
     for (size_t r = 0; r < m; r++)
-      kadd(&s, &k, (d[r] - mean) * (d[r] - mean));
+      hp__kadd(&s, &k, (d[r] - mean) * (d[r] - mean));
     v[0] = (double)m;
     v[1] = mean;
-    v[2] = m > 1 ? sqrt((s + k) / (double)(m - 1)) : NAN;
+    v[2] = m > 1 ? sqrt(hp__ktotal(s, k) / (double)(m - 1)) : NAN;
     v[3] = m ? d[0] : NAN;
     v[7] = m ? d[m - 1] : NAN;
     for (int q = 1; q <= 3; q++) {

@@ -6,6 +6,7 @@
 #ifndef HP_VALUE_H
 #define HP_VALUE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -144,5 +145,24 @@ int32_t hp__strset_add(hp_strset *set, const char *s, size_t len,
  * and empties set. */
 void hp__strset_to_dict(hp_strset *set, hp_column *c);
 void hp__strset_free(hp_strset *set);
+
+/* A compensated sum (Neumaier's, as pandas and numpy's pairwise sums
+ * aim for): s + c is the running total of the x added. The error of each
+ * add is found without a branch (Knuth's two-sum: the same exact error
+ * as ordering the operands by size, so the same bits). Once s is inf or
+ * NaN it stays so, and c (left finite) no longer counts. */
+static inline void hp__kadd(double *s, double *c, double x) {
+  double a = *s, t = a + x;
+  if (__builtin_expect(isfinite(t), 1)) {
+    double xb = t - a, ab = t - xb;
+    *c += (a - ab) + (x - xb);
+  }
+  *s = t;
+}
+
+/* The total of a compensated sum. */
+static inline double hp__ktotal(double s, double c) {
+  return isfinite(s) ? s + c : s;
+}
 
 #endif

@@ -214,6 +214,21 @@ for np in 1 3; do
     "groupby over int and float partitions = pandas (np=$np)"
 done
 
+# Infinities: a sum or mean with +inf is inf, with both signs NaN (an
+# empty field): numpy's and pandas >= 2.1's answer. Debian's pandas 1.5
+# says NaN for all three, its compensation term turning NaN.
+printf 'k,v\na,1\na,inf\nb,-inf\nb,2.5\nc,inf\nc,-inf\n' >"$MX/data/in/part-0.csv"
+printf 'k,v\na,3\nb,4\nc,1\n' >"$MX/data/in/part-1.csv"
+sed -i 's/agg: {v: \[sum, max, count\]}/agg: {v: [sum, mean, max]}/' "$MX/conf/base/pipelines.yml"
+printf 'k,v_sum,v_mean,v_max\na,inf,inf,inf\nb,-inf,-inf,4.0\nc,,,inf\n' >"$SCRATCH/gb_inf_expected.csv"
+for np in 1 3; do
+  rm -rf "$MX/data/out" "$MX/data/store"
+  hp "$np" run "$MX/conf"
+  expect_rc 0 "groupby sums with infinities np=$np"
+  check_close "$MX/data/out/gb_mixed.csv" "$SCRATCH/gb_inf_expected.csv" \
+    "groupby sums with infinities = inf / -inf / nan (np=$np)"
+done
+
 # Bad arguments: the node fails with a one-line message naming the problem.
 echo "sel: {type: memory}" >>"$P/conf/base/catalog.yml"
 bad() { # NODE-YAML EXPECTED-TEXT WHAT
