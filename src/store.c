@@ -836,7 +836,12 @@ static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   } else if (n && dread(r, d, rt, codes, n) < 0) {
     rc = rfail(r, name, "read");
   }
-  for (size_t i = 0; rc == HP_OK && i < n; i++) {
+  /* every code in 0..nm-1 (one pass the compiler vectorises), else find
+   * the others: values outside the enum read as nulls */
+  unsigned bad = 0;
+  for (size_t i = 0; rc == HP_OK && i < n; i++)
+    bad |= (uint32_t)codes[i] >= (uint32_t)nm;
+  for (size_t i = 0; bad && rc == HP_OK && i < n; i++) {
     if (codes[i] >= 0 && codes[i] < nm) continue;
     if (nm == 0) {
       rc = unsupported(r, name, "enum without members");
