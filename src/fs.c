@@ -189,6 +189,11 @@ FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {
   return f;
 }
 
+int hp__fs_replace(const char *tmp, const char *path) {
+  if (unlink(path) != 0 && errno != ENOENT) return -1;
+  return rename(tmp, path);
+}
+
 int hp__fs_tmp_commit(FILE *f, char *tmp, const char *path, int rc,
                       hp_error *err) {
   if (rc == HP_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))

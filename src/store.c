@@ -554,7 +554,7 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
   h5_close(fcpl);
   h5_close(fapl);
   wctx_close(&w);
-  if (rc == HP_OK && rename(tmp, path) != 0)
+  if (rc == HP_OK && hp__fs_replace(tmp, path) != 0)
     rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path, tmp,
                   strerror(errno));
   if (rc != HP_OK) {
@@ -1961,7 +1961,7 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   h5_close(s.obj0);
   h5_close(s.file0);
   free(kind);
-  if (rc == HP_OK && rename(tmp, path) != 0)
+  if (rc == HP_OK && hp__fs_replace(tmp, path) != 0)
     rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path,
                   tmp, strerror(errno));
   if (rc != HP_OK) {

@@ -209,6 +209,18 @@ static void test_atomic(void) {
   CHECK_OK(hp__h5_save(in_dir("w.h5"), NULL, t, NULL, &err), &err);
   CHECK_OK(hp__h5_save(in_dir("w.h5"), NULL, t, NULL, &err), &err);
   CHECK_EQ(count_tmp(dir), 0);
+  /* a new value replaces the file (removed, then the new one renamed in);
+   * a value loaded from the old file keeps reading it */
+  hp_value *old = NULL, *t2 = make_table(20), *back = NULL;
+  CHECK_OK(hp__h5_load(in_dir("w.h5"), NULL, &old, &err), &err);
+  CHECK_OK(hp__h5_save(in_dir("w.h5"), NULL, t2, NULL, &err), &err);
+  CHECK_OK(hp__h5_load(in_dir("w.h5"), NULL, &back, &err), &err);
+  CHECK(hp__value_equal(back, t2));
+  CHECK(hp__value_equal(old, t));
+  CHECK_EQ(count_tmp(dir), 0);
+  hp_value_free(old);
+  hp_value_free(t2);
+  hp_value_free(back);
 
   CASE("parent is a file");
   CHECK_EQ(hp__h5_save(in_dir("w.h5/x.h5"), NULL, t, NULL, &err), HP_EIO);
