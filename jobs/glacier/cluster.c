@@ -10,7 +10,13 @@
  * nearest-center search abandons a distance as soon as it cannot beat
  * the best so far. Abandoning never changes a result: every term added
  * is >= 0, so a running sum (or a DTW row's minimum, which every path
- * crosses) is a lower bound of the full distance.
+ * crosses) is a lower bound of the full distance. The Euclidean
+ * iterations keep Hamerly's bounds per series (an upper bound on the
+ * distance to its center, a lower bound on the others, moved by how far
+ * the centers moved), so that most series need only the distance to
+ * their own center; a center's squared values past a series' end are
+ * summed once per iteration (its tail), not once per series; and each
+ * series is added to its cluster's sums in the same pass.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -342,13 +348,14 @@ static void seed_centers(const gl_series *s, const gl_kmeans_opts *o,
 }
 
 /* Squared Euclidean distances of series x (its first L = len * d values
- * observed) to NC centers of Td values each, into acc: per center the
- * same sum in the same order as euclid2 (slot by slot, feature by
- * feature, then the center's values past the series' end squared), but
- * NC independent sums at once, which the processor overlaps. */
+ * observed) to NC centers c[j] of Td values each, into acc (glacier.h,
+ * step 1): per center the running sum of (c - x)^2 over the L observed
+ * values, then plus tail[j][L], the center's squared values past them
+ * (summed once per center by tails()). NC independent sums at once,
+ * which the processor overlaps. */
 static inline __attribute__((always_inline)) void
-euclid2_many(const double *x, size_t L, const double *const *c, size_t Td,
-             int NC, double *acc) {
+euclid2_many(const double *x, size_t L, const double *const *c,
+             const double *const *tail, int NC, double *acc) {
   double a[4] = {0, 0, 0, 0};
   for (size_t e = 0; e < L; e++) {
     double xv = x[e];
@@ -357,48 +364,169 @@ euclid2_many(const double *x, size_t L, const double *const *c, size_t Td,
       a[j] += v * v;
     }
   }
-  for (size_t e = L; e < Td; e++)
-    for (int j = 0; j < NC; j++)
-      a[j] += c[j][e] * c[j][e];
   for (int j = 0; j < NC; j++)
-    acc[j] = a[j];
+    acc[j] = a[j] + tail[j][L];
 }
 
-/* Step 1 for the Euclidean metric: every distance in full (four centers
- * per pass over the series), the smallest wins, the lower index on ties:
- * the same labels and distances as the early-abandoning search. */
+/* tail [k][Td + 1]: tail[c][e] = the sum of center c's squared values
+ * from e on, added from the last one backwards (tail[c][Td] = 0). */
+static void tails(const double *centers, size_t k, size_t Td, double *tail) {
+  for (size_t c = 0; c < k; c++) {
+    const double *ctr = centers + c * Td;
+    double *t = tail + c * (Td + 1);
+    t[Td] = 0;
+    for (size_t e = Td; e-- > 0;)
+      t[e] = t[e + 1] + ctr[e] * ctr[e];
+  }
+}
+
+/* The nearest of k centers to series x (L values observed) and its
+ * squared distance *best, with every distance in full (four centers per
+ * pass over the series), the lower index on ties; *second: the squared
+ * distance to the next nearest (INFINITY when k == 1). */
+static size_t nearest_euclid(const double *x, size_t L, const double *centers,
+                             const double *tail, size_t k, size_t Td,
+                             double *best, double *second) {
+  size_t bc = 0;
+  double b1 = INFINITY, b2 = INFINITY;
+  for (size_t c0 = 0; c0 < k; c0 += 4) {
+    const double *cp[4], *tp[4];
+    double acc[4] = {0, 0, 0, 0};
+    int nc = k - c0 < 4 ? (int)(k - c0) : 4;
+    for (int j = 0; j < nc; j++) {
+      cp[j] = centers + (c0 + (size_t)j) * Td;
+      tp[j] = tail + (c0 + (size_t)j) * (Td + 1);
+    }
+    switch (nc) {
+    case 4:
+      euclid2_many(x, L, cp, tp, 4, acc);
+      break;
+    case 3:
+      euclid2_many(x, L, cp, tp, 3, acc);
+      break;
+    case 2:
+      euclid2_many(x, L, cp, tp, 2, acc);
+      break;
+    default:
+      euclid2_many(x, L, cp, tp, 1, acc);
+      break;
+    }
+    for (int j = 0; j < nc; j++) {
+      if (acc[j] < b1) {
+        b2 = b1;
+        b1 = acc[j], bc = c0 + (size_t)j;
+      } else if (acc[j] < b2) {
+        b2 = acc[j];
+      }
+    }
+  }
+  *best = b1;
+  *second = b2;
+  return bc;
+}
+
+/* Bounds for the Euclidean assignment (Hamerly's): per series an upper
+ * bound hi on the distance (not squared) to its center and a lower bound
+ * lo on the distance to any other; per center the distance it moved at
+ * the last update (moved) and half the distance to its nearest other
+ * center (half). */
+typedef struct bounds {
+  double *hi, *lo;
+  double *moved, *half, *prev; /* [k], [k], [k][Td]: centers before update */
+  double *tail;                /* [k][Td + 1], see tails() */
+} bounds;
+
+/* Bounds are trusted only with this relative margin: far above the
+ * rounding of a sum of a few hundred squares (~1e-13), so a series kept
+ * on its center would be kept there by the full search too. */
+#define BOUND_MARGIN 1e-9
+
+/* Adds series x (its first m values observed; missing slots add 0) to
+ * the sums of cluster c, for step 4. */
+static inline void add_member(double *sums, size_t *cnt, size_t Td,
+                              const double *x, size_t m, size_t c) {
+  double *acc = sums + c * Td;
+  cnt[c]++;
+  for (size_t q = 0; q < m; q++)
+    acc[q] += x[q];
+}
+
+/* Step 1 for the Euclidean metric, with the labels the full search (every
+ * distance; the smallest wins, the lower index on ties) gives. After the
+ * first pass a series whose bounds show that its center is still the
+ * nearest by a clear margin gets only the distance to it, computed as the
+ * full search computes it (the same sum in the same order: dist[] and so
+ * the inertia are the same bits). Each series is added to its cluster's
+ * sums for step 4 while it is in cache (sums [k][T][d] and cnt [k] are
+ * zeroed first; unused when the iterations stop here). */
 static void assign_euclid(const gl_series *s, size_t k, const double *centers,
-                          int32_t *labels, double *dist) {
+                          int first, bounds *b, int32_t *labels, double *dist,
+                          double *sums, size_t *cnt) {
   size_t Td = s->T * s->d;
+  memset(sums, 0, k * Td * sizeof *sums);
+  memset(cnt, 0, k * sizeof *cnt);
+  tails(centers, k, Td, b->tail);
+  if (!first) {
+    double m1 = 0, m2 = 0; /* the two largest moves */
+    size_t a1 = 0;
+    for (size_t c = 0; c < k; c++) {
+      double m = 0;
+      const double *p = b->prev + c * Td, *q = centers + c * Td;
+      for (size_t e = 0; e < Td; e++)
+        m += (q[e] - p[e]) * (q[e] - p[e]);
+      b->moved[c] = sqrt(m);
+      if (b->moved[c] > m1) {
+        m2 = m1;
+        m1 = b->moved[c], a1 = c;
+      } else if (b->moved[c] > m2) {
+        m2 = b->moved[c];
+      }
+    }
+    for (size_t c = 0; c < k; c++) {
+      double h = INFINITY;
+      for (size_t o = 0; o < k; o++) {
+        if (o == c) continue;
+        double m = 0;
+        const double *p = centers + c * Td, *q = centers + o * Td;
+        for (size_t e = 0; e < Td; e++)
+          m += (q[e] - p[e]) * (q[e] - p[e]);
+        if (m < h) h = m;
+      }
+      b->half[c] = 0.5 * sqrt(h);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+      size_t a = (size_t)labels[i];
+      b->hi[i] += b->moved[a];
+      b->lo[i] -= a == a1 ? m2 : m1;
+    }
+  }
   for (size_t i = 0; i < s->n; i++) {
     const double *x = s->x + i * Td;
-    size_t L = s->len[i] * s->d, bc = 0;
-    double best = INFINITY;
-    for (size_t c0 = 0; c0 < k; c0 += 4) {
-      const double *cp[4];
-      double acc[4] = {0, 0, 0, 0};
-      int nc = k - c0 < 4 ? (int)(k - c0) : 4;
-      for (int j = 0; j < nc; j++)
-        cp[j] = centers + (c0 + (size_t)j) * Td;
-      switch (nc) {
-      case 4:
-        euclid2_many(x, L, cp, Td, 4, acc);
-        break;
-      case 3:
-        euclid2_many(x, L, cp, Td, 3, acc);
-        break;
-      case 2:
-        euclid2_many(x, L, cp, Td, 2, acc);
-        break;
-      default:
-        euclid2_many(x, L, cp, Td, 1, acc);
-        break;
+    size_t L = s->len[i] * s->d;
+    if (!first) {
+      size_t a = (size_t)labels[i];
+      double z = b->lo[i] > b->half[a] ? b->lo[i] : b->half[a];
+      z *= 1 - BOUND_MARGIN;
+      if (b->hi[i] < z) {
+        const double *cp[1] = {centers + a * Td};
+        const double *tp[1] = {b->tail + a * (Td + 1)};
+        double d2;
+        euclid2_many(x, L, cp, tp, 1, &d2);
+        b->hi[i] = sqrt(d2);
+        if (b->hi[i] < z) {
+          dist[i] = d2;
+          add_member(sums, cnt, Td, x, L, a);
+          continue;
+        }
       }
-      for (int j = 0; j < nc; j++)
-        if (acc[j] < best) best = acc[j], bc = c0 + (size_t)j;
     }
-    labels[i] = (int32_t)bc;
+    double best, second;
+    size_t c = nearest_euclid(x, L, centers, b->tail, k, Td, &best, &second);
+    labels[i] = (int32_t)c;
     dist[i] = best;
+    b->hi[i] = sqrt(best);
+    b->lo[i] = sqrt(second);
+    add_member(sums, cnt, Td, x, L, c);
   }
 }
 
@@ -430,21 +558,10 @@ static void assign(const gl_series *s, const gl_kmeans_opts *o,
   }
 }
 
-/* Step 4, Euclidean: member means; sums [k][T][d], cnt [k]. */
-static void update_mean(const gl_series *s, const gl_kmeans_opts *o,
-                        const int32_t *labels, double *centers, double *sums,
-                        size_t *cnt) {
-  size_t Td = s->T * s->d, k = (size_t)o->k;
-  memset(sums, 0, k * Td * sizeof *sums);
-  memset(cnt, 0, k * sizeof *cnt);
-  for (size_t i = 0; i < s->n; i++) {
-    size_t c = (size_t)labels[i], m = s->len[i] * s->d;
-    const double *xi = s->x + i * Td;
-    double *acc = sums + c * Td;
-    cnt[c]++;
-    for (size_t q = 0; q < m; q++) /* missing slots add 0 */
-      acc[q] += xi[q];
-  }
+/* Step 4, Euclidean: each center the mean of its members, from their
+ * sums [k][T][d] (added in index order during step 1) and counts [k]. */
+static void mean_centers(size_t k, size_t Td, const double *sums,
+                         const size_t *cnt, double *centers) {
   for (size_t c = 0; c < k; c++) {
     if (!cnt[c]) continue; /* empty: keeps its center */
     double nc = (double)cnt[c], *ctr = centers + c * Td;
@@ -501,8 +618,18 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
   size_t *cnt = malloc((dtw ? k * T : k) * sizeof *cnt);
   double *M = dtw ? malloc(T * T * sizeof *M) : NULL;
   size_t *path = dtw ? malloc(2 * (2 * T - 1) * sizeof *path) : NULL;
+  bounds b = {0};
+  if (!dtw) {
+    b.hi = malloc(n * sizeof *b.hi);
+    b.lo = malloc(n * sizeof *b.lo);
+    b.moved = malloc(k * sizeof *b.moved);
+    b.half = malloc(k * sizeof *b.half);
+    b.prev = malloc(k * T * d * sizeof *b.prev);
+    b.tail = malloc(k * (T * d + 1) * sizeof *b.tail);
+  }
   int rc = 0;
-  if (!dist || !rows || !sums || !cnt || (dtw && (!M || !path))) {
+  if (!dist || !rows || !sums || !cnt || (dtw && (!M || !path)) ||
+      (!dtw && (!b.hi || !b.lo || !b.moved || !b.half || !b.prev || !b.tail))) {
     rc = fail(msg, msglen,
               "k-means: out of memory for the work arrays "
               "(n = %zu, k = %zu, T = %zu, d = %zu)",
@@ -514,7 +641,7 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
     if (dtw)
       assign(s, o, r->centers, it > 1, r->labels, dist, rows);
     else
-      assign_euclid(s, k, r->centers, r->labels, dist);
+      assign_euclid(s, k, r->centers, it == 1, &b, r->labels, dist, sums, cnt);
     double sum = 0;
     for (size_t i = 0; i < n; i++)
       sum += dist[i];
@@ -524,8 +651,10 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
     if (it > 1 && prev - inertia < o->tol) break;
     if (dtw)
       update_dba(s, o, r->labels, r->centers, sums, cnt, M, path);
-    else
-      update_mean(s, o, r->labels, r->centers, sums, cnt);
+    else {
+      memcpy(b.prev, r->centers, k * T * d * sizeof *b.prev);
+      mean_centers(k, T * d, sums, cnt, r->centers);
+    }
     prev = inertia;
   }
 done:
@@ -535,6 +664,8 @@ done:
   free(cnt);
   free(M);
   free(path);
+  free(b.hi), free(b.lo), free(b.moved), free(b.half), free(b.prev);
+  free(b.tail);
   return rc;
 }
 

@@ -88,9 +88,15 @@ int gl_kmeans(const gl_series *s, const gl_kmeans_opts *o,
  * (the Python reference starts from the centers the C run chose);
  * init_centers is a copy of init. Returns as gl_kmeans. For it = 1 ..
  * max_iter:
- *   1. Assign: label(i) = the center c with the smallest gl_dist2(metric,
- *      series i (len[i] slots), center c (T slots)); ties go to the lowest
- *      c. (Nearest-center searches may abandon a distance early, but only
+ *   1. Assign: label(i) = the center c with the smallest distance to
+ *      series i; ties go to the lowest c. DTW: gl_dist2(metric, series i
+ *      (len[i] slots), center c (T slots)). Euclidean: the running sum of
+ *      (x[i][t][f] - center[t][f])^2 over the series' observed values
+ *      (t < len[i]; slot, then feature order), plus the center's tail:
+ *      the sum of its squared values from slot len[i] on, added from its
+ *      last value backwards (tail(e) = tail(e + 1) + v(e)^2, tail = 0
+ *      past the end) - mathematically gl_dist2, rounded differently.
+ *      (Nearest-center searches may skip or abandon a distance, but only
  *      once it provably cannot win: labels are those of the full
  *      computation.)
  *   2. inertia = (the sum of those distances, added in index order) / n.

@@ -258,7 +258,8 @@ def scale(ts, features, min_obs):
     features is observed (moved up, in order) and is dropped with fewer
     than min_obs of them; then per series and feature, (x - mean) / sd
     over the observed non-NaN values (population sd; 1 if not > 0), sums
-    in slot order; NaN and padding -> 0. Returns (X, wgms_ids)."""
+    in slot order; NaN and padding -> 0. Returns (X, wgms_ids, lens): lens
+    the observed slots of each series."""
     src = [ts["features"].index(f) for f in features]
     x = ts["data"][:, :, src]                  # (n, T, d), NaN-padded
     n, T, d = x.shape
@@ -288,36 +289,52 @@ def scale(ts, features, min_obs):
         sd = np.where(cnt > 0, np.sqrt(ss / cnt), 0.0)
     sd = np.where(sd > 0, sd, 1.0)
     y = (x - mean[:, None, :]) / sd[:, None, :]
-    return np.where(valid, y, 0.0), ids
+    return np.where(valid, y, 0.0), ids, L
 
 
 # ---- (c) Euclidean k-means ------------------------------------------------------
 
 
-def kmeans_from(X, init, max_iter, tol):
-    """gl_kmeans_from, Euclidean: X (n, T, d) zero-padded scaled series,
-    init (k, T, d). Distances add (x - c)^2 in slot, then feature order;
-    ties go to the lowest center; inertia = the distances' sum in index
-    order / n; stop when it > 1 and prev - inertia < tol; a center becomes
-    the mean of its members (summed in index order), an empty one keeps its
-    value. Returns labels, inertia, iterations, centers."""
+def kmeans_from(X, lens, init, max_iter, tol):
+    """gl_kmeans_from, Euclidean: X (n, T, d) zero-padded scaled series
+    with lens observed slots each, init (k, T, d). A distance adds (x - c)^2
+    over the series' observed values (slot, then feature order), then the
+    center's tail: its squared values from slot lens on, summed from its
+    last value backwards; ties go to the lowest center; inertia = the
+    distances' sum in index order / n; stop when it > 1 and prev - inertia
+    < tol; a center becomes the mean of its members (summed in index
+    order), an empty one keeps its value. Returns labels, inertia,
+    iterations, centers."""
     n = X.shape[0]
     k = init.shape[0]
-    Xt = np.ascontiguousarray(X.reshape(n, -1).T)    # (T*d, n)
     Xf = X.reshape(n, -1)
+    Td = Xf.shape[1]
+    Lv = np.asarray(lens, dtype=np.int64) * X.shape[2]  # observed values
+    order = np.argsort(-Lv, kind="stable")   # longest first: the series
+    Ls = Lv[order]                           # observed at q are a prefix
+    Xt = np.ascontiguousarray(Xf[order].T)   # (T*d, n), in that order
+    live = np.searchsorted(-Ls, -np.arange(Td), side="left")  # Ls > q
     C = init.reshape(k, -1).copy()
     D = np.empty((n, k))
+    Dn = np.empty((n, k))
     buf = np.empty((n, k))
+    tail = np.zeros((k, Td + 1))
     prev = 0.0
     labels, inertia, it = None, None, 0
     for it in range(1, max_iter + 1):
         D.fill(0.0)
-        for q in range(Xt.shape[0]):                 # one running sum each
-            np.subtract(Xt[q][:, None], C[:, q][None, :], out=buf)
-            np.multiply(buf, buf, out=buf)
-            D += buf
-        labels = np.argmin(D, axis=1)                # first minimum
-        dist = D[np.arange(n), labels]
+        for q in range(Td):                  # one running sum each
+            m = int(live[q])
+            if m == 0:
+                break
+            np.subtract(Xt[q, :m][:, None], C[:, q][None, :], out=buf[:m])
+            np.multiply(buf[:m], buf[:m], out=buf[:m])
+            D[:m] += buf[:m]
+        tail[:, :Td] = np.cumsum((C * C)[:, ::-1], axis=1)[:, ::-1]
+        D += tail[:, Ls].T
+        Dn[order] = D                        # back to index order
+        labels = np.argmin(Dn, axis=1)               # first minimum
+        dist = Dn[np.arange(n), labels]
         inertia = float(np.cumsum(dist)[-1]) / n     # in index order
         if it > 1 and prev - inertia < tol:
             break
@@ -563,7 +580,7 @@ def main():
             chk.failed += 1
             continue
         t0 = time.perf_counter()
-        X, ids = scale(ts, feats, int(opts["min_obs"]))
+        X, ids, lens = scale(ts, feats, int(opts["min_obs"]))
         timings[f"{ns}: scale"] = time.perf_counter() - t0
         if a.check:
             check_scaled(chk, project, ns, X)
@@ -574,7 +591,8 @@ def main():
             continue
         t0 = time.perf_counter()
         labels, inertia, iters, centers = kmeans_from(
-            X, m["init_centers"], int(opts["max_iter"]), float(opts["tol"]))
+            X, lens, m["init_centers"], int(opts["max_iter"]),
+            float(opts["tol"]))
         timings[f"{ns}: kmeans"] = time.perf_counter() - t0
         print(f"{ns}: euclidean k-means, k = {m['n_clusters']}: inertia "
               f"{inertia:.6g} after {iters} iterations")
