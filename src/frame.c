@@ -506,6 +506,18 @@ static int key_eq(const hp_value *t, const size_t *k, size_t nk,
   return 1;
 }
 
+/* 0 if row r has a null key and such rows are dropped (drop), else 1 and
+ * the hash of its key (kv: nulls are keys, as in key_hash). */
+static int row_hash(const hp_value *t, const size_t *k, size_t nk,
+                    const uint8_t *const *valid, int drop,
+                    const uint8_t *const *kv, size_t r, uint64_t *h) {
+  for (size_t i = 0; drop && i < nk; i++)
+    if (is_null(t, k[i], valid[i], r))
+      return 0;
+  *h = key_hash(t, k, nk, kv, r);
+  return 1;
+}
+
 static int32_t new_group(grouping *g, size_t r) {
   hp__grow(&g->first, &g->cap, g->ngroups + 1, sizeof *g->first);
   g->first[g->ngroups] = (int64_t)r;
@@ -572,31 +584,50 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
   size_t cap = 64;
   while (cap < 2 * n + 2 && cap < ((size_t)1 << 40))
     cap *= 2;
-  int32_t *slot = hp__xmalloc(cap * sizeof *slot);
+  /* open addressing; a slot keeps the top half of its key's hash, so that
+   * only a probable match reads the group's key row. Rows are hashed
+   * AHEAD rows before their turn and their slots prefetched: with many
+   * groups the table is far larger than the caches. */
+  typedef struct gslot {
+    int32_t gid; /* -1: empty */
+    uint32_t tag;
+  } gslot;
+  enum { AHEAD = 16 };
+  gslot *slot = hp__xmalloc(cap * sizeof *slot);
   for (size_t i = 0; i < cap; i++)
-    slot[i] = -1;
+    slot[i].gid = -1;
   const uint8_t *const *kv = null_keys && nullable ? valid : NULL;
+  int drop = nullable && !kv; /* rows with a null key get -1 */
+  uint64_t hs[AHEAD];
+  uint8_t ok[AHEAD];
+  for (size_t j = 0; j < AHEAD && j < n; j++)
+    ok[j] = (uint8_t)row_hash(t, k, nk, valid, drop, kv, j, &hs[j]);
   for (size_t r = 0; r < n; r++) {
-    int null = 0;
-    for (size_t i = 0; nullable && !kv && i < nk && !null; i++)
-      null = is_null(t, k[i], valid[i], r);
-    if (null) {
+    size_t q = r % AHEAD;
+    int has = ok[q];
+    uint64_t h = hs[q];
+    if (r + AHEAD < n) {
+      ok[q] = (uint8_t)row_hash(t, k, nk, valid, drop, kv, r + AHEAD, &hs[q]);
+      if (ok[q])
+        __builtin_prefetch(&slot[hs[q] & (cap - 1)]);
+    }
+    if (!has) {
       g->gid[r] = -1;
       continue;
     }
-    size_t h = (size_t)key_hash(t, k, nk, kv, r) & (cap - 1);
-    for (;;) {
-      int32_t s = slot[h];
-      if (s < 0) {
-        slot[h] = new_group(g, r);
-        g->gid[r] = slot[h];
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (size_t p = (size_t)h & (cap - 1);; p = (p + 1) & (cap - 1)) {
+      gslot *sl = &slot[p];
+      if (sl->gid < 0) {
+        sl->gid = new_group(g, r);
+        sl->tag = tag;
+        g->gid[r] = sl->gid;
         break;
       }
-      if (key_eq(t, k, nk, kv, (size_t)g->first[s], r)) {
-        g->gid[r] = s;
+      if (sl->tag == tag && key_eq(t, k, nk, kv, (size_t)g->first[sl->gid], r)) {
+        g->gid[r] = sl->gid;
         break;
       }
-      h = (h + 1) & (cap - 1);
     }
   }
   free(slot);
@@ -905,6 +936,22 @@ typedef struct states {
   vstate *v; /* [spec nv] */
 } states;
 
+/* What a value column's aggregations need beyond the count. */
+enum { NEED_SUM = 1, NEED_MINMAX = 2, NEED_MOMENTS = 4 };
+
+static unsigned needs_of(const spec *sp, const char *col) {
+  unsigned need = 0;
+  for (size_t i = 0; i < sp->naggs; i++) {
+    const agg *a = &sp->aggs[i];
+    if (!a->col || strcmp(a->col, col) != 0) continue;
+    need |= a->f == A_SUM || a->f == A_MEAN  ? NEED_SUM
+            : a->f == A_MIN || a->f == A_MAX ? NEED_MINMAX
+            : a->f == A_VAR || a->f == A_STD ? NEED_MOMENTS
+                                             : 0u;
+  }
+  return need;
+}
+
 static void states_init(states *st, const spec *sp, size_t ng,
                         const int *is_int) {
   st->ng = ng;
@@ -915,14 +962,19 @@ static void states_init(states *st, const spec *sp, size_t ng,
     v->is_int = is_int[j];
     v->n = hp__xcalloc(ng + 1, 8);
     v->isum = hp__xcalloc(ng + 1, 8);
-    v->ilo = hp__xmalloc((ng + 1) * 8);
-    v->ihi = hp__xmalloc((ng + 1) * 8);
+    v->ilo = hp__xcalloc(ng + 1, 8);
+    v->ihi = hp__xcalloc(ng + 1, 8);
     v->s = hp__xcalloc(ng + 1, 8);
     v->c = hp__xcalloc(ng + 1, 8);
     v->m = hp__xcalloc(ng + 1, 8);
     v->q = hp__xcalloc(ng + 1, 8);
-    v->lo = hp__xmalloc((ng + 1) * 8);
-    v->hi = hp__xmalloc((ng + 1) * 8);
+    v->lo = hp__xcalloc(ng + 1, 8);
+    v->hi = hp__xcalloc(ng + 1, 8);
+    /* min/max states start at their identities only when some
+     * aggregation reads them (no pages touched for the others: many
+     * groups make these arrays large) */
+    if (!(needs_of(sp, sp->vcols[j]) & NEED_MINMAX))
+      continue;
     for (size_t g = 0; g < ng; g++) {
       v->ilo[g] = INT64_MAX;
       v->ihi[g] = INT64_MIN;
@@ -940,22 +992,6 @@ static void states_free(states *st, const spec *sp) {
     free(v->c), free(v->m), free(v->q), free(v->lo), free(v->hi);
   }
   free(st->v);
-}
-
-/* What a value column's aggregations need beyond the count. */
-enum { NEED_SUM = 1, NEED_MINMAX = 2, NEED_MOMENTS = 4 };
-
-static unsigned needs_of(const spec *sp, const char *col) {
-  unsigned need = 0;
-  for (size_t i = 0; i < sp->naggs; i++) {
-    const agg *a = &sp->aggs[i];
-    if (!a->col || strcmp(a->col, col) != 0) continue;
-    need |= a->f == A_SUM || a->f == A_MEAN  ? NEED_SUM
-            : a->f == A_MIN || a->f == A_MAX ? NEED_MINMAX
-            : a->f == A_VAR || a->f == A_STD ? NEED_MOMENTS
-                                             : 0u;
-  }
-  return need;
 }
 
 /* The rows of one value column into v; the flags are constants at each
