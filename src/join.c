@@ -267,34 +267,34 @@ static int clashes(const jspec *s, const hp_value *other, int other_side,
   return !(s->same_names && is_key(s, name, other_side));
 }
 
-/* Key column i in the output: left's value, or right's where left is null
- * (right and outer joins with `on`). */
-static int coalesce_key(hp_value *out, const char *name, const hp_value *lt,
-                        const hp_value *rt, const int64_t *li,
-                        const int64_t *ri, size_t n) {
-  hp_value *a = take_or_null(lt, li, n), *b = take_or_null(rt, ri, n);
-  long ca = hp_table_find(a, name), cb = hp_table_find(b, name);
+/* Key column `name` of an outer or right join: the left row's value where
+ * there is one, else the right row's. L and R are the two sides already
+ * taken row by row (take_or_null with li and ri); L's key column is moved
+ * into out. */
+static int coalesce_key(hp_value *out, const char *name, hp_value *L,
+                        const hp_value *R, const int64_t *li, size_t n) {
+  long ca = hp_table_find(L, name), cb = hp_table_find(R, name);
   int rc;
-  if (hp_table_coltype(a, (size_t)ca) == HP_STRING) {
+  if (hp_table_coltype(L, (size_t)ca) == HP_STRING) {
     const char **v = hp__xcalloc(n + 1, sizeof *v);
     for (size_t r = 0; r < n; r++)
-      v[r] = li[r] >= 0 ? hp_table_str(a, (size_t)ca, r)
-                        : hp_table_str(b, (size_t)cb, r);
+      v[r] = li[r] >= 0 ? hp_table_str(L, (size_t)ca, r)
+                        : hp_table_str(R, (size_t)cb, r);
     rc = hp_table_add_column(out, name, HP_STRING, v, n);
     free(v);
   } else {
     hp_value *tmp = hp_table_new();
-    hp__table_move_column(tmp, a, (size_t)ca, NULL);
+    hp__table_move_column(tmp, L, (size_t)ca, NULL);
     hp_table_set_valid(tmp, 0, NULL);
     if (hp_table_coltype(tmp, 0) == HP_FLOAT64) {
       double *d = hp_table_column_mut(tmp, 0);
       for (size_t r = 0; r < n; r++)
         if (li[r] < 0)
-          d[r] = num_at(b, (size_t)cb, r);
+          d[r] = num_at(R, (size_t)cb, r);
     } else {
       size_t w = hp_table_coltype(tmp, 0) == HP_BOOL ? 1 : 8;
       char *d = hp_table_column_mut(tmp, 0);
-      const char *s = hp_table_column(b, (size_t)cb);
+      const char *s = hp_table_column(R, (size_t)cb);
       for (size_t r = 0; r < n; r++)
         if (li[r] < 0)
           memcpy(d + r * w, s + r * w, w);
@@ -302,8 +302,6 @@ static int coalesce_key(hp_value *out, const char *name, const hp_value *lt,
     rc = hp__table_move_column(out, tmp, 0, NULL);
     hp_value_free(tmp);
   }
-  hp_value_free(a);
-  hp_value_free(b);
   return rc;
 }
 
@@ -475,7 +473,7 @@ static int join_tables(hp_node_ctx *ctx, const jspec *s, const hp_value *lt,
     char *nm = clashes(s, rt, 1, name) ? hp__xasprintf("%s%s", name, s->sfx[0])
                                        : hp__xstrdup(name);
     if (coalesce && is_key(s, name, 0))
-      rc = coalesce_key(out, name, lt, rt, li, ri, n);
+      rc = coalesce_key(out, name, L, R, li, n);
     else
       rc = hp__table_move_column(out, L, c, nm);
     free(nm);
