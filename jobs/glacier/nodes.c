@@ -168,7 +168,11 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
       any = !isnan(fx[f][r]);
     if (any) keys[nk++] = (rowkey){(int64_t)id[r], (int64_t)yr[r], r};
   }
-  if (rc == HP_OK) qsort(keys, nk, sizeof *keys, by_id_year);
+  /* merge_data sorts by WGMS_ID and YEAR already: sort only if needed */
+  size_t in_order = 1;
+  for (size_t i = 1; rc == HP_OK && i < nk && in_order; i++)
+    in_order = by_id_year(&keys[i - 1], &keys[i]) < 0;
+  if (rc == HP_OK && !in_order) qsort(keys, nk, sizeof *keys, by_id_year);
   /* glaciers with at least min_obs rows; T = the longest */
   size_t ng = 0, T = 0;
   for (size_t a = 0, b; rc == HP_OK && a < nk; a = b) {
