@@ -43,8 +43,8 @@ char *hp__fs_tmp_name(const char *path);
  * (auto_da_alloc) writes the data of a file renamed over another to disk
  * there and then - 0.2-0.8 s for each 200-400 MB store file of a rerun.
  * Readers see the old file, none, or the new one, never part of one; a
- * crash in between leaves no file at path (a missing store value: its
- * task runs again on --resume). */
+ * crash or a failed rename in between leaves no file at path (a missing
+ * store value: its task runs again on --resume). */
 int hp__fs_replace(const char *tmp, const char *path);
 /* 1 if name (a file name, no directory) is a temporary name of that form,
  * *stem_len set to the length of the committed name it stands for. */

@@ -274,34 +274,57 @@ static int clashes(const jspec *s, const hp_value *other, int other_side,
 static int coalesce_key(hp_value *out, const char *name, hp_value *L,
                         const hp_value *R, const int64_t *li, size_t n) {
   long ca = hp_table_find(L, name), cb = hp_table_find(R, name);
+  hp_dtype ta = hp_table_coltype(L, (size_t)ca),
+           tb = hp_table_coltype(R, (size_t)cb);
   int rc;
-  if (hp_table_coltype(L, (size_t)ca) == HP_STRING) {
+  if (ta == HP_STRING) {
     const char **v = hp__xcalloc(n + 1, sizeof *v);
     for (size_t r = 0; r < n; r++)
       v[r] = li[r] >= 0 ? hp_table_str(L, (size_t)ca, r)
                         : hp_table_str(R, (size_t)cb, r);
     rc = hp_table_add_column(out, name, HP_STRING, v, n);
     free(v);
+    return rc;
+  }
+  /* a null key stays null, from whichever side gives the row */
+  const uint8_t *va = hp_table_valid(L, (size_t)ca),
+                *vb = hp_table_valid(R, (size_t)cb);
+  uint8_t *m = NULL;
+  int nulls = 0;
+  if (va || vb) {
+    m = hp__xmalloc(n + 1);
+    for (size_t r = 0; r < n; r++) {
+      m[r] = li[r] >= 0 ? !va || va[r] : !vb || vb[r];
+      nulls |= !m[r];
+    }
+  }
+  hp_value *tmp = hp_table_new();
+  if (ta != tb) { /* an int key matched to a float one: floats, as pandas */
+    double *v = hp__xmalloc((n + 1) * sizeof *v);
+    for (size_t r = 0; r < n; r++)
+      v[r] = li[r] >= 0 ? num_at(L, (size_t)ca, r) : num_at(R, (size_t)cb, r);
+    hp_table_add_column(tmp, name, HP_FLOAT64, v, n);
+    free(v);
   } else {
-    hp_value *tmp = hp_table_new();
     hp__table_move_column(tmp, L, (size_t)ca, NULL);
-    hp_table_set_valid(tmp, 0, NULL);
-    if (hp_table_coltype(tmp, 0) == HP_FLOAT64) {
+    if (ta == HP_FLOAT64) {
       double *d = hp_table_column_mut(tmp, 0);
       for (size_t r = 0; r < n; r++)
         if (li[r] < 0)
           d[r] = num_at(R, (size_t)cb, r);
     } else {
-      size_t w = hp_table_coltype(tmp, 0) == HP_BOOL ? 1 : 8;
+      size_t w = ta == HP_BOOL ? 1 : 8;
       char *d = hp_table_column_mut(tmp, 0);
       const char *s = hp_table_column(R, (size_t)cb);
       for (size_t r = 0; r < n; r++)
         if (li[r] < 0)
           memcpy(d + r * w, s + r * w, w);
     }
-    rc = hp__table_move_column(out, tmp, 0, NULL);
-    hp_value_free(tmp);
   }
+  hp_table_set_valid(tmp, 0, nulls ? m : NULL);
+  free(m);
+  rc = hp__table_move_column(out, tmp, 0, NULL);
+  hp_value_free(tmp);
   return rc;
 }
 

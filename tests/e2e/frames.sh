@@ -229,6 +229,38 @@ for np in 1 3; do
     "groupby sums with infinities = inf / -inf / nan (np=$np)"
 done
 
+# An outer join whose key is int64 with a null on the left (declared
+# int64: a masked null) and float64 on the right: the coalesced key is
+# float64 (pandas reads the left key as float64 and gives this output),
+# the left's null stays null, the right-only row takes the right's key.
+KJ=$SCRATCH/keyjoin && mkdir -p "$KJ/conf/base" "$KJ/data"
+printf 'k,a\n1,x\n,y\n3,z\n' >"$KJ/data/l.csv"
+printf 'k,b\n1.0,p\n2.5,q\n' >"$KJ/data/r.csv"
+cat >"$KJ/conf/base/catalog.yml" <<'Y'
+l: {type: csv, filepath: data/l.csv, columns: {k: int64}}
+r: {type: csv, filepath: data/r.csv}
+kj_outer: {type: csv, filepath: data/out/kj_outer.csv}
+kj_right: {type: csv, filepath: data/out/kj_right.csv}
+Y
+cat >"$KJ/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: o, func: frame.join, inputs: [l, r], outputs: kj_outer, args: {on: k, how: outer}}
+    - {node: g, func: frame.join, inputs: [l, r], outputs: kj_right, args: {on: k, how: right}}
+Y
+printf 'k,a,b\n1.0,x,p\n2.5,,q\n3.0,z,\n,y,\n' >"$SCRATCH/kj_outer_expected.csv"
+printf 'k,a,b\n1.0,x,p\n2.5,,q\n' >"$SCRATCH/kj_right_expected.csv"
+for np in 1 3; do
+  rm -rf "$KJ/data/out" "$KJ/data/store"
+  hp "$np" run "$KJ/conf"
+  expect_rc 0 "outer join of an int key with nulls and a float key np=$np"
+  for o in kj_outer kj_right; do
+    if /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" --sort "$KJ/data/out/$o.csv" \
+      "$SCRATCH/${o}_expected.csv"; then ok "$o: coalesced int/float key = pandas (np=$np)"
+    else fail "$o: coalesced int/float key = pandas (np=$np)"; fi
+  done
+done
+
 # Bad arguments: the node fails with a one-line message naming the problem.
 echo "sel: {type: memory}" >>"$P/conf/base/catalog.yml"
 bad() { # NODE-YAML EXPECTED-TEXT WHAT
