@@ -158,10 +158,15 @@ static int parse_int(const char *s, int64_t *out) {
   if (*s == '-' || *s == '+') neg = *s++ == '-';
   if (*s < '0' || *s > '9') return 0;
   uint64_t v = 0;
+  /* v * 10 + d stays <= lim; the divisions by 10 are of constants (no
+   * division per digit) */
   const uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  const uint64_t lim10 = neg ? ((uint64_t)INT64_MAX + 1) / 10
+                             : (uint64_t)INT64_MAX / 10;
+  const unsigned limd = (unsigned)(lim - lim10 * 10);
   while (*s >= '0' && *s <= '9') {
     unsigned d = (unsigned)(*s++ - '0');
-    if (v > (lim - d) / 10) return 0;
+    if (v > lim10 || (v == lim10 && d > limd)) return 0;
     v = v * 10 + d;
   }
   if (!at_end(s)) return 0;
