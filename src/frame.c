@@ -1040,9 +1040,8 @@ accumulate_rows(vstate *v, const void *data, const uint8_t *valid,
  * that a group's count is its size less its NaNs, and the state arrays
  * sit in locals the compiler need not reload after each store. */
 static inline __attribute__((always_inline)) void
-accumulate_floats(vstate *v, const double *x, const int32_t *gid,
-                              size_t n, size_t ng, const int64_t *size,
-                              unsigned need) {
+accumulate_floats(vstate *v, const double *x, const int32_t *gid, size_t n,
+                  size_t ng, const int64_t *size, unsigned need) {
   int64_t *restrict nan = v->n; /* zero until the end */
   double *restrict s = v->s, *restrict c = v->c;
   double *restrict lo = v->lo, *restrict hi = v->hi;
@@ -1078,19 +1077,14 @@ static void accumulate(vstate *v, const hp_value *t, size_t col,
   hp_dtype ty = hp_table_coltype(t, col);
   const void *data = hp_table_column(t, col);
   const int32_t *gid = gr->gid;
-  if (ty == HP_FLOAT64 && !valid) {
-    if (need == NEED_SUM) {
+  if (ty == HP_FLOAT64 && !valid && need <= NEED_MINMAX) { /* 0, SUM, MINMAX */
+    if (need == NEED_SUM)
       accumulate_floats(v, data, gid, n, gr->ngroups, size, NEED_SUM);
-      return;
-    }
-    if (need == NEED_MINMAX) {
+    else if (need == NEED_MINMAX)
       accumulate_floats(v, data, gid, n, gr->ngroups, size, NEED_MINMAX);
-      return;
-    }
-    if (need == 0) {
+    else
       accumulate_floats(v, data, gid, n, gr->ngroups, size, 0);
-      return;
-    }
+    return;
   }
   if (ty != HP_FLOAT64 && ty != HP_INT64 && ty != HP_BOOL) {
     for (size_t r = 0; r < n; r++)

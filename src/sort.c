@@ -228,17 +228,15 @@ static int sort_run(hp_node_ctx *ctx) {
 /* Sorted runs (the inputs, in partition order) merged into one. One run
  * (the finish after a single combine) is already the result. */
 static int sort_merge(hp_node_ctx *ctx) {
-  sort_args a;
-  HP_TRY(parse_sort(ctx, &a));
   size_t k = hp_node_ninputs(ctx);
   if (k == 1) {
     const hp_value *t;
-    int rc = hp__node_table(ctx, 0, &t);
-    sort_args_free(&a);
-    if (rc != HP_OK) return rc;
+    HP_TRY(hp__node_table(ctx, 0, &t));
     hp_value *v = hp__node_take_input(ctx, 0);
     return v ? hp_node_output(ctx, 0, v) : hp_node_fail(ctx, "out of memory");
   }
+  sort_args a;
+  HP_TRY(parse_sort(ctx, &a));
   const hp_value **in = hp__xcalloc(k + 1, sizeof *in);
   hp_value *all = NULL;
   hp_error err = HP_ERROR_INIT;

@@ -512,6 +512,21 @@ static int room_for(const char *path, size_t bytes, hp_error *err) {
   return HP_OK;
 }
 
+/* Ends a save of the closed temporary file tmp (freed here): moved to
+ * path if rc is HP_OK (hp__fs_replace), else removed. Returns rc or the
+ * move's error. */
+static int commit_tmp(char *tmp, const char *path, int rc, hp_error *err) {
+  if (rc == HP_OK && hp__fs_replace(tmp, path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path, tmp,
+                  strerror(errno));
+  if (rc != HP_OK) {
+    unlink(tmp);
+    H5Eclear2(H5E_DEFAULT);
+  }
+  free(tmp);
+  return rc;
+}
+
 int hp__h5_save(const char *path, const char *key, const hp_value *v,
                 const hp_lineage *lin, hp_error *err) {
   if (!path || !v || v->kind < HP_TABLE || v->kind > HP_GROUP)
@@ -554,15 +569,7 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
   h5_close(fcpl);
   h5_close(fapl);
   wctx_close(&w);
-  if (rc == HP_OK && hp__fs_replace(tmp, path) != 0)
-    rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path, tmp,
-                  strerror(errno));
-  if (rc != HP_OK) {
-    unlink(tmp);
-    H5Eclear2(H5E_DEFAULT);
-  }
-  free(tmp);
-  return rc;
+  return commit_tmp(tmp, path, rc, err);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -1961,15 +1968,7 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   h5_close(s.obj0);
   h5_close(s.file0);
   free(kind);
-  if (rc == HP_OK && hp__fs_replace(tmp, path) != 0)
-    rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path,
-                  tmp, strerror(errno));
-  if (rc != HP_OK) {
-    unlink(tmp);
-    H5Eclear2(H5E_DEFAULT);
-  }
-  free(tmp);
-  return rc;
+  return commit_tmp(tmp, path, rc, err);
 }
 
 int hp__h5_info(const char *path, const char *key, int64_t *nparts,

@@ -470,11 +470,7 @@ static void assign_euclid(const gl_series *s, size_t k, const double *centers,
     double m1 = 0, m2 = 0; /* the two largest moves */
     size_t a1 = 0;
     for (size_t c = 0; c < k; c++) {
-      double m = 0;
-      const double *p = b->prev + c * Td, *q = centers + c * Td;
-      for (size_t e = 0; e < Td; e++)
-        m += (q[e] - p[e]) * (q[e] - p[e]);
-      b->moved[c] = sqrt(m);
+      b->moved[c] = sqrt(slot2(b->prev + c * Td, centers + c * Td, Td));
       if (b->moved[c] > m1) {
         m2 = m1;
         m1 = b->moved[c], a1 = c;
@@ -485,11 +481,8 @@ static void assign_euclid(const gl_series *s, size_t k, const double *centers,
     for (size_t c = 0; c < k; c++) {
       double h = INFINITY;
       for (size_t o = 0; o < k; o++) {
-        if (o == c) continue;
-        double m = 0;
-        const double *p = centers + c * Td, *q = centers + o * Td;
-        for (size_t e = 0; e < Td; e++)
-          m += (q[e] - p[e]) * (q[e] - p[e]);
+        double m = o == c ? INFINITY
+                          : slot2(centers + c * Td, centers + o * Td, Td);
         if (m < h) h = m;
       }
       b->half[c] = 0.5 * sqrt(h);
