@@ -8,7 +8,8 @@
 # markdown bytes; HDF5 data, not attributes, which carry run ids). Then
 # tests/glacier/reference.py (pandas + numpy) recomputes merge_data, the
 # time series, the scaling and the Euclidean k-means from the C run's
-# initial centers, and must agree exactly. Bad input fails cleanly: a raw
+# initial centers, and must agree exactly. to_timeseries gives the same
+# series from rows out of order. Bad input fails cleanly: a raw
 # file without a column the pipeline filters on, a ragged CSV row, an
 # unknown metric.
 . "$(dirname "$0")/lib.bash"
@@ -166,6 +167,32 @@ if [ "$PANDAS" = 1 ]; then
 else
   echo "SKIP: reference check: /usr/bin/python3 lacks pandas (or numpy, h5py)" >&2
 fi
+
+# ---- to_timeseries from rows out of order ------------------------------------------
+# merge_data hands its rows over sorted by WGMS_ID and YEAR, and
+# to_timeseries skips its own sort then; rows in another order (a user's
+# own pipeline) must give the same series.
+U=$SCRATCH/unsorted
+new_glacier "$U" && mkdir -p "$U/data/03_primary"
+cp "$SCRATCH/np1/data/03_primary/merged.h5" "$U/data/03_primary/"
+cat >"$U/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: shuffle, func: frame.sort, inputs: merged, outputs: shuffled_step, args: {by: [YEAR, WGMS_ID], ascending: false}}
+    - node: to_timeseries
+      func: glacier.to_timeseries
+      inputs: {merged: shuffled_step, options: params:timeseries}
+      outputs: [timeseries, reference]
+Y
+hp 1 run "$U/conf"
+expect_rc 0 "to_timeseries from rows sorted by YEAR, WGMS_ID descending"
+same=1
+for d in data len wgms_id year; do
+  cmp -s <(h5dump -d "/$d" "$SCRATCH/np1/data/03_primary/timeseries.h5" | tail -n +2) \
+    <(h5dump -d "/$d" "$U/data/03_primary/timeseries.h5" | tail -n +2) || same=0
+done
+[ "$same" = 1 ] && ok "rows out of order: the same time series (data, len, wgms_id, year)" ||
+  fail "rows out of order: the time series differ"
 
 # ---- bad input ---------------------------------------------------------------------
 # bad_project NAME: a copy of the np=1 project's conf and raw files, run as
