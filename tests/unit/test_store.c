@@ -436,6 +436,38 @@ static void test_h5py(void) {
   hp_value_free(v);
 }
 
+/* An enum column whose data holds a value that is no member: that row
+ * reads as a null, the others as their names (h5py writes such files). */
+static void test_h5py_enum_outside(void) {
+  CASE("an enum value outside the enum's members reads as a null");
+  if (!run_h5py("mkenum.py",
+                "import sys, h5py, numpy as np\n"
+                "dt = h5py.enum_dtype({'a': 0, 'b': 1}, basetype='i1')\n"
+                "with h5py.File(sys.argv[1], 'w') as f:\n"
+                "    f.create_dataset('e', data=np.array([0, 7, 1, 1, 0], "
+                "dtype='i1'), dtype=dt)\n"
+                "    f['x'] = np.arange(5.0)\n",
+                in_dir("enum.h5")))
+    return;
+  hp_error err = HP_ERROR_INIT;
+  hp_value *v = NULL;
+  CHECK_OK(hp__h5_load(in_dir("enum.h5"), NULL, &v, &err), &err);
+  CHECK_EQ(hp_value_kind(v), HP_TABLE);
+  long c = hp_table_find(v, "e");
+  CHECK(c >= 0);
+  CHECK_EQ(hp_table_coltype(v, (size_t)c), HP_STRING);
+  const uint8_t *ok = hp_table_valid(v, (size_t)c);
+  CHECK(ok != NULL);
+  if (ok) {
+    CHECK_EQ(ok[0], 1);
+    CHECK_EQ(ok[1], 0);
+    CHECK_EQ(ok[2], 1);
+  }
+  CHECK_STR_EQ(hp_table_str(v, (size_t)c, 0), "a");
+  CHECK_STR_EQ(hp_table_str(v, (size_t)c, 2), "b");
+  hp_value_free(v);
+}
+
 static void test_h5py_reads_ours(void) {
   const char *py = NULL;
   if (system("python3 -c 'import h5py' > /dev/null 2>&1") == 0)
@@ -828,6 +860,7 @@ int main(void) {
   test_load_errors();
   test_foreign_layouts();
   test_h5py();
+  test_h5py_enum_outside();
   test_h5py_reads_ours();
   test_mapped();
   test_perf();
