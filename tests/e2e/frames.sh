@@ -221,13 +221,13 @@ done
 # the mean's count, as pandas leaves it.
 printf 'k,v\na,1\na,inf\nb,-inf\nb,2.5\nc,inf\nc,-inf\nd,1\nd,nan\n' >"$MX/data/in/part-0.csv"
 printf 'k,v\na,3\nb,4\nc,1\nd,3\n' >"$MX/data/in/part-1.csv"
-sed -i 's/agg: {v: \[sum, max, count\]}/agg: {v: [sum, mean, max]}/' "$MX/conf/base/pipelines.yml"
+sed -i 's/agg: {v: \[sum, max, count\]}/agg: {v: [sum, mean, max, min]}/' "$MX/conf/base/pipelines.yml"
 # a mean alone takes the path for float columns without a null mask
 echo '    - {node: m, func: frame.groupby, inputs: mixed, outputs: gb_mean, args: {by: k, agg: {v: mean}}}' \
   >>"$MX/conf/base/pipelines.yml"
 echo 'gb_mean: {type: csv, filepath: data/out/gb_mean.csv}' >>"$MX/conf/base/catalog.yml"
 printf 'k,v\na,inf\nb,-inf\nc,\nd,2.0\n' >"$SCRATCH/gb_mean_expected.csv"
-printf 'k,v_sum,v_mean,v_max\na,inf,inf,inf\nb,-inf,-inf,4.0\nc,,,inf\nd,4.0,2.0,3.0\n' >"$SCRATCH/gb_inf_expected.csv"
+printf 'k,v_sum,v_mean,v_max,v_min\na,inf,inf,inf,1.0\nb,-inf,-inf,4.0,-inf\nc,,,inf,-inf\nd,4.0,2.0,3.0,1.0\n' >"$SCRATCH/gb_inf_expected.csv"
 for np in 1 3; do
   rm -rf "$MX/data/out" "$MX/data/store"
   hp "$np" run "$MX/conf"
