@@ -311,8 +311,12 @@ static const char *whole_name(xp *x, int32_t ud) {
   return x->p->ug->dsname[ud];
 }
 
+/* The input a node's partitions follow: its first dataset input; none
+ * for a source, whose partitions are its own (every input whole). */
 static int first_input(const hp_plan *p, size_t n) {
   const hp_node *u = &p->upipe->nodes[n];
+  if (mode_of(p, n) == HP_MODE_SOURCE)
+    return -1;
   for (size_t i = 0; i < u->nin; i++)
     if (!hp__is_param(u->in[i].ds))
       return (int)i;
@@ -632,8 +636,13 @@ static void bind_task_level(xp *x) {
   memcpy(p->fn, o->fn, g->nnodes * sizeof *p->fn);
   p->keep = hp__xcalloc(g->nnodes + 1, 1);
   memset(p->keep, 1, g->nnodes);
+  /* a task has its user node's priority (the longest path in the user's
+   * nodes): stitches, gathers and combines are steps of one node, and
+   * counting them would put a partitioned node ahead of a whole one
+   * that takes as long */
   p->prio = hp__xcalloc(g->nnodes + 1, sizeof *p->prio);
-  hp__graph_priority(g, p->keep, p->prio);
+  for (size_t t = 0; t < g->nnodes; t++)
+    p->prio[t] = o->uprio[o->task[t].unode];
 }
 
 int hp__part_expand(hp_plan *p, hp_error *err) {

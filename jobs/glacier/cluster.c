@@ -714,31 +714,74 @@ void gl_kmeans_free(gl_kmeans_result *r) {
 
 /* ---- silhouette ---------------------------------------------------------- */
 
-double gl_silhouette(const gl_series *s, gl_metric m, const int32_t *labels,
-                     int k) {
-  if (k < 2 || !s || s->n < 2) return 0;
-  size_t n = s->n, T = s->T, d = s->d, Td = T * d, kk = (size_t)k;
-  size_t step = (n + SIL_MAX - 1) / SIL_MAX, ns = (n + step - 1) / step;
-  if (ns < 2) return 0;
-  for (size_t p = 0; p < ns; p++)
-    if (labels[p * step] < 0 || labels[p * step] >= k) return NAN;
-  /* sum[p][c]: distances from sampled series p to cluster c's; pairs are
-   * visited row by row, so each p receives them in index order */
-  double *sum = calloc(ns * kk, sizeof *sum);
-  size_t *cnt = calloc(kk, sizeof *cnt);
-  double *rows = malloc(T * sizeof *rows);
-  double res = NAN;
-  if (!sum || !cnt || !rows) goto done;
-  for (size_t p = 0; p < ns; p++)
-    cnt[labels[p * step]]++;
-  for (size_t p = 0; p < ns; p++) {
-    size_t i = p * step, li = labels[i];
+/* The sample: series p * step for p < ns (returned). */
+static size_t sil_sample(size_t n, size_t *step) {
+  *step = n ? (n + SIL_MAX - 1) / SIL_MAX : 1;
+  return (n + *step - 1) / *step;
+}
+
+/* Pairs (p, q) with q > p in the rows before row p of ns. */
+static size_t pairs_before(size_t p, size_t ns) {
+  return p * (2 * ns - p - 1) / 2;
+}
+
+size_t gl_sil_block(size_t n, size_t b, size_t nblocks, size_t *p0,
+                    size_t *p1) {
+  size_t step, ns = sil_sample(n, &step), total = pairs_before(ns, ns);
+  size_t row[2];
+  for (int e = 0; e < 2; e++) {
+    /* the first row whose pairs before it reach the block's share */
+    size_t want = nblocks ? total / nblocks * (b + (size_t)e) +
+                                total % nblocks * (b + (size_t)e) / nblocks
+                          : 0, p = 0;
+    while (p < ns && pairs_before(p, ns) < want)
+      p++;
+    row[e] = p;
+  }
+  *p0 = row[0];
+  *p1 = row[1];
+  return pairs_before(row[1], ns) - pairs_before(row[0], ns);
+}
+
+int gl_sil_distances(const gl_series *s, gl_metric m, size_t b,
+                     size_t nblocks, double *out) {
+  size_t p0, p1, step, ns = sil_sample(s->n, &step), d = s->d,
+                       Td = s->T * d;
+  gl_sil_block(s->n, b, nblocks, &p0, &p1);
+  double *rows = malloc((s->T ? s->T : 1) * sizeof *rows);
+  if (!rows) return -1;
+  for (size_t p = p0; p < p1; p++) {
+    size_t i = p * step;
     const double *xi = s->x + i * Td;
     for (size_t q = p + 1; q < ns; q++) {
       size_t j = q * step;
-      double v = sqrt(
-          dist2(m, xi, s->len[i], s->x + j * Td, s->len[j], d, rows, INFINITY));
-      sum[p * kk + (size_t)labels[j]] += v;
+      *out++ = sqrt(dist2(m, xi, s->len[i], s->x + j * Td, s->len[j], d,
+                          rows, INFINITY));
+    }
+  }
+  free(rows);
+  return 0;
+}
+
+double gl_silhouette_of(size_t n, const int32_t *labels, int k,
+                        const double *dist) {
+  size_t step, ns = sil_sample(n, &step), kk = (size_t)k;
+  if (k < 2 || ns < 2) return 0;
+  for (size_t p = 0; p < ns; p++)
+    if (labels[p * step] < 0 || labels[p * step] >= k) return NAN;
+  /* sum[p][c]: distances from sampled series p to cluster c's; pairs come
+   * row by row, so each p receives them in index order */
+  double *sum = calloc(ns * kk, sizeof *sum);
+  size_t *cnt = calloc(kk, sizeof *cnt);
+  double res = NAN;
+  if (!sum || !cnt) goto done;
+  for (size_t p = 0; p < ns; p++)
+    cnt[labels[p * step]]++;
+  for (size_t p = 0; p < ns; p++) {
+    size_t li = (size_t)labels[p * step];
+    for (size_t q = p + 1; q < ns; q++) {
+      double v = *dist++;
+      sum[p * kk + (size_t)labels[q * step]] += v;
       sum[q * kk + li] += v;
     }
   }
@@ -760,6 +803,17 @@ double gl_silhouette(const gl_series *s, gl_metric m, const int32_t *labels,
 done:
   free(sum);
   free(cnt);
-  free(rows);
+  return res;
+}
+
+double gl_silhouette(const gl_series *s, gl_metric m, const int32_t *labels,
+                     int k) {
+  if (k < 2 || !s) return 0;
+  size_t p0, p1, np = gl_sil_block(s->n, 0, 1, &p0, &p1);
+  double *dist = malloc((np ? np : 1) * sizeof *dist);
+  double res = NAN;
+  if (dist && gl_sil_distances(s, m, 0, 1, dist) == 0)
+    res = gl_silhouette_of(s->n, labels, k, dist);
+  free(dist);
   return res;
 }

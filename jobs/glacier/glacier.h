@@ -141,6 +141,22 @@ void gl_kmeans_free(gl_kmeans_result *r);
 double gl_silhouette(const gl_series *s, gl_metric m, const int32_t *labels,
                      int k);
 
+/* gl_silhouette in pieces, so that its distances (nearly all of its time)
+ * can be computed by several tasks. Its distances are those of the pairs
+ * (p, q), q > p, of the ns sampled series, row by row: p ascending, q
+ * ascending within a row. Cut into nblocks blocks of whole rows with about
+ * as many pairs each, block b holds rows [*p0, *p1); gl_sil_block returns
+ * its number of pairs, and gl_sil_distances writes its distances to out
+ * (-1 if out of memory). gl_silhouette_of takes every block's distances in
+ * block order (n: the series count) and does what gl_silhouette does with
+ * them: the result does not depend on nblocks. */
+size_t gl_sil_block(size_t n, size_t b, size_t nblocks, size_t *p0,
+                    size_t *p1);
+int gl_sil_distances(const gl_series *s, gl_metric m, size_t b,
+                     size_t nblocks, double *out);
+double gl_silhouette_of(size_t n, const int32_t *labels, int k,
+                        const double *dist);
+
 /* An SVG document (NUL-terminated, malloc'd; NULL if out of memory): one
  * panel per cluster in a grid, each member series' feature f drawn as a
  * grey polyline over its observed slots, the center's in red, panel titles

@@ -12,6 +12,8 @@
  *                          series and feature
  *   glacier.kmeans         time-series k-means (cluster.c)
  *   glacier.plot           the clusters as an SVG (plot.c)
+ *   glacier.distances      the silhouette's pair distances, in blocks
+ *                          (a source: one task per block)
  *   glacier.metrics        inertia and silhouette of a model
  *   glacier.compare        promotes the better of two models
  *
@@ -455,10 +457,23 @@ typedef struct km_opts {
   const char *metric;
 } km_opts;
 
+/* params: metric (euclidean, the default, or dtw) as *name and *m. */
+static int metric_of(hp_node_ctx *ctx, const hp_tree *opt, const char **name,
+                     gl_metric *m) {
+  *name = hp_tree_str(opt, "metric", "euclidean");
+  *m = GL_EUCLIDEAN;
+  if (strcmp(*name, "euclidean") != 0 && strcmp(*name, "dtw") != 0)
+    return hp_node_fail(ctx, "params: metric must be euclidean or dtw, not '%s'",
+                        *name);
+  *m = strcmp(*name, "dtw") == 0 ? GL_DTW : GL_EUCLIDEAN;
+  return HP_OK;
+}
+
 static int read_km(hp_node_ctx *ctx, const hp_tree *opt, km_opts *k) {
   int64_t nk, it, dba, seed;
   double tol;
-  k->metric = hp_tree_str(opt, "metric", "euclidean");
+  gl_metric m;
+  GL_TRY(metric_of(ctx, opt, &k->metric, &m));
   if (hp_tree_i64(opt, "n_clusters", 3, &nk) != HP_OK ||
       hp_tree_i64(opt, "max_iter", 50, &it) != HP_OK ||
       hp_tree_i64(opt, "dba_iter", 10, &dba) != HP_OK ||
@@ -466,18 +481,10 @@ static int read_km(hp_node_ctx *ctx, const hp_tree *opt, km_opts *k) {
       hp_tree_f64(opt, "tol", 1e-6, &tol) != HP_OK)
     return hp_node_fail(ctx, "params: n_clusters, max_iter, dba_iter and seed "
                              "must be integers, tol a number");
-  if (strcmp(k->metric, "euclidean") != 0 && strcmp(k->metric, "dtw") != 0)
-    return hp_node_fail(ctx,
-                        "params: metric must be euclidean or dtw, not "
-                        "'%s'",
-                        k->metric);
   if (nk < 1 || nk > 1000 || it < 1 || dba < 1 || !(tol >= 0))
     return hp_node_fail(ctx, "params: need 1 <= n_clusters <= 1000, max_iter "
                              ">= 1, dba_iter >= 1, tol >= 0");
-  k->o = (gl_kmeans_opts){
-      (int)nk,  strcmp(k->metric, "dtw") == 0 ? GL_DTW : GL_EUCLIDEAN,
-      (int)it,  tol,
-      (int)dba, (uint64_t)seed};
+  k->o = (gl_kmeans_opts){(int)nk, m, (int)it, tol, (int)dba, (uint64_t)seed};
   return HP_OK;
 }
 
@@ -652,11 +659,91 @@ static int plot_run(hp_node_ctx *ctx) {
   return hp_node_output(ctx, 0, t);
 }
 
+/* ---- glacier.distances
+ * -------------------------------------------------------------------- */
+
+/* args {blocks: 8}: the source's partition count. */
+static int distances_nparts(const hp_tree *args, size_t *n, char *msg,
+                            size_t len) {
+  int64_t b;
+  if (hp_tree_i64(args, "blocks", 8, &b) != HP_OK || b < 1 || b > 4096) {
+    snprintf(msg, len, "args: blocks must be an integer from 1 to 4096");
+    return 1;
+  }
+  *n = (size_t)b;
+  return 0;
+}
+
+/* scaled + params:model_options {metric} -> block hp_node_part of the
+ * silhouette's pair distances (float64 [pairs], gl_sil_block): a source
+ * whose partitions are the blocks, so that several tasks share the
+ * silhouette's work. The whole dataset is every pair in order, the input
+ * 'distances' of glacier.metrics. */
+static int distances_run(hp_node_ctx *ctx) {
+  const hp_value *in;
+  const hp_tree *opt;
+  const char *name;
+  gl_metric m;
+  ts_view v;
+  GL_TRY(input_of(ctx, "scaled", HP_GROUP, &in));
+  GL_TRY(param_of(ctx, "options", &opt));
+  GL_TRY(metric_of(ctx, opt, &name, &m));
+  GL_TRY(ts_view_of(ctx, in, "scaled", &v));
+  size_t b = hp_node_part(ctx), nb = hp_node_nparts(ctx), p0, p1;
+  size_t np = gl_sil_block(v.n, b, nb, &p0, &p1);
+  gl_series s;
+  size_t *lens;
+  hp_value *a = hp_array_new(HP_FLOAT64, 1, &np);
+  if (!a || as_series(&v, &s, &lens) != 0) {
+    hp_value_free(a);
+    return hp_node_fail(ctx, "out of memory");
+  }
+  int bad = gl_sil_distances(&s, m, b, nb, hp_array_data_mut(a));
+  free(lens);
+  if (bad) {
+    hp_value_free(a);
+    return hp_node_fail(ctx, "out of memory");
+  }
+  return hp_node_output(ctx, 0, a);
+}
+
 /* ---- glacier.metrics
  * ---------------------------------------------------------------------- */
 
-/* scaled + model + params:model_options {name} -> one row: name, metric,
- * n_clusters, features, n_series, inertia, silhouette, iterations. */
+/* The silhouette of labels lab: from input 'distances' (glacier.distances,
+ * computed with the model's metric) when the node has one, else here. */
+static int silhouette_of(hp_node_ctx *ctx, const hp_tree *opt,
+                         const hp_value *model, const gl_series *s,
+                         const int32_t *lab, int k, double *sil) {
+  const char *metric = hp_group_attr_str(model, "metric"), *dm;
+  gl_metric m = metric && strcmp(metric, "dtw") == 0 ? GL_DTW : GL_EUCLIDEAN;
+  if (hp_node_input_index(ctx, "distances") < 0) {
+    *sil = gl_silhouette(s, m, lab, k);
+    return HP_OK;
+  }
+  const hp_value *dist;
+  gl_metric dmm;
+  size_t p0, p1, np = gl_sil_block(s->n, 0, 1, &p0, &p1);
+  GL_TRY(input_of(ctx, "distances", HP_ARRAY, &dist));
+  GL_TRY(metric_of(ctx, opt, &dm, &dmm));
+  if (hp_array_dtype(dist) != HP_FLOAT64 || hp_array_ndim(dist) != 1 ||
+      hp_array_size(dist) != np)
+    return hp_node_fail(ctx,
+                        "input 'distances' is not the %zu pair distances of "
+                        "the %zu series (glacier.distances of 'scaled')",
+                        np, s->n);
+  if (dmm != m)
+    return hp_node_fail(ctx,
+                        "input 'distances' is %s (params: metric), the model "
+                        "%s",
+                        dm, metric ? metric : "euclidean");
+  *sil = gl_silhouette_of(s->n, lab, k, hp_array_data(dist));
+  return HP_OK;
+}
+
+/* scaled + model + params:model_options {name} (+ distances) -> one row:
+ * name, metric, n_clusters, features, n_series, inertia, silhouette,
+ * iterations. */
 static int metrics_run(hp_node_ctx *ctx) {
   const hp_tree *opt;
   const hp_value *model;
@@ -669,12 +756,13 @@ static int metrics_run(hp_node_ctx *ctx) {
   size_t *lens;
   GL_TRY(model_inputs(ctx, &v, &model, &k, &lab, &s, &lens));
   const char *metric = hp_group_attr_str(model, "metric");
-  gl_metric m = metric && strcmp(metric, "dtw") == 0 ? GL_DTW : GL_EUCLIDEAN;
-  double sil = gl_silhouette(&s, m, lab, (int)k);
-  hp_group_attr_f64(model, "inertia", &inertia);
-  hp_group_attr_i64(model, "iterations", &iters);
+  double sil = NAN;
+  int rc = silhouette_of(ctx, opt, model, &s, lab, (int)k, &sil);
   free(lab);
   free(lens);
+  if (rc != HP_OK) return rc;
+  hp_group_attr_f64(model, "inertia", &inertia);
+  hp_group_attr_i64(model, "iterations", &iters);
   char feats[1024] = "";
   for (size_t f = 0, at = 0; f < v.F && at < sizeof feats; f++)
     at += (size_t)snprintf(feats + at, sizeof feats - at, "%s%s", f ? " " : "",
@@ -830,6 +918,12 @@ static const hp_node_type glacier_nodes[] = {
      .name = "glacier.plot",
      .run = plot_run,
      .doc = "the clusters of a model as an SVG"},
+    {.abi = HP_NODE_ABI,
+     .name = "glacier.distances",
+     .run = distances_run,
+     .mode = HP_MODE_SOURCE,
+     .nparts = distances_nparts,
+     .doc = "a block of the silhouette's pair distances"},
     {.abi = HP_NODE_ABI,
      .name = "glacier.metrics",
      .run = metrics_run,

@@ -231,7 +231,7 @@ no_mpi_noise "ragged row"
 bad_project cosine
 hp 2 run "$B/conf" --pipelines glacier --params active.model_options.metric=cosine
 expect_rc 1 "metric cosine"
-expect_err "node 'active.train'" "metric cosine: names the node"
+expect_err "node 'active." "metric cosine: names the node"
 expect_err "metric must be euclidean or dtw" "metric cosine: says what is allowed"
 no_mpi_noise "metric cosine"
 

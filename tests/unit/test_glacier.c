@@ -780,6 +780,37 @@ static void test_silhouette(void) {
     CHECK(full == gl_silhouette(&S.s, (gl_metric)m, ls, 3));
     CHECK(full > -1 && full < 1);
   }
+
+  CASE("silhouette in blocks: every pair once, in order, the same result");
+  size_t p0, p1, total = gl_sil_block(n, 0, 1, &p0, &p1);
+  CHECK_EQ(total, ns * (ns - 1) / 2);
+  CHECK(p0 == 0 && p1 == ns - 1);
+  double *all = malloc(total * sizeof *all), *cat = malloc(total * sizeof *cat);
+  CHECK(all && cat);
+  CHECK_EQ(gl_sil_distances(&D.s, GL_DTW, 0, 1, all), 0);
+  size_t nbs[] = {2, 3, 8, 100, 2000};
+  for (size_t t = 0; t < sizeof nbs / sizeof nbs[0]; t++) {
+    size_t nb = nbs[t], at = 0, row = 0, most = 0;
+    for (size_t b = 0; b < nb; b++) {
+      size_t c = gl_sil_block(n, b, nb, &p0, &p1);
+      CHECK_EQ(p0, row); /* blocks follow each other */
+      row = p1;
+      CHECK_EQ(gl_sil_distances(&D.s, GL_DTW, b, nb, cat + at), 0);
+      at += c;
+      if (c > most) most = c;
+    }
+    CHECK_EQ(row, ns - 1);
+    CHECK_EQ(at, total);
+    /* balanced: no block is more than a row's pairs over its share */
+    CHECK(most <= total / nb + ns);
+    CHECK(memcmp(all, cat, total * sizeof *all) == 0);
+  }
+  CHECK(gl_silhouette_of(n, ln, 3, all) == gl_silhouette(&D.s, GL_DTW, ln, 3));
+  /* fewer series than blocks: empty blocks */
+  CHECK_EQ(gl_sil_block(3, 5, 8, &p0, &p1), 0);
+  CHECK(p0 == p1);
+  free(all);
+  free(cat);
   free(ln);
   free(ls);
   data_free(&D);
