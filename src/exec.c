@@ -257,15 +257,15 @@ static size_t spill_min(void) {
   return hp__env_size("HPCPIPE_SPILL_MIN", (size_t)1 << 20);
 }
 
+int hp__exec_spillable(const hp_plan *pl, int32_t ds, const hp_value *v) {
+  return pl->ds[ds]->spill && v && hp__value_size_hint(v) >= spill_min();
+}
+
 int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,
-                   int *done, hp_error *err) {
-  *done = 0;
-  if (!pl->ds[ds]->spill || !v || hp__value_size_hint(v) < spill_min())
-    return HP_OK;
+                   hp_error *err) {
   char *path = spill_path(pl, ds);
   int rc = hp__h5_save(path, NULL, v, NULL, err);
   free(path);
-  *done = rc == HP_OK;
   return rc;
 }
 

@@ -59,14 +59,16 @@ int hp__exec_uses_value(const hp_plan *pl, int32_t node, int32_t ds);
  * rank made it. */
 int hp__exec_pass_value(const hp_plan *pl, int32_t node, int32_t ds);
 
-/* Large values of spillable memory datasets (hp_dsdef.spill) travel
- * through the store: a worker that made one writes it to
- * <store>/.spill/<run>/<dataset index>.h5 (HP_OK, *done 1) when it is at least
- * HPCPIPE_SPILL_MIN bytes (default 1 MiB) and tells rank 0, so that other
- * workers load it from the file instead of receiving it through rank 0's
- * memory. *done 0: not spillable or small (sent inline as before). */
+/* Large values of spillable memory datasets (hp_dsdef.spill): at least
+ * HPCPIPE_SPILL_MIN bytes (default 1 MiB). They never pass through rank 0:
+ * the worker that made one keeps it, consumers placed on that worker use
+ * its copy, and only when rank 0 places a consumer elsewhere does it ask
+ * the holder to write the value to <store>/.spill/<run>/<dataset
+ * index>.h5 (hp__exec_spill), which the other worker loads. Smaller
+ * memory values travel inline. */
+int hp__exec_spillable(const hp_plan *pl, int32_t ds, const hp_value *v);
 int hp__exec_spill(const hp_plan *pl, int32_t ds, const hp_value *v,
-                   int *done, hp_error *err);
+                   hp_error *err);
 /* The directory of this run's spill files (malloc'd). */
 char *hp__exec_spill_dir(const hp_plan *pl);
 

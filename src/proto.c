@@ -177,7 +177,7 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
       return mpi_fail(err, rc, "MPI_Iprobe");
     if (flag)
       break;
-    if (++spins < 2000)
+    if (++spins < 2000 && timeout != 0)
       continue;
     if (timeout >= 0 && hp__mono_now() >= end)
       return HP_OK;

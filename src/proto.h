@@ -10,6 +10,9 @@
  *                     per output {fp, stamp, rows, how,
  *                     [bytes]}
  *   FAIL      w -> 0  node, code, message
+ *   SPILL     0 -> w  datasets it holds that another worker needs
+ *   SPILLED   w -> 0  per dataset {id, how (SPILLED, or INLINE + bytes if
+ *                     the file could not be written)}
  *   SHUTDOWN  0 -> w
  *   STOP      w -> 0  a signal asked this worker to stop (not a reply)
  */
@@ -29,7 +32,9 @@
   X(DONE, "done")                                                              \
   X(FAIL, "fail")                                                              \
   X(SHUTDOWN, "shutdown")                                                      \
-  X(STOP, "stop")
+  X(STOP, "stop")                                                              \
+  X(SPILL, "spill")                                                            \
+  X(SPILLED, "spilled")
 
 enum {
 #define HP__T(name, s) HP_MSG_##name,
@@ -41,8 +46,9 @@ enum {
 /* Where a task input comes from. */
 enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2, HP_SRC_SPILL = 3 };
 /* How a DONE message gives each output: kept by the worker only (others
- * load it from its file), inline bytes follow, or written to the store's
- * spill file (hp__exec_spill; others load it from there). */
+ * load it from its file or, for a large memory value, from the spill file
+ * rank 0 asks the worker to write), inline bytes follow, or written to
+ * the run's spill file (hp__exec_spill; others load it from there). */
 enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 #define HP_MPI_TAG 7301
@@ -93,8 +99,8 @@ int hp__outbox_drain(hp_outbox *o, hp_error *err);
  * msg (replacing its contents); *src is the sender. Polls with a growing
  * sleep (up to 1 ms) so an idle rank uses no CPU. Errors: HP_EMPI. */
 int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err);
-/* The same, giving up after timeout seconds (< 0: never): *got is 1 if a
- * message arrived, 0 if the time ran out. */
+/* The same, giving up after timeout seconds (< 0: never; 0: one look):
+ * *got is 1 if a message arrived, 0 if the time ran out. */
 int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
                   double timeout, int *got, hp_error *err);
 

@@ -51,6 +51,10 @@ typedef struct sched {
   size_t ofp_cap;
   char **inl;         /* [nds] packed bytes */
   uint8_t *spilled;   /* [nds] written to this run's spill file */
+  uint8_t *pinned;    /* [nds] a large memory value only its holder has */
+  uint8_t *moving;    /* [nds] its holder was asked to spill it */
+  uint8_t *waiting;   /* [nn] ready, waiting for inputs being spilled */
+  size_t nmoving;     /* spill requests not answered yet */
   size_t *inl_len;
   hp_value **local; /* [nds] in-process cache */
   int *inflight;    /* [size] */
@@ -144,6 +148,7 @@ static void init_counts(sched *s) {
 }
 
 static void release(sched *s, int32_t d) {
+  s->pinned[d] = 0;
   free(s->inl[d]);
   s->inl[d] = NULL;
   hp_value_free(s->local[d]);
@@ -353,6 +358,112 @@ static int pick_worker(sched *s, int32_t n) {
   return holder;
 }
 
+/* 1 if input d of a task on worker w must first be spilled by its holder
+ * (w 0: on any worker but the holder). */
+static int must_move(const sched *s, int32_t d, int w) {
+  return s->pinned[d] && !s->spilled[d] && s->holder[d] > 0 &&
+         s->holder[d] != w;
+}
+
+/* Asks the holders of task n's pinned inputs, except worker t, to spill
+ * them (one SPILL message per holder); n waits until they have. */
+static int move_inputs(sched *s, int32_t n, int t, hp_error *err) {
+  const hp_graph *g = s->g;
+  for (int h = 1; h <= s->nworkers; h++) {
+    if (h == t)
+      continue;
+    uint32_t cnt = 0;
+    for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+      int32_t d = g->in_ds[k];
+      cnt += s->holder[d] == h && must_move(s, d, 0) && !s->moving[d];
+    }
+    if (!cnt)
+      continue;
+    hp_buf b = {0};
+    hp__put_u32(&b, HP_MSG_SPILL);
+    hp__put_u32(&b, cnt);
+    for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+      int32_t d = g->in_ds[k];
+      if (s->holder[d] != h || !must_move(s, d, 0) || s->moving[d])
+        continue;
+      hp__put_u32(&b, (uint32_t)d);
+      s->moving[d] = 1;
+      s->nmoving++;
+    }
+    hp__log(HP_LOG_DEBUG, "task %s waits for %u value(s) rank %d spills",
+            s->pl->pipe->nodes[n].name, cnt, h);
+    int rc = hp__isend(&s->outbox, s->comm, h, &b, err);
+    hp__buf_free(&b);
+    HP_TRY(rc);
+  }
+  s->waiting[n] = 1;
+  return HP_OK;
+}
+
+/* 1 if some input of task n is being spilled. */
+static int inputs_moving(const sched *s, int32_t n) {
+  const hp_graph *g = s->g;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
+    if (s->moving[g->in_ds[k]])
+      return 1;
+  return 0;
+}
+
+/* Where task n goes: *w a worker; *w 0 when it waits for inputs to be
+ * spilled (asked for here); *w -1 when it must wait for room. A large
+ * memory value stays with the worker that made it, and moves (through a
+ * spill file) only when a consumer is better off elsewhere: its holder is
+ * busy while another worker is idle, or the consumer's inputs are on
+ * several workers (the one with most of them keeps its own). Otherwise
+ * pick_worker's rules. */
+static int place(sched *s, int32_t n, int *w, hp_error *err) {
+  const hp_graph *g = s->g;
+  int h = -1, multi = 0;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+    int32_t d = g->in_ds[k];
+    if (!must_move(s, d, 0))
+      continue;
+    if (h > 0 && s->holder[d] != h)
+      multi = 1;
+    if (h < 0)
+      h = s->holder[d];
+  }
+  *w = -1;
+  if (inputs_moving(s, n)) { /* being spilled for another consumer */
+    s->waiting[n] = 1;
+    *w = 0;
+    return HP_OK;
+  }
+  if (h < 0) {
+    *w = pick_worker(s, n);
+    return HP_OK;
+  }
+  if (multi) {
+    int best = h, most = 0;
+    for (int c = 1; c <= s->nworkers; c++) {
+      int m = 0;
+      for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
+        m += must_move(s, g->in_ds[k], 0) && s->holder[g->in_ds[k]] == c;
+      if (m > most)
+        most = m, best = c;
+    }
+    *w = 0;
+    return move_inputs(s, n, best, err);
+  }
+  int idle_other = 0;
+  for (int c = 1; c <= s->nworkers; c++)
+    idle_other |= c != h && s->inflight[c] == 0;
+  if (s->inflight[h] == 0 || (!idle_other && s->inflight[h] < s->depth)) {
+    *w = h;
+    return HP_OK;
+  }
+  if (idle_other) {
+    *w = 0;
+    return move_inputs(s, n, -1, err);
+  }
+  return HP_OK; /* the holder is full and nobody is idle: wait */
+}
+
 static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   const hp_graph *g = s->g;
   hp_buf *b = &s->out;
@@ -375,6 +486,10 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
     } else if (s->spilled[d]) {
       hp__put_u8(b, HP_SRC_SPILL);
       hp__put_u64(b, s->fp[d]);
+    } else if (must_move(s, d, w)) {
+      return hp__fail(err, HP_EINTERNAL,
+                      "task sent to rank %d without its input from rank %d",
+                      w, s->holder[d]);
     } else {
       hp__put_u8(b, HP_SRC_LOAD);
       hp__put_u64(b, s->fp[d]);
@@ -408,6 +523,8 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     (void)hp__get_u64(r); /* rows */
     uint8_t how = hp__get_u8(r);
     s->spilled[d] = how == HP_OUT_SPILLED;
+    s->pinned[d] = how == HP_OUT_HELD &&
+                   s->pl->ds[d]->type == HP_DS_MEMORY && s->cons_left[d] > 0;
     if (how == HP_OUT_INLINE) {
       size_t len;
       const void *p = hp__get_bytes(r, &len);
@@ -445,6 +562,44 @@ static int on_fail(sched *s, hp_rd *r, int w, hp_error *err) {
   return node_failed(s, n, &e);
 }
 
+/* A SPILLED reply: each value is in its spill file (or came inline);
+ * the tasks that waited for it and wait for nothing else become ready. */
+static int on_spilled(sched *s, hp_rd *r, int w, hp_error *err) {
+  const hp_graph *g = s->g;
+  uint32_t cnt = hp__get_u32(r);
+  for (uint32_t i = 0; i < cnt && !r->bad; i++) {
+    uint32_t d = hp__get_u32(r);
+    uint8_t how = hp__get_u8(r);
+    if (r->bad || d >= g->nds || !s->moving[d])
+      break;
+    s->moving[d] = 0;
+    s->nmoving--;
+    if (how == HP_OUT_SPILLED) {
+      s->spilled[d] = 1;
+    } else {
+      size_t len;
+      const void *p = hp__get_bytes(r, &len);
+      if (!p)
+        break;
+      free(s->inl[d]);
+      s->inl[d] = hp__xmalloc(len + 1);
+      memcpy(s->inl[d], p, len);
+      s->inl_len[d] = len;
+    }
+    s->pinned[d] = 0;
+    for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++) {
+      int32_t c = g->cons[k];
+      if (s->waiting[c] && !inputs_moving(s, c)) {
+        s->waiting[c] = 0;
+        heap_push(s, c);
+      }
+    }
+  }
+  return r->bad ? hp__fail(err, HP_EINTERNAL,
+                           "corrupt spilled message from rank %d", w)
+                : HP_OK;
+}
+
 /* Waits up to timeout seconds for a message and handles it. */
 static int receive_one(sched *s, double timeout, hp_error *err) {
   int w, got;
@@ -458,6 +613,8 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
     hp__exec_request_stop((int)hp__get_u32(&r));
     return HP_OK;
   }
+  if (kind == HP_MSG_SPILLED)
+    return on_spilled(s, &r, w, err);
   if (kind != HP_MSG_DONE && kind != HP_MSG_FAIL)
     return hp__fail(err, HP_EINTERNAL, "rank 0 got a '%s' message from %d",
                     hp__msg_name((int)kind), w);
@@ -506,6 +663,32 @@ static void begin_stop(sched *s) {
           s->running, grace);
 }
 
+/* Sends ready tasks, highest priority first, while workers have room; a
+ * task that must wait for room on its holder steps aside for the ones
+ * after it (up to 64 in a round). */
+static int dispatch(sched *s, hp_error *err) {
+  int32_t aside[64];
+  size_t na = 0;
+  int rc = HP_OK;
+  while (s->nheap > 0 && na < 64 && rc == HP_OK) {
+    int room = 0;
+    for (int c = 1; c <= s->nworkers; c++)
+      room |= s->inflight[c] < s->depth;
+    if (!room)
+      break;
+    int32_t n = heap_pop(s);
+    int w;
+    rc = place(s, n, &w, err);
+    if (rc == HP_OK && w > 0)
+      rc = send_task(s, n, w, err);
+    else if (rc == HP_OK && w < 0)
+      aside[na++] = n;
+  }
+  for (size_t i = 0; i < na; i++)
+    heap_push(s, aside[i]);
+  return rc;
+}
+
 static int loop(sched *s, hp_error *err) {
   while (!s->failed && s->done + s->nfailed < s->total) {
     hp__exec_stop_file(0);
@@ -522,15 +705,10 @@ static int loop(sched *s, hp_error *err) {
       tick(s);
       continue;
     }
-    while (s->nheap > 0) {
-      int w = pick_worker(s, s->heap[0]);
-      if (w < 0)
-        break;
-      HP_TRY(send_task(s, heap_pop(s), w, err));
-    }
-    if (s->running == 0 && s->nfailed)
+    HP_TRY(dispatch(s, err));
+    if (s->running == 0 && s->nmoving == 0 && s->nfailed)
       break;
-    if (s->running == 0)
+    if (s->running == 0 && s->nmoving == 0)
       return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
     HP_TRY(receive_one(s, 0.5, err));
     tick(s);
@@ -661,6 +839,9 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   s.fp = hp__xcalloc(nd, sizeof *s.fp);
   s.inl = hp__xcalloc(nd, sizeof *s.inl);
   s.spilled = hp__xcalloc(nd, sizeof *s.spilled);
+  s.pinned = hp__xcalloc(nd, sizeof *s.pinned);
+  s.moving = hp__xcalloc(nd, sizeof *s.moving);
+  s.waiting = hp__xcalloc(nn, sizeof *s.waiting);
   s.inl_len = hp__xcalloc(nd, sizeof *s.inl_len);
   s.local = hp__xcalloc(nd, sizeof *s.local);
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
@@ -793,6 +974,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.spilled), free(s.ofp);
+  free(s.pinned), free(s.moving), free(s.waiting);
   free(s.local), free(s.inflight), free(s.rel);
   return rc;
 }

@@ -1,7 +1,10 @@
 /*
  * worker.c - the worker side of the protocol. The cache holds values this
  * rank produced or received inline, by dataset id, until rank 0 says the
- * last consumer is done.
+ * last consumer is done. A large memory value stays here alone until rank
+ * 0 asks for it to be spilled (another worker needs it); such a request
+ * is served before the next task starts, ahead of tasks queued for this
+ * rank, so that the other worker does not wait for them too.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "worker.h"
@@ -19,6 +22,8 @@ typedef struct worker {
   MPI_Comm comm;
   hp_value **cache; /* [nds] */
   hp_buf out;
+  hp_buf *queue; /* messages from rank 0 not handled yet, in order */
+  size_t qhead, qlen, qcap;
 } worker;
 
 static void drop(worker *w, uint32_t ds) {
@@ -57,22 +62,18 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
     hp__put_u64(&w->out, res->stamp[i]);
     hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
     packed.len = 0;
-    int inl = 0, spilled = 0;
+    int inl = 0;
     int mem = w->pl->ds[ds]->type == HP_DS_MEMORY;
-    /* a large spillable value goes to the store, not through rank 0 (if
-     * that fails it is sent inline as any memory value) */
-    hp_error se = HP_ERROR_INIT;
-    if (keep[i] && res->out[i] && mem &&
-        hp__exec_spill(w->pl, ds, res->out[i], &spilled, &se) != HP_OK)
-      spilled = 0;
-    /* NULL: joined on disk, readers load; clearly too large: not packed */
-    if (!spilled && keep[i] && res->out[i] &&
+    /* a large memory value stays here (rank 0 asks for a spill if another
+     * worker needs it); NULL: joined on disk, readers load; clearly too
+     * large: not packed */
+    if (keep[i] && res->out[i] &&
+        !(mem && hp__exec_spillable(w->pl, ds, res->out[i])) &&
         (mem || hp__value_size_hint(res->out[i]) <= 4 * w->pl->inline_max)) {
       hp__value_pack(res->out[i], &packed);
       inl = mem || packed.len <= w->pl->inline_max;
     }
-    hp__put_u8(&w->out, spilled ? HP_OUT_SPILLED : inl ? HP_OUT_INLINE
-                                                       : HP_OUT_HELD);
+    hp__put_u8(&w->out, inl ? HP_OUT_INLINE : HP_OUT_HELD);
     if (inl)
       hp__put_bytes(&w->out, packed.data, packed.len);
     if (keep[i] && res->out[i]) {
@@ -140,6 +141,77 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
   return rc;
 }
 
+/* Runs one SPILL message: writes each value asked for to its spill file
+ * and replies SPILLED (a value that cannot be written goes inline). */
+static int serve_spill(worker *w, hp_rd *r, hp_error *err) {
+  uint32_t n = hp__get_u32(r);
+  hp_buf out = {0}, packed = {0};
+  hp__put_u32(&out, HP_MSG_SPILLED);
+  hp__put_u32(&out, n);
+  int rc = HP_OK;
+  for (uint32_t i = 0; i < n && rc == HP_OK; i++) {
+    uint32_t ds = hp__get_u32(r);
+    if (r->bad || ds >= w->pl->g->nds || !w->cache[ds]) {
+      rc = hp__fail(err, HP_EINTERNAL,
+                    "rank 0 asked for a value this rank does not hold");
+      break;
+    }
+    hp__put_u32(&out, ds);
+    hp_error se = HP_ERROR_INIT;
+    if (hp__exec_spill(w->pl, (int32_t)ds, w->cache[ds], &se) == HP_OK) {
+      hp__put_u8(&out, HP_OUT_SPILLED);
+      continue;
+    }
+    hp__log(HP_LOG_WARN, "%s; sending the value through rank 0", se.msg);
+    packed.len = 0;
+    hp__value_pack(w->cache[ds], &packed);
+    hp__put_u8(&out, HP_OUT_INLINE);
+    hp__put_bytes(&out, packed.data, packed.len);
+  }
+  if (rc == HP_OK)
+    rc = hp__send(w->comm, 0, &out, err);
+  hp__buf_free(&out);
+  hp__buf_free(&packed);
+  return rc;
+}
+
+/* Reads what rank 0 has sent meanwhile, without waiting: spill requests
+ * are served at once, other messages queued in order. */
+static int serve_pending(worker *w, hp_error *err) {
+  for (;;) {
+    hp_buf m = {0};
+    int src, got = 0;
+    int rc = hp__recv_poll(w->comm, 0, &m, &src, 0, &got, err);
+    if (rc != HP_OK || !got) {
+      hp__buf_free(&m);
+      return rc;
+    }
+    hp_rd r = {.p = m.data, .len = m.len};
+    if (hp__get_u32(&r) == HP_MSG_SPILL) {
+      rc = serve_spill(w, &r, err);
+      hp__buf_free(&m);
+      if (rc != HP_OK)
+        return rc;
+      continue;
+    }
+    if (w->qhead + w->qlen == w->qcap) {
+      memmove(w->queue, w->queue + w->qhead, w->qlen * sizeof *w->queue);
+      w->qhead = 0;
+    }
+    if (w->qlen == w->qcap) {
+      size_t cap = w->qcap ? 2 * w->qcap : 8;
+      hp_buf *q = realloc(w->queue, cap * sizeof *q);
+      if (!q) {
+        hp__buf_free(&m);
+        return hp__fail(err, HP_ENOMEM, "out of memory");
+      }
+      w->queue = q;
+      w->qcap = cap;
+    }
+    w->queue[w->qhead + w->qlen++] = m;
+  }
+}
+
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   worker w = {.pl = pl, .comm = comm};
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
@@ -148,6 +220,12 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   int told = 0; /* rank 0 knows a signal asked this rank to stop */
   while (rc == HP_OK) {
     int src, got = 0;
+    if (w.qlen > 0) { /* a message queued while a task waited to start */
+      hp__buf_free(&msg);
+      msg = w.queue[w.qhead++];
+      w.qlen--;
+      got = 1;
+    }
     while (rc == HP_OK && !got) {
       hp__exec_stop_file(0);
       int sig = hp__exec_stop_signal();
@@ -168,11 +246,18 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     uint32_t kind = hp__get_u32(&r);
     if (kind == HP_MSG_SHUTDOWN)
       break;
+    if (kind == HP_MSG_SPILL) {
+      rc = serve_spill(&w, &r, err);
+      continue;
+    }
     if (kind != HP_MSG_TASK) {
       rc = hp__fail(err, HP_EINTERNAL, "worker got a '%s' message",
                     hp__msg_name((int)kind));
       break;
     }
+    rc = serve_pending(&w, err);
+    if (rc != HP_OK)
+      break;
     hp__exec_stop_file(0);
     if (hp__exec_stop_signal()) { /* a task queued before the stop */
       hp_error e = HP_ERROR_INIT;
@@ -192,6 +277,9 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     for (size_t d = 0; d < pl->g->nds; d++)
       hp_value_free(w.cache[d]);
   free(w.cache);
+  for (size_t i = 0; i < w.qlen; i++)
+    hp__buf_free(&w.queue[w.qhead + i]);
+  free(w.queue);
   hp__buf_free(&msg);
   hp__buf_free(&w.out);
   return rc;
