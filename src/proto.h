@@ -11,8 +11,8 @@
  *                     [bytes]}
  *   FAIL      w -> 0  node, code, message
  *   SPILL     0 -> w  datasets it holds that another worker needs
- *   SPILLED   w -> 0  per dataset {id, how (SPILLED, or INLINE + bytes if
- *                     the file could not be written)}
+ *   SPILLED   w -> 0  per dataset {id, size, how (SPILLED, or INLINE +
+ *                     bytes if the file could not be written)}
  *   SHUTDOWN  0 -> w
  *   STOP      w -> 0  a signal asked this worker to stop (not a reply)
  */

@@ -35,6 +35,8 @@ struct hp_report {
   rtask *t;
   size_t nt, cap;
   size_t skipped, done, total;
+  size_t moved;          /* values moved between workers */
+  uint64_t moved_bytes;
   const char *status;
   double secs;
 };
@@ -93,6 +95,11 @@ void hp__report_end(hp_report *r, size_t skipped, const char *status,
     return;
   r->skipped = skipped, r->status = status, r->secs = secs;
   r->done = done, r->total = total;
+}
+
+void hp__report_moved(hp_report *r, size_t values, uint64_t bytes) {
+  if (r)
+    r->moved = values, r->moved_bytes = bytes;
 }
 
 /* ---- JSON ---- */
@@ -245,8 +252,10 @@ static void write_json(const hp_report *r, FILE *f) {
   hp__json_str(f, host);
   fprintf(f,
           ",\"started\":\"%s\",\"seconds\":%.6f,\"ranks\":%d,"
-          "\"tasks\":{\"total\":%zu,\"done\":%zu,\"skipped\":%zu}",
-          r->started, r->secs, pl->size, r->total, r->done, r->skipped);
+          "\"tasks\":{\"total\":%zu,\"done\":%zu,\"skipped\":%zu},"
+          "\"moved\":{\"values\":%zu,\"bytes\":%llu}",
+          r->started, r->secs, pl->size, r->total, r->done, r->skipped,
+          r->moved, (unsigned long long)r->moved_bytes);
   hp_slurm_job j;
   if (hp__slurm_job(&j)) {
     const char *k[] = {"job",        "name",       "nodes",
@@ -445,8 +454,10 @@ static void write_html(const hp_report *r, FILE *f) {
   hp__html_str(f, host);
   fprintf(f,
           ", started %s, %.3f s. Tasks: %zu done of %zu run, %zu skipped "
-          "as up to date. hpcpipe %s.</p>\n",
-          r->started, r->secs, r->done, r->total, r->skipped, hp_version());
+          "as up to date. Values moved between workers: %zu (%.1f MB). "
+          "hpcpipe %s.</p>\n",
+          r->started, r->secs, r->done, r->total, r->skipped, r->moved,
+          (double)r->moved_bytes / 1e6, hp_version());
   hp_slurm_job j;
   if (hp__slurm_job(&j)) {
     fputs("<p>SLURM job ", f);

@@ -34,6 +34,10 @@ void hp__report_failure(hp_report *r, int32_t n, int rank, int attempt,
 void hp__report_end(hp_report *r, size_t skipped, const char *status,
                     double secs, size_t done, size_t total);
 
+/* Values moved between workers through spill files (sched.c): count and
+ * bytes, for the report's "moved" and its summary line. */
+void hp__report_moved(hp_report *r, size_t values, uint64_t bytes);
+
 /* Writes <store>/reports/<run>.json and .html atomically; the paths of
  * the HTML report in *html (malloc'd) when non-NULL. Errors: HP_EIO. */
 int hp__report_write(hp_report *r, char **html, hp_error *err);

@@ -55,6 +55,8 @@ typedef struct sched {
   uint8_t *moving;    /* [nds] its holder was asked to spill it */
   uint8_t *waiting;   /* [nn] ready, waiting for inputs being spilled */
   size_t nmoving;     /* spill requests not answered yet */
+  size_t moved;       /* values moved so, and their bytes */
+  uint64_t moved_bytes;
   size_t *inl_len;
   hp_value **local; /* [nds] in-process cache */
   int *inflight;    /* [size] */
@@ -569,11 +571,14 @@ static int on_spilled(sched *s, hp_rd *r, int w, hp_error *err) {
   uint32_t cnt = hp__get_u32(r);
   for (uint32_t i = 0; i < cnt && !r->bad; i++) {
     uint32_t d = hp__get_u32(r);
+    uint64_t bytes = hp__get_u64(r);
     uint8_t how = hp__get_u8(r);
     if (r->bad || d >= g->nds || !s->moving[d])
       break;
     s->moving[d] = 0;
     s->nmoving--;
+    s->moved++;
+    s->moved_bytes += bytes;
     if (how == HP_OUT_SPILLED) {
       s->spilled[d] = 1;
     } else {
@@ -921,6 +926,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     size_t sel = 0, nrun = 0;
     for (size_t i = 0; i < g->nnodes; i++)
       sel += pl->keep[i], nrun += s.run[i];
+    hp__report_moved(s.report, s.moved, s.moved_bytes);
     hp__report_end(s.report, sel - nrun,
                    rc == HP_OK        ? "finished"
                    : rc == HP_EINTR   ? "interrupted"
@@ -945,12 +951,16 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) *
                    1e-6;
   const char *unit = pl->task ? "task" : "node";
+  char moved[96] = "";
+  if (s.moved)
+    snprintf(moved, sizeof moved, ", %zu value%s (%.1f MB) moved between workers",
+             s.moved, s.moved == 1 ? "" : "s", (double)s.moved_bytes / 1e6);
   if (rc == HP_OK)
     hp__log(HP_LOG_INFO,
             "run %s complete: %zu %s%s in %.3f s (rank 0 CPU %.3f s, "
-            "peak memory %.0f MB)",
+            "peak memory %.0f MB%s)",
             pl->version, s.done, unit, s.done == 1 ? "" : "s",
-            secs, cpu, (double)ru.ru_maxrss / 1024.0);
+            secs, cpu, (double)ru.ru_maxrss / 1024.0, moved);
   else if (s.nfailed || stopped)
     hp__log(HP_LOG_INFO, "%zu of %zu %ss completed before the %s", s.done,
             s.total, unit, stopped ? "stop" : "failure");

@@ -157,6 +157,7 @@ static int serve_spill(worker *w, hp_rd *r, hp_error *err) {
       break;
     }
     hp__put_u32(&out, ds);
+    hp__put_u64(&out, (uint64_t)hp__value_size_hint(w->cache[ds]));
     hp_error se = HP_ERROR_INIT;
     if (hp__exec_spill(w->pl, (int32_t)ds, w->cache[ds], &se) == HP_OK) {
       hp__put_u8(&out, HP_OUT_SPILLED);

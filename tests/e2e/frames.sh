@@ -102,15 +102,18 @@ for np in 1 2 3 8; do
   fi
 done
 
-# Every memory value, shuffle piece and partial through a spill file (as
-# large ones go): the same outputs, and the run's spill files removed.
-# Such a value stays with the worker that made it until a consumer placed
-# on another worker needs it: rank 0 then asks the holder to spill it.
+# Every memory value, shuffle piece and partial treated as large
+# (SPILL_MIN=0): each stays with the worker that made it until a consumer
+# placed on another worker needs it, when rank 0 asks the holder to spill
+# it. The same outputs, the moves counted, the spill files removed.
 for np in 3 8; do
   rm -rf "$P/data/out" "$P/data/store"
   HPCPIPE_LOG=debug HPCPIPE_SPILL_MIN=0 hp $np run "$P/conf"
   expect_rc 0 "frames run np=$np, every memory value held by its maker"
   expect_err "value(s) rank " "np=$np: values moved between workers by spill request"
+  expect_err "moved between workers)" "np=$np: the completion line counts the moves"
+  if grep -q '"moved":{"values":[1-9][0-9]*,"bytes":[1-9]' "$P"/data/store/reports/*.json
+  then ok "np=$np: the report counts the moves"; else fail "np=$np: the report lacks the moves"; fi
   diff -r "$SCRATCH/np1" "$P/data/out" >/dev/null &&
     ok "np=$np: held and spilled values give the outputs of np=1" ||
     fail "np=$np: outputs with held and spilled values differ from np=1"
