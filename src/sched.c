@@ -55,6 +55,8 @@ typedef struct sched {
   uint8_t *moving;    /* [nds] its holder was asked to spill it */
   uint8_t *waiting;   /* [nn] ready, waiting for inputs being spilled */
   size_t nmoving;     /* spill requests not answered yet */
+  int spread;         /* HPCPIPE_SPREAD: tasks go round the workers */
+  int next;           /* the worker the next spread task tries first */
   size_t moved;       /* values moved so, and their bytes */
   uint64_t moved_bytes;
   size_t *inl_len;
@@ -374,10 +376,11 @@ static int move_inputs(sched *s, int32_t n, int t, hp_error *err) {
   for (int h = 1; h <= s->nworkers; h++) {
     if (h == t)
       continue;
-    uint32_t cnt = 0;
+    uint32_t cnt = 0; /* an input named twice is asked for once */
     for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
       int32_t d = g->in_ds[k];
-      cnt += s->holder[d] == h && must_move(s, d, 0) && !s->moving[d];
+      cnt += s->holder[d] == h && must_move(s, d, 0) && !s->moving[d] &&
+             !seen_before(g, n, k);
     }
     if (!cnt)
       continue;
@@ -435,6 +438,32 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
     s->waiting[n] = 1;
     *w = 0;
     return HP_OK;
+  }
+  if (s->spread) { /* in turn, and away from the inputs when it can */
+    int free_any = 0, room = -1;
+    for (int i = 0; i < s->nworkers && *w < 0; i++) {
+      int c = (s->next + i) % s->nworkers + 1, holds = 0;
+      for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
+        holds |= must_move(s, g->in_ds[k], 0) && s->holder[g->in_ds[k]] == c;
+      free_any |= !holds;
+      if (s->inflight[c] < s->depth && room < 0)
+        room = c;
+      if (s->inflight[c] < s->depth && !holds)
+        *w = c;
+    }
+    if (*w < 0 && !free_any) /* every worker holds some: the next one */
+      *w = room;
+    if (*w < 0)
+      return HP_OK;
+    s->next = *w % s->nworkers;
+    int away = 0;
+    for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
+      away |= must_move(s, g->in_ds[k], *w);
+    if (!away)
+      return HP_OK;
+    int t = *w;
+    *w = 0;
+    return move_inputs(s, n, t, err);
   }
   if (h < 0) {
     *w = pick_worker(s, n);
@@ -573,8 +602,10 @@ static int on_spilled(sched *s, hp_rd *r, int w, hp_error *err) {
     uint32_t d = hp__get_u32(r);
     uint64_t bytes = hp__get_u64(r);
     uint8_t how = hp__get_u8(r);
-    if (r->bad || d >= g->nds || !s->moving[d])
+    if (r->bad || d >= g->nds || !s->moving[d]) {
+      r->bad = 1;
       break;
+    }
     s->moving[d] = 0;
     s->nmoving--;
     s->moved++;
@@ -830,6 +861,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
              .nworkers = pl->size - 1};
   size_t depth = hp__env_size("HPCPIPE_DEPTH", 2);
   s.depth = depth < 1 ? 1 : depth > 1000 ? 1000 : (int)depth;
+  s.spread = hp__env_size("HPCPIPE_SPREAD", 0) != 0;
   size_t nn = g->nnodes + 1, nd = g->nds + 1;
   s.run = hp__xcalloc(nn, 1);
   s.active = hp__xcalloc(nn, 1);

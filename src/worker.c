@@ -195,7 +195,7 @@ static int serve_pending(worker *w, hp_error *err) {
         return rc;
       continue;
     }
-    if (w->qhead + w->qlen == w->qcap) {
+    if (w->qhead > 0 && w->qhead + w->qlen == w->qcap) {
       memmove(w->queue, w->queue + w->qhead, w->qlen * sizeof *w->queue);
       w->qhead = 0;
     }
@@ -224,7 +224,8 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     if (w.qlen > 0) { /* a message queued while a task waited to start */
       hp__buf_free(&msg);
       msg = w.queue[w.qhead++];
-      w.qlen--;
+      if (--w.qlen == 0)
+        w.qhead = 0;
       got = 1;
     }
     while (rc == HP_OK && !got) {

@@ -25,6 +25,9 @@ outs="fill_cols fill_scalar dropna dropna_sub dropna_all head5 head50
   echo "idinfo: {type: csv, filepath: data/idinfo.csv}"
   for h in $jhow; do echo "jid_$h: {type: csv, filepath: data/out/jid_$h.csv}"; done
   for o in $outs; do echo "$o: {type: csv, filepath: data/out/$o.csv}"; done
+  echo "twice_in: {type: memory}"
+  echo "twice_a: {type: csv, filepath: data/out/twice_a.csv}"
+  echo "twice_b: {type: csv, filepath: data/out/twice_b.csv}"
 } >"$P/conf/base/catalog.yml"
 cat >"$P/conf/base/pipelines.yml" <<'Y'
 pipelines:
@@ -36,6 +39,9 @@ pipelines:
       args: {columns: {x: -1.5, k: 7, flag: true, ts: "2000-01-02 03:04:05", city: none}}
     - {node: narrow, func: frame.select, inputs: frames, outputs: narrow, args: {columns: [id, x, k]}}
     - {node: fill_scalar, func: frame.fillna, inputs: narrow, outputs: fill_scalar, args: {value: 0}}
+    # one memory value as two inputs of one task (asked for once when it moves)
+    - {node: twice_in, func: frame.head, inputs: frames, outputs: twice_in, args: {n: 40}}
+    - {node: twice, func: core.identity, inputs: [twice_in, twice_in], outputs: [twice_a, twice_b]}
     - {node: dropna, func: frame.dropna, inputs: frames, outputs: dropna}
     - {node: dropna_sub, func: frame.dropna, inputs: frames, outputs: dropna_sub, args: {columns: [x, ts]}}
     - {node: dropna_all, func: frame.dropna, inputs: frames, outputs: dropna_all, args: {columns: [x, k], how: all}}
@@ -105,10 +111,12 @@ done
 # Every memory value, shuffle piece and partial treated as large
 # (SPILL_MIN=0): each stays with the worker that made it until a consumer
 # placed on another worker needs it, when rank 0 asks the holder to spill
-# it. The same outputs, the moves counted, the spill files removed.
+# it. HPCPIPE_SPREAD=1 hands tasks to workers that do not hold their
+# inputs, so that values do move (node `twice` reads one twice). The same outputs, the moves counted,
+# the spill files removed.
 for np in 3 8; do
   rm -rf "$P/data/out" "$P/data/store"
-  HPCPIPE_LOG=debug HPCPIPE_SPILL_MIN=0 hp $np run "$P/conf"
+  HPCPIPE_LOG=debug HPCPIPE_SPILL_MIN=0 HPCPIPE_SPREAD=1 hp $np run "$P/conf"
   expect_rc 0 "frames run np=$np, every memory value held by its maker"
   expect_err "value(s) rank " "np=$np: values moved between workers by spill request"
   expect_err "moved between workers)" "np=$np: the completion line counts the moves"
