@@ -24,6 +24,7 @@ typedef struct worker {
   hp_buf out;
   hp_buf *queue; /* messages from rank 0 not handled yet, in order */
   size_t qhead, qlen, qcap;
+  int spill_warned; /* a spill file could not be written (said once) */
 } worker;
 
 static void drop(worker *w, uint32_t ds) {
@@ -163,7 +164,9 @@ static int serve_spill(worker *w, hp_rd *r, hp_error *err) {
       hp__put_u8(&out, HP_OUT_SPILLED);
       continue;
     }
-    hp__log(HP_LOG_WARN, "%s; sending the value through rank 0", se.msg);
+    if (!w->spill_warned++)
+      hp__log(HP_LOG_WARN,
+              "%s; sending such values through rank 0 instead", se.msg);
     packed.len = 0;
     hp__value_pack(w->cache[ds], &packed);
     hp__put_u8(&out, HP_OUT_INLINE);

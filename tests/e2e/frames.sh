@@ -128,6 +128,19 @@ for np in 3 8; do
   [ ! -e "$P/data/store/.spill" ] && ok "np=$np: spill files removed at the end" ||
     fail "spill files left: $(ls -R "$P/data/store/.spill" | head -3)"
 done
+# A spill file that cannot be written (.spill is a file here): the value
+# goes through rank 0 instead, with one warning per worker.
+rm -rf "$P/data/out" "$P/data/store" && mkdir -p "$P/data/store"
+touch "$P/data/store/.spill"
+HPCPIPE_SPILL_MIN=0 HPCPIPE_SPREAD=1 hp 3 run "$P/conf"
+expect_rc 0 "frames run np=3, spill files cannot be written"
+expect_err "sending such values through rank 0 instead" "unwritable spill: says so"
+[ "$(grep -c 'through rank 0 instead' "$ERR")" -le 2 ] && ok "unwritable spill: one warning per worker" ||
+  fail "unwritable spill: $(grep -c 'through rank 0 instead' "$ERR") warnings"
+diff -r "$SCRATCH/np1" "$P/data/out" >/dev/null &&
+  ok "unwritable spill: the outputs of np=1" ||
+  fail "unwritable spill: outputs differ from np=1"
+rm -f "$P/data/store/.spill"
 
 # Joins reading both sides from HDF5 through a projection: the consumers
 # (memory datasets: a saved output keeps every column) keep a few
