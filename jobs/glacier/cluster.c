@@ -743,6 +743,37 @@ size_t gl_sil_block(size_t n, size_t b, size_t nblocks, size_t *p0,
   return pairs_before(row[1], ns) - pairs_before(row[0], ns);
 }
 
+/* 1 if every series' slots past its length hold 0 (or -0). */
+static int zero_padded(const gl_series *s) {
+  size_t Td = s->T * s->d;
+  for (size_t i = 0; i < s->n; i++)
+    for (size_t k = s->len[i] * s->d; k < Td; k++)
+      if (s->x[i * Td + k] != 0) return 0;
+  return 1;
+}
+
+/* euclid2 (no bound) of a to each of b[0..3], series whose slots past
+ * their lengths hold 0, over the first K values of each (K: the longest
+ * of the five, times d). Every term of euclid2 is (a - b)^2 on the slots
+ * both observe and x^2 on the longer one's other slots, which is
+ * (a - 0)^2 or (0 - b)^2 here, bit for bit; past both ends the term is
+ * (0 - 0)^2 = +0, which leaves a sum unchanged. So each result has the
+ * bits of euclid2's, and the four sums are independent chains of adds
+ * (one chain waits on each add; four keep the core busy). */
+static void euclid2_x4(const double *a, const double *const b[4], size_t K,
+                       double out[4]) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t k = 0; k < K; k++) {
+    double x = a[k], e0 = x - b[0][k], e1 = x - b[1][k], e2 = x - b[2][k],
+           e3 = x - b[3][k];
+    s0 += e0 * e0;
+    s1 += e1 * e1;
+    s2 += e2 * e2;
+    s3 += e3 * e3;
+  }
+  out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
 int gl_sil_distances(const gl_series *s, gl_metric m, size_t b,
                      size_t nblocks, double *out) {
   size_t p0, p1, step, ns = sil_sample(s->n, &step), d = s->d,
@@ -750,10 +781,24 @@ int gl_sil_distances(const gl_series *s, gl_metric m, size_t b,
   gl_sil_block(s->n, b, nblocks, &p0, &p1);
   double *rows = malloc((s->T ? s->T : 1) * sizeof *rows);
   if (!rows) return -1;
+  int x4 = m == GL_EUCLIDEAN && zero_padded(s);
   for (size_t p = p0; p < p1; p++) {
     size_t i = p * step;
     const double *xi = s->x + i * Td;
-    for (size_t q = p + 1; q < ns; q++) {
+    size_t q = p + 1;
+    for (; x4 && q + 4 <= ns; q += 4) {
+      const double *bq[4];
+      size_t K = s->len[i];
+      double v[4];
+      for (size_t r = 0; r < 4; r++) {
+        bq[r] = s->x + (q + r) * step * Td;
+        if (s->len[(q + r) * step] > K) K = s->len[(q + r) * step];
+      }
+      euclid2_x4(xi, bq, K * d, v);
+      for (int r = 0; r < 4; r++)
+        *out++ = sqrt(v[r]);
+    }
+    for (; q < ns; q++) {
       size_t j = q * step;
       *out++ = sqrt(dist2(m, xi, s->len[i], s->x + j * Td, s->len[j], d,
                           rows, INFINITY));

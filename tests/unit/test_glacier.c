@@ -806,6 +806,32 @@ static void test_silhouette(void) {
     CHECK(memcmp(all, cat, total * sizeof *all) == 0);
   }
   CHECK(gl_silhouette_of(n, ln, 3, all) == gl_silhouette(&D.s, GL_DTW, ln, 3));
+
+  CASE("silhouette distances: each pair's gl_dist2, bit for bit");
+  /* the Euclidean pairs go four at a time; lengths 1..9, 3 features */
+  data E = random_data(23, 9, 3, 77);
+  size_t ne = gl_sil_block(E.s.n, 0, 1, &p0, &p1);
+  double *de = malloc(ne * sizeof *de);
+  CHECK(de != NULL);
+  /* m 0, 1: zero padding (the Euclidean pairs four at a time); m 2, 3:
+   * NaN in the padding, which no distance reads */
+  for (int m = 0; m < 4; m++) {
+    if (m == 2)
+      for (size_t a = 0; a < E.s.n; a++)
+        for (size_t k = E.len[a] * 3; k < 27; k++)
+          E.x[a * 27 + k] = NAN;
+    CHECK_EQ(gl_sil_distances(&E.s, (gl_metric)(m % 2), 0, 1, de), 0);
+    size_t at = 0, same = 0;
+    for (size_t a = 0; a < E.s.n; a++)
+      for (size_t c = a + 1; c < E.s.n; c++, at++) {
+        double dw = sqrt(gl_dist2((gl_metric)(m % 2), E.x + a * 27, E.len[a],
+                                    E.x + c * 27, E.len[c], 3));
+        same += memcmp(&dw, &de[at], sizeof dw) == 0;
+      }
+    CHECK_EQ(same, ne);
+  }
+  free(de);
+  data_free(&E);
   /* fewer series than blocks: empty blocks */
   CHECK_EQ(gl_sil_block(3, 5, 8, &p0, &p1), 0);
   CHECK(p0 == p1);
