@@ -641,8 +641,24 @@ static void bind_task_level(xp *x) {
    * counting them would put a partitioned node ahead of a whole one
    * that takes as long */
   p->prio = hp__xcalloc(g->nnodes + 1, sizeof *p->prio);
-  for (size_t t = 0; t < g->nnodes; t++)
-    p->prio[t] = o->uprio[o->task[t].unode];
+  for (size_t k = g->nnodes; k-- > 0;) {
+    int32_t t = g->order[k];
+    int32_t u = o->task[t].unode;
+    if (p->ukeep[u]) {
+      p->prio[t] = o->uprio[u];
+      continue;
+    }
+    /* the stitch of a dataset an earlier run made (its node not
+     * selected): just ahead of the tasks that read it */
+    uint32_t m = 0;
+    for (size_t e = g->out_off[t]; e < g->out_off[t + 1]; e++) {
+      int32_t d = g->out_ds[e];
+      for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++)
+        if (p->prio[g->cons[c]] > m)
+          m = p->prio[g->cons[c]];
+    }
+    p->prio[t] = m + 1;
+  }
 }
 
 int hp__part_expand(hp_plan *p, hp_error *err) {

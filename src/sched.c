@@ -749,7 +749,9 @@ static int loop(sched *s, hp_error *err) {
     HP_TRY(receive_one(s, 0.5, err));
     tick(s);
   }
-  while (s->running > 0) { /* let running tasks finish */
+  /* let running tasks finish, and spills asked for end (their files are
+   * removed after this; a reply left unread could block its worker) */
+  while (s->running > 0 || s->nmoving > 0) {
     if (hp__exec_stop_signal())
       begin_stop(s);
     if (s->grace_end > 0 && hp__mono_now() >= s->grace_end) {
@@ -903,7 +905,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__exec_stop_alarm(0); /* what follows must not be cut short */
   }
   double secs = locked ? hp__mono_now() - s.t0 : 0; /* the run phase */
-  if (rc != HP_OK && rc != HP_EUSAGE && s.running > 0) {
+  if (rc != HP_OK && rc != HP_EUSAGE && (s.running > 0 || s.nmoving > 0)) {
     /* rank 0 cannot go on talking to its workers (an MPI or protocol
      * error): they may be inside a send it will never receive */
     hp__log(HP_LOG_ERROR, "%s; ending the MPI job", err->msg);

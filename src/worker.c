@@ -216,6 +216,22 @@ static int serve_pending(worker *w, hp_error *err) {
   }
 }
 
+/* Tells rank 0, once, that a signal asked this rank to stop (before any
+ * task this rank then declines, which rank 0 would otherwise take for
+ * lost). */
+static int tell_stop(MPI_Comm comm, int *told, hp_error *err) {
+  int sig = hp__exec_stop_signal();
+  if (!sig || *told)
+    return HP_OK;
+  hp_buf stop = {0};
+  hp__put_u32(&stop, HP_MSG_STOP);
+  hp__put_u32(&stop, (uint32_t)sig);
+  int rc = hp__send(comm, 0, &stop, err);
+  hp__buf_free(&stop);
+  *told = 1;
+  return rc;
+}
+
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   worker w = {.pl = pl, .comm = comm};
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
@@ -233,15 +249,7 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     }
     while (rc == HP_OK && !got) {
       hp__exec_stop_file(0);
-      int sig = hp__exec_stop_signal();
-      if (sig && !told) {
-        hp_buf stop = {0};
-        hp__put_u32(&stop, HP_MSG_STOP);
-        hp__put_u32(&stop, (uint32_t)sig);
-        rc = hp__send(comm, 0, &stop, err);
-        hp__buf_free(&stop);
-        told = 1;
-      }
+      rc = tell_stop(comm, &told, err);
       if (rc == HP_OK)
         rc = hp__recv_poll(comm, 0, &msg, &src, 0.25, &got, err);
     }
@@ -265,9 +273,11 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
       break;
     hp__exec_stop_file(0);
     if (hp__exec_stop_signal()) { /* a task queued before the stop */
+      rc = tell_stop(comm, &told, err);
       hp_error e = HP_ERROR_INIT;
       hp__fail(&e, HP_EINTR, "not started: stopping");
-      rc = reply_fail(&w, (int32_t)hp__get_u32(&r), &e);
+      if (rc == HP_OK)
+        rc = reply_fail(&w, (int32_t)hp__get_u32(&r), &e);
       continue;
     }
     rc = run_task(&w, &r, err);
