@@ -743,10 +743,12 @@ size_t gl_sil_block(size_t n, size_t b, size_t nblocks, size_t *p0,
   return pairs_before(row[1], ns) - pairs_before(row[0], ns);
 }
 
-/* 1 if every series' slots past its length hold 0 (or -0). */
-static int zero_padded(const gl_series *s) {
+/* 1 if the slots past their lengths hold 0 (or -0) in every sampled
+ * series p * step, p0 <= p < ns (those a block reads). */
+static int zero_padded(const gl_series *s, size_t step, size_t p0,
+                       size_t ns) {
   size_t Td = s->T * s->d;
-  for (size_t i = 0; i < s->n; i++)
+  for (size_t i = p0 * step; i < ns * step; i += step)
     for (size_t k = s->len[i] * s->d; k < Td; k++)
       if (s->x[i * Td + k] != 0) return 0;
   return 1;
@@ -781,7 +783,7 @@ int gl_sil_distances(const gl_series *s, gl_metric m, size_t b,
   gl_sil_block(s->n, b, nblocks, &p0, &p1);
   double *rows = malloc((s->T ? s->T : 1) * sizeof *rows);
   if (!rows) return -1;
-  int x4 = m == GL_EUCLIDEAN && zero_padded(s);
+  int x4 = m == GL_EUCLIDEAN && zero_padded(s, step, p0, ns);
   for (size_t p = p0; p < p1; p++) {
     size_t i = p * step;
     const double *xi = s->x + i * Td;
