@@ -405,6 +405,15 @@ static int move_inputs(sched *s, int32_t n, int t, hp_error *err) {
   return HP_OK;
 }
 
+/* How many of task n's inputs that must move worker c holds. */
+static int held_by(const sched *s, int32_t n, int c) {
+  const hp_graph *g = s->g;
+  int m = 0;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
+    m += must_move(s, g->in_ds[k], 0) && s->holder[g->in_ds[k]] == c;
+  return m;
+}
+
 /* 1 if some input of task n is being spilled. */
 static int inputs_moving(const sched *s, int32_t n) {
   const hp_graph *g = s->g;
@@ -442,9 +451,7 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
   if (s->spread) { /* in turn, and away from the inputs when it can */
     int free_any = 0, room = -1;
     for (int i = 0; i < s->nworkers && *w < 0; i++) {
-      int c = (s->next + i) % s->nworkers + 1, holds = 0;
-      for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
-        holds |= must_move(s, g->in_ds[k], 0) && s->holder[g->in_ds[k]] == c;
+      int c = (s->next + i) % s->nworkers + 1, holds = held_by(s, n, c) > 0;
       free_any |= !holds;
       if (s->inflight[c] < s->depth && room < 0)
         room = c;
@@ -472,9 +479,7 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
   if (multi) {
     int best = h, most = 0;
     for (int c = 1; c <= s->nworkers; c++) {
-      int m = 0;
-      for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
-        m += must_move(s, g->in_ds[k], 0) && s->holder[g->in_ds[k]] == c;
+      int m = held_by(s, n, c);
       if (m > most)
         most = m, best = c;
     }
