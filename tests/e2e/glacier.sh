@@ -243,4 +243,13 @@ expect_err "node 'active." "metric cosine: names the node"
 expect_err "metric must be euclidean or dtw" "metric cosine: says what is allowed"
 no_mpi_noise "metric cosine"
 
+# (d) a silhouette cut into no blocks: a configuration error, before any task
+bad_project noblocks
+sed -i 's/args: {blocks: 8}/args: {blocks: 0}/' "$B/conf/base/pipelines.yml"
+hp 2 run "$B/conf" --pipelines glacier
+expect_rc 2 "distances with blocks: 0"
+expect_err "node 'active.distances': args: blocks must be an integer from 1 to 4096" \
+  "blocks: 0: names the node and the rule"
+no_mpi_noise "blocks: 0"
+
 finish
