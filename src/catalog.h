@@ -47,6 +47,10 @@ typedef struct hp_dsdef {
    * store for the run instead of sending it through rank 0 (exec.h,
    * hp__exec_spill). */
   int spill;
+  /* A partition file of a stitched table as its master describes it
+   * (part.c, from hp__h5_info): loads read its bytes directly while the
+   * file is unchanged. Borrowed from the plan; NULL: read through HDF5. */
+  const struct hp_h5_rawpart *raw;
 } hp_dsdef;
 
 typedef struct hp_catalog hp_catalog;

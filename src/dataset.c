@@ -230,7 +230,9 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
       rc = hp__csv_read_range(path, &o, d->row0, d->row1, out, err);
     else if (rc == HP_OK)
       rc = csv_read_all(path, &o, out, err);
-  } else {
+  } else if (!(d->raw && d->row1 == 0 &&
+                hp__h5_load_raw(path, d->raw, (const char *const *)d->cols,
+                                d->ncols, d->project, out, &lineage))) {
     /* row ranges come back ranged, for tables and arrays alike */
     rc = hp__h5_load_columns(path, key_of(d), (const char *const *)d->cols,
                              d->ncols, d->project, d->row0, d->row1, out,

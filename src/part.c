@@ -40,6 +40,8 @@ typedef struct owned {
   const hp_tree **uparam;
   char **uload_version;
   uint32_t *uprio;
+  hp_h5_layout **layout; /* [user nds] of stitched inputs (see raw) */
+  size_t nlayout;
 } owned;
 
 static const hp_node_type stitch_type = {
@@ -158,6 +160,8 @@ static char *part_name(xp *x, int32_t ud, int32_t k) {
       d->row1 = x->total[ud];
   } else {
     d->filepath = part_path(D, k);
+    if (producer(x, ud) < 0) /* the stitched file as it is */
+      d->raw = hp__h5_layout_part(x->o->layout[ud], (size_t)k);
   }
   d->key = D->key ? hp__xstrdup(D->key) : NULL;
   const hp_cols *need = &x->need[ud];
@@ -257,15 +261,19 @@ static int csv_parts(xp *x, int32_t ud, size_t *n) {
 static void h5_parts(xp *x, int32_t ud, size_t *n) {
   const hp_dsdef *D = x->p->ds[ud];
   int64_t np, rows, pr = hp__ds_partition_rows(D);
-  if (hp__h5_info(D->filepath, D->key, &np, &rows) != HP_OK)
+  hp_h5_layout *l = NULL;
+  if (hp__h5_info(D->filepath, D->key, &np, &rows, &l) != HP_OK)
     return;
   if (np > 1) {
     *n = (size_t)np;
+    x->o->layout[ud] = l;
+    l = NULL;
   } else if (pr > 0 && rows > pr) {
     *n = (size_t)((rows + pr - 1) / pr);
     x->step[ud] = pr;
     x->total[ud] = rows;
   }
+  hp__h5_layout_free(l);
 }
 
 /* Partitions of user dataset ud as an input. */
@@ -675,6 +683,8 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   o->partial.type = HP_DS_MEMORY;
   o->partial.spill = 1;
   o->types = hp__xcalloc(2 * ug->nnodes + 2, sizeof *o->types);
+  o->layout = hp__xcalloc(ug->nds + 1, sizeof *o->layout);
+  o->nlayout = ug->nds;
   xp x = {.p = p, .o = o, .err = err};
   x.np = hp__xcalloc(ug->nds + 1, sizeof *x.np);
   x.files = hp__xcalloc(ug->nds + 1, sizeof *x.files);
@@ -771,6 +781,9 @@ void hp__part_free(hp_plan *p) {
       free(o->uload_version[d]);
   free(o->uload_version);
   free(o->uprio);
+  for (size_t d = 0; d < o->nlayout; d++)
+    hp__h5_layout_free(o->layout[d]);
+  free(o->layout);
   free(o);
   p->part_owned = NULL;
 }

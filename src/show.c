@@ -152,7 +152,7 @@ int hp__show(const hp_show_opts *o, FILE *out, hp_error *err) {
     total = v ? (int64_t)hp_value_rows(v) : 0;
   } else if (rc == HP_OK) {
     /* the first rows only: a table or array of any size shows at once */
-    if (hp__h5_info(path, key ? key : "/", &nparts, &total) != HP_OK)
+    if (hp__h5_info(path, key ? key : "/", &nparts, &total, NULL) != HP_OK)
       total = -1;
     rc = total >= 0 ? hp__h5_load_columns(path, key ? key : "/", NULL, 0, 0,
                                           0, total < (int64_t)rows

@@ -40,6 +40,9 @@
 #define DTYPE_TS       "timestamp[ns]"
 #define DTYPE_DICT     "dictionary"
 #define VALID_GROUP    ".valid"
+/* A stitched master's description of its parts (see "partition layouts") */
+#define LAYOUT_ATTR    "hpcpipe_layout"
+#define LAYOUT_MAGIC   "hpcpipe-layout 1"
 /* An enum's members live in its dataset's object header, whose messages
  * must stay under 64 KiB: larger dictionaries are written as plain
  * strings (and read back plain). */
@@ -813,22 +816,50 @@ static hid_t read_type(hid_t mt, const char *member) {
 /* Reads an enum column as a dictionary: the member names are the strings,
  * and HDF5 converts each value to the index of its member (a value that is
  * no member reads as a null). */
-static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
-                     hp_column *c, const char *name) {
+/* The int32 enum an enum file type ft reads into (member i has value i),
+ * its members added to set (when set is non-NULL); -1 on failure. */
+static hid_t dict_memtype(hid_t ft, hp_strset *set) {
   int nm = H5Tget_nmembers(ft);
   hid_t mt = nm >= 0 ? H5Tenum_create(H5T_NATIVE_INT32) : -1;
-  hp_strset set = {0};
   for (int i = 0; mt >= 0 && i < nm; i++) {
     char *mn = H5Tget_member_name(ft, (unsigned)i);
     int32_t v = i;
     if (!mn || H5Tenum_insert(mt, mn, &v) < 0) {
       H5Tclose(mt);
       mt = -1;
-    } else {
-      hp__strset_add(&set, mn, strlen(mn), SIZE_MAX);
+    } else if (set) {
+      hp__strset_add(set, mn, strlen(mn), SIZE_MAX);
     }
     if (mn) H5free_memory(mn);
   }
+  return mt;
+}
+
+/* Codes outside 0..nm-1 (values no member has) become nulls of c (code
+ * 0); -1 if there are such codes but no members. One pass the compiler
+ * vectorises finds whether there are any. */
+static int codes_to_nulls(int32_t *codes, size_t n, int nm, hp_column *c) {
+  unsigned bad = 0;
+  for (size_t i = 0; i < n; i++)
+    bad |= (uint32_t)codes[i] >= (uint32_t)nm;
+  for (size_t i = 0; bad && i < n; i++) {
+    if (codes[i] >= 0 && codes[i] < nm) continue;
+    if (nm == 0) return -1;
+    if (!c->valid) {
+      c->valid = hp__xmalloc(n);
+      memset(c->valid, 1, n);
+    }
+    c->valid[i] = 0;
+    codes[i] = 0;
+  }
+  return 0;
+}
+
+static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
+                     hp_column *c, const char *name) {
+  int nm = H5Tget_nmembers(ft);
+  hp_strset set = {0};
+  hid_t mt = dict_memtype(ft, &set);
   hid_t rt = read_type(mt, member);
   int32_t *codes = NULL;
   int rc = HP_OK;
@@ -843,24 +874,9 @@ static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   } else if (n && dread(r, d, rt, codes, n) < 0) {
     rc = rfail(r, name, "read");
   }
-  /* every code in 0..nm-1 (one pass the compiler vectorises), else find
-   * the others: values outside the enum read as nulls */
-  unsigned bad = 0;
-  for (size_t i = 0; rc == HP_OK && i < n; i++)
-    bad |= (uint32_t)codes[i] >= (uint32_t)nm;
-  for (size_t i = 0; bad && rc == HP_OK && i < n; i++) {
-    if (codes[i] >= 0 && codes[i] < nm) continue;
-    if (nm == 0) {
-      rc = unsupported(r, name, "enum without members");
-      break;
-    }
-    if (!c->valid) {
-      c->valid = hp__xmalloc(n);
-      memset(c->valid, 1, n);
-    }
-    c->valid[i] = 0;
-    codes[i] = 0;
-  }
+  /* values outside the enum read as nulls */
+  if (rc == HP_OK && codes_to_nulls(codes, n, nm, c) != 0)
+    rc = unsupported(r, name, "enum without members");
   H5Eclear2(H5E_DEFAULT);
   h5_close(rt);
   h5_close(mt);
@@ -1110,6 +1126,15 @@ static int take_valid(hid_t g, char **names, size_t *n) {
   return 0;
 }
 
+/* Mask m (n bytes as stored: nonzero = valid, malloc'd) onto c, which
+ * takes it, with the nulls c already has. */
+static void mask_onto(hp_column *c, uint8_t *m, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    m[k] = m[k] != 0 && (!c->valid || c->valid[k]);
+  free(c->valid);
+  c->valid = m;
+}
+
 /* The masks under VALID_GROUP onto the columns they name. */
 static int read_masks(rctx *r, hid_t g, hp_value *t) {
   hid_t vg = H5Gopen2(g, VALID_GROUP, H5P_DEFAULT);
@@ -1140,10 +1165,7 @@ static int read_masks(rctx *r, hid_t g, hp_value *t) {
       free(m);
       break;
     }
-    for (size_t k = 0; k < t->nrows; k++)
-      m[k] = m[k] != 0 && (!c->valid || c->valid[k]);
-    free(c->valid);
-    c->valid = m;
+    mask_onto(c, m, t->nrows);
   }
   H5Gclose(vg);
   return rc;
@@ -1540,8 +1562,8 @@ static herr_t add_attr(hid_t obj, const char *name, const H5A_info_t *info,
                        void *data) {
   (void)info;
   attr_list *l = data;
-  if (strncmp(name, "hpcpipe_", 8) != 0)
-    return 0;
+  if (strncmp(name, "hpcpipe_", 8) != 0 || strcmp(name, LAYOUT_ATTR) == 0)
+    return 0; /* the layout is for reading, not lineage */
   char *text = attr_read_str(obj, name);
   if (!text) {
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
@@ -1617,6 +1639,397 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
   int rc = read_fingerprint(file, key, fp);
   H5Fclose(file);
   return rc;
+}
+
+/* ---- partition layouts: parts read without HDF5 ---------------------------
+ * hp__h5_stitch describes each part of a table in the master's attribute
+ * LAYOUT_ATTR, as text (a string is <length>:<bytes>, so names may hold
+ * any character):
+ *   LAYOUT_MAGIC
+ *   P <k> <size> <mtime s> <ns> <ctime s> <ns> <inode> <fingerprint hex>
+ *     <rows> <columns>, then for each column, in the order a read lists
+ *     them: <type letter> <bytes per value> <offset> <mask offset or -1>
+ *     <members> <name> [<member>...]
+ *   P <k> -            (a part that cannot be read so)
+ * A reader compares the part file's identity with the record, and reads
+ * the bytes at the offsets with pread (or maps them, as map_elems does);
+ * any difference and it reads through HDF5 as before. */
+
+typedef struct rawcol {
+  char *name;
+  hp_dtype type;
+  unsigned esz;      /* bytes per value in the file */
+  int64_t off, moff; /* the values and the uint8 mask: -1 when none */
+  size_t nmem;       /* dictionary: the enum's member names, value order */
+  char **mem;
+} rawcol;
+
+struct hp_h5_rawpart {
+  int64_t size, ino, mts, mtns, cts, ctns; /* the file's identity */
+  uint64_t fp;
+  size_t rows, ncols;
+  rawcol *cols;
+};
+
+struct hp_h5_layout {
+  size_t n;
+  hp_h5_rawpart **parts; /* [n], NULL for parts without a record */
+};
+
+static const char raw_types[] = "ITFBS";
+static const hp_dtype raw_dtypes[] = {HP_INT64, HP_TIMESTAMP, HP_FLOAT64,
+                                      HP_BOOL, HP_STRING};
+
+static void put_lstr(hp_buf *b, const char *s) {
+  hp__buf_printf(b, " %zu:", strlen(s));
+  hp__buf_puts(b, s);
+}
+
+/* The file offset of dataset d's len values of esz bytes when they are
+ * stored contiguously, uncompressed, allocated and in this file; -1 for
+ * no values; -2 when they cannot be read so. */
+static int64_t raw_offset(hid_t d, size_t len, size_t esz) {
+  if (len == 0) return -1;
+  hid_t dcpl = H5Dget_create_plist(d);
+  haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
+  int ok = dcpl >= 0 && H5Pget_external_count(dcpl) == 0 &&
+           addr != HADDR_UNDEF &&
+           H5Dget_storage_size(d) == (hsize_t)(len * esz);
+  h5_close(dcpl);
+  H5Eclear2(H5E_DEFAULT);
+  return ok && addr <= (haddr_t)INT64_MAX ? (int64_t)addr : -2;
+}
+
+/* The length of a simple 1-D dataset; -1 for anything else. */
+static long long simple_1d(hid_t d) {
+  hid_t sp = H5Dget_space(d);
+  hsize_t dim = 0;
+  int ok = sp >= 0 && H5Sget_simple_extent_type(sp) == H5S_SIMPLE &&
+           H5Sget_simple_extent_ndims(sp) == 1 &&
+           H5Sget_simple_extent_dims(sp, &dim, NULL) == 1;
+  h5_close(sp);
+  return ok ? (long long)dim : -1;
+}
+
+/* Appends column `name` of table group o (masks in vg, or -1) to rec;
+ * 0 if it cannot be read raw or its length is not *rows (set by the
+ * first column). */
+static int describe_column(hid_t o, hid_t vg, const char *name, long long *rows,
+                           hp_buf *rec) {
+  hid_t d = H5Dopen2(o, name, H5P_DEFAULT), ft = -1, mt = -1;
+  long long len = d >= 0 ? simple_1d(d) : -1;
+  int ok = len >= 0 && (*rows < 0 || len == *rows) &&
+           (ft = H5Dget_type(d)) >= 0;
+  hp_dtype t = ok ? dataset_type(d, ft) : (hp_dtype)0;
+  size_t esz = 8;
+  if (t == HP_INT64 || t == HP_TIMESTAMP)
+    ok = ok && H5Tequal(ft, H5T_NATIVE_INT64) > 0;
+  else if (t == HP_FLOAT64)
+    ok = ok && H5Tequal(ft, H5T_NATIVE_DOUBLE) > 0;
+  else if (t == HP_BOOL) /* a bool enum: any nonzero byte is true */
+    ok = ok && (esz = H5Tget_size(ft)) >= 1 && esz <= 8;
+  else if (t == HP_STRING) { /* a dictionary whose values are the codes */
+    esz = 4;
+    ok = ok && H5Tget_class(ft) == H5T_ENUM &&
+         (mt = dict_memtype(ft, NULL)) >= 0 && H5Tequal(ft, mt) > 0;
+  } else {
+    ok = 0;
+  }
+  int64_t off = ok ? raw_offset(d, (size_t)len, esz) : -2, moff = -1;
+  ok = ok && off >= -1;
+  if (ok && vg >= 0 && H5Lexists(vg, name, H5P_DEFAULT) > 0) {
+    hid_t m = H5Dopen2(vg, name, H5P_DEFAULT);
+    hid_t mft = m >= 0 ? H5Dget_type(m) : -1;
+    ok = mft >= 0 && simple_1d(m) == len &&
+         H5Tget_class(mft) == H5T_INTEGER && H5Tget_size(mft) == 1 &&
+         (moff = raw_offset(m, (size_t)len, 1)) >= -1;
+    h5_close(mft);
+    h5_close(m);
+  }
+  int nm = ok && t == HP_STRING ? H5Tget_nmembers(ft) : 0;
+  if (ok) {
+    *rows = len;
+    size_t ti = 0;
+    while (raw_dtypes[ti] != t)
+      ti++;
+    hp__buf_printf(rec, "\n%c %zu %" PRId64 " %" PRId64 " %d", raw_types[ti],
+                   esz, off, moff, nm < 0 ? 0 : nm);
+    put_lstr(rec, name);
+  }
+  for (int i = 0; ok && i < nm; i++) {
+    char *mn = H5Tget_member_name(ft, (unsigned)i);
+    ok = mn != NULL;
+    if (mn) put_lstr(rec, mn);
+    if (mn) H5free_memory(mn);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  h5_close(mt);
+  h5_close(ft);
+  h5_close(d);
+  return ok;
+}
+
+/* Appends part k's record (table group o of the file at path) to b. */
+static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b) {
+  size_t n = 0;
+  char **names = link_names(o, &n);
+  int masks = take_valid(o, names, &n);
+  column_order(o, &names, &n);
+  hid_t vg = masks ? H5Gopen2(o, VALID_GROUP, H5P_DEFAULT) : -1;
+  hp_buf rec = {0};
+  long long rows = -1;
+  int ok = n > 0 && (!masks || vg >= 0);
+  for (size_t i = 0; i < n && ok; i++)
+    ok = describe_column(o, vg, names[i], &rows, &rec);
+  char *hex = ok ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
+  uint64_t fp = hex ? (uint64_t)strtoull(hex, NULL, 16) : 0;
+  struct stat st;
+  if (ok && stat(path, &st) == 0)
+    hp__buf_printf(b,
+                   "\nP %zu %lld %lld %lld %ld %lld %ld %016" PRIx64
+                   " %lld %zu%s",
+                   k, (long long)st.st_size, (long long)st.st_ino,
+                   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                   (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, fp, rows,
+                   n, rec.data);
+  else
+    hp__buf_printf(b, "\nP %zu -", k);
+  free(hex);
+  hp__buf_free(&rec);
+  h5_close(vg);
+  H5Eclear2(H5E_DEFAULT);
+  free_names(names, n);
+}
+
+static void rawpart_free(hp_h5_rawpart *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->ncols; i++) {
+    free(p->cols[i].name);
+    free_names(p->cols[i].mem, p->cols[i].nmem);
+  }
+  free(p->cols);
+  free(p);
+}
+
+void hp__h5_layout_free(hp_h5_layout *l) {
+  if (!l) return;
+  for (size_t i = 0; i < l->n; i++)
+    rawpart_free(l->parts[i]);
+  free(l->parts);
+  free(l);
+}
+
+const hp_h5_rawpart *hp__h5_layout_part(const hp_h5_layout *l, size_t k) {
+  return l && k < l->n ? l->parts[k] : NULL;
+}
+
+/* Parsing: each returns 1 and advances *p past what it read, else 0. */
+static int lx_i64(const char **p, int64_t *v) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(*p, &end, 10);
+  if (end == *p || errno) return 0;
+  *p = end;
+  *v = x;
+  return 1;
+}
+
+static int lx_size(const char **p, size_t *v) {
+  int64_t x;
+  if (!lx_i64(p, &x) || x < 0) return 0;
+  *v = (size_t)x;
+  return 1;
+}
+
+static int lx_str(const char **p, char **out) {
+  size_t n;
+  if (!lx_size(p, &n) || **p != ':' || strnlen(*p + 1, n) < n) return 0;
+  *out = hp__xstrndup(*p + 1, n);
+  *p += 1 + n;
+  return 1;
+}
+
+/* w after any blanks and newlines ("" skips them) */
+static int lx_word(const char **p, const char *w) {
+  while (**p == ' ' || **p == '\n')
+    (*p)++;
+  size_t n = strlen(w);
+  if (strncmp(*p, w, n) != 0) return 0;
+  *p += n;
+  return 1;
+}
+
+static int parse_column(const char **p, rawcol *c) {
+  const char *letter;
+  int64_t esz;
+  if (!lx_word(p, "") || !**p || !(letter = strchr(raw_types, **p)))
+    return 0;
+  (*p)++;
+  c->type = raw_dtypes[letter - raw_types];
+  if (!lx_i64(p, &esz) || esz < 1 || esz > 8 || !lx_i64(p, &c->off) ||
+      !lx_i64(p, &c->moff) || !lx_size(p, &c->nmem) || !lx_word(p, "") ||
+      !lx_str(p, &c->name))
+    return 0;
+  c->esz = (unsigned)esz;
+  if (c->nmem > strlen(*p)) return 0; /* each takes 3 bytes at least */
+  c->mem = hp__xcalloc(c->nmem + 1, sizeof *c->mem);
+  for (size_t i = 0; i < c->nmem; i++)
+    if (!lx_str(p, &c->mem[i])) {
+      c->nmem = i; /* what was read, for freeing */
+      return 0;
+    }
+  return 1;
+}
+
+/* Part record k ("P" already read); NULL for "-" or a malformed record
+ * (*bad set for the latter). */
+static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad) {
+  int64_t kk, rows;
+  char *end;
+  if (!lx_i64(p, &kk) || kk != (int64_t)k) return *bad = 1, NULL;
+  if (lx_word(p, "-")) return NULL;
+  hp_h5_rawpart *r = hp__xcalloc(1, sizeof *r);
+  int ok = lx_i64(p, &r->size) && lx_i64(p, &r->ino) && lx_i64(p, &r->mts) &&
+           lx_i64(p, &r->mtns) && lx_i64(p, &r->cts) && lx_i64(p, &r->ctns) &&
+           lx_word(p, "");
+  if (ok) {
+    errno = 0;
+    r->fp = (uint64_t)strtoull(*p, &end, 16);
+    ok = end == *p + 16 && !errno;
+    *p = end;
+  }
+  ok = ok && lx_i64(p, &rows) && rows >= 0 && lx_size(p, &r->ncols) &&
+       r->ncols <= strlen(*p);
+  r->rows = ok ? (size_t)rows : 0;
+  r->cols = hp__xcalloc(ok ? r->ncols + 1 : 1, sizeof *r->cols);
+  size_t i = 0;
+  for (; ok && i < r->ncols; i++)
+    ok = parse_column(p, &r->cols[i]);
+  if (!ok) {
+    r->ncols = i;
+    rawpart_free(r);
+    *bad = 1;
+    return NULL;
+  }
+  return r;
+}
+
+/* The layout in master object o's attribute, for nparts parts; NULL when
+ * there is none or it does not parse. */
+static hp_h5_layout *read_layout(hid_t o, int64_t nparts) {
+  char *text = nparts > 0 ? attr_read_str(o, LAYOUT_ATTR) : NULL;
+  if (!text) return NULL;
+  hp_h5_layout *l = hp__xcalloc(1, sizeof *l);
+  l->parts = hp__xcalloc((size_t)nparts, sizeof *l->parts);
+  const char *p = text;
+  int bad = !lx_word(&p, LAYOUT_MAGIC);
+  for (size_t k = 0; !bad && k < (size_t)nparts; k++, l->n = k)
+    if (!lx_word(&p, "P"))
+      bad = 1;
+    else
+      l->parts[k] = parse_part(&p, k, &bad);
+  free(text);
+  if (bad) {
+    hp__h5_layout_free(l);
+    return NULL;
+  }
+  return l;
+}
+
+/* Reads n bytes at off of fd: mapped when they are values of `align`
+ * bytes (0: never mapped) at an offset of that alignment and they are
+ * many (as map_elems decides), else into a malloc'd buffer; NULL on
+ * failure. */
+static void *raw_bytes(int fd, int64_t off, size_t n, size_t align) {
+  void *p = align && off % (int64_t)align == 0 && n >= map_min()
+                ? hp__mem_map(fd, (uint64_t)off, n)
+                : NULL;
+  if (p) return p;
+  char *b = malloc(n ? n : 1);
+  for (size_t got = 0; b && got < n;) {
+    ssize_t k = pread(fd, b + got, n - got, (off_t)(off + (int64_t)got));
+    if (k <= 0 && !(k < 0 && errno == EINTR)) {
+      free(b);
+      return NULL;
+    }
+    got += k > 0 ? (size_t)k : 0;
+  }
+  return b;
+}
+
+/* Column rc of a part of `rows` rows into c (name and type set). */
+static int raw_column(int fd, const rawcol *rc, size_t rows, hp_column *c) {
+  if (rows > SIZE_MAX / 8) return 0;
+  void *buf = rows ? raw_bytes(fd, rc->off, rows * rc->esz,
+                               rc->type == HP_BOOL ? 0 : rc->esz)
+                   : calloc(1, 8);
+  if (!buf) return 0;
+  if (rc->type == HP_BOOL) {
+    uint8_t *b = hp__xmalloc(rows ? rows : 1);
+    const unsigned char *src = buf;
+    for (size_t i = 0; i < rows; i++) {
+      unsigned char any = 0;
+      for (size_t j = 0; j < rc->esz; j++)
+        any |= src[i * rc->esz + j];
+      b[i] = any != 0;
+    }
+    free(buf);
+    buf = b;
+  } else if (rc->type == HP_STRING) {
+    if (rc->nmem > INT32_MAX ||
+        codes_to_nulls(buf, rows, (int)rc->nmem, c) != 0) {
+      hp__mem_free(buf);
+      return 0;
+    }
+    hp_strset set = {0};
+    for (size_t i = 0; i < rc->nmem; i++)
+      hp__strset_add(&set, rc->mem[i], strlen(rc->mem[i]), SIZE_MAX);
+    hp__strset_to_dict(&set, c);
+  }
+  c->data = buf;
+  if (rc->moff >= 0) {
+    uint8_t *m = raw_bytes(fd, rc->moff, rows, 0);
+    if (!m) return 0;
+    mask_onto(c, m, rows);
+  }
+  return 1;
+}
+
+int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
+                    const char *const *cols, size_t ncols, int project,
+                    hp_value **out, uint64_t *fp) {
+  struct stat st;
+  if (!rp || !path || stat(path, &st) != 0 || st.st_size != rp->size ||
+      (int64_t)st.st_ino != rp->ino || st.st_mtim.tv_sec != rp->mts ||
+      st.st_mtim.tv_nsec != rp->mtns || st.st_ctim.tv_sec != rp->cts ||
+      st.st_ctim.tv_nsec != rp->ctns)
+    return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  hp_value *t = hp_table_new();
+  t->cols = hp__xcalloc(rp->ncols + 1, sizeof *t->cols);
+  t->capcols = rp->ncols + 1;
+  int ok = 1;
+  for (size_t i = 0; i < rp->ncols && ok; i++) {
+    const rawcol *rc = &rp->cols[i];
+    int keep = !project || (ncols == 0 && t->ncols == 0);
+    for (size_t j = 0; j < ncols && !keep; j++)
+      keep = strcmp(rc->name, cols[j]) == 0;
+    if (!keep) continue;
+    hp_column *c = &t->cols[t->ncols++];
+    c->name = hp__xstrdup(rc->name);
+    c->type = rc->type;
+    ok = raw_column(fd, rc, rp->rows, c);
+  }
+  close(fd);
+  t->nrows = t->ncols ? rp->rows : 0;
+  if (!ok) {
+    hp_value_free(t);
+    return 0;
+  }
+  *out = t;
+  if (fp) *fp = rp->fp;
+  return 1;
 }
 
 /* ---- partitioned datasets: the master file ------------------------------- */
@@ -1791,7 +2204,7 @@ static int stitch_check(wctx *w, const char *part0, const char *parti,
  * tens of thousands of partitions. */
 static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
                           const char *const *parts, const char *key,
-                          int array, int64_t *total) {
+                          int array, int64_t *total, hp_buf *lay) {
   size_t nc = 0, n = s->n;
   char **cols = array ? NULL : link_names(s->obj0, &nc);
   if (array) {
@@ -1834,6 +2247,8 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
       }
     }
     H5Eclear2(H5E_DEFAULT);
+    if (rc == HP_OK && !array)
+      describe_part(o, parts[i], i, lay);
     if (i > 0) {
       h5_close(o);
       h5_close(f);
@@ -1936,9 +2351,14 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   if (rc == HP_OK)
     rc = open_group(&w, file, root ? NULL : key, &obj);
   int64_t total = 0;
+  hp_buf lay = {0};
+  hp__buf_puts(&lay, LAYOUT_MAGIC);
   if (rc == HP_OK)
     rc = stitch_columns(&w, array ? file : obj, &s, parts, key, array,
-                        &total);
+                        &total, &lay);
+  if (rc == HP_OK && !array)
+    rc = attr_str(&w, obj, LAYOUT_ATTR, lay.data);
+  hp__buf_free(&lay);
   if (rc == HP_OK)
     rc = attr_str(&w, obj, "hpcpipe_kind", array ? "array" : "table");
   if (rc == HP_OK && !array)
@@ -1972,9 +2392,10 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
 }
 
 int hp__h5_info(const char *path, const char *key, int64_t *nparts,
-                int64_t *rows) {
+                int64_t *rows, hp_h5_layout **layout) {
   *nparts = 0;
   *rows = -1;
+  if (layout) *layout = NULL;
   hp__h5_init();
   hid_t file;
   if (open_file(path, &file, NULL) != HP_OK) {
@@ -1988,6 +2409,7 @@ int hp__h5_info(const char *path, const char *key, int64_t *nparts,
     if (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &n) >= 0 && n > 0)
       *nparts = n;
     h5_close(a);
+    if (layout) *layout = read_layout(o, *nparts);
   }
   if (o >= 0) {
     char *kind = attr_read_str(o, "hpcpipe_kind");

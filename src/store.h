@@ -76,10 +76,36 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
 int hp__h5_lineage(const char *path, const char *key, char ***names,
                    char ***vals, size_t *n);
 
+/* Where the bytes of one partition file of a stitched table lie, so that
+ * a task can read it without opening it through HDF5 (whose opening,
+ * metadata and attribute reads cost about as much as the data of a
+ * 100,000-row partition). hp__h5_stitch records, for every part, the
+ * file's identity (size, modification and change times, inode), its
+ * fingerprint, and each column's type, offset and dictionary; a part with
+ * a column it cannot describe so (variable-length strings, compression,
+ * chunked or foreign-typed storage) has none. Opaque. */
+typedef struct hp_h5_layout hp_h5_layout;
+typedef struct hp_h5_rawpart hp_h5_rawpart;
+
 /* What part.c needs to partition an existing file: the partition count of
  * a stitched master (hpcpipe_partitions, else 0) and the row count of the
- * table or array at key. HP_EIO if the file or object is missing. */
+ * table or array at key; with layout non-NULL, also the master's layout
+ * of its parts (NULL when it has none: written before hpcpipe recorded
+ * them, or not a table; free with hp__h5_layout_free). HP_EIO if the file
+ * or object is missing. */
 int hp__h5_info(const char *path, const char *key, int64_t *nparts,
-                int64_t *rows);
+                int64_t *rows, hp_h5_layout **layout);
+void hp__h5_layout_free(hp_h5_layout *l);
+/* Part k's description, or NULL (none, or k out of range). Borrowed. */
+const hp_h5_rawpart *hp__h5_layout_part(const hp_h5_layout *l, size_t k);
+
+/* hp__h5_load_columns for a whole partition file (no row range) from the
+ * bytes rp says are there, with plain reads: 1 when the file at path is
+ * still the one rp describes (same identity) and was read (*out and, when
+ * fp is given, *fp set); 0 otherwise, nothing read and no error: the
+ * caller reads through HDF5, which names any fault. */
+int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
+                    const char *const *cols, size_t ncols, int project,
+                    hp_value **out, uint64_t *fp);
 
 #endif

@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdint.h>
@@ -847,6 +848,155 @@ static void test_mapped(void) {
   }
 }
 
+/* A raw-readable table of n rows (no plain strings): every type a layout
+ * describes, with nulls in each, a dictionary code shift by `salt`. */
+static hp_value *raw_table(size_t n, int salt) {
+  hp_value *t = hp_table_new();
+  int64_t *ts = malloc(n * 8 + 8), *iv = malloc(n * 8 + 8);
+  double *fv = malloc(n * 8 + 8);
+  uint8_t *bv = malloc(n + 1), *m = malloc(n + 1);
+  int32_t *codes = malloc(n * 4 + 4);
+  static const char *dict[] = {"Bob", "Alice", "Zelda", "\xCE\xB2 e,t:a"};
+  for (size_t i = 0; i < n; i++) {
+    ts[i] = 946684800000000000LL + (int64_t)i * 1000000000 + salt;
+    iv[i] = (int64_t)(i * 7919) - 50 + salt;
+    fv[i] = i % 11 == 4 ? NAN : (double)i / 3.0 - salt;
+    bv[i] = (i + (size_t)salt) % 3 == 0;
+    codes[i] = (int32_t)((i + (size_t)salt) % 4);
+    m[i] = i % 5 != 2;
+  }
+  CHECK_EQ(hp_table_add_column(t, "timestamp", HP_TIMESTAMP, ts, n), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "i", HP_INT64, iv, n), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "f", HP_FLOAT64, fv, n), HP_OK);
+  CHECK_EQ(hp_table_add_column(t, "b", HP_BOOL, bv, n), HP_OK);
+  CHECK_EQ(hp_table_add_dict_column(t, "name", codes, n, dict, 4), HP_OK);
+  for (size_t c = 1; c < 5 && n; c++) /* i, f, b, name have nulls */
+    CHECK_EQ(hp_table_set_valid(t, c, m), HP_OK);
+  free(ts), free(iv), free(fv), free(bv), free(m), free(codes);
+  return t;
+}
+
+/* Part k of a stitched master read raw equals what HDF5 reads, whole and
+ * projected; 0 if the layout has no record for it or the raw read says no. */
+static int raw_equals_hdf5(const hp_h5_layout *l, size_t k, const char *path) {
+  hp_error err = HP_ERROR_INIT;
+  const hp_h5_rawpart *rp = hp__h5_layout_part(l, k);
+  static const char *const pick[] = {"name", "f", "nope"};
+  static const struct {
+    size_t n;
+    int project;
+  } ways[] = {{0, 0}, {0, 1}, {2, 1}, {3, 1}};
+  int all = rp != NULL;
+  for (size_t w = 0; all && w < sizeof ways / sizeof *ways; w++) {
+    hp_value *u = NULL, *v = NULL;
+    uint64_t fu = 1, fv = 2;
+    all = hp__h5_load_raw(path, rp, pick, ways[w].n, ways[w].project, &u,
+                          &fu) == 1;
+    CHECK_OK(hp__h5_load_columns(path, NULL, pick, ways[w].n, ways[w].project,
+                                 0, 0, &v, &fv, &err),
+             &err);
+    CHECK(!all || (hp__value_equal(u, v) && fu == fv));
+    hp_value_free(u);
+    hp_value_free(v);
+  }
+  return all;
+}
+
+/* A stitched master describes where its parts' bytes are (store.c,
+ * partition layouts): reading a part by it gives what HDF5 gives, and only
+ * while the part file is the one described. */
+static void test_layout(void) {
+  CASE("partition layouts: raw reads equal HDF5's, while the file is unchanged");
+  hp_error err = HP_ERROR_INIT;
+  char parts[4][4096], master[4096];
+  const char *pp[4];
+  /* 40,000 rows: 320 KB columns, mapped (HPCPIPE_MAP_MIN is 64 KiB here);
+   * 7 rows: read; 0 rows; and a part with a plain string column */
+  hp_value *t[4] = {raw_table(40000, 0), raw_table(7, 3), raw_table(0, 1),
+                    rich_table()};
+  hp_lineage lin = {.node = "gen[0]", .func = "f", .fingerprint = 0xabcdef12345ULL,
+                    .time = "2026-01-01T00:00:00Z", .run = "r"};
+  for (int k = 0; k < 4; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "lay-parts/part-%05d.h5", k);
+    snprintf(parts[k], sizeof parts[k], "%s", in_dir(name));
+    pp[k] = parts[k];
+    CHECK_OK(hp__h5_save(parts[k], NULL, t[k], k == 0 ? &lin : NULL, &err),
+             &err);
+  }
+  snprintf(master, sizeof master, "%s", in_dir("lay.h5"));
+  /* parts 0-2 in one master; part 3 (plain strings) in another */
+  CHECK_OK(hp__h5_stitch(master, NULL, pp, 3, NULL, &err), &err);
+  int64_t np = 0, rows = 0;
+  hp_h5_layout *l = NULL;
+  CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
+  CHECK_EQ(np, 3);
+  CHECK_EQ(rows, 40007);
+  CHECK(l != NULL);
+  for (size_t k = 0; k < 3; k++)
+    CHECK(raw_equals_hdf5(l, k, parts[k]));
+  CHECK(hp__h5_layout_part(l, 3) == NULL);
+  {
+    hp_value *u = NULL;
+    uint64_t fp = 0;
+    CHECK_EQ(hp__h5_load_raw(parts[0], hp__h5_layout_part(l, 0), NULL, 0, 0,
+                             &u, &fp),
+             1);
+    CHECK(hp__value_equal(u, t[0]));
+    CHECK(fp == 0xabcdef12345ULL);
+    hp_value_free(u);
+  }
+
+  CASE("a changed part is read through HDF5 (identity differs)");
+  hp_value *t1 = raw_table(7, 5);
+  CHECK_OK(hp__h5_save(parts[1], NULL, t1, NULL, &err), &err); /* rewritten */
+  hp_value *u = NULL;
+  CHECK_EQ(hp__h5_load_raw(parts[1], hp__h5_layout_part(l, 1), NULL, 0, 0, &u,
+                           NULL),
+           0);
+  CHECK(u == NULL);
+  hp_value_free(t1);
+  struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+  CHECK_EQ(utimensat(AT_FDCWD, parts[2], times, 0), 0); /* touched */
+  CHECK_EQ(hp__h5_load_raw(parts[2], hp__h5_layout_part(l, 2), NULL, 0, 0, &u,
+                           NULL),
+           0);
+  CHECK(raw_equals_hdf5(l, 0, parts[0])); /* the others still read raw */
+  CHECK_EQ(hp__h5_load_raw(parts[0], NULL, NULL, 0, 0, &u, NULL), 0);
+  hp__h5_layout_free(l);
+
+  CASE("no layout for a part with plain strings; lineage does not list it");
+  char m2[4096];
+  snprintf(m2, sizeof m2, "%s", in_dir("lay2.h5"));
+  CHECK_OK(hp__h5_stitch(m2, NULL, pp + 3, 1, NULL, &err), &err);
+  CHECK_OK(hp__h5_info(m2, "/", &np, &rows, &l), &err);
+  CHECK(l != NULL && hp__h5_layout_part(l, 0) == NULL);
+  hp__h5_layout_free(l);
+  char **names = NULL, **vals = NULL;
+  size_t n = 0;
+  CHECK_EQ(hp__h5_lineage(master, NULL, &names, &vals, &n), HP_OK);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(strcmp(names[i], "layout") != 0);
+    free(names[i]);
+    free(vals[i]);
+  }
+  free(names);
+  free(vals);
+
+  CASE("a layout that does not parse is ignored");
+  if (run_h5py("lay.py",
+               "import sys, h5py\n"
+               "with h5py.File(sys.argv[1], 'r+') as f:\n"
+               "    f.attrs['hpcpipe_layout'] = 'hpcpipe-layout 1\\nP 0 12 x'\n",
+               master)) {
+    CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
+    CHECK_EQ(np, 3);
+    CHECK(l == NULL);
+  }
+  for (int k = 0; k < 4; k++)
+    hp_value_free(t[k]);
+}
+
 int main(void) {
   /* map buffers from 64 KiB (the default, 4 MiB, would leave the mapped
    * path to the e2e tests' larger files) */
@@ -863,6 +1013,7 @@ int main(void) {
   test_h5py_enum_outside();
   test_h5py_reads_ours();
   test_mapped();
+  test_layout();
   test_perf();
   tmpdir_remove();
   fprintf(stderr, "test_store: ok\n");
