@@ -249,7 +249,8 @@ done
 # Group d has a NaN (text "nan", not an empty field): it is left out of
 # the mean's count, as pandas leaves it.
 printf 'k,v\na,1\na,inf\nb,-inf\nb,2.5\nc,inf\nc,-inf\nd,1\nd,nan\n' >"$MX/data/in/part-0.csv"
-printf 'k,v\na,3\nb,4\nc,1\nd,3\n' >"$MX/data/in/part-1.csv"
+# part 1 has no NaN (a sum's faster path) but an inf to merge with part 0's
+printf 'k,v\na,3\nb,4\nc,1\nd,3\na,inf\n' >"$MX/data/in/part-1.csv"
 sed -i 's/agg: {v: \[sum, max, count\]}/agg: {v: [sum, mean, max, min]}/' "$MX/conf/base/pipelines.yml"
 # a mean alone takes the path for float columns without a null mask
 echo '    - {node: m, func: frame.groupby, inputs: mixed, outputs: gb_mean, args: {by: k, agg: {v: mean}}}' \
