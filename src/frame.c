@@ -423,6 +423,8 @@ typedef struct grouping {
   int32_t *gid;   /* [rows] group of each row; -1: a null key, dropped */
   int64_t *first; /* [groups] first row of each group */
   size_t ngroups, cap;
+  int64_t *size;  /* [groups] rows of each group when group_rows counted
+                     them on the way (small key ranges), else NULL */
 } grouping;
 
 /* valid (NULL: null keys were dropped before) gives each key column's mask
@@ -524,6 +526,16 @@ static int32_t new_group(grouping *g, size_t r) {
   return (int32_t)g->ngroups++;
 }
 
+/* g->size from the rows counted per slot c (slot c is group map[c], or
+ * no group when map[c] < 0). */
+static void counted_sizes(grouping *g, const int32_t *map, const int64_t *cnt,
+                          size_t nslots) {
+  g->size = hp__xcalloc(g->ngroups + 1, sizeof *g->size);
+  for (size_t c = 0; c < nslots; c++)
+    if (map[c] >= 0)
+      g->size[map[c]] = cnt[c];
+}
+
 /* Groups the rows of t by key columns k[0..nk); rows with a null key get
  * -1, or with null_keys, group with the rows null in the same columns (as
  * drop_duplicates wants). Groups are numbered in order of first
@@ -543,14 +555,18 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
   if (codes && !nullable) { /* one dictionary column: codes are groups */
     size_t nd = hp_table_dict_size(t, k[0]);
     int32_t *map = hp__xmalloc((nd + 1) * sizeof *map);
+    int64_t *cnt = hp__xcalloc(nd + 1, sizeof *cnt);
     for (size_t i = 0; i < nd; i++)
       map[i] = -1;
     for (size_t r = 0; r < n; r++) {
       int32_t c = codes[r];
+      cnt[c]++;
       if (map[c] < 0)
         map[c] = new_group(g, r);
       g->gid[r] = map[c];
     }
+    counted_sizes(g, map, cnt, nd);
+    free(cnt);
     free(map);
     free(valid);
     return;
@@ -570,11 +586,24 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
       int32_t *map = hp__xmalloc((size_t)(span + 1) * sizeof *map);
       for (uint64_t i = 0; i <= span; i++)
         map[i] = -1;
-      for (size_t r = 0; r < n; r++) {
-        size_t c = (size_t)((uint64_t)v[r] - (uint64_t)lo);
-        if (map[c] < 0)
-          map[c] = new_group(g, r);
-        g->gid[r] = map[c];
+      if (span < 4096) { /* few slots: count the rows of each on the way */
+        int64_t *cnt = hp__xcalloc((size_t)span + 1, sizeof *cnt);
+        for (size_t r = 0; r < n; r++) {
+          size_t c = (size_t)((uint64_t)v[r] - (uint64_t)lo);
+          cnt[c]++;
+          if (map[c] < 0)
+            map[c] = new_group(g, r);
+          g->gid[r] = map[c];
+        }
+        counted_sizes(g, map, cnt, (size_t)span + 1);
+        free(cnt);
+      } else {
+        for (size_t r = 0; r < n; r++) {
+          size_t c = (size_t)((uint64_t)v[r] - (uint64_t)lo);
+          if (map[c] < 0)
+            map[c] = new_group(g, r);
+          g->gid[r] = map[c];
+        }
       }
       free(map);
       free(valid);
@@ -640,6 +669,11 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
 static void group_sizes(const grouping *g, size_t n, int64_t *size) {
   size_t ng = g->ngroups, r = 0;
   const int32_t *gid = g->gid;
+  if (g->size) { /* counted by group_rows */
+    for (size_t i = 0; i < ng; i++)
+      size[i] += g->size[i];
+    return;
+  }
   if (ng && ng <= 4096 && n >= 4 * ng) {
     int64_t *c = hp__xcalloc(4 * ng, sizeof *c);
     int64_t *c1 = c + ng, *c2 = c1 + ng, *c3 = c2 + ng;
@@ -661,6 +695,7 @@ static void group_sizes(const grouping *g, size_t n, int64_t *size) {
 static void grouping_free(grouping *g) {
   free(g->gid);
   free(g->first);
+  free(g->size);
 }
 
 /* ---- borrowed views and per-group picks ---------------------------------- */
@@ -1035,12 +1070,18 @@ accumulate_rows(vstate *v, const void *data, const uint8_t *valid,
   }
 }
 
-/* 1 if any of x[0..n) is NaN (one pass the compiler vectorises). */
-static int any_nan(const double *x, size_t n) {
-  int any = 0;
-  for (size_t r = 0; r < n; r++)
-    any |= x[r] != x[r];
-  return any;
+/* 1 if any of x[0..n) is NaN or infinite, in one pass of integer
+ * operations the compiler vectorises: an exponent of all ones, plus one
+ * in its lowest bit, carries into the sign bit. */
+static int any_nonfinite(const double *x, size_t n) {
+  const uint64_t exp = 0x7ff0000000000000u, one = (uint64_t)1 << 52;
+  uint64_t acc = 0;
+  for (size_t r = 0; r < n; r++) {
+    uint64_t u;
+    memcpy(&u, &x[r], sizeof u);
+    acc |= (u & exp) + one;
+  }
+  return (int)(acc >> 63);
 }
 
 /* A float column without a validity mask, for a sum or min/max: the
@@ -1053,11 +1094,11 @@ accumulate_floats(vstate *v, const double *x, const int32_t *gid, size_t n,
   int64_t *restrict nan = v->n; /* zero until the end */
   double *restrict s = v->s, *restrict c = v->c;
   double *restrict lo = v->lo, *restrict hi = v->hi;
-  if (need == NEED_SUM && !any_nan(x, n)) {
-    /* hp__kadd without its checks: no NaN to skip, and a sum that turns
-     * inf or NaN stays so, its c no longer counting (hp__ktotal): c is
-     * set to 0 then, where hp__kadd would have left it, with the same
-     * totals and merges */
+  if (need == NEED_SUM && !any_nonfinite(x, n)) {
+    /* hp__kadd without its checks: no NaN to skip, and a sum of finite
+     * values that overflows to inf stays so, its c no longer counting
+     * (hp__ktotal): c is set to 0 then, where hp__kadd would have left
+     * it, with the same totals and merges */
     for (size_t r = 0; r < n; r++) {
       int32_t g = gid[r];
       if (g < 0)
