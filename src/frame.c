@@ -520,10 +520,49 @@ static int row_hash(const hp_value *t, const size_t *k, size_t nk,
   return 1;
 }
 
-static int32_t new_group(grouping *g, size_t r) {
+static __attribute__((noinline)) int32_t new_group(grouping *g, size_t r) {
   hp__grow(&g->first, &g->cap, g->ngroups + 1, sizeof *g->first);
   g->first[g->ngroups] = (int64_t)r;
   return (int32_t)g->ngroups++;
+}
+
+/* The smallest and largest of v[0..n), n > 0, in two independent
+ * chains each (a compare and move per value and chain). */
+static void minmax_i64(const int64_t *v, size_t n, int64_t *lo, int64_t *hi) {
+  int64_t l0 = v[0], l1 = v[0], h0 = v[0], h1 = v[0];
+  size_t r = 1;
+  for (; r + 2 <= n; r += 2) {
+    int64_t a = v[r], b = v[r + 1];
+    l0 = a < l0 ? a : l0;
+    h0 = a > h0 ? a : h0;
+    l1 = b < l1 ? b : l1;
+    h1 = b > h1 ? b : h1;
+  }
+  for (; r < n; r++) {
+    l0 = v[r] < l0 ? v[r] : l0;
+    h0 = v[r] > h0 ? v[r] : h0;
+  }
+  *lo = l0 < l1 ? l0 : l1;
+  *hi = h0 > h1 ? h0 : h1;
+}
+
+/* Rows to groups by slot: row r's slot is codes[r] (a dictionary), or
+ * v[r] - lo (an integer range); map[slot] is its group (-1: none yet,
+ * numbered on first appearance), and cnt (when given) counts the rows of
+ * each slot. The loop keeps every pointer in a register. */
+static void slot_groups(grouping *g, const uint32_t *codes, const uint64_t *v,
+                        uint64_t lo, size_t n, int32_t *restrict map,
+                        int64_t *restrict cnt) {
+  int32_t *restrict gid = g->gid;
+  for (size_t r = 0; r < n; r++) {
+    size_t c = codes ? codes[r] : (size_t)(v[r] - lo);
+    if (cnt)
+      cnt[c]++;
+    int32_t m = map[c];
+    if (__builtin_expect(m < 0, 0))
+      m = map[c] = new_group(g, r);
+    gid[r] = m;
+  }
 }
 
 /* g->size from the rows counted per slot c (slot c is group map[c], or
@@ -558,13 +597,7 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
     int64_t *cnt = hp__xcalloc(nd + 1, sizeof *cnt);
     for (size_t i = 0; i < nd; i++)
       map[i] = -1;
-    for (size_t r = 0; r < n; r++) {
-      int32_t c = codes[r];
-      cnt[c]++;
-      if (map[c] < 0)
-        map[c] = new_group(g, r);
-      g->gid[r] = map[c];
-    }
+    slot_groups(g, (const uint32_t *)codes, NULL, 0, n, map, cnt);
     counted_sizes(g, map, cnt, nd);
     free(cnt);
     free(map);
@@ -576,11 +609,8 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
        hp_table_coltype(t, k[0]) == HP_TIMESTAMP)) {
     /* one integer column over a small range: index by value */
     const int64_t *v = hp_table_column(t, k[0]);
-    int64_t lo = v[0], hi = v[0];
-    for (size_t r = 1; r < n; r++) {
-      lo = v[r] < lo ? v[r] : lo;
-      hi = v[r] > hi ? v[r] : hi;
-    }
+    int64_t lo, hi;
+    minmax_i64(v, n, &lo, &hi);
     uint64_t span = (uint64_t)hi - (uint64_t)lo;
     if (span < 2 * (uint64_t)n + 1024 && span < ((uint64_t)1 << 26)) {
       int32_t *map = hp__xmalloc((size_t)(span + 1) * sizeof *map);
@@ -588,22 +618,11 @@ static void group_rows(const hp_value *t, const size_t *k, size_t nk,
         map[i] = -1;
       if (span < 4096) { /* few slots: count the rows of each on the way */
         int64_t *cnt = hp__xcalloc((size_t)span + 1, sizeof *cnt);
-        for (size_t r = 0; r < n; r++) {
-          size_t c = (size_t)((uint64_t)v[r] - (uint64_t)lo);
-          cnt[c]++;
-          if (map[c] < 0)
-            map[c] = new_group(g, r);
-          g->gid[r] = map[c];
-        }
+        slot_groups(g, NULL, (const uint64_t *)v, (uint64_t)lo, n, map, cnt);
         counted_sizes(g, map, cnt, (size_t)span + 1);
         free(cnt);
       } else {
-        for (size_t r = 0; r < n; r++) {
-          size_t c = (size_t)((uint64_t)v[r] - (uint64_t)lo);
-          if (map[c] < 0)
-            map[c] = new_group(g, r);
-          g->gid[r] = map[c];
-        }
+        slot_groups(g, NULL, (const uint64_t *)v, (uint64_t)lo, n, map, NULL);
       }
       free(map);
       free(valid);
@@ -1094,21 +1113,28 @@ accumulate_floats(vstate *v, const double *x, const int32_t *gid, size_t n,
   int64_t *restrict nan = v->n; /* zero until the end */
   double *restrict s = v->s, *restrict c = v->c;
   double *restrict lo = v->lo, *restrict hi = v->hi;
-  if (need == NEED_SUM && !any_nonfinite(x, n)) {
-    /* hp__kadd without its checks: no NaN to skip, and a sum of finite
-     * values that overflows to inf stays so, its c no longer counting
-     * (hp__ktotal): c is set to 0 then, where hp__kadd would have left
-     * it, with the same totals and merges */
+  if (need && !any_nonfinite(x, n)) {
+    /* no NaN to skip. A sum: hp__kadd without its checks, as a sum of
+     * finite values that overflows to inf stays so, its c no longer
+     * counting (hp__ktotal): c is set to 0 then, where hp__kadd would
+     * have left it, with the same totals and merges */
     for (size_t r = 0; r < n; r++) {
       int32_t g = gid[r];
       if (g < 0)
         continue;
-      double a = s[g], b = x[r], t = a + b, bb = t - a, ab = t - bb;
-      c[g] += (a - ab) + (b - bb);
-      s[g] = t;
+      double b = x[r];
+      if (need == NEED_SUM) {
+        double a = s[g], t = a + b, bb = t - a, ab = t - bb;
+        c[g] += (a - ab) + (b - bb);
+        s[g] = t;
+      } else {
+        lo[g] = b < lo[g] ? b : lo[g];
+        hi[g] = b > hi[g] ? b : hi[g];
+      }
     }
     for (size_t g = 0; g < ng; g++) {
-      c[g] = isfinite(s[g]) ? c[g] : 0;
+      if (need == NEED_SUM)
+        c[g] = isfinite(s[g]) ? c[g] : 0;
       nan[g] = size[g];
     }
     return;
