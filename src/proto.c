@@ -1,8 +1,8 @@
 /*
  * proto.c - encoding of fixed-width fields (little-endian, as every
  * supported machine is) and the send/receive wrappers. Receiving polls
- * MPI_Iprobe: a short spin for latency, then sleeps that double up to
- * 1 ms, so a waiting rank 0 or an idle worker does not hold a core.
+ * MPI_Iprobe: a short spin (20 us) for latency, then sleeps that double
+ * up to 1 ms, so a waiting rank 0 or an idle worker does not hold a core.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "proto.h"
@@ -164,12 +164,23 @@ int hp__outbox_drain(hp_outbox *o, hp_error *err) {
 }
 
 
+/* A wait spins on MPI_Iprobe for SPIN_S seconds, then sleeps from
+ * SLEEP0_NS, doubling up to 1 ms. A longer spin answers a message a few
+ * microseconds sooner but takes a core from the workers when ranks share
+ * cores: rank 0 waits once per message, and spinning 2,000 probes each
+ * time (as it did) used a whole core through a run of short tasks on 2
+ * cores with 3 ranks. A worker that is busy has its next task queued
+ * (HPCPIPE_DEPTH), so a sleep's delay is hidden. */
+#define SPIN_S    20e-6
+#define SLEEP0_NS 20000L
+
 int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
                   double timeout, int *got, hp_error *err) {
   MPI_Status st;
   int flag = 0;
-  long spins = 0, sleep_ns = 2000;
-  double end = timeout >= 0 ? hp__mono_now() + timeout : 0;
+  long spins = 0, sleep_ns = SLEEP0_NS;
+  double now = hp__mono_now(), spin_end = now + SPIN_S;
+  double end = timeout >= 0 ? now + timeout : 0;
   *got = 0;
   for (;;) {
     int rc = MPI_Iprobe(from, HP_MPI_TAG, comm, &flag, &st);
@@ -177,7 +188,7 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
       return mpi_fail(err, rc, "MPI_Iprobe");
     if (flag)
       break;
-    if (++spins < 2000 && timeout != 0)
+    if (timeout != 0 && (++spins % 16 != 0 || hp__mono_now() < spin_end))
       continue;
     if (timeout >= 0 && hp__mono_now() >= end)
       return HP_OK;
