@@ -1649,19 +1649,25 @@ int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
  *   P <k> <size> <mtime s> <ns> <ctime s> <ns> <inode> <fingerprint hex>
  *     <rows> <columns>, then for each column, in the order a read lists
  *     them: <type letter> <bytes per value> <offset> <mask offset or -1>
- *     <members> <name> [<member>...]
+ *     <members> <name> [<member>...]; members -1 (and none listed) for a
+ *     dictionary equal to that of the column of this name in the record
+ *     before, as most partitions share one
  *   P <k> -            (a part that cannot be read so)
  * A reader compares the part file's identity with the record, and reads
  * the bytes at the offsets with pread (or maps them, as map_elems does);
  * any difference and it reads through HDF5 as before. */
+
+typedef struct rawdict { /* an enum's member names, in value order */
+  size_t n;
+  char **mem;
+} rawdict;
 
 typedef struct rawcol {
   char *name;
   hp_dtype type;
   unsigned esz;      /* bytes per value in the file */
   int64_t off, moff; /* the values and the uint8 mask: -1 when none */
-  size_t nmem;       /* dictionary: the enum's member names, value order */
-  char **mem;
+  const rawdict *dict; /* a dictionary's, from the layout's pool */
 } rawcol;
 
 struct hp_h5_rawpart {
@@ -1674,7 +1680,41 @@ struct hp_h5_rawpart {
 struct hp_h5_layout {
   size_t n;
   hp_h5_rawpart **parts; /* [n], NULL for parts without a record */
+  rawdict **dicts;       /* every dictionary the records hold, owned */
+  size_t ndicts, capdicts;
 };
+
+/* The dictionaries (member text as written) of the last record written,
+ * by column name. */
+typedef struct dict_memo {
+  char **name, **text;
+  size_t n, cap;
+} dict_memo;
+
+static const char *memo_get(const dict_memo *m, const char *name) {
+  for (size_t i = 0; m && i < m->n; i++)
+    if (strcmp(m->name[i], name) == 0) return m->text[i];
+  return NULL;
+}
+
+static void memo_put(dict_memo *m, const char *name, char *text) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->name[i], name) == 0) {
+      free(m->text[i]);
+      m->text[i] = text;
+      return;
+    }
+  hp__grow(&m->name, &m->cap, m->n + 1, sizeof *m->name);
+  m->text = hp__xrealloc(m->text, m->cap * sizeof *m->text);
+  m->name[m->n] = hp__xstrdup(name);
+  m->text[m->n++] = text;
+}
+
+static void memo_free(dict_memo *m) {
+  free_names(m->name, m->n);
+  free_names(m->text, m->n);
+  memset(m, 0, sizeof *m);
+}
 
 static const char raw_types[] = "ITFBS";
 static const hp_dtype raw_dtypes[] = {HP_INT64, HP_TIMESTAMP, HP_FLOAT64,
@@ -1713,9 +1753,10 @@ static long long simple_1d(hid_t d) {
 
 /* Appends column `name` of table group o (masks in vg, or -1) to rec;
  * 0 if it cannot be read raw or its length is not *rows (set by the
- * first column). */
+ * first column). A dictionary's member text goes to *dict (malloc'd),
+ * and is written as -1 when it equals prev (the record before's). */
 static int describe_column(hid_t o, hid_t vg, const char *name, long long *rows,
-                           hp_buf *rec) {
+                           hp_buf *rec, const char *prev, char **dict) {
   hid_t d = H5Dopen2(o, name, H5P_DEFAULT), ft = -1, mt = -1;
   long long len = d >= 0 ? simple_1d(d) : -1;
   int ok = len >= 0 && (*rows < 0 || len == *rows) &&
@@ -1747,21 +1788,28 @@ static int describe_column(hid_t o, hid_t vg, const char *name, long long *rows,
     h5_close(m);
   }
   int nm = ok && t == HP_STRING ? H5Tget_nmembers(ft) : 0;
+  hp_buf mtext = {0};
+  hp__buf_puts(&mtext, "");
+  for (int i = 0; ok && i < nm; i++) {
+    char *mn = H5Tget_member_name(ft, (unsigned)i);
+    ok = mn != NULL;
+    if (mn) put_lstr(&mtext, mn);
+    if (mn) H5free_memory(mn);
+  }
   if (ok) {
     *rows = len;
     size_t ti = 0;
     while (raw_dtypes[ti] != t)
       ti++;
+    int same = t == HP_STRING && prev && strcmp(prev, mtext.data) == 0;
     hp__buf_printf(rec, "\n%c %zu %" PRId64 " %" PRId64 " %d", raw_types[ti],
-                   esz, off, moff, nm < 0 ? 0 : nm);
+                   esz, off, moff, same ? -1 : nm < 0 ? 0 : nm);
     put_lstr(rec, name);
+    if (!same) hp__buf_puts(rec, mtext.data);
   }
-  for (int i = 0; ok && i < nm; i++) {
-    char *mn = H5Tget_member_name(ft, (unsigned)i);
-    ok = mn != NULL;
-    if (mn) put_lstr(rec, mn);
-    if (mn) H5free_memory(mn);
-  }
+  if (ok && t == HP_STRING)
+    *dict = hp__buf_take(&mtext);
+  hp__buf_free(&mtext);
   H5Eclear2(H5E_DEFAULT);
   h5_close(mt);
   h5_close(ft);
@@ -1769,22 +1817,31 @@ static int describe_column(hid_t o, hid_t vg, const char *name, long long *rows,
   return ok;
 }
 
-/* Appends part k's record (table group o of the file at path) to b. */
-static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b) {
+/* Appends part k's record (table group o of the file at path) to b;
+ * last holds the dictionaries of the record before, and takes this
+ * one's. */
+static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b,
+                          dict_memo *last) {
   size_t n = 0;
   char **names = link_names(o, &n);
   int masks = take_valid(o, names, &n);
   column_order(o, &names, &n);
   hid_t vg = masks ? H5Gopen2(o, VALID_GROUP, H5P_DEFAULT) : -1;
   hp_buf rec = {0};
+  dict_memo mine = {0};
   long long rows = -1;
   int ok = n > 0 && (!masks || vg >= 0);
-  for (size_t i = 0; i < n && ok; i++)
-    ok = describe_column(o, vg, names[i], &rows, &rec);
+  for (size_t i = 0; i < n && ok; i++) {
+    char *dict = NULL;
+    ok = describe_column(o, vg, names[i], &rows, &rec,
+                         memo_get(last, names[i]), &dict);
+    if (dict) memo_put(&mine, names[i], dict);
+  }
   char *hex = ok ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
   uint64_t fp = hex ? (uint64_t)strtoull(hex, NULL, 16) : 0;
   struct stat st;
-  if (ok && stat(path, &st) == 0)
+  ok = ok && stat(path, &st) == 0;
+  if (ok)
     hp__buf_printf(b,
                    "\nP %zu %lld %lld %lld %ld %lld %ld %016" PRIx64
                    " %lld %zu%s",
@@ -1794,6 +1851,11 @@ static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b) {
                    n, rec.data);
   else
     hp__buf_printf(b, "\nP %zu -", k);
+  for (size_t i = 0; ok && i < mine.n; i++) { /* the record was written */
+    memo_put(last, mine.name[i], mine.text[i]);
+    mine.text[i] = NULL;
+  }
+  memo_free(&mine);
   free(hex);
   hp__buf_free(&rec);
   h5_close(vg);
@@ -1803,10 +1865,8 @@ static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b) {
 
 static void rawpart_free(hp_h5_rawpart *p) {
   if (!p) return;
-  for (size_t i = 0; i < p->ncols; i++) {
+  for (size_t i = 0; i < p->ncols; i++)
     free(p->cols[i].name);
-    free_names(p->cols[i].mem, p->cols[i].nmem);
-  }
   free(p->cols);
   free(p);
 }
@@ -1815,6 +1875,11 @@ void hp__h5_layout_free(hp_h5_layout *l) {
   if (!l) return;
   for (size_t i = 0; i < l->n; i++)
     rawpart_free(l->parts[i]);
+  for (size_t i = 0; i < l->ndicts; i++) {
+    free_names(l->dicts[i]->mem, l->dicts[i]->n);
+    free(l->dicts[i]);
+  }
+  free(l->dicts);
   free(l->parts);
   free(l);
 }
@@ -1859,31 +1924,44 @@ static int lx_word(const char **p, const char *w) {
   return 1;
 }
 
-static int parse_column(const char **p, rawcol *c) {
+/* A column record into c; prev is the record before (or NULL), whose
+ * dictionary a member count of -1 refers to; new dictionaries go to l's
+ * pool. */
+static int parse_column(const char **p, rawcol *c, hp_h5_layout *l,
+                        const hp_h5_rawpart *prev) {
   const char *letter;
-  int64_t esz;
+  int64_t esz, nm;
   if (!lx_word(p, "") || !**p || !(letter = strchr(raw_types, **p)))
     return 0;
   (*p)++;
   c->type = raw_dtypes[letter - raw_types];
   if (!lx_i64(p, &esz) || esz < 1 || esz > 8 || !lx_i64(p, &c->off) ||
-      !lx_i64(p, &c->moff) || !lx_size(p, &c->nmem) || !lx_word(p, "") ||
-      !lx_str(p, &c->name))
+      !lx_i64(p, &c->moff) || !lx_i64(p, &nm) || nm < -1 ||
+      !lx_word(p, "") || !lx_str(p, &c->name))
     return 0;
   c->esz = (unsigned)esz;
-  if (c->nmem > strlen(*p)) return 0; /* each takes 3 bytes at least */
-  c->mem = hp__xcalloc(c->nmem + 1, sizeof *c->mem);
-  for (size_t i = 0; i < c->nmem; i++)
-    if (!lx_str(p, &c->mem[i])) {
-      c->nmem = i; /* what was read, for freeing */
-      return 0;
-    }
+  if (c->type != HP_STRING) return nm == 0;
+  if (nm < 0) { /* the same as the record before's */
+    for (size_t i = 0; prev && i < prev->ncols && !c->dict; i++)
+      if (strcmp(prev->cols[i].name, c->name) == 0)
+        c->dict = prev->cols[i].dict;
+    return c->dict != NULL;
+  }
+  if ((size_t)nm > strlen(*p)) return 0; /* each takes 3 bytes at least */
+  rawdict *d = hp__xcalloc(1, sizeof *d);
+  d->mem = hp__xcalloc((size_t)nm + 1, sizeof *d->mem);
+  hp__grow(&l->dicts, &l->capdicts, l->ndicts + 1, sizeof *l->dicts);
+  l->dicts[l->ndicts++] = d; /* owned by the pool from now on */
+  c->dict = d;
+  for (; d->n < (size_t)nm; d->n++)
+    if (!lx_str(p, &d->mem[d->n])) return 0;
   return 1;
 }
 
 /* Part record k ("P" already read); NULL for "-" or a malformed record
- * (*bad set for the latter). */
-static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad) {
+ * (*bad set for the latter). prev: the last record before it. */
+static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad,
+                                 hp_h5_layout *l, const hp_h5_rawpart *prev) {
   int64_t kk, rows;
   char *end;
   if (!lx_i64(p, &kk) || kk != (int64_t)k) return *bad = 1, NULL;
@@ -1904,7 +1982,7 @@ static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad) {
   r->cols = hp__xcalloc(ok ? r->ncols + 1 : 1, sizeof *r->cols);
   size_t i = 0;
   for (; ok && i < r->ncols; i++)
-    ok = parse_column(p, &r->cols[i]);
+    ok = parse_column(p, &r->cols[i], l, prev);
   if (!ok) {
     r->ncols = i;
     rawpart_free(r);
@@ -1922,12 +2000,15 @@ static hp_h5_layout *read_layout(hid_t o, int64_t nparts) {
   hp_h5_layout *l = hp__xcalloc(1, sizeof *l);
   l->parts = hp__xcalloc((size_t)nparts, sizeof *l->parts);
   const char *p = text;
+  const hp_h5_rawpart *prev = NULL;
   int bad = !lx_word(&p, LAYOUT_MAGIC);
-  for (size_t k = 0; !bad && k < (size_t)nparts; k++, l->n = k)
+  for (size_t k = 0; !bad && k < (size_t)nparts; k++, l->n = k) {
     if (!lx_word(&p, "P"))
       bad = 1;
     else
-      l->parts[k] = parse_part(&p, k, &bad);
+      l->parts[k] = parse_part(&p, k, &bad, l, prev);
+    prev = l->parts[k] ? l->parts[k] : prev;
+  }
   free(text);
   if (bad) {
     hp__h5_layout_free(l);
@@ -1976,14 +2057,14 @@ static int raw_column(int fd, const rawcol *rc, size_t rows, hp_column *c) {
     free(buf);
     buf = b;
   } else if (rc->type == HP_STRING) {
-    if (rc->nmem > INT32_MAX ||
-        codes_to_nulls(buf, rows, (int)rc->nmem, c) != 0) {
+    const rawdict *d = rc->dict;
+    if (d->n > INT32_MAX || codes_to_nulls(buf, rows, (int)d->n, c) != 0) {
       hp__mem_free(buf);
       return 0;
     }
     hp_strset set = {0};
-    for (size_t i = 0; i < rc->nmem; i++)
-      hp__strset_add(&set, rc->mem[i], strlen(rc->mem[i]), SIZE_MAX);
+    for (size_t i = 0; i < d->n; i++)
+      hp__strset_add(&set, d->mem[i], strlen(d->mem[i]), SIZE_MAX);
     hp__strset_to_dict(&set, c);
   }
   c->data = buf;
@@ -2217,6 +2298,7 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
   uint8_t *mixed = hp__xcalloc(nc + 1, 1), *anyv = hp__xcalloc(nc + 1, 1);
   hid_t *t0 = hp__xcalloc(nc + 1, sizeof *t0);
   int *ndim = hp__xcalloc(nc + 1, sizeof *ndim);
+  dict_memo memo = {0}; /* the last layout record's dictionaries */
   hsize_t(*tail)[8] = hp__xcalloc(nc + 1, sizeof *tail);
   for (size_t c = 0; c < nc; c++)
     t0[c] = -1;
@@ -2248,12 +2330,13 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
     }
     H5Eclear2(H5E_DEFAULT);
     if (rc == HP_OK && !array)
-      describe_part(o, parts[i], i, lay);
+      describe_part(o, parts[i], i, lay, &memo);
     if (i > 0) {
       h5_close(o);
       h5_close(f);
     }
   }
+  memo_free(&memo);
   int64_t first_total = -1;
   for (size_t c = 0; c < nc && rc == HP_OK; c++) {
     if (strcmp(cols[c], ".valid") == 0)

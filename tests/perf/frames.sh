@@ -27,16 +27,15 @@
 # 0 scheduling and two workers, on 2 cores (oversubscribed by one rank that
 # mostly waits; slurm/mpi-env.sh sets yield_when_idle).
 #
-# Partitioned reads: the engine reads an existing HDF5 dataset as ONE
-# partition (part.c nparts_of lists only csv directories and globs), so the
-# stored-data queries run as a single task, whatever the rank count. As a
-# second hpcpipe figure ("gen+q - gen"), each query also runs in the same
-# run as the generation of `ts` (a second hdf5 catalog dataset, data/tsf.h5,
-# 60 partition tasks; the query becomes 60 partials, a combine tree and a
-# finish); that run's time minus a generation-only run's is printed. A
-# partition task on the rank that generated the partition uses it from
-# memory, another rank loads its part file: mostly no file read, so this is
-# a lower bound for partitioned reads, not a like-for-like figure.
+# Partitioned reads: the stored queries read ts.h5 by its 60 partitions
+# (part.c: a stitched master's parts), each task reading its part file by
+# the byte layout the master records (store.c), so they run as 60
+# partials, a combine tree and a finish, spread over the workers at np 3.
+# As a second hpcpipe figure ("gen+q - gen"), each query also runs in the
+# same run as the generation of `ts` (a second hdf5 catalog dataset,
+# data/tsf.h5); that run's time minus a generation-only run's is printed.
+# A partition task on the rank that generated the partition uses it from
+# memory, another rank loads its part file.
 #
 # Every hpcpipe run has a timeout (HANG, default 60 s). At np 3 a run that
 # times out is redone, with the rest of its reps, at HPCPIPE_DEPTH=1 and
@@ -134,6 +133,13 @@ for q in a b c d; do
     "$(f "${PT[pandas-proj$q]}")" "$(r "${PT[pandas-proj$q]}" "$h")" \
     "$(f "${PT[threads$q]}")" "$(r "${PT[threads$q]}" "$h")" \
     "$(f "${PT[distributed$q]}")" "$(r "${PT[distributed$q]}" "$h")"
+done
+echo "the same peers / hpcpipe np3 (rank 0 and two workers on the 2 cores Dask uses too)"
+for q in a b c d; do
+  h=${HP3[$q]}
+  printf 'W1%s %-18s pandas %s× | pandas, used columns only %s× | dask-threads %s× | dask-dist %s×\n' \
+    "$q" "${QNAME[$q]}" "$(r "${PT[pandas$q]}" "$h")" "$(r "${PT[pandas-proj$q]}" "$h")" \
+    "$(r "${PT[threads$q]}" "$h")" "$(r "${PT[distributed$q]}" "$h")"
 done
 echo "hpcpipe detail: wall of the whole command (start-up, plan, run, exit); node functions' own time (fn; the rest is load + fingerprint + save + messages); partitioned gen+q - gen (run phases; see header); pandas: h5py read alone"
 for q in a b c d; do

@@ -849,14 +849,17 @@ static void test_mapped(void) {
 }
 
 /* A raw-readable table of n rows (no plain strings): every type a layout
- * describes, with nulls in each, a dictionary code shift by `salt`. */
+ * describes, with nulls in each, values shifted by `salt` and the
+ * dictionary's order reversed when salt is odd. */
 static hp_value *raw_table(size_t n, int salt) {
   hp_value *t = hp_table_new();
   int64_t *ts = malloc(n * 8 + 8), *iv = malloc(n * 8 + 8);
   double *fv = malloc(n * 8 + 8);
   uint8_t *bv = malloc(n + 1), *m = malloc(n + 1);
   int32_t *codes = malloc(n * 4 + 4);
-  static const char *dict[] = {"Bob", "Alice", "Zelda", "\xCE\xB2 e,t:a"};
+  static const char *fwd[] = {"Bob", "Alice", "Zelda", "\xCE\xB2 e,t:a"};
+  static const char *rev[] = {"\xCE\xB2 e,t:a", "Zelda", "Alice", "Bob"};
+  const char **dict = salt % 2 ? rev : fwd; /* parts differ, or share one */
   for (size_t i = 0; i < n; i++) {
     ts[i] = 946684800000000000LL + (int64_t)i * 1000000000 + salt;
     iv[i] = (int64_t)(i * 7919) - 50 + salt;
@@ -908,15 +911,17 @@ static int raw_equals_hdf5(const hp_h5_layout *l, size_t k, const char *path) {
 static void test_layout(void) {
   CASE("partition layouts: raw reads equal HDF5's, while the file is unchanged");
   hp_error err = HP_ERROR_INIT;
-  char parts[4][4096], master[4096];
-  const char *pp[4];
+  char parts[5][4096], master[4096];
+  const char *pp[5];
   /* 40,000 rows: 320 KB columns, mapped (HPCPIPE_MAP_MIN is 64 KiB here);
-   * 7 rows: read; 0 rows; and a part with a plain string column */
-  hp_value *t[4] = {raw_table(40000, 0), raw_table(7, 3), raw_table(0, 1),
-                    rich_table()};
+   * 7 rows: read, another dictionary; 9 rows with part 1's dictionary (its
+   * record refers to part 1's); 0 rows; and a part with a plain string
+   * column */
+  hp_value *t[5] = {raw_table(40000, 0), raw_table(7, 3), raw_table(9, 5),
+                    raw_table(0, 2), rich_table()};
   hp_lineage lin = {.node = "gen[0]", .func = "f", .fingerprint = 0xabcdef12345ULL,
                     .time = "2026-01-01T00:00:00Z", .run = "r"};
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 5; k++) {
     char name[64];
     snprintf(name, sizeof name, "lay-parts/part-%05d.h5", k);
     snprintf(parts[k], sizeof parts[k], "%s", in_dir(name));
@@ -925,17 +930,17 @@ static void test_layout(void) {
              &err);
   }
   snprintf(master, sizeof master, "%s", in_dir("lay.h5"));
-  /* parts 0-2 in one master; part 3 (plain strings) in another */
-  CHECK_OK(hp__h5_stitch(master, NULL, pp, 3, NULL, &err), &err);
+  /* parts 0-3 in one master; part 4 (plain strings) in another */
+  CHECK_OK(hp__h5_stitch(master, NULL, pp, 4, NULL, &err), &err);
   int64_t np = 0, rows = 0;
   hp_h5_layout *l = NULL;
   CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
-  CHECK_EQ(np, 3);
-  CHECK_EQ(rows, 40007);
+  CHECK_EQ(np, 4);
+  CHECK_EQ(rows, 40016);
   CHECK(l != NULL);
-  for (size_t k = 0; k < 3; k++)
+  for (size_t k = 0; k < 4; k++)
     CHECK(raw_equals_hdf5(l, k, parts[k]));
-  CHECK(hp__h5_layout_part(l, 3) == NULL);
+  CHECK(hp__h5_layout_part(l, 4) == NULL);
   {
     hp_value *u = NULL;
     uint64_t fp = 0;
@@ -968,7 +973,7 @@ static void test_layout(void) {
   CASE("no layout for a part with plain strings; lineage does not list it");
   char m2[4096];
   snprintf(m2, sizeof m2, "%s", in_dir("lay2.h5"));
-  CHECK_OK(hp__h5_stitch(m2, NULL, pp + 3, 1, NULL, &err), &err);
+  CHECK_OK(hp__h5_stitch(m2, NULL, pp + 4, 1, NULL, &err), &err);
   CHECK_OK(hp__h5_info(m2, "/", &np, &rows, &l), &err);
   CHECK(l != NULL && hp__h5_layout_part(l, 0) == NULL);
   hp__h5_layout_free(l);
@@ -990,10 +995,10 @@ static void test_layout(void) {
                "    f.attrs['hpcpipe_layout'] = 'hpcpipe-layout 1\\nP 0 12 x'\n",
                master)) {
     CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
-    CHECK_EQ(np, 3);
+    CHECK_EQ(np, 4);
     CHECK(l == NULL);
   }
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < 5; k++)
     hp_value_free(t[k]);
 }
 
