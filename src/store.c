@@ -1940,6 +1940,8 @@ static int parse_column(const char **p, rawcol *c, hp_h5_layout *l,
       !lx_word(p, "") || !lx_str(p, &c->name))
     return 0;
   c->esz = (unsigned)esz;
+  if (esz != (c->type == HP_STRING ? 4 : c->type == HP_BOOL ? esz : 8))
+    return 0; /* the reads size buffers by it */
   if (c->type != HP_STRING) return nm == 0;
   if (nm < 0) { /* the same as the record before's */
     for (size_t i = 0; prev && i < prev->ncols && !c->dict; i++)

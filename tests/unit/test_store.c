@@ -997,6 +997,16 @@ static void test_layout(void) {
     CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
     CHECK_EQ(np, 4);
     CHECK(l == NULL);
+    /* a record whose value size does not fit its type (an int64 column of
+     * 1-byte values would be read past its buffer) */
+    run_h5py("lay2.py",
+             "import sys, h5py\n"
+             "with h5py.File(sys.argv[1], 'r+') as f:\n"
+             "    f.attrs['hpcpipe_layout'] = ('hpcpipe-layout 1\\nP 0 1 2 3 4 5 6 '\n"
+             "        '0000000000000000 10 1\\nI 1 0 -1 0 1:i\\nP 1 -\\nP 2 -\\nP 3 -')\n",
+             master);
+    CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
+    CHECK(l == NULL);
   }
   for (int k = 0; k < 5; k++)
     hp_value_free(t[k]);
