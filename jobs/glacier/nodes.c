@@ -55,8 +55,12 @@ static int param_of(hp_node_ctx *ctx, const char *name, const hp_tree **out) {
 }
 
 /* Numeric column `name` of t as doubles (NaN for nulls), malloc'd. */
-static double *column_f64(hp_node_ctx *ctx, const hp_value *t, const char *name,
-                          int *rc) {
+/* Column `name` of t as doubles (nulls NaN): the column itself when it
+ * is float64 without a mask (*owned 0), else a converted copy (*owned 1,
+ * free it). NULL with *rc set when it is missing or not numeric. */
+static const double *column_f64(hp_node_ctx *ctx, const hp_value *t,
+                                const char *name, int *owned, int *rc) {
+  *owned = 0;
   long c = hp_table_find(t, name);
   hp_dtype ty = c >= 0 ? hp_table_coltype(t, (size_t)c) : HP_STRING;
   if (c < 0 || (ty != HP_INT64 && ty != HP_FLOAT64)) {
@@ -67,18 +71,21 @@ static double *column_f64(hp_node_ctx *ctx, const hp_value *t, const char *name,
     return NULL;
   }
   size_t n = hp_value_rows(t);
+  const void *d = hp_table_column(t, (size_t)c);
+  const uint8_t *v = hp_table_valid(t, (size_t)c);
+  *rc = HP_OK;
+  if (ty == HP_FLOAT64 && !v)
+    return d;
   double *x = malloc((n + 1) * sizeof *x);
   if (!x) {
     *rc = hp_node_fail(ctx, "out of memory");
     return NULL;
   }
-  const void *d = hp_table_column(t, (size_t)c);
-  const uint8_t *v = hp_table_valid(t, (size_t)c);
   for (size_t r = 0; r < n; r++)
     x[r] = v && !v[r]       ? NAN
            : ty == HP_INT64 ? (double)((const int64_t *)d)[r]
                             : ((const double *)d)[r];
-  *rc = HP_OK;
+  *owned = 1;
   return x;
 }
 
@@ -155,11 +162,15 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   }
   size_t n = hp_value_rows(m);
   int rc = HP_OK;
-  double *id = column_f64(ctx, m, "WGMS_ID", &rc), *yr = NULL;
-  if (rc == HP_OK) yr = column_f64(ctx, m, "YEAR", &rc);
-  double **fx = calloc(nf + 1, sizeof *fx);
+  /* the columns as doubles: id, year, then the features */
+  const double **col = calloc(nf + 3, sizeof *col);
+  int *owned = calloc(nf + 3, sizeof *owned);
+  const double **fx = col + 2;
+  col[0] = column_f64(ctx, m, "WGMS_ID", &owned[0], &rc);
+  if (rc == HP_OK) col[1] = column_f64(ctx, m, "YEAR", &owned[1], &rc);
   for (size_t f = 0; rc == HP_OK && f < nf; f++)
-    fx[f] = column_f64(ctx, m, feat[f], &rc);
+    fx[f] = column_f64(ctx, m, feat[f], &owned[f + 2], &rc);
+  const double *id = col[0], *yr = col[1];
   rowkey *keys = rc == HP_OK ? malloc((n + 1) * sizeof *keys) : NULL;
   if (rc == HP_OK && !keys) rc = hp_node_fail(ctx, "out of memory");
   size_t nk = 0;
@@ -175,87 +186,84 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   for (size_t i = 1; rc == HP_OK && i < nk && in_order; i++)
     in_order = by_id_year(&keys[i - 1], &keys[i]) < 0;
   if (rc == HP_OK && !in_order) qsort(keys, nk, sizeof *keys, by_id_year);
-  /* glaciers with at least min_obs rows; T = the longest */
-  size_t ng = 0, T = 0;
+  /* glaciers with at least min_obs rows (nref rows in all); T = the
+   * longest */
+  size_t ng = 0, T = 0, nref = 0;
   for (size_t a = 0, b; rc == HP_OK && a < nk; a = b) {
     for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
     }
     if (b - a >= (size_t)min_obs) {
       ng++;
+      nref += b - a;
       if (b - a > T) T = b - a;
     }
   }
-  double *data = NULL;
-  int64_t *len = NULL, *gid = NULL, *years = NULL;
   if (rc == HP_OK && ng == 0)
     rc = hp_node_fail(ctx,
                       "no glacier has %lld rows with any of the "
                       "features",
                       (long long)min_obs);
-  if (rc == HP_OK) {
-    data = malloc(ng * T * nf * sizeof *data + 8);
-    len = malloc(ng * sizeof *len + 8);
-    gid = malloc(ng * sizeof *gid + 8);
-    years = malloc(ng * T * sizeof *years + 8);
-    if (!data || !len || !gid || !years)
-      rc = hp_node_fail(ctx, "out of memory");
-  }
-  /* the reference table: the rows used, with their series and slot */
-  size_t nref = 0;
-  int64_t *rid = NULL, *ryear = NULL, *rser = NULL, *rslot = NULL;
-  double **rf = calloc(nf + 1, sizeof *rf);
-  if (rc == HP_OK) {
-    rid = malloc(nk * 8 + 8), ryear = malloc(nk * 8 + 8);
-    rser = malloc(nk * 8 + 8), rslot = malloc(nk * 8 + 8);
-    for (size_t f = 0; f < nf; f++)
-      rf[f] = malloc(nk * 8 + 8);
-    int ok = rid && ryear && rser && rslot;
-    for (size_t f = 0; f < nf; f++)
-      ok = ok && rf[f];
-    if (!ok) rc = hp_node_fail(ctx, "out of memory");
-  }
-  size_t g = 0;
-  for (size_t a = 0, b; rc == HP_OK && a < nk; a = b) {
-    for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
-    }
-    if (b - a < (size_t)min_obs) continue;
-    len[g] = (int64_t)(b - a);
-    gid[g] = keys[a].id;
-    for (size_t t = 0; t < T; t++) {
-      size_t r = a + t < b ? keys[a + t].row : SIZE_MAX;
-      years[g * T + t] = r != SIZE_MAX ? keys[a + t].year : -1;
-      for (size_t f = 0; f < nf; f++)
-        data[(g * T + t) * nf + f] = r != SIZE_MAX ? fx[f][r] : NAN;
-      if (r == SIZE_MAX) continue;
-      rid[nref] = gid[g], ryear[nref] = keys[a + t].year;
-      rser[nref] = (int64_t)g, rslot[nref] = (int64_t)t;
-      for (size_t f = 0; f < nf; f++)
-        rf[f][nref] = fx[f][r];
-      nref++;
-    }
-    g++;
-  }
-  hp_value *ts = NULL, *ref = NULL;
+  /* the outputs, filled in place: the series group, and the reference
+   * table of the rows used with their series and slot */
+  hp_value *ts = NULL, *ref = NULL, *data = NULL, *len = NULL, *gid = NULL,
+           *years = NULL;
   if (rc == HP_OK) {
     size_t d3[3] = {ng, T, nf}, d1[1] = {ng}, d2[2] = {ng, T};
     ts = hp_group_new();
-    int ok =
-        hp_group_set(ts, "data", array_of(HP_FLOAT64, 3, d3, data)) == HP_OK &&
-        hp_group_set(ts, "len", array_of(HP_INT64, 1, d1, len)) == HP_OK &&
-        hp_group_set(ts, "wgms_id", array_of(HP_INT64, 1, d1, gid)) == HP_OK &&
-        hp_group_set(ts, "year", array_of(HP_INT64, 2, d2, years)) == HP_OK &&
-        hp_group_set(ts, "features", names_table(feat, nf)) == HP_OK;
     ref = hp_table_new();
-    ok = ok &&
-         hp_table_add_column(ref, "WGMS_ID", HP_INT64, rid, nref) == HP_OK &&
-         hp_table_add_column(ref, "YEAR", HP_INT64, ryear, nref) == HP_OK &&
-         hp_table_add_column(ref, "series", HP_INT64, rser, nref) == HP_OK &&
-         hp_table_add_column(ref, "slot", HP_INT64, rslot, nref) == HP_OK;
+    int ok = (data = hp_array_new(HP_FLOAT64, 3, d3)) &&
+             hp_group_set(ts, "data", data) == HP_OK &&
+             (len = hp_array_new(HP_INT64, 1, d1)) &&
+             hp_group_set(ts, "len", len) == HP_OK &&
+             (gid = hp_array_new(HP_INT64, 1, d1)) &&
+             hp_group_set(ts, "wgms_id", gid) == HP_OK &&
+             (years = hp_array_new(HP_INT64, 2, d2)) &&
+             hp_group_set(ts, "year", years) == HP_OK &&
+             hp_group_set(ts, "features", names_table(feat, nf)) == HP_OK;
+    static const char *const refcols[] = {"WGMS_ID", "YEAR", "series", "slot"};
+    for (size_t c = 0; ok && c < 4; c++)
+      ok = hp_table_add_column(ref, refcols[c], HP_INT64, NULL, nref) == HP_OK;
     for (size_t f = 0; ok && f < nf; f++)
-      ok = hp_table_add_column(ref, feat[f], HP_FLOAT64, rf[f], nref) == HP_OK;
+      ok = hp_table_add_column(ref, feat[f], HP_FLOAT64, NULL, nref) == HP_OK;
     if (!ok) rc = hp_node_fail(ctx, "could not build the outputs");
   }
   if (rc == HP_OK) {
+    double *x = hp_array_data_mut(data);
+    int64_t *glen = hp_array_data_mut(len), *gids = hp_array_data_mut(gid);
+    int64_t *yrs = hp_array_data_mut(years);
+    int64_t *rid = hp_table_column_mut(ref, 0), *ryear = hp_table_column_mut(ref, 1);
+    int64_t *rser = hp_table_column_mut(ref, 2), *rslot = hp_table_column_mut(ref, 3);
+    size_t g = 0, k = 0;
+    for (size_t a = 0, b; a < nk; a = b) {
+      for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
+      }
+      if (b - a < (size_t)min_obs) continue;
+      glen[g] = (int64_t)(b - a);
+      gids[g] = keys[a].id;
+      for (size_t t = 0; t < T; t++) {
+        size_t r = a + t < b ? keys[a + t].row : SIZE_MAX;
+        yrs[g * T + t] = r != SIZE_MAX ? keys[a + t].year : -1;
+        for (size_t f = 0; f < nf; f++)
+          x[(g * T + t) * nf + f] = r != SIZE_MAX ? fx[f][r] : NAN;
+        if (r == SIZE_MAX) continue;
+        rid[k] = gids[g], ryear[k] = keys[a + t].year;
+        rser[k] = (int64_t)g, rslot[k] = (int64_t)t;
+        k++;
+      }
+      g++;
+    }
+    /* the features of the rows used, a column at a time */
+    for (size_t f = 0; f < nf; f++) {
+      double *rf = hp_table_column_mut(ref, 4 + f);
+      k = 0;
+      for (size_t a = 0, b; a < nk; a = b) {
+        for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
+        }
+        if (b - a < (size_t)min_obs) continue;
+        for (size_t i = a; i < b; i++)
+          rf[k++] = fx[f][keys[i].row];
+      }
+    }
     hp_node_log(ctx, "%zu glaciers x %zu slots x %zu features (%zu rows)", ng,
                 T, nf, nref);
     rc = hp_node_output(ctx, 0, ts);
@@ -265,13 +273,9 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   }
   hp_value_free(ts);
   hp_value_free(ref);
-  for (size_t f = 0; f < nf; f++) {
-    free(fx[f]);
-    if (rf) free(rf[f]);
-  }
-  free(fx), free(rf), free(feat), free(id), free(yr), free(keys);
-  free(data), free(len), free(gid), free(years);
-  free(rid), free(ryear), free(rser), free(rslot);
+  for (size_t c = 0; c < nf + 2; c++)
+    if (owned[c]) free((void *)col[c]);
+  free(col), free(owned), free(feat), free(keys);
   return rc;
 }
 
