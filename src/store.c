@@ -1612,10 +1612,11 @@ int hp__h5_lineage(const char *path, const char *key, char ***names,
 
 /* hpcpipe_fingerprint of the object at key of an open file; HP_EIO if it
  * has none. */
-static int read_fingerprint(hid_t file, const char *key, uint64_t *fp) {
+/* obj's hpcpipe_fingerprint: HP_OK and *fp set, or HP_EIO (missing or
+ * not a hexadecimal number). */
+static int fingerprint_attr(hid_t obj, uint64_t *fp) {
   int rc = HP_EIO;
-  hid_t o = lineage_obj(file, key);
-  char *hex = o >= 0 ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
+  char *hex = obj >= 0 ? attr_read_str(obj, "hpcpipe_fingerprint") : NULL;
   if (hex) {
     char *end;
     errno = 0;
@@ -1626,8 +1627,14 @@ static int read_fingerprint(hid_t file, const char *key, uint64_t *fp) {
     }
     free(hex);
   }
-  h5_close(o);
   H5Eclear2(H5E_DEFAULT);
+  return rc;
+}
+
+static int read_fingerprint(hid_t file, const char *key, uint64_t *fp) {
+  hid_t o = lineage_obj(file, key);
+  int rc = fingerprint_attr(o, fp);
+  h5_close(o);
   return rc;
 }
 
@@ -1726,15 +1733,20 @@ static void put_lstr(hp_buf *b, const char *s) {
 }
 
 /* The file offset of dataset d's len values of esz bytes when they are
- * stored contiguously, uncompressed, allocated and in this file; -1 for
- * no values; -2 when they cannot be read so. */
-static int64_t raw_offset(hid_t d, size_t len, size_t esz) {
+ * stored contiguously, uncompressed, allocated and in the file at path
+ * (not another one reached through an external link); -1 for no values;
+ * -2 when they cannot be read so. */
+static int64_t raw_offset(hid_t d, const char *path, size_t len, size_t esz) {
   if (len == 0) return -1;
-  hid_t dcpl = H5Dget_create_plist(d);
+  hid_t dcpl = H5Dget_create_plist(d), f = H5Iget_file_id(d);
   haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
+  char name[4096];
+  ssize_t nl = f >= 0 ? H5Fget_name(f, name, sizeof name) : -1;
   int ok = dcpl >= 0 && H5Pget_external_count(dcpl) == 0 &&
-           addr != HADDR_UNDEF &&
+           addr != HADDR_UNDEF && nl > 0 && (size_t)nl < sizeof name &&
+           strcmp(name, path) == 0 &&
            H5Dget_storage_size(d) == (hsize_t)(len * esz);
+  h5_close(f);
   h5_close(dcpl);
   H5Eclear2(H5E_DEFAULT);
   return ok && addr <= (haddr_t)INT64_MAX ? (int64_t)addr : -2;
@@ -1755,8 +1767,9 @@ static long long simple_1d(hid_t d) {
  * 0 if it cannot be read raw or its length is not *rows (set by the
  * first column). A dictionary's member text goes to *dict (malloc'd),
  * and is written as -1 when it equals prev (the record before's). */
-static int describe_column(hid_t o, hid_t vg, const char *name, long long *rows,
-                           hp_buf *rec, const char *prev, char **dict) {
+static int describe_column(hid_t o, hid_t vg, const char *path,
+                           const char *name, long long *rows, hp_buf *rec,
+                           const char *prev, char **dict) {
   hid_t d = H5Dopen2(o, name, H5P_DEFAULT), ft = -1, mt = -1;
   long long len = d >= 0 ? simple_1d(d) : -1;
   int ok = len >= 0 && (*rows < 0 || len == *rows) &&
@@ -1776,14 +1789,16 @@ static int describe_column(hid_t o, hid_t vg, const char *name, long long *rows,
   } else {
     ok = 0;
   }
-  int64_t off = ok ? raw_offset(d, (size_t)len, esz) : -2, moff = -1;
+  int64_t off = ok ? raw_offset(d, path, (size_t)len, esz) : -2, moff = -1;
   ok = ok && off >= -1;
   if (ok && vg >= 0 && H5Lexists(vg, name, H5P_DEFAULT) > 0) {
     hid_t m = H5Dopen2(vg, name, H5P_DEFAULT);
     hid_t mft = m >= 0 ? H5Dget_type(m) : -1;
+    /* uint8 only: a signed byte's -1 converts to a uint8 0 (null) */
     ok = mft >= 0 && simple_1d(m) == len &&
          H5Tget_class(mft) == H5T_INTEGER && H5Tget_size(mft) == 1 &&
-         (moff = raw_offset(m, (size_t)len, 1)) >= -1;
+         H5Tget_sign(mft) == H5T_SGN_NONE &&
+         (moff = raw_offset(m, path, (size_t)len, 1)) >= -1;
     h5_close(mft);
     h5_close(m);
   }
@@ -1833,12 +1848,12 @@ static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b,
   int ok = n > 0 && (!masks || vg >= 0);
   for (size_t i = 0; i < n && ok; i++) {
     char *dict = NULL;
-    ok = describe_column(o, vg, names[i], &rows, &rec,
+    ok = describe_column(o, vg, path, names[i], &rows, &rec,
                          memo_get(last, names[i]), &dict);
     if (dict) memo_put(&mine, names[i], dict);
   }
-  char *hex = ok ? attr_read_str(o, "hpcpipe_fingerprint") : NULL;
-  uint64_t fp = hex ? (uint64_t)strtoull(hex, NULL, 16) : 0;
+  uint64_t fp = 0; /* 0 without one, as hp__h5_load_columns says */
+  if (ok && fingerprint_attr(o, &fp) != HP_OK) fp = 0;
   struct stat st;
   ok = ok && stat(path, &st) == 0;
   if (ok)
@@ -1851,12 +1866,12 @@ static void describe_part(hid_t o, const char *path, size_t k, hp_buf *b,
                    n, rec.data);
   else
     hp__buf_printf(b, "\nP %zu -", k);
-  for (size_t i = 0; ok && i < mine.n; i++) { /* the record was written */
-    memo_put(last, mine.name[i], mine.text[i]);
-    mine.text[i] = NULL;
+  if (ok) { /* written: its dictionaries are the ones a -1 refers to next */
+    memo_free(last);
+    *last = mine;
+  } else {
+    memo_free(&mine);
   }
-  memo_free(&mine);
-  free(hex);
   hp__buf_free(&rec);
   h5_close(vg);
   H5Eclear2(H5E_DEFAULT);
@@ -1927,8 +1942,8 @@ static int lx_word(const char **p, const char *w) {
 /* A column record into c; prev is the record before (or NULL), whose
  * dictionary a member count of -1 refers to; new dictionaries go to l's
  * pool. */
-static int parse_column(const char **p, rawcol *c, hp_h5_layout *l,
-                        const hp_h5_rawpart *prev) {
+static int parse_column(const char **p, const char *end, rawcol *c,
+                        hp_h5_layout *l, const hp_h5_rawpart *prev) {
   const char *letter;
   int64_t esz, nm;
   if (!lx_word(p, "") || !**p || !(letter = strchr(raw_types, **p)))
@@ -1949,7 +1964,7 @@ static int parse_column(const char **p, rawcol *c, hp_h5_layout *l,
         c->dict = prev->cols[i].dict;
     return c->dict != NULL;
   }
-  if ((size_t)nm > strlen(*p)) return 0; /* each takes 3 bytes at least */
+  if (nm > end - *p) return 0; /* each takes 3 bytes at least */
   rawdict *d = hp__xcalloc(1, sizeof *d);
   d->mem = hp__xcalloc((size_t)nm + 1, sizeof *d->mem);
   hp__grow(&l->dicts, &l->capdicts, l->ndicts + 1, sizeof *l->dicts);
@@ -1961,9 +1976,11 @@ static int parse_column(const char **p, rawcol *c, hp_h5_layout *l,
 }
 
 /* Part record k ("P" already read); NULL for "-" or a malformed record
- * (*bad set for the latter). prev: the last record before it. */
-static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad,
-                                 hp_h5_layout *l, const hp_h5_rawpart *prev) {
+ * (*bad set for the latter). prev: the last record before it; the text
+ * ends at end. */
+static hp_h5_rawpart *parse_part(const char **p, const char *text_end,
+                                 size_t k, int *bad, hp_h5_layout *l,
+                                 const hp_h5_rawpart *prev) {
   int64_t kk, rows;
   char *end;
   if (!lx_i64(p, &kk) || kk != (int64_t)k) return *bad = 1, NULL;
@@ -1979,12 +1996,12 @@ static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad,
     *p = end;
   }
   ok = ok && lx_i64(p, &rows) && rows >= 0 && lx_size(p, &r->ncols) &&
-       r->ncols <= strlen(*p);
+       r->ncols <= (size_t)(text_end - *p);
   r->rows = ok ? (size_t)rows : 0;
   r->cols = hp__xcalloc(ok ? r->ncols + 1 : 1, sizeof *r->cols);
   size_t i = 0;
   for (; ok && i < r->ncols; i++)
-    ok = parse_column(p, &r->cols[i], l, prev);
+    ok = parse_column(p, text_end, &r->cols[i], l, prev);
   if (!ok) {
     r->ncols = i;
     rawpart_free(r);
@@ -1998,7 +2015,11 @@ static hp_h5_rawpart *parse_part(const char **p, size_t k, int *bad,
  * there is none or it does not parse. */
 static hp_h5_layout *read_layout(hid_t o, int64_t nparts) {
   char *text = nparts > 0 ? attr_read_str(o, LAYOUT_ATTR) : NULL;
-  if (!text) return NULL;
+  size_t len = text ? strlen(text) : 0;
+  if (!text || (uint64_t)nparts > len / 4) { /* a record takes 5 bytes */
+    free(text);
+    return NULL;
+  }
   hp_h5_layout *l = hp__xcalloc(1, sizeof *l);
   l->parts = hp__xcalloc((size_t)nparts, sizeof *l->parts);
   const char *p = text;
@@ -2008,7 +2029,7 @@ static hp_h5_layout *read_layout(hid_t o, int64_t nparts) {
     if (!lx_word(&p, "P"))
       bad = 1;
     else
-      l->parts[k] = parse_part(&p, k, &bad, l, prev);
+      l->parts[k] = parse_part(&p, text + len, k, &bad, l, prev);
     prev = l->parts[k] ? l->parts[k] : prev;
   }
   free(text);
@@ -2041,8 +2062,19 @@ static void *raw_bytes(int fd, int64_t off, size_t n, size_t align) {
 }
 
 /* Column rc of a part of `rows` rows into c (name and type set). */
-static int raw_column(int fd, const rawcol *rc, size_t rows, hp_column *c) {
-  if (rows > SIZE_MAX / 8) return 0;
+/* 1 if n bytes at off lie inside a file of `size` bytes. */
+static int inside(int64_t off, size_t n, int64_t size) {
+  return off >= 0 && off <= size && n <= (uint64_t)(size - off);
+}
+
+/* Column rc of a part of `rows` rows, in a file of `size` bytes, into c
+ * (name and type set); 0 if its record does not fit the file. */
+static int raw_column(int fd, int64_t size, const rawcol *rc, size_t rows,
+                      hp_column *c) {
+  if (rows > SIZE_MAX / 8 || rc->moff < -1 ||
+      (rows && (!inside(rc->off, rows * rc->esz, size) ||
+                (rc->moff >= 0 && !inside(rc->moff, rows, size)))))
+    return 0; /* a mapping past the end would fault when read */
   void *buf = rows ? raw_bytes(fd, rc->off, rows * rc->esz,
                                rc->type == HP_BOOL ? 0 : rc->esz)
                    : calloc(1, 8);
@@ -2065,8 +2097,15 @@ static int raw_column(int fd, const rawcol *rc, size_t rows, hp_column *c) {
       return 0;
     }
     hp_strset set = {0};
-    for (size_t i = 0; i < d->n; i++)
-      hp__strset_add(&set, d->mem[i], strlen(d->mem[i]), SIZE_MAX);
+    int distinct = 1; /* as an enum's names are: code i is member i */
+    for (size_t i = 0; i < d->n && distinct; i++)
+      distinct = hp__strset_add(&set, d->mem[i], strlen(d->mem[i]),
+                                SIZE_MAX) == (int32_t)i;
+    if (!distinct) {
+      hp__strset_free(&set);
+      hp__mem_free(buf);
+      return 0;
+    }
     hp__strset_to_dict(&set, c);
   }
   c->data = buf;
@@ -2081,14 +2120,16 @@ static int raw_column(int fd, const rawcol *rc, size_t rows, hp_column *c) {
 int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
                     const char *const *cols, size_t ncols, int project,
                     hp_value **out, uint64_t *fp) {
-  struct stat st;
-  if (!rp || !path || stat(path, &st) != 0 || st.st_size != rp->size ||
+  struct stat st; /* the file opened is the file compared */
+  int fd = rp && path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0) return 0;
+  if (fstat(fd, &st) != 0 || st.st_size != rp->size ||
       (int64_t)st.st_ino != rp->ino || st.st_mtim.tv_sec != rp->mts ||
       st.st_mtim.tv_nsec != rp->mtns || st.st_ctim.tv_sec != rp->cts ||
-      st.st_ctim.tv_nsec != rp->ctns)
+      st.st_ctim.tv_nsec != rp->ctns) {
+    close(fd);
     return 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  }
   hp_value *t = hp_table_new();
   t->cols = hp__xcalloc(rp->ncols + 1, sizeof *t->cols);
   t->capcols = rp->ncols + 1;
@@ -2102,7 +2143,7 @@ int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
     hp_column *c = &t->cols[t->ncols++];
     c->name = hp__xstrdup(rc->name);
     c->type = rc->type;
-    ok = raw_column(fd, rc, rp->rows, c);
+    ok = raw_column(fd, rp->size, rc, rp->rows, c);
   }
   close(fd);
   t->nrows = t->ncols ? rp->rows : 0;

@@ -1012,6 +1012,105 @@ static void test_layout(void) {
     hp_value_free(t[k]);
 }
 
+/* Layouts a reader must not trust: records that do not fit their file,
+ * dictionaries with repeated names, impossible mask offsets, a partition
+ * count too large for the text; and parts a writer must not describe:
+ * a column reached through an external link, a signed-byte mask. Skipped
+ * without h5py. */
+static void test_layout_bad(void) {
+  CASE("partition layouts: bad records fall back, odd parts are not described");
+  hp_error err = HP_ERROR_INIT;
+  char part[4096], master[4096];
+  snprintf(part, sizeof part, "%s", in_dir("bad-parts/part-00000.h5"));
+  snprintf(master, sizeof master, "%s", in_dir("bad.h5"));
+  hp_value *t = raw_table(20000, 0); /* 160 KB columns: mapped */
+  CHECK_OK(hp__h5_save(part, NULL, t, NULL, &err), &err);
+  const char *pp[1] = {part};
+  /* each case read alone through the column it spoils (a column read
+   * alone is mapped, and a mapping past the end of the file faults when
+   * read, not when made) */
+  static const char *const cases[] = {"rows", "dup", "moff", "off"};
+  static const char *const spoilt[] = {"timestamp", "name", "i", "f"};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    CHECK_OK(hp__h5_stitch(master, NULL, pp, 1, NULL, &err), &err);
+    char arg[8192];
+    snprintf(arg, sizeof arg, "%s %s", master, cases[c]);
+    if (!run_h5py("badlay.py",
+                  "import sys, re, h5py\n"
+                  "m, case = sys.argv[1], sys.argv[2]\n"
+                  "with h5py.File(m, 'r+') as f:\n"
+                  "    a = f.attrs['hpcpipe_layout']\n"
+                  "    a = a.decode() if isinstance(a, bytes) else a\n"
+                  "    L = a.split('\\n')\n"
+                  "    for k, l in enumerate(L):\n"
+                  "        w = l.split(' ')\n"
+                  "        if case == 'rows' and w[0] == 'P':\n"
+                  "            w[9] = '1000000'  # more rows than the file holds\n"
+                  "        if case == 'dup' and w[0] == 'S':\n"
+                  "            w = w[:5] + ['4:name', '3:Bob', '3:Bob', '1:x', '1:y']\n"
+                  "        if case == 'moff' and w[0] == 'I':\n"
+                  "            w[3] = '-5'\n"
+                  "        if case == 'off' and w[0] == 'F':\n"
+                  "            w[2] = '-8'\n"
+                  "        L[k] = ' '.join(w)\n"
+                  "    f.attrs['hpcpipe_layout'] = '\\n'.join(L)\n",
+                  arg))
+      break;
+    int64_t np = 0, rows = 0;
+    hp_h5_layout *l = NULL;
+    CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
+    CHECK(l != NULL && hp__h5_layout_part(l, 0) != NULL);
+    hp_value *u = NULL;
+    CHECK_EQ(hp__h5_load_raw(part, hp__h5_layout_part(l, 0), &spoilt[c], 1,
+                             1, &u, NULL),
+             0);
+    CHECK(u == NULL);
+    hp__h5_layout_free(l);
+  }
+  /* hpcpipe_partitions far beyond what the layout's text could describe:
+   * no layout (and no attempt to allocate 2^40 records) */
+  if (run_h5py("hugelay.py",
+               "import sys, h5py, numpy as np\n"
+               "with h5py.File(sys.argv[1], 'r+') as f:\n"
+               "    f.attrs['hpcpipe_partitions'] = np.int64(2**40)\n",
+               master)) {
+    int64_t np = 0, rows = 0;
+    hp_h5_layout *l = NULL;
+    CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
+    CHECK_EQ(np, (int64_t)1 << 40);
+    CHECK(l == NULL);
+  }
+  hp_value_free(t);
+  /* foreign parts: x through an external link; a mask of signed bytes */
+  if (!run_h5py("oddparts.py",
+                "import sys, h5py, numpy as np\n"
+                "d = sys.argv[1]\n"
+                "with h5py.File(d + '/ext-target.h5', 'w') as f:\n"
+                "    f['pad'] = np.zeros(100)\n"
+                "    f['x'] = np.arange(5.0) * 2\n"
+                "with h5py.File(d + '/ext-part.h5', 'w') as f:\n"
+                "    f.attrs['hpcpipe_kind'] = 'table'\n"
+                "    f['x'] = h5py.ExternalLink(d + '/ext-target.h5', '/x')\n"
+                "with h5py.File(d + '/i8-part.h5', 'w') as f:\n"
+                "    f.attrs['hpcpipe_kind'] = 'table'\n"
+                "    f['x'] = np.arange(3.0)\n"
+                "    f['.valid/x'] = np.array([-1, 1, 0], dtype='i1')\n",
+                in_dir("")))
+    return;
+  static const char *const odd[] = {"ext-part.h5", "i8-part.h5"};
+  for (size_t k = 0; k < 2; k++) {
+    char op[4096];
+    snprintf(op, sizeof op, "%s", in_dir(odd[k]));
+    const char *one[1] = {op};
+    CHECK_OK(hp__h5_stitch(master, NULL, one, 1, NULL, &err), &err);
+    int64_t np = 0, rows = 0;
+    hp_h5_layout *l = NULL;
+    CHECK_OK(hp__h5_info(master, "/", &np, &rows, &l), &err);
+    CHECK(l != NULL && hp__h5_layout_part(l, 0) == NULL);
+    hp__h5_layout_free(l);
+  }
+}
+
 int main(void) {
   /* map buffers from 64 KiB (the default, 4 MiB, would leave the mapped
    * path to the e2e tests' larger files) */
@@ -1029,6 +1128,7 @@ int main(void) {
   test_h5py_reads_ours();
   test_mapped();
   test_layout();
+  test_layout_bad();
   test_perf();
   tmpdir_remove();
   fprintf(stderr, "test_store: ok\n");
