@@ -266,7 +266,15 @@ static int sort_merge(hp_node_ctx *ctx) {
           best = i; /* ties: the earlier run */
       idx[o] = (int64_t)pos[best]++;
     }
-    rc = hp_node_output(ctx, 0, hp__table_take(all, idx, n));
+    /* `all` is this task's own: reordered in place, not copied */
+    sorter_free(&s);
+    s = (sorter){0};
+    if (hp__table_permute(all, idx) == HP_OK) {
+      rc = hp_node_output(ctx, 0, all);
+      all = NULL;
+    } else {
+      rc = hp_node_fail(ctx, "out of memory");
+    }
     free(idx);
     free(pos);
     free(end);

@@ -1495,6 +1495,76 @@ static hp_value *table_gather(const hp_value *t, const int64_t *rows,
   return o;
 }
 
+int hp__table_permute(hp_value *t, const int64_t *rows) {
+  if (!t || t->kind != HP_TABLE || (!rows && t->nrows))
+    return HP_EINVAL;
+  size_t n = t->nrows;
+  for (size_t i = 0; i < n; i++)
+    if (rows[i] < 0 || (uint64_t)rows[i] >= n)
+      return HP_EINVAL;
+  void *spare[9] = {0}; /* by element size: a buffer of n elements free */
+  uint8_t *vspare = NULL;
+  int rc = HP_OK;
+  for (size_t c = 0; c < t->ncols && rc == HP_OK; c++) {
+    hp_column *col = &t->cols[c];
+    if (col->valid) { /* masks: n bytes */
+      uint8_t *m = vspare ? vspare : malloc(n ? n : 1);
+      if (!m) {
+        rc = HP_ENOMEM;
+        break;
+      }
+      for (size_t i = 0; i < n; i++)
+        m[i] = col->valid[rows[i]];
+      vspare = col->valid;
+      col->valid = m;
+    }
+    if (col->type == HP_STRING && !col->dict) { /* rebuilt: new sizes */
+      hp_column tmp = {0};
+      rc = column_gather(&tmp, col, rows, 0, n);
+      if (rc == HP_OK) {
+        free(col->offs);
+        free(col->chars);
+        col->offs = tmp.offs;
+        col->chars = tmp.chars;
+        tmp.offs = NULL, tmp.chars = NULL;
+      }
+      free(tmp.name);
+      free(tmp.valid);
+      free(tmp.offs);
+      free(tmp.chars);
+      continue;
+    }
+    size_t esz = col_elem(col);
+    void *buf = spare[esz] ? spare[esz] : malloc(n ? n * esz : 1);
+    if (!buf) {
+      rc = HP_ENOMEM;
+      break;
+    }
+    if (esz == 8) {
+      const int64_t *x = col->data;
+      int64_t *y = buf;
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[rows[i]];
+    } else if (esz == 4) {
+      const int32_t *x = col->data;
+      int32_t *y = buf;
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[rows[i]];
+    } else {
+      const uint8_t *x = col->data;
+      uint8_t *y = buf;
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[rows[i]];
+    }
+    spare[esz] = col->data; /* malloc'd or mapped: hp__mem_free knows */
+    col->data = buf;
+  }
+  for (size_t e = 0; e < 9; e++)
+    hp__mem_free(spare[e]);
+  free(vspare);
+  return rc;
+}
+
 hp_value *hp__table_take(const hp_value *t, const int64_t *rows, size_t n) {
   if (!is_table(t) || (n && !rows)) return NULL;
   for (size_t i = 0; i < n; i++)

@@ -95,6 +95,14 @@ void hp__table_swap(hp_value *a, hp_value *b);
  * that order (repeats allowed); mask: the rows whose keep byte is nonzero;
  * slice: rows [r0, r1). */
 hp_value *hp__table_take(const hp_value *t, const int64_t *rows, size_t n);
+/* Reorders table t in place: row i becomes old row rows[i], for i below
+ * its row count (rows in range; repeats allowed). Each column is gathered
+ * into a buffer that the column before left free when they are of one
+ * element size, so the table is rewritten in about one column's worth of
+ * new memory instead of a copy of all of it. HP_EINVAL for a bad
+ * argument (t unchanged), HP_ENOMEM (t's columns stay whole, some
+ * reordered). */
+int hp__table_permute(hp_value *t, const int64_t *rows);
 hp_value *hp__table_mask(const hp_value *t, const uint8_t *keep);
 hp_value *hp__table_slice(const hp_value *t, size_t r0, size_t r1);
 /* Roughly the bytes hp__value_pack would write (within a small factor),

@@ -660,6 +660,30 @@ static void test_select(void) {
   CHECK(k && hp_value_rows(k) == 0 && hp_table_ncols(k) == 5);
   hp_value_free(k);
 
+  CASE("permute in place gives what take gives");
+  {
+    hp_value *src = hp_value_copy(t); /* plus a bool column */
+    uint8_t bv[5] = {1, 0, 0, 1, 1};
+    CHECK_EQ(hp_table_add_column(src, "b", HP_BOOL, bv, 5), HP_OK);
+    int64_t perm[5] = {4, 0, 0, 3, 1}; /* repeats allowed */
+    hp_value *want = hp__table_take(src, perm, 5);
+    hp_value *p = hp_value_copy(src);
+    CHECK_EQ(hp__table_permute(p, perm), HP_OK);
+    CHECK(hp__value_equal(p, want)); /* take is checked row by row above */
+    perm[1] = 5; /* out of range: nothing changes */
+    hp_value *q = hp_value_copy(src);
+    CHECK_EQ(hp__table_permute(q, perm), HP_EINVAL);
+    CHECK(hp__value_equal(q, src));
+    hp_value *e = hp__table_take(src, NULL, 0);
+    CHECK_EQ(hp__table_permute(e, NULL), HP_OK);
+    CHECK_EQ(hp_value_rows(e), 0);
+    hp_value_free(e);
+    hp_value_free(q);
+    hp_value_free(p);
+    hp_value_free(want);
+    hp_value_free(src);
+  }
+
   uint8_t keep[5] = {0, 1, 0, 7, 1};
   hp_value *m = hp__table_mask(t, keep);
   CHECK(m && hp_value_rows(m) == 3);
