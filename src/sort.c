@@ -164,10 +164,12 @@ static int sorter_init(hp_node_ctx *ctx, sorter *s, const hp_value *t,
   return HP_OK;
 }
 
+/* Frees s's keys and leaves it empty (freeing it again does nothing). */
 static void sorter_free(sorter *s) {
   for (size_t i = 0; s->k && i < s->nk; i++)
     free(s->k[i].rank);
   free(s->k);
+  memset(s, 0, sizeof *s);
 }
 
 /* Stable merge sort of idx[0..n) by s (tmp: n scratch entries). */
@@ -267,8 +269,7 @@ static int sort_merge(hp_node_ctx *ctx) {
       idx[o] = (int64_t)pos[best]++;
     }
     /* `all` is this task's own: reordered in place, not copied */
-    sorter_free(&s);
-    s = (sorter){0};
+    sorter_free(&s); /* its keys point into `all`'s columns */
     if (hp__table_permute(all, idx) == HP_OK) {
       rc = hp_node_output(ctx, 0, all);
       all = NULL;

@@ -638,25 +638,39 @@ static size_t map_min(void) {
  * uncompressed, in this machine's representation (ft equal to mt), in the
  * file HDF5 reads with its default driver, at an aligned offset. NULL
  * otherwise (the caller reads). */
+/* 1 if dataset d's values lie in one contiguous run of the file at path,
+ * with *addr their offset from the file's start (userblock included):
+ * stored contiguously, not in external files, in the file HDF5 reads with
+ * its default driver, and that file is path itself (a dataset reached
+ * through an external link lives in another one). */
+static int local_addr(hid_t d, const char *path, haddr_t *addr) {
+  *addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
+  hid_t f = -1, fapl = -1, dcpl = H5Dget_create_plist(d);
+  char name[4096];
+  ssize_t nl;
+  int ok = *addr != HADDR_UNDEF && dcpl >= 0 &&
+           H5Pget_external_count(dcpl) == 0 &&
+           (f = H5Iget_file_id(d)) >= 0 &&
+           (fapl = H5Fget_access_plist(f)) >= 0 &&
+           H5Pget_driver(fapl) == H5FD_SEC2 &&
+           (nl = H5Fget_name(f, name, sizeof name)) > 0 &&
+           (size_t)nl < sizeof name && strcmp(name, path) == 0;
+  h5_close(fapl);
+  h5_close(f);
+  h5_close(dcpl);
+  H5Eclear2(H5E_DEFAULT);
+  return ok;
+}
+
 static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n,
                        size_t esz) {
   if (n == 0 || n > SIZE_MAX / esz || n * esz < map_min() ||
       H5Tequal(ft, mt) <= 0)
     return NULL;
-  /* the address counts from the start of the file, userblock included */
-  haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
-  hid_t f = -1, fapl = -1, dcpl = H5Dget_create_plist(d);
+  haddr_t addr;
   void *p = NULL;
   size_t skip = 0;
-  char name[4096];
-  ssize_t nl;
-  /* only the file opened here: a dataset reached through an external link
-   * lives in another file */
-  if (addr == HADDR_UNDEF || dcpl < 0 || H5Pget_external_count(dcpl) != 0 ||
-      (f = H5Iget_file_id(d)) < 0 || (fapl = H5Fget_access_plist(f)) < 0 ||
-      H5Pget_driver(fapl) != H5FD_SEC2 ||
-      (nl = H5Fget_name(f, name, sizeof name)) <= 0 ||
-      (size_t)nl >= sizeof name || strcmp(name, r->path) != 0)
+  if (!local_addr(d, r->path, &addr))
     goto done;
   if (r->ranged) {
     hid_t s = H5Dget_space(d);
@@ -680,20 +694,25 @@ static void *map_elems(rctx *r, hid_t d, hid_t ft, hid_t mt, size_t n,
     p = hp__mem_map(r->fd, off, n * esz);
 done:
   H5Eclear2(H5E_DEFAULT);
-  h5_close(fapl);
-  h5_close(f);
-  h5_close(dcpl);
   return p;
+}
+
+/* 1 if a projection onto cols[0..ncols) keeps column `name`, `kept`
+ * columns being kept before it: a column it names, or with no names the
+ * first column alone (for the row count). */
+static int projected(const char *const *cols, size_t ncols, size_t kept,
+                     const char *name) {
+  int keep = ncols == 0 && kept == 0;
+  for (size_t j = 0; j < ncols && !keep; j++)
+    keep = strcmp(name, cols[j]) == 0;
+  return keep;
 }
 
 /* Keeps the names the projection asks for, in file order. */
 static void project_names(const rctx *r, char **names, size_t *n) {
   size_t k = 0;
   for (size_t i = 0; i < *n; i++) {
-    int keep = r->ncols == 0 && k == 0;
-    for (size_t j = 0; j < r->ncols && !keep; j++)
-      keep = strcmp(names[i], r->cols[j]) == 0;
-    if (keep)
+    if (projected(r->cols, r->ncols, k, names[i]))
       names[k++] = names[i];
     else
       free(names[i]);
@@ -890,6 +909,20 @@ static int read_dict(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   return HP_OK;
 }
 
+/* n bools (0/1 bytes, malloc'd) from n values of esz bytes: true when any
+ * byte is nonzero (whatever the byte order); NULL if out of memory. */
+static uint8_t *bools_of(const void *buf, size_t n, size_t esz) {
+  uint8_t *b = malloc(n ? n : 1);
+  const unsigned char *src = buf;
+  for (size_t i = 0; b && i < n; i++) {
+    unsigned char any = 0;
+    for (size_t j = 0; j < esz; j++)
+      any |= src[i * esz + j];
+    b[i] = any != 0;
+  }
+  return b;
+}
+
 /* Reads n elements of file type ft from dataset d into c (type already
  * set); `member` names a compound member to read, or is NULL. */
 static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
@@ -942,19 +975,10 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
     c->data = buf;
     buf = NULL;
   } else if (c->type == HP_BOOL) {
-    uint8_t *b = malloc(n ? n : 1);
-    if (!b) {
+    if (!(c->data = bools_of(buf, n, esz))) {
       rc = hp__fail(r->err, HP_ENOMEM, "%s: out of memory", r->path);
       goto done;
     }
-    const unsigned char *src = buf;
-    for (size_t i = 0; i < n; i++) {
-      unsigned char any = 0;
-      for (size_t j = 0; j < esz; j++)
-        any |= src[i * esz + j];
-      b[i] = any != 0;
-    }
-    c->data = b;
   } else {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1733,21 +1757,13 @@ static void put_lstr(hp_buf *b, const char *s) {
 }
 
 /* The file offset of dataset d's len values of esz bytes when they are
- * stored contiguously, uncompressed, allocated and in the file at path
- * (not another one reached through an external link); -1 for no values;
- * -2 when they cannot be read so. */
+ * all stored, uncompressed, in one run of the file at path (local_addr);
+ * -1 for no values; -2 when they cannot be read so. */
 static int64_t raw_offset(hid_t d, const char *path, size_t len, size_t esz) {
   if (len == 0) return -1;
-  hid_t dcpl = H5Dget_create_plist(d), f = H5Iget_file_id(d);
-  haddr_t addr = H5Dget_offset(d); /* HADDR_UNDEF unless contiguous */
-  char name[4096];
-  ssize_t nl = f >= 0 ? H5Fget_name(f, name, sizeof name) : -1;
-  int ok = dcpl >= 0 && H5Pget_external_count(dcpl) == 0 &&
-           addr != HADDR_UNDEF && nl > 0 && (size_t)nl < sizeof name &&
-           strcmp(name, path) == 0 &&
+  haddr_t addr;
+  int ok = local_addr(d, path, &addr) &&
            H5Dget_storage_size(d) == (hsize_t)(len * esz);
-  h5_close(f);
-  h5_close(dcpl);
   H5Eclear2(H5E_DEFAULT);
   return ok && addr <= (haddr_t)INT64_MAX ? (int64_t)addr : -2;
 }
@@ -2080,16 +2096,9 @@ static int raw_column(int fd, int64_t size, const rawcol *rc, size_t rows,
                    : calloc(1, 8);
   if (!buf) return 0;
   if (rc->type == HP_BOOL) {
-    uint8_t *b = hp__xmalloc(rows ? rows : 1);
-    const unsigned char *src = buf;
-    for (size_t i = 0; i < rows; i++) {
-      unsigned char any = 0;
-      for (size_t j = 0; j < rc->esz; j++)
-        any |= src[i * rc->esz + j];
-      b[i] = any != 0;
-    }
+    void *b = bools_of(buf, rows, rc->esz);
     free(buf);
-    buf = b;
+    if (!(buf = b)) return 0;
   } else if (rc->type == HP_STRING) {
     const rawdict *d = rc->dict;
     if (d->n > INT32_MAX || codes_to_nulls(buf, rows, (int)d->n, c) != 0) {
@@ -2136,10 +2145,7 @@ int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
   int ok = 1;
   for (size_t i = 0; i < rp->ncols && ok; i++) {
     const rawcol *rc = &rp->cols[i];
-    int keep = !project || (ncols == 0 && t->ncols == 0);
-    for (size_t j = 0; j < ncols && !keep; j++)
-      keep = strcmp(rc->name, cols[j]) == 0;
-    if (!keep) continue;
+    if (project && !projected(cols, ncols, t->ncols, rc->name)) continue;
     hp_column *c = &t->cols[t->ncols++];
     c->name = hp__xstrdup(rc->name);
     c->type = rc->type;

@@ -1403,6 +1403,27 @@ int hp__value_equal(const hp_value *a, const hp_value *b) {
 
 /* Fills dst (zeroed) with n rows of src: rows[i], or r0 + i when rows is
  * NULL. HP_ENOMEM if a buffer cannot be had. */
+/* dst[i] = src[rows[i]] for i < n, elements of esz bytes (8, 4 or 1). */
+static void gather_elems(void *dst, const void *src, const int64_t *rows,
+                         size_t n, size_t esz) {
+  if (esz == 8) {
+    const int64_t *x = src;
+    int64_t *y = dst;
+    for (size_t i = 0; i < n; i++)
+      y[i] = x[rows[i]];
+  } else if (esz == 4) {
+    const int32_t *x = src;
+    int32_t *y = dst;
+    for (size_t i = 0; i < n; i++)
+      y[i] = x[rows[i]];
+  } else {
+    const uint8_t *x = src;
+    uint8_t *y = dst;
+    for (size_t i = 0; i < n; i++)
+      y[i] = x[rows[i]];
+  }
+}
+
 static int column_gather(hp_column *dst, const hp_column *src,
                          const int64_t *rows, size_t r0, size_t n) {
   dst->name = hp__xstrdup(src->name);
@@ -1415,8 +1436,7 @@ static int column_gather(hp_column *dst, const hp_column *src,
     if (!rows)
       memcpy(dst->valid, src->valid + r0, n);
     else
-      for (size_t i = 0; i < n; i++)
-        dst->valid[i] = src->valid[rows[i]];
+      gather_elems(dst->valid, src->valid, rows, n, 1);
   }
   if (src->type == HP_STRING && !src->dict) {
     dst->offs = malloc((n + 1) * sizeof *dst->offs);
@@ -1458,21 +1478,8 @@ static int column_gather(hp_column *dst, const hp_column *src,
   if (!dst->data) return HP_ENOMEM;
   if (!rows) {
     if (n) memcpy(dst->data, (const char *)src->data + r0 * esz, n * esz);
-  } else if (esz == 8) {
-    const int64_t *x = src->data;
-    int64_t *y = dst->data;
-    for (size_t i = 0; i < n; i++)
-      y[i] = x[rows[i]];
-  } else if (esz == 4) {
-    const int32_t *x = src->data;
-    int32_t *y = dst->data;
-    for (size_t i = 0; i < n; i++)
-      y[i] = x[rows[i]];
   } else {
-    const uint8_t *x = src->data;
-    uint8_t *y = dst->data;
-    for (size_t i = 0; i < n; i++)
-      y[i] = x[rows[i]];
+    gather_elems(dst->data, src->data, rows, n, esz);
   }
   return HP_OK;
 }
@@ -1513,8 +1520,7 @@ int hp__table_permute(hp_value *t, const int64_t *rows) {
         rc = HP_ENOMEM;
         break;
       }
-      for (size_t i = 0; i < n; i++)
-        m[i] = col->valid[rows[i]];
+      gather_elems(m, col->valid, rows, n, 1);
       vspare = col->valid;
       col->valid = m;
     }
@@ -1540,22 +1546,7 @@ int hp__table_permute(hp_value *t, const int64_t *rows) {
       rc = HP_ENOMEM;
       break;
     }
-    if (esz == 8) {
-      const int64_t *x = col->data;
-      int64_t *y = buf;
-      for (size_t i = 0; i < n; i++)
-        y[i] = x[rows[i]];
-    } else if (esz == 4) {
-      const int32_t *x = col->data;
-      int32_t *y = buf;
-      for (size_t i = 0; i < n; i++)
-        y[i] = x[rows[i]];
-    } else {
-      const uint8_t *x = col->data;
-      uint8_t *y = buf;
-      for (size_t i = 0; i < n; i++)
-        y[i] = x[rows[i]];
-    }
+    gather_elems(buf, col->data, rows, n, esz);
     spare[esz] = col->data; /* malloc'd or mapped: hp__mem_free knows */
     col->data = buf;
   }

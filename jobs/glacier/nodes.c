@@ -207,6 +207,7 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
    * table of the rows used with their series and slot */
   hp_value *ts = NULL, *ref = NULL, *data = NULL, *len = NULL, *gid = NULL,
            *years = NULL;
+  double **rf = NULL;
   if (rc == HP_OK) {
     size_t d3[3] = {ng, T, nf}, d1[1] = {ng}, d2[2] = {ng, T};
     ts = hp_group_new();
@@ -225,6 +226,9 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
       ok = hp_table_add_column(ref, refcols[c], HP_INT64, NULL, nref) == HP_OK;
     for (size_t f = 0; ok && f < nf; f++)
       ok = hp_table_add_column(ref, feat[f], HP_FLOAT64, NULL, nref) == HP_OK;
+    ok = ok && (rf = calloc(nf + 1, sizeof *rf)) != NULL;
+    for (size_t f = 0; ok && f < nf; f++) /* the reference's features */
+      rf[f] = hp_table_column_mut(ref, 4 + f);
     if (!ok) rc = hp_node_fail(ctx, "could not build the outputs");
   }
   if (rc == HP_OK) {
@@ -248,21 +252,11 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
         if (r == SIZE_MAX) continue;
         rid[k] = gids[g], ryear[k] = keys[a + t].year;
         rser[k] = (int64_t)g, rslot[k] = (int64_t)t;
+        for (size_t f = 0; f < nf; f++)
+          rf[f][k] = fx[f][r];
         k++;
       }
       g++;
-    }
-    /* the features of the rows used, a column at a time */
-    for (size_t f = 0; f < nf; f++) {
-      double *rf = hp_table_column_mut(ref, 4 + f);
-      k = 0;
-      for (size_t a = 0, b; a < nk; a = b) {
-        for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
-        }
-        if (b - a < (size_t)min_obs) continue;
-        for (size_t i = a; i < b; i++)
-          rf[k++] = fx[f][keys[i].row];
-      }
     }
     hp_node_log(ctx, "%zu glaciers x %zu slots x %zu features (%zu rows)", ng,
                 T, nf, nref);
@@ -275,7 +269,7 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   hp_value_free(ref);
   for (size_t c = 0; c < nf + 2; c++)
     if (owned[c]) free((void *)col[c]);
-  free(col), free(owned), free(feat), free(keys);
+  free(col), free(owned), free(feat), free(keys), free(rf);
   return rc;
 }
 
