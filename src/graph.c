@@ -674,20 +674,22 @@ int hp__graph_select(const hp_graph *g, const hp_filter *f, uint8_t *keep,
   return rc;
 }
 
+uint32_t hp__graph_after(const hp_graph *g, const uint8_t *keep,
+                         const uint32_t *prio, int32_t i) {
+  uint32_t m = 0;
+  for (size_t o = g->out_off[i]; o < g->out_off[i + 1]; o++) {
+    int32_t d = g->out_ds[o];
+    for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++)
+      if ((!keep || keep[g->cons[c]]) && prio[g->cons[c]] > m)
+        m = prio[g->cons[c]];
+  }
+  return m + 1;
+}
+
 void hp__graph_priority(const hp_graph *g, const uint8_t *keep,
                         uint32_t *prio) {
   for (size_t k = g->nnodes; k-- > 0;) {
     int32_t i = g->order[k];
-    if (!keep[i]) {
-      prio[i] = 0;
-      continue;
-    }
-    uint32_t m = 0;
-    for (size_t o = g->out_off[i]; o < g->out_off[i + 1]; o++) {
-      int32_t d = g->out_ds[o];
-      for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++)
-        if (keep[g->cons[c]] && prio[g->cons[c]] > m) m = prio[g->cons[c]];
-    }
-    prio[i] = m + 1;
+    prio[i] = keep[i] ? hp__graph_after(g, keep, prio, i) : 0;
   }
 }

@@ -74,5 +74,9 @@ int hp__graph_select(const hp_graph *g, const hp_filter *f, uint8_t *keep,
  * runs first. prio[nnodes]; unselected nodes get 0. */
 void hp__graph_priority(const hp_graph *g, const uint8_t *keep,
                         uint32_t *prio);
+/* One more than the largest prio of node i's consumers (those kept, or
+ * all when keep is NULL): a priority just ahead of what reads i. */
+uint32_t hp__graph_after(const hp_graph *g, const uint8_t *keep,
+                         const uint32_t *prio, int32_t i);
 
 #endif

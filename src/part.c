@@ -41,7 +41,6 @@ typedef struct owned {
   char **uload_version;
   uint32_t *uprio;
   hp_h5_layout **layout; /* [user nds] of stitched inputs (see raw) */
-  size_t nlayout;
 } owned;
 
 static const hp_node_type stitch_type = {
@@ -658,14 +657,7 @@ static void bind_task_level(xp *x) {
     }
     /* the stitch of a dataset an earlier run made (its node not
      * selected): just ahead of the tasks that read it */
-    uint32_t m = 0;
-    for (size_t e = g->out_off[t]; e < g->out_off[t + 1]; e++) {
-      int32_t d = g->out_ds[e];
-      for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++)
-        if (p->prio[g->cons[c]] > m)
-          m = p->prio[g->cons[c]];
-    }
-    p->prio[t] = m + 1;
+    p->prio[t] = hp__graph_after(g, NULL, p->prio, t);
   }
 }
 
@@ -684,7 +676,6 @@ int hp__part_expand(hp_plan *p, hp_error *err) {
   o->partial.spill = 1;
   o->types = hp__xcalloc(2 * ug->nnodes + 2, sizeof *o->types);
   o->layout = hp__xcalloc(ug->nds + 1, sizeof *o->layout);
-  o->nlayout = ug->nds;
   xp x = {.p = p, .o = o, .err = err};
   x.np = hp__xcalloc(ug->nds + 1, sizeof *x.np);
   x.files = hp__xcalloc(ug->nds + 1, sizeof *x.files);
@@ -781,7 +772,7 @@ void hp__part_free(hp_plan *p) {
       free(o->uload_version[d]);
   free(o->uload_version);
   free(o->uprio);
-  for (size_t d = 0; d < o->nlayout; d++)
+  for (size_t d = 0; p->ug && o->layout && d < p->ug->nds; d++)
     hp__h5_layout_free(o->layout[d]);
   free(o->layout);
   free(o);

@@ -47,8 +47,9 @@ enum {
 enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2, HP_SRC_SPILL = 3 };
 /* How a DONE message gives each output: kept by the worker only (others
  * load it from its file or, for a large memory value, from the spill file
- * rank 0 asks the worker to write), inline bytes follow, or written to
- * the run's spill file (hp__exec_spill; others load it from there). */
+ * rank 0 asks the worker to write), or inline bytes follow. A SPILLED
+ * reply says, for each value asked for, SPILLED (written to the run's
+ * spill file, hp__exec_spill; others load it from there) or INLINE. */
 enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 #define HP_MPI_TAG 7301

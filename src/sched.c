@@ -423,6 +423,20 @@ static int inputs_moving(const sched *s, int32_t n) {
   return 0;
 }
 
+/* Reads a value's inline bytes from r, kept (for the tasks that read d)
+ * when keep is set; 0 if r holds no bytes (r->bad set). */
+static int take_inline(sched *s, hp_rd *r, int32_t d, int keep) {
+  size_t len;
+  const void *p = hp__get_bytes(r, &len);
+  if (p && keep) {
+    free(s->inl[d]);
+    s->inl[d] = hp__xmalloc(len + 1);
+    memcpy(s->inl[d], p, len);
+    s->inl_len[d] = len;
+  }
+  return p != NULL;
+}
+
 /* Where task n goes: *w a worker; *w 0 when it waits for inputs to be
  * spilled (asked for here); *w -1 when it must wait for room. A large
  * memory value stays with the worker that made it, and moves (through a
@@ -557,20 +571,12 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     s->fp[d] = hp__get_u64(r);
     stamp[i] = hp__get_u64(r);
     (void)hp__get_u64(r); /* rows */
-    uint8_t how = hp__get_u8(r);
-    s->spilled[d] = how == HP_OUT_SPILLED;
+    uint8_t how = hp__get_u8(r); /* HELD or INLINE */
+    s->spilled[d] = 0;
     s->pinned[d] = how == HP_OUT_HELD &&
                    s->pl->ds[d]->type == HP_DS_MEMORY && s->cons_left[d] > 0;
-    if (how == HP_OUT_INLINE) {
-      size_t len;
-      const void *p = hp__get_bytes(r, &len);
-      if (p && s->cons_left[d] > 0) {
-        free(s->inl[d]);
-        s->inl[d] = hp__xmalloc(len + 1);
-        memcpy(s->inl[d], p, len);
-        s->inl_len[d] = len;
-      }
-    }
+    if (how == HP_OUT_INLINE && !take_inline(s, r, d, s->cons_left[d] > 0))
+      break;
     if (s->cons_left[d] > 0)
       s->holder[d] = w;
   }
@@ -615,18 +621,10 @@ static int on_spilled(sched *s, hp_rd *r, int w, hp_error *err) {
     s->nmoving--;
     s->moved++;
     s->moved_bytes += bytes;
-    if (how == HP_OUT_SPILLED) {
+    if (how == HP_OUT_SPILLED)
       s->spilled[d] = 1;
-    } else {
-      size_t len;
-      const void *p = hp__get_bytes(r, &len);
-      if (!p)
-        break;
-      free(s->inl[d]);
-      s->inl[d] = hp__xmalloc(len + 1);
-      memcpy(s->inl[d], p, len);
-      s->inl_len[d] = len;
-    }
+    else if (!take_inline(s, r, d, 1))
+      break;
     s->pinned[d] = 0;
     for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++) {
       int32_t c = g->cons[k];

@@ -202,16 +202,7 @@ static int serve_pending(worker *w, hp_error *err) {
       memmove(w->queue, w->queue + w->qhead, w->qlen * sizeof *w->queue);
       w->qhead = 0;
     }
-    if (w->qlen == w->qcap) {
-      size_t cap = w->qcap ? 2 * w->qcap : 8;
-      hp_buf *q = realloc(w->queue, cap * sizeof *q);
-      if (!q) {
-        hp__buf_free(&m);
-        return hp__fail(err, HP_ENOMEM, "out of memory");
-      }
-      w->queue = q;
-      w->qcap = cap;
-    }
+    hp__grow(&w->queue, &w->qcap, w->qhead + w->qlen + 1, sizeof *w->queue);
     w->queue[w->qhead + w->qlen++] = m;
   }
 }
