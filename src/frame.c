@@ -1209,6 +1209,205 @@ static void accumulate(vstate *v, const hp_value *t, size_t col,
   }
 }
 
+/* ---- one pass: a small key and float values --------------------------------- */
+
+/* A partition grouped by one key of few distinct values - a dictionary's
+ * codes, or integers within a window of slots - whose value columns are
+ * floats without masks needing a count, a sum or min/max: each row is
+ * mapped to its key's slot, counted and accumulated in one pass that reads
+ * every column once, instead of a pass to find the key range, one to
+ * number the groups and two per column (a NaN check, the accumulation).
+ * On data out of the caches the passes cost more than the arithmetic
+ * (W1d: ~12 -> ~4.5 ns a row). The states and the group order are those
+ * of group_rows + accumulate: the same operations on each group in row
+ * order; a slot's states are set when its first row is seen. */
+enum { ONEPASS_MAXV = 2, ONEPASS_SLOTS = 4096, ONEPASS_CODES = 1 << 16 };
+
+/* A slot's count and states, together: a row touches one or two cache
+ * lines instead of one per state array. */
+typedef struct opslot {
+  int64_t cnt; /* rows; 0: not seen yet, the rest unset */
+  int64_t nan[ONEPASS_MAXV];
+  double s[ONEPASS_MAXV], c[ONEPASS_MAXV], lo[ONEPASS_MAXV], hi[ONEPASS_MAXV];
+} opslot;
+
+typedef struct onepass {
+  size_t nslots, ng;
+  opslot *slot;   /* [nslots], counts zeroed */
+  int32_t *order; /* [nslots] slots in order of first appearance */
+  int64_t *first; /* [nslots] first row of order[i] */
+} onepass;
+
+/* Value y of a row into column j's states in slot q: a NaN is counted, a
+ * sum is hp__kadd unchecked (as accumulate_floats, whose totals it keeps:
+ * onepass_reduce zeroes c where s is not finite). */
+static inline __attribute__((always_inline)) void
+onepass_add(unsigned need, double y, opslot *q, unsigned j) {
+  if (__builtin_expect(isnan(y), 0)) {
+    q->nan[j]++;
+  } else if (need == NEED_SUM) {
+    double p = q->s[j], t = p + y, yy = t - p, pp = t - yy;
+    q->c[j] += (p - pp) + (y - yy);
+    q->s[j] = t;
+  } else if (need == NEED_MINMAX) {
+    q->lo[j] = y < q->lo[j] ? y : q->lo[j];
+    q->hi[j] = y > q->hi[j] ? y : q->hi[j];
+  }
+}
+
+/* Rows [0, n) into o; 0 (o half filled) if a key falls outside the window
+ * [base, base + nslots) of slots. nv value columns x[], with needs a and b
+ * (0, NEED_SUM or NEED_MINMAX): constants at every call, so each
+ * combination compiles to its own loop. */
+static inline __attribute__((always_inline)) int
+onepass_rows(onepass *o, const uint32_t *codes, const uint64_t *v,
+             uint64_t base, const double *const *x, size_t n, unsigned nv,
+             unsigned a, unsigned b) {
+  opslot *restrict slot = o->slot;
+  int32_t *restrict order = o->order;
+  int64_t *restrict first = o->first;
+  const double *x0 = nv > 0 ? x[0] : NULL, *x1 = nv > 1 ? x[1] : NULL;
+  size_t nslots = o->nslots, ng = o->ng;
+  for (size_t r = 0; r < n; r++) {
+    size_t k = codes ? codes[r] : (size_t)(v[r] - base);
+    if (k >= nslots) { /* a code is < nslots unless a null slipped in */
+      o->ng = ng;
+      return 0;
+    }
+    opslot *q = &slot[k];
+    int64_t seen = q->cnt;
+    if (__builtin_expect(seen == 0, 0)) {
+      order[ng] = (int32_t)k;
+      first[ng++] = (int64_t)r;
+      for (unsigned j = 0; j < nv; j++) {
+        q->nan[j] = 0;
+        q->s[j] = q->c[j] = 0;
+        q->lo[j] = INFINITY;
+        q->hi[j] = -INFINITY;
+      }
+    }
+    q->cnt = seen + 1;
+    if (nv > 0)
+      onepass_add(a, x0[r], q, 0);
+    if (nv > 1)
+      onepass_add(b, x1[r], q, 1);
+  }
+  o->ng = ng;
+  return 1;
+}
+
+/* onepass_rows for nv columns of needs a, b, one loop per combination. */
+static int onepass_fill(onepass *o, const uint32_t *codes, const uint64_t *v,
+                        uint64_t base, const double *const *x, size_t n,
+                        unsigned nv, unsigned a, unsigned b) {
+#define ONEPASS_CASE(NV, A, B)                                                 \
+  case (NV) * 16 + (A) * 4 + (B):                                              \
+    return codes ? onepass_rows(o, codes, NULL, 0, x, n, NV, A, B)             \
+                 : onepass_rows(o, NULL, v, base, x, n, NV, A, B)
+  switch (nv * 16 + a * 4 + b) {
+    ONEPASS_CASE(0, 0, 0);
+    ONEPASS_CASE(1, 0, 0);
+    ONEPASS_CASE(1, NEED_SUM, 0);
+    ONEPASS_CASE(1, NEED_MINMAX, 0);
+    ONEPASS_CASE(2, 0, 0);
+    ONEPASS_CASE(2, 0, NEED_SUM);
+    ONEPASS_CASE(2, 0, NEED_MINMAX);
+    ONEPASS_CASE(2, NEED_SUM, 0);
+    ONEPASS_CASE(2, NEED_SUM, NEED_SUM);
+    ONEPASS_CASE(2, NEED_SUM, NEED_MINMAX);
+    ONEPASS_CASE(2, NEED_MINMAX, 0);
+    ONEPASS_CASE(2, NEED_MINMAX, NEED_SUM);
+    ONEPASS_CASE(2, NEED_MINMAX, NEED_MINMAX);
+  default:
+    return 0;
+  }
+#undef ONEPASS_CASE
+}
+
+static void onepass_free(onepass *o) {
+  free(o->slot);
+  free(o->order);
+  free(o->first);
+}
+
+/* Groups t by key column key and accumulates value columns vc[0..nv) in
+ * one pass when they qualify (see above): fills gr (no gid) and st as
+ * group_rows + states_init + accumulate would, and returns 1; else 0 and
+ * nothing is set. */
+static int onepass_reduce(const hp_value *t, size_t key, const size_t *vc,
+                          size_t nv, const spec *sp, const int *is_int,
+                          grouping *gr, states *st) {
+  size_t n = hp_value_rows(t);
+  unsigned need[ONEPASS_MAXV] = {0};
+  const double *x[ONEPASS_MAXV] = {0};
+  if (n == 0 || nv > ONEPASS_MAXV || hp_table_valid(t, key))
+    return 0;
+  for (size_t j = 0; j < nv; j++) {
+    need[j] = needs_of(sp, sp->vcols[j]);
+    if (hp_table_coltype(t, vc[j]) != HP_FLOAT64 || hp_table_valid(t, vc[j]) ||
+        need[j] > NEED_MINMAX)
+      return 0;
+    x[j] = hp_table_column(t, vc[j]);
+  }
+  const uint32_t *codes = (const uint32_t *)hp_table_dict_codes(t, key);
+  const uint64_t *v = NULL;
+  uint64_t base = 0;
+  size_t nslots;
+  hp_dtype kt = hp_table_coltype(t, key);
+  if (codes) {
+    nslots = hp_table_dict_size(t, key);
+    if (nslots == 0 || nslots > ONEPASS_CODES)
+      return 0;
+  } else if (kt == HP_INT64 || kt == HP_TIMESTAMP) {
+    /* a window of slots around the first rows' keys, four times their
+     * range (up to 4,096); a key outside it ends the attempt */
+    v = hp_table_column(t, key);
+    int64_t lo, hi;
+    minmax_i64((const int64_t *)v, n < 256 ? n : 256, &lo, &hi);
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    if (span >= ONEPASS_SLOTS / 2)
+      return 0;
+    for (nslots = 256; nslots < 4 * (span + 1) && nslots < ONEPASS_SLOTS;)
+      nslots *= 2;
+    base = (uint64_t)lo - (nslots - span) / 2;
+  } else {
+    return 0;
+  }
+  onepass o = {.nslots = nslots};
+  o.slot = hp__xcalloc(nslots, sizeof *o.slot);
+  o.order = hp__xmalloc(nslots * sizeof *o.order);
+  o.first = hp__xmalloc(nslots * sizeof *o.first);
+  if (!onepass_fill(&o, codes, v, base, x, n, (unsigned)nv, need[0],
+                    need[1])) {
+    onepass_free(&o);
+    return 0;
+  }
+  size_t ng = o.ng;
+  memset(gr, 0, sizeof *gr);
+  gr->ngroups = gr->cap = ng;
+  gr->first = o.first;
+  o.first = NULL;
+  gr->size = hp__xmalloc((ng + 1) * sizeof *gr->size);
+  states_init(st, sp, ng, is_int);
+  for (size_t g = 0; g < ng; g++) {
+    const opslot *q = &o.slot[o.order[g]];
+    gr->size[g] = q->cnt;
+    for (size_t j = 0; j < nv; j++) {
+      vstate *sv = &st->v[j];
+      sv->n[g] = q->cnt - q->nan[j];
+      if (need[j] == NEED_SUM) {
+        sv->s[g] = q->s[j];
+        sv->c[g] = isfinite(q->s[j]) ? q->c[j] : 0;
+      } else if (need[j] == NEED_MINMAX) {
+        sv->lo[g] = q->lo[j];
+        sv->hi[g] = q->hi[j];
+      }
+    }
+  }
+  onepass_free(&o);
+  return 1;
+}
+
 /* Merges group b of src into group a of dst (Chan et al. for m and q):
  * the count and the states `need` asks for (the only ones a partial
  * carries, see partial_table). */
@@ -1375,13 +1574,18 @@ static int reduce_partial(hp_node_ctx *ctx, spec_fn parse) {
     rc = column_of(ctx, t, sp.ucols[j], &uc[j]);
   if (rc == HP_OK) {
     grouping gr;
-    group_rows(t, kcols, sp.nby, 0, &gr);
     states st;
-    states_init(&st, &sp, gr.ngroups, is_int);
-    group_sizes(&gr, hp_value_rows(t), st.size);
-    for (size_t j = 0; j < sp.nv; j++)
-      accumulate(&st.v[j], t, vc[j], &gr, st.size,
-                 needs_of(&sp, sp.vcols[j]));
+    if (sp.nby == 1 && !sp.npc && !sp.nuc &&
+        onepass_reduce(t, kcols[0], vc, sp.nv, &sp, is_int, &gr, &st)) {
+      group_sizes(&gr, hp_value_rows(t), st.size);
+    } else {
+      group_rows(t, kcols, sp.nby, 0, &gr);
+      states_init(&st, &sp, gr.ngroups, is_int);
+      group_sizes(&gr, hp_value_rows(t), st.size);
+      for (size_t j = 0; j < sp.nv; j++)
+        accumulate(&st.v[j], t, vc[j], &gr, st.size,
+                   needs_of(&sp, sp.vcols[j]));
+    }
     hp_value *out = partial_table(t, kcols, &sp, &gr, &st);
     states_free(&st, &sp);
     rc = add_picks(out, t, pc, pc, sp.pcols, sp.npc, &gr);

@@ -1112,8 +1112,8 @@ static void test_layout_bad(void) {
 }
 
 int main(void) {
-  /* map buffers from 64 KiB (the default, 4 MiB, would leave the mapped
-   * path to the e2e tests' larger files) */
+  /* map buffers from 64 KiB (the default, set here so that a change of
+   * the default does not leave the mapped path to the e2e tests) */
   setenv("HPCPIPE_MAP_MIN", "65536", 1);
   tmpdir_make("/tmp/hp_store_XXXXXX");
   hp__h5_init();
