@@ -226,7 +226,7 @@ static int new_block(hp_node_ctx *ctx, const src_spec *s, hp_value **out) {
   part_rows(s, p, &r0, &r1);
   memcpy(dims, s->dims, sizeof dims);
   dims[0] = r1 - r0;
-  *out = new_array(s->dtype, s->ndim, dims);
+  *out = hp__array_new_uninit(s->dtype, s->ndim, dims); /* callers fill */
   if (!*out)
     return hp_node_fail(ctx, "out of memory for a block of %zu rows", r1 - r0);
   return HP_OK;
@@ -583,7 +583,8 @@ static int map_run(hp_node_ctx *ctx) {
                           text, r);
     }
     if (rc == HP_OK) {
-      out = new_array(ty == HP_FLOAT64 ? HP_FLOAT64 : HP_INT64, nd, dims);
+      out = hp__array_new_uninit(ty == HP_FLOAT64 ? HP_FLOAT64 : HP_INT64, nd,
+                                 dims); /* every element is written */
       if (!out) {
         rc = hp_node_fail(ctx, "out of memory");
       } else if (ty == HP_BOOL) {
@@ -635,7 +636,7 @@ static int transpose_run(hp_node_ctx *ctx) {
     od[i] = d[axes[i]];
     st[i] = in_stride[axes[i]];
   }
-  hp_value *o = new_array(hp_array_dtype(a), nd, od);
+  hp_value *o = hp__array_new_uninit(hp_array_dtype(a), nd, od); /* filled */
   if (!o)
     return hp_node_fail(ctx, "out of memory");
   const uint64_t *src = hp_array_data(a);

@@ -4,12 +4,14 @@
  * lists of partitioned datasets read from a directory or a glob pattern,
  * and whole-file reads and atomic writes (text datasets).
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sync_file_range */
 #include "fs.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -187,6 +189,65 @@ FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {
     *tmp = NULL;
   }
   return f;
+}
+
+/* ---- early writeback ------------------------------------------------------
+ * The request (sync_file_range) can block while the disk is busy, so it is
+ * made by a thread of its own, off the task's thread. Best effort: a full
+ * queue or a failed request is skipped. */
+
+#define WB_QUEUE 64
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int fds[WB_QUEUE];
+  unsigned head, n, started;
+} wb = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
+
+static void *wb_thread(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&wb.mu);
+    while (!wb.n)
+      pthread_cond_wait(&wb.cv, &wb.mu);
+    int fd = wb.fds[wb.head];
+    wb.head = (wb.head + 1) % WB_QUEUE;
+    wb.n--;
+    pthread_mutex_unlock(&wb.mu);
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    close(fd);
+  }
+  return NULL;
+}
+
+void hp__fs_writeback(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  int queued = 0;
+  static size_t min = 0;
+  if (!min) /* smaller files are left to the kernel */
+    min = hp__env_size("HPCPIPE_WRITEBACK_MIN", (size_t)1 << 20);
+  if (fstat(fd, &st) == 0 && (size_t)st.st_size >= min) {
+    pthread_mutex_lock(&wb.mu);
+    if (!wb.started) {
+      pthread_t t;
+      pthread_attr_t at;
+      pthread_attr_init(&at);
+      pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+      wb.started = pthread_create(&t, &at, wb_thread, NULL) == 0 ? 1 : 2;
+      pthread_attr_destroy(&at);
+    }
+    if (wb.started == 1 && wb.n < WB_QUEUE) {
+      wb.fds[(wb.head + wb.n) % WB_QUEUE] = fd;
+      wb.n++;
+      queued = 1;
+      pthread_cond_signal(&wb.cv);
+    }
+    pthread_mutex_unlock(&wb.mu);
+  }
+  if (!queued) close(fd);
 }
 
 int hp__fs_replace(const char *tmp, const char *path) {

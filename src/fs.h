@@ -46,6 +46,11 @@ char *hp__fs_tmp_name(const char *path);
  * crash or a failed rename in between leaves no file at path (a missing
  * store value: its task runs again on --resume). */
 int hp__fs_replace(const char *tmp, const char *path);
+/* Asks the kernel to start writing the written file path to disk, without
+ * waiting for it, if it is HPCPIPE_WRITEBACK_MIN bytes or more (default
+ * 1 MiB): a run's large outputs are then on disk, or on their way, when it
+ * ends, instead of all being flushed afterwards (or 30 s later). */
+void hp__fs_writeback(const char *path);
 /* 1 if name (a file name, no directory) is a temporary name of that form,
  * *stem_len set to the length of the committed name it stands for. */
 int hp__fs_is_tmp(const char *name, size_t *stem_len);

@@ -572,6 +572,8 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
   h5_close(fcpl);
   h5_close(fapl);
   wctx_close(&w);
+  if (rc == HP_OK && lin) /* an output meant to stay, not a spill file */
+    hp__fs_writeback(tmp);
   return commit_tmp(tmp, path, rc, err);
 }
 

@@ -494,7 +494,8 @@ void hp__strset_free(hp_strset *set) {
 
 /* ---- arrays -------------------------------------------------------------- */
 
-hp_value *hp_array_new(hp_dtype type, int ndim, const size_t *dims) {
+static hp_value *array_new(hp_dtype type, int ndim, const size_t *dims,
+                           int zero) {
   if ((type != HP_INT64 && type != HP_FLOAT64) || ndim < 1 ||
       ndim > HP_MAX_NDIM || !dims)
     return NULL;
@@ -503,7 +504,7 @@ hp_value *hp_array_new(hp_dtype type, int ndim, const size_t *dims) {
     if (!mul_ok(n, dims[i], &n)) return NULL;
   size_t nb;
   if (!mul_ok(n, 8, &nb)) return NULL;
-  void *data = calloc(nb ? nb : 1, 1);
+  void *data = zero ? calloc(nb ? nb : 1, 1) : malloc(nb ? nb : 1);
   if (!data) return NULL;
   hp_value *a = value_alloc(HP_ARRAY);
   a->dtype = type;
@@ -512,6 +513,14 @@ hp_value *hp_array_new(hp_dtype type, int ndim, const size_t *dims) {
     a->dims[i] = dims[i];
   a->data = data;
   return a;
+}
+
+hp_value *hp_array_new(hp_dtype type, int ndim, const size_t *dims) {
+  return array_new(type, ndim, dims, 1);
+}
+
+hp_value *hp__array_new_uninit(hp_dtype type, int ndim, const size_t *dims) {
+  return array_new(type, ndim, dims, 0);
 }
 
 hp_dtype hp_array_dtype(const hp_value *a) {

@@ -74,6 +74,10 @@ uint64_t hp__value_hash(const hp_value *v, uint64_t seed);
  * was (fingerprints stay stable). */
 int hp__value_equal(const hp_value *a, const hp_value *b);
 
+/* hp_array_new without zeroing the elements: for a caller that writes every
+ * one (a freshly reused heap block is not zero; calloc would clear it). */
+hp_value *hp__array_new_uninit(hp_dtype type, int ndim, const size_t *dims);
+
 /* Appends column c (filled in, owning its buffers and its malloc'd name)
  * to table t, which takes ownership even on error. HP_EINVAL if the row
  * count or the name does not fit t. */
