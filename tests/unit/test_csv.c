@@ -407,6 +407,18 @@ static void test_write(void) {
   CHECK(tf != NULL);
   fputs("x\n", tf);
   char **texts = malloc(nt * sizeof *texts);
+  /* halfway cases (round to even), the ends of the 128-bit path's range
+   * (10^-27, 10^27), carries into a new binary digit, > 19 digits */
+  static const char *const hard[] = {
+      "9007199254740993", "9007199254740995", "9007199254740993.0000000001",
+      "4503599627370496.5", "4503599627370497.5", "9999999999999999999",
+      "18446744073709551615", "1e27", "1e-27", "9.999999999999999e26",
+      "1.0000000000000002e-27", "1.7976931348623157e308",
+      "2.2250738585072014e-308", "4.9406564584124654e-324",
+      "0.99999999999999989", "1.0000000000000002", "0.30000000000000004",
+      "7.2057594037927933e16", "123456789012345678", "-0.1234567",
+      "0.000000000000000000000000000123456789012345678"};
+  size_t nhard = sizeof hard / sizeof *hard;
   for (size_t i = 0; i < nt; i++) {
     st ^= st << 13;
     st ^= st >> 7;
@@ -435,6 +447,7 @@ static void test_write(void) {
                               (int)((st >> 24) % 71) - 35);
       b[k] = '\0';
     }
+    if (i < nhard) snprintf(b, sizeof b, "%s", hard[i]);
     texts[i] = strdup(b);
     fprintf(tf, "%s\n", b);
   }
