@@ -37,7 +37,7 @@ typedef struct hp_dsdef {
    * of an hdf5 table or array, or the csv records that start in bytes
    * [row0, row1) of the file. row1 == 0: the whole file. */
   int64_t row0, row1;
-  /* Columns the run reads (part.c's projection; HDF5 tables only): when
+  /* Columns the run reads (part.c's projection; hdf5 and csv tables): when
    * project is set, loads skip the others (ncols 0: only the first). */
   char **cols;
   size_t ncols;

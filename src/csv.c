@@ -866,6 +866,19 @@ static int split_rows(parser *ps, grid *g, size_t upto) {
  * every column of it is read. */
 #define BLOCK 2048
 
+/* 1 if column c (of names; its type given: typed) is read: every column
+ * unless o projects, then those o->cols names (none named: the first, for
+ * the row count) and every column of a given type, whose fields must parse
+ * as that type (a malformed file fails whatever the run reads of it). */
+static int kept(const hp_csv_opts *o, char *const *names, size_t c,
+                int typed) {
+  if (!o || !o->project || typed) return 1;
+  if (!o->ncols) return c == 0;
+  for (size_t i = 0; i < o->ncols; i++)
+    if (strcmp(o->cols[i], names[c]) == 0) return 1;
+  return 0;
+}
+
 /* Splits the records after the header into g and converts them into the
  * columns of t, a block at a time. */
 static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
@@ -892,23 +905,31 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
   t->cols = hp__xcalloc(nc ? nc : 1, sizeof *t->cols);
   t->capcols = nc ? nc : 1;
   conv *cv = hp__xcalloc(nc ? nc : 1, sizeof *cv);
+  /* tc[c]: column c's index in t, or SIZE_MAX when a projection drops it
+   * (its fields are split, so rows are still checked, but not read) */
+  size_t *tc = hp__xcalloc(nc ? nc : 1, sizeof *tc);
   int rc = HP_OK;
   for (size_t c = 0; c < nc && rc == HP_OK; c++) {
-    hp_column *col = &t->cols[t->ncols++];
-    col->name = names[c];
-    names[c] = NULL;
     cv[c].empty = -1;
     const char *text;
-    if (given_type(types, col->name, &cv[c].t, &text)) {
+    if (given_type(types, names[c], &cv[c].t, &text)) {
       cv[c].given = 1;
       if (!cv[c].t)
         rc = hp__fail(err, HP_EINVAL,
                       "%s: column '%s': unknown type '%s' "
                       "(int64, float64, bool, string or timestamp)",
-                      path, col->name, text ? text : "");
+                      path, names[c], text ? text : "");
     } else {
       cv[c].t = HP_INT64; /* inferred: the narrowest type that fits */
     }
+    if (!kept(o, names, c, cv[c].given)) {
+      tc[c] = SIZE_MAX;
+      continue;
+    }
+    tc[c] = t->ncols;
+    hp_column *col = &t->cols[t->ncols++];
+    col->name = names[c];
+    names[c] = NULL;
   }
   const char *text0 = ps->p;
   while (rc == HP_OK && ps->p < ps->end) {
@@ -921,9 +942,11 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
       double per = (double)(ps->p - text0) / (double)r1;
       size_t want = (size_t)((double)(ps->end - text0) / per * 1.05) + BLOCK;
       for (size_t c = 0; c < nc; c++)
-        (void)conv_room(&cv[c], want); /* a guess: refused, grow later */
+        if (tc[c] != SIZE_MAX)
+          (void)conv_room(&cv[c], want); /* a guess: refused, grow later */
     }
     for (size_t c = 0; c < nc && rc == HP_OK; c++) {
+      if (tc[c] == SIZE_MAX) continue;
       size_t bad = SIZE_MAX;
       int nomem = conv_room(&cv[c], r1) != 0;
       if (!nomem)
@@ -933,18 +956,19 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
         nomem = dict_feed(g, c, &cv[c], r1) != 0;
       if (nomem)
         rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
-                      t->cols[c].name);
+                      t->cols[tc[c]].name);
       else if (bad != SIZE_MAX)
         rc =
             hp__fail(err, HP_EIO, "%s:%zu: column '%s': cannot read '%s' as %s",
-                     path, g->lines[bad], t->cols[c].name, field(g, bad, c),
+                     path, g->lines[bad], t->cols[tc[c]].name, field(g, bad, c),
                      hp_dtype_name(cv[c].t));
     }
   }
   size_t n = g->nrows;
   t->nrows = n;
   for (size_t c = 0; c < nc; c++) {
-    hp_column *col = &t->cols[c];
+    if (tc[c] == SIZE_MAX) continue; /* nothing was allocated */
+    hp_column *col = &t->cols[tc[c]];
     if (n == 0 && !cv[c].given)
       cv[c].t = HP_STRING; /* without rows there is nothing to infer from */
     if (rc == HP_OK && cv[c].t == HP_STRING) {
@@ -974,6 +998,7 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
     free(cv[c].short_code);
   }
   free(cv);
+  free(tc);
   return rc;
 }
 

@@ -15,6 +15,13 @@ typedef struct hp_csv_opts {
   char sep;             /* ',' by default */
   const hp_tree *types; /* optional map column -> "int64"|"float64"|"bool"|
                            "string"|"timestamp" (the catalog's `columns:`) */
+  /* With project set, only the columns named in cols[0..ncols) (none: the
+   * first) and those `types` gives are read into the table, in file order;
+   * the others are split (a ragged row is still an error) but not
+   * converted. */
+  const char *const *cols;
+  size_t ncols;
+  int project;
 } hp_csv_opts;
 
 /* Reads path into a new table. Without a type for a column it is inferred:

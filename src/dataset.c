@@ -105,6 +105,9 @@ static const hp_tree *entry_get(const hp_tree *map, const char *key) {
  * a tab) and `columns`. */
 static int csv_opts(const hp_dsdef *d, hp_csv_opts *o, hp_error *err) {
   o->sep = ',';
+  o->cols = (const char *const *)d->cols;
+  o->ncols = d->ncols;
+  o->project = d->project;
   o->types = entry_get(d->entry, "columns");
   const hp_tree *sep = entry_get(d->entry, "sep");
   if (!sep || sep->kind == HP_TREE_NULL) return HP_OK;

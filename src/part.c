@@ -164,7 +164,8 @@ static char *part_name(xp *x, int32_t ud, int32_t k) {
   }
   d->key = D->key ? hp__xstrdup(D->key) : NULL;
   const hp_cols *need = &x->need[ud];
-  if (producer(x, ud) < 0 && !need->all && d->type == HP_DS_HDF5) {
+  if (producer(x, ud) < 0 && !need->all &&
+      (d->type == HP_DS_HDF5 || d->type == HP_DS_CSV)) {
     d->project = 1; /* read only what the run uses */
     d->ncols = need->n;
     d->cols = hp__xcalloc(need->n + 1, sizeof *d->cols);

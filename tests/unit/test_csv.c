@@ -40,6 +40,25 @@ static char *get_file(const char *name) {
   return buf;
 }
 
+/* A `columns:` mapping of one column. */
+typedef struct one_type {
+  hp_tree k, v, *keys[1], *items[1], map;
+} one_type;
+
+static const hp_tree *types1(one_type *o, const char *col, const char *type) {
+  memset(o, 0, sizeof *o);
+  o->k.kind = o->v.kind = HP_TREE_SCALAR;
+  o->k.text = (char *)col;
+  o->v.text = (char *)type;
+  o->keys[0] = &o->k;
+  o->items[0] = &o->v;
+  o->map.kind = HP_TREE_MAP;
+  o->map.n = 1;
+  o->map.keys = o->keys;
+  o->map.items = o->items;
+  return &o->map;
+}
+
 static hp_value *read_text(const char *text, const hp_csv_opts *o) {
   put_file("in.csv", text);
   hp_value *t = NULL;
@@ -180,7 +199,7 @@ static void test_quoting(void) {
   hp_value_free(t);
 
   CASE("separator option");
-  hp_csv_opts o = {';', NULL};
+  hp_csv_opts o = {.sep = ';'};
   t = read_text("a;b\n1,5;x\n", &o);
   CHECK_EQ(hp_table_ncols(t), 2);
   CHECK_STR_EQ(hp_table_str(t, 0, 0), "1,5");
@@ -189,6 +208,38 @@ static void test_quoting(void) {
   t = read_text("a\tb\n1\t2\n", &o);
   CHECK_EQ(inum(t, 1, 0), 2);
   hp_value_free(t);
+
+  CASE("a projection reads only the named columns, in file order");
+  const char *pc[] = {"d", "b"};
+  hp_csv_opts po = {.sep = ',', .cols = pc, .ncols = 2, .project = 1};
+  /* 'a' and 'c' are not read: their unparsable text is no error */
+  t = read_text("a,b,c,d\nx,1,\"q\",2.5\ny,3,,4\n", &po);
+  CHECK_EQ(hp_table_ncols(t), 2);
+  CHECK_STR_EQ(hp_table_colname(t, 0), "b");
+  CHECK_STR_EQ(hp_table_colname(t, 1), "d");
+  CHECK_EQ(hp_value_rows(t), 2);
+  CHECK_EQ(inum(t, 0, 1), 3);
+  CHECK(num(t, 1, 0) == 2.5);
+  hp_value_free(t);
+  po.ncols = 0; /* none named: the first column, for the row count */
+  t = read_text("a,b\n1,x\n2,y\n3,z\n", &po);
+  CHECK_EQ(hp_table_ncols(t), 1);
+  CHECK_STR_EQ(hp_table_colname(t, 0), "a");
+  CHECK_EQ(hp_value_rows(t), 3);
+  hp_value_free(t);
+  /* a column of a given type is read (and checked) all the same */
+  one_type pm;
+  po.types = types1(&pm, "b", "int64");
+  CHECK(strstr(read_error("a,b\n1,2\n3,zz\n", &po, HP_EIO),
+               "bad.csv:3: column 'b': cannot read 'zz' as int64") != NULL);
+  t = read_text("a,b,c\n1,2,x\n", &po);
+  CHECK_EQ(hp_table_ncols(t), 2);
+  CHECK_STR_EQ(hp_table_colname(t, 1), "b");
+  hp_value_free(t);
+  po.types = NULL;
+  po.ncols = 2; /* a ragged row is still found */
+  CHECK(strstr(read_error("a,b,c,d\n1,2,3,4\n1,2,3\n", &po, HP_EIO),
+               "bad.csv:3: row has 3 fields, expected 4") != NULL);
 
   CASE("long records: quotes and NULs past the first 16 bytes");
   t = read_text("a,b,c\n"
@@ -253,7 +304,7 @@ static void test_errors(void) {
   hp_tree v3 = {.kind = HP_TREE_SCALAR, .text = ti};
   hp_tree *keys[] = {&k1, &k2, &k3}, *items[] = {&v1, &v2, &v3};
   hp_tree map = {.kind = HP_TREE_MAP, .n = 3, .keys = keys, .items = items};
-  hp_csv_opts o = {',', &map};
+  hp_csv_opts o = {.sep = ',', .types = &map};
   t = read_text("a,b,c\n1,2,3\n4,05,6\n", &o);
   CHECK_EQ(hp_table_coltype(t, 0), HP_FLOAT64);
   CHECK_EQ(hp_table_coltype(t, 1), HP_STRING);
@@ -342,7 +393,7 @@ static void test_write(void) {
   hp_value_free(u);
 
   CASE("round trip with another separator");
-  hp_csv_opts o = {';', NULL};
+  hp_csv_opts o = {.sep = ';'};
   CHECK_OK(hp__csv_write(in_dir("rt2.csv"), t, &o, &err), &err);
   CHECK_OK(hp__csv_read(in_dir("rt2.csv"), &o, &u, &err), &err);
   CHECK(hp__value_equal(t, u));
@@ -563,29 +614,11 @@ static void test_speed(void) {
   hp_value_free(t);
 }
 
-/* A `columns:` mapping of one column. */
-typedef struct one_type {
-  hp_tree k, v, *keys[1], *items[1], map;
-} one_type;
-
-static const hp_tree *types1(one_type *o, const char *col, const char *type) {
-  memset(o, 0, sizeof *o);
-  o->k.kind = o->v.kind = HP_TREE_SCALAR;
-  o->k.text = (char *)col;
-  o->v.text = (char *)type;
-  o->keys[0] = &o->k;
-  o->items[0] = &o->v;
-  o->map.kind = HP_TREE_MAP;
-  o->map.n = 1;
-  o->map.keys = o->keys;
-  o->map.items = o->items;
-  return &o->map;
-}
 
 static void test_timestamps_nulls(void) {
   CASE("timestamp columns");
   one_type ot;
-  hp_csv_opts o = {',', types1(&ot, "t", "timestamp")};
+  hp_csv_opts o = {.sep = ',', .types = types1(&ot, "t", "timestamp")};
   hp_value *t = read_text("t,v\n"
                           "2000-01-01,1\n"
                           "2000-01-01 00:00:01,2\n"
