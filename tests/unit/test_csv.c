@@ -452,7 +452,7 @@ static void test_write(void) {
   CASE("numbers read bit for bit as strtod reads them");
   /* random doubles at 15 to 19 significant digits and random decimal
    * texts of 1 to 20 digits with exponents around the fast paths' limits
-   * (Clinger's, the extended-precision one, eight digits at a time) */
+   * (Clinger's, Eisel-Lemire's, up to eight digits at a time) */
   size_t nt = 300000;
   FILE *tf = fopen(in_dir("texts.csv"), "w");
   CHECK(tf != NULL);
