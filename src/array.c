@@ -217,7 +217,8 @@ static void part_rows(const src_spec *s, size_t p, size_t *r0, size_t *r1) {
   *r1 = s->dims[0] - *r0 > s->chunk ? *r0 + s->chunk : s->dims[0];
 }
 
-/* A new zero-filled block for partition hp_node_part(ctx). */
+/* A new block for partition hp_node_part(ctx), not initialised: callers
+ * write every element. */
 static int new_block(hp_node_ctx *ctx, const src_spec *s, hp_value **out) {
   size_t p = hp_node_part(ctx);
   if (p >= s->nparts)

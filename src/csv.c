@@ -908,6 +908,8 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
   /* tc[c]: column c's index in t, or SIZE_MAX when a projection drops it
    * (its fields are split, so rows are still checked, but not read) */
   size_t *tc = hp__xcalloc(nc ? nc : 1, sizeof *tc);
+  for (size_t c = 0; c < nc; c++)
+    tc[c] = SIZE_MAX; /* set below as each column is taken */
   int rc = HP_OK;
   for (size_t c = 0; c < nc && rc == HP_OK; c++) {
     cv[c].empty = -1;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -215,38 +216,43 @@ static void *wb_thread(void *arg) {
     wb.head = (wb.head + 1) % WB_QUEUE;
     wb.n--;
     pthread_mutex_unlock(&wb.mu);
+#ifdef SYNC_FILE_RANGE_WRITE /* Linux; elsewhere the kernel's own pace */
     (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
     close(fd);
   }
   return NULL;
 }
 
 void hp__fs_writeback(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  struct stat st;
-  int queued = 0;
   static size_t min = 0;
   if (!min) /* smaller files are left to the kernel */
     min = hp__env_size("HPCPIPE_WRITEBACK_MIN", (size_t)1 << 20);
-  if (fstat(fd, &st) == 0 && (size_t)st.st_size >= min) {
-    pthread_mutex_lock(&wb.mu);
-    if (!wb.started) {
-      pthread_t t;
-      pthread_attr_t at;
-      pthread_attr_init(&at);
-      pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-      wb.started = pthread_create(&t, &at, wb_thread, NULL) == 0 ? 1 : 2;
-      pthread_attr_destroy(&at);
-    }
-    if (wb.started == 1 && wb.n < WB_QUEUE) {
-      wb.fds[(wb.head + wb.n) % WB_QUEUE] = fd;
-      wb.n++;
-      queued = 1;
-      pthread_cond_signal(&wb.cv);
-    }
-    pthread_mutex_unlock(&wb.mu);
+  struct stat st;
+  if (stat(path, &st) != 0 || (size_t)st.st_size < min) return;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  int queued = 0;
+  pthread_mutex_lock(&wb.mu);
+  if (!wb.started) { /* signals stay with the task's thread */
+    pthread_t t;
+    pthread_attr_t at;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    wb.started = pthread_create(&t, &at, wb_thread, NULL) == 0 ? 1 : 2;
+    pthread_attr_destroy(&at);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
   }
+  if (wb.started == 1 && wb.n < WB_QUEUE) {
+    wb.fds[(wb.head + wb.n) % WB_QUEUE] = fd;
+    wb.n++;
+    queued = 1;
+    pthread_cond_signal(&wb.cv);
+  }
+  pthread_mutex_unlock(&wb.mu);
   if (!queued) close(fd);
 }
 
