@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,12 +265,9 @@ static void el_init(void) {
 }
 
 static int long_fast(uint64_t m, int q, double *out) {
-  static int ready;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   if (m == 0 || q < -EL_Q || q > EL_Q) return 0;
-  if (!ready) { /* parsing runs on one thread of a process */
-    el_init();
-    ready = 1;
-  }
+  pthread_once(&once, el_init);
   int lz = __builtin_clzll(m);
   uint64_t w = m << lz;
   const uint64_t *t = el_pow5[q + EL_Q];
@@ -866,19 +864,6 @@ static int split_rows(parser *ps, grid *g, size_t upto) {
  * every column of it is read. */
 #define BLOCK 2048
 
-/* 1 if column c (of names; its type given: typed) is read: every column
- * unless o projects, then those o->cols names (none named: the first, for
- * the row count) and every column of a given type, whose fields must parse
- * as that type (a malformed file fails whatever the run reads of it). */
-static int kept(const hp_csv_opts *o, char *const *names, size_t c,
-                int typed) {
-  if (!o || !o->project || typed) return 1;
-  if (!o->ncols) return c == 0;
-  for (size_t i = 0; i < o->ncols; i++)
-    if (strcmp(o->cols[i], names[c]) == 0) return 1;
-  return 0;
-}
-
 /* Splits the records after the header into g and converts them into the
  * columns of t, a block at a time. */
 static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
@@ -907,7 +892,7 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
   conv *cv = hp__xcalloc(nc ? nc : 1, sizeof *cv);
   /* tc[c]: column c's index in t, or SIZE_MAX when a projection drops it
    * (its fields are split, so rows are still checked, but not read) */
-  size_t *tc = hp__xcalloc(nc ? nc : 1, sizeof *tc);
+  size_t *tc = hp__xmalloc((nc ? nc : 1) * sizeof *tc);
   for (size_t c = 0; c < nc; c++)
     tc[c] = SIZE_MAX; /* set below as each column is taken */
   int rc = HP_OK;
@@ -924,10 +909,11 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
     } else {
       cv[c].t = HP_INT64; /* inferred: the narrowest type that fits */
     }
-    if (!kept(o, names, c, cv[c].given)) {
-      tc[c] = SIZE_MAX;
+    /* a column of a given type is read even when not asked for: its
+     * fields must parse as that type whatever the run uses of the file */
+    if (o && o->project && !cv[c].given &&
+        !hp__table_projects(o->cols, o->ncols, t->ncols, names[c]))
       continue;
-    }
     tc[c] = t->ncols;
     hp_column *col = &t->cols[t->ncols++];
     col->name = names[c];

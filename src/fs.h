@@ -44,8 +44,9 @@ char *hp__fs_tmp_name(const char *path);
  * there and then - 0.2-0.8 s for each 200-400 MB store file of a rerun.
  * Readers see the old file, none, or the new one, never part of one; a
  * crash or a failed rename in between leaves no file at path (a missing
- * store value: its task runs again on --resume). */
-int hp__fs_replace(const char *tmp, const char *path);
+ * store value: its task runs again on --resume). With writeback, a new
+ * file (none was at path) then starts going to disk (hp__fs_writeback). */
+int hp__fs_replace(const char *tmp, const char *path, int writeback);
 /* Asks the kernel to start writing the written file path to disk, without
  * waiting for it, if it is HPCPIPE_WRITEBACK_MIN bytes or more (default
  * 1 MiB): a run's large outputs are then on disk, or on their way, when it

@@ -516,10 +516,11 @@ static int room_for(const char *path, size_t bytes, hp_error *err) {
 }
 
 /* Ends a save of the closed temporary file tmp (freed here): moved to
- * path if rc is HP_OK (hp__fs_replace), else removed. Returns rc or the
- * move's error. */
-static int commit_tmp(char *tmp, const char *path, int rc, hp_error *err) {
-  if (rc == HP_OK && hp__fs_replace(tmp, path) != 0)
+ * path if rc is HP_OK (hp__fs_replace, with writeback), else removed.
+ * Returns rc or the move's error. */
+static int commit_tmp(char *tmp, const char *path, int rc, int writeback,
+                      hp_error *err) {
+  if (rc == HP_OK && hp__fs_replace(tmp, path, writeback) != 0)
     rc = hp__fail(err, HP_EIO, "%s: cannot rename %s into place: %s", path, tmp,
                   strerror(errno));
   if (rc != HP_OK) {
@@ -572,14 +573,8 @@ int hp__h5_save(const char *path, const char *key, const hp_value *v,
   h5_close(fcpl);
   h5_close(fapl);
   wctx_close(&w);
-  /* an output meant to stay (not a spill file), and a new one: while the
-   * new data of a file that replaces another are being written, ext4
-   * (data=ordered) makes removing the old one wait for them, measured
-   * slower for a rerun and no sooner on disk */
-  struct stat st;
-  if (rc == HP_OK && lin && stat(path, &st) != 0)
-    hp__fs_writeback(tmp);
-  return commit_tmp(tmp, path, rc, err);
+  /* an output meant to stay goes to disk early, a spill file not */
+  return commit_tmp(tmp, path, rc, lin != NULL, err);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -708,22 +703,11 @@ done:
   return p;
 }
 
-/* 1 if a projection onto cols[0..ncols) keeps column `name`, `kept`
- * columns being kept before it: a column it names, or with no names the
- * first column alone (for the row count). */
-static int projected(const char *const *cols, size_t ncols, size_t kept,
-                     const char *name) {
-  int keep = ncols == 0 && kept == 0;
-  for (size_t j = 0; j < ncols && !keep; j++)
-    keep = strcmp(name, cols[j]) == 0;
-  return keep;
-}
-
 /* Keeps the names the projection asks for, in file order. */
 static void project_names(const rctx *r, char **names, size_t *n) {
   size_t k = 0;
   for (size_t i = 0; i < *n; i++) {
-    if (projected(r->cols, r->ncols, k, names[i]))
+    if (hp__table_projects(r->cols, r->ncols, k, names[i]))
       names[k++] = names[i];
     else
       free(names[i]);
@@ -2156,7 +2140,7 @@ int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
   int ok = 1;
   for (size_t i = 0; i < rp->ncols && ok; i++) {
     const rawcol *rc = &rp->cols[i];
-    if (project && !projected(cols, ncols, t->ncols, rc->name)) continue;
+    if (project && !hp__table_projects(cols, ncols, t->ncols, rc->name)) continue;
     hp_column *c = &t->cols[t->ncols++];
     c->name = hp__xstrdup(rc->name);
     c->type = rc->type;
@@ -2531,7 +2515,7 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   h5_close(s.obj0);
   h5_close(s.file0);
   free(kind);
-  return commit_tmp(tmp, path, rc, err);
+  return commit_tmp(tmp, path, rc, 0, err); /* a master: metadata only */
 }
 
 int hp__h5_info(const char *path, const char *key, int64_t *nparts,

@@ -32,7 +32,7 @@ void hp__h5_init(void);
  * hpcpipe_function, hpcpipe_fingerprint (16 hex digits), hpcpipe_rows,
  * hpcpipe_version, hpcpipe_time, hpcpipe_run. Creates parent directories.
  * With lin (a run's output), a large new file (none at path before)
- * starts going to disk at once (hp__fs_writeback); without lin (spill
+ * starts going to disk at once (hp__fs_replace); without lin (spill
  * files, removed after the run) or over an existing file, not.
  * Errors: HP_EHDF5 / HP_EIO, "path: <innermost HDF5 message>". */
 int hp__h5_save(const char *path, const char *key, const hp_value *v,

@@ -492,6 +492,14 @@ void hp__strset_free(hp_strset *set) {
   memset(set, 0, sizeof *set);
 }
 
+int hp__table_projects(const char *const *cols, size_t ncols, size_t kept,
+                       const char *name) {
+  int keep = ncols == 0 && kept == 0;
+  for (size_t j = 0; j < ncols && !keep; j++)
+    keep = strcmp(name, cols[j]) == 0;
+  return keep;
+}
+
 /* ---- arrays -------------------------------------------------------------- */
 
 static hp_value *array_new(hp_dtype type, int ndim, const size_t *dims,

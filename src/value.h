@@ -74,6 +74,13 @@ uint64_t hp__value_hash(const hp_value *v, uint64_t seed);
  * was (fingerprints stay stable). */
 int hp__value_equal(const hp_value *a, const hp_value *b);
 
+/* 1 if a projection onto cols[0..ncols) keeps column `name`, `kept`
+ * columns being kept before it: a column it names, or with no names the
+ * first column alone (for the row count). The one rule of the store's and
+ * the CSV reader's projections. */
+int hp__table_projects(const char *const *cols, size_t ncols, size_t kept,
+                       const char *name);
+
 /* hp_array_new without zeroing the elements: for a caller that writes every
  * one (a freshly reused heap block is not zero; calloc would clear it). */
 hp_value *hp__array_new_uninit(hp_dtype type, int ndim, const size_t *dims);
