@@ -32,12 +32,14 @@
 /* ---- reading: splitting into fields ---------------------------------------*/
 
 /* A buffer to parse holds this many bytes after its text, all NUL, so that
- * scans may read 32 bytes at a time up to its end. */
-#define PAD 32
+ * scans may read 32 bytes at a time up to its end and numbers 8 bytes at a
+ * time from any field start. */
+#define PAD 64
 
 typedef struct parser {
   const char *path;
-  char *p, *end; /* unread part of the buffer; *end == '\0' */
+  const char *begin; /* the buffer */
+  char *p, *end;     /* unread part of the buffer; *end == '\0' */
   size_t line;   /* current physical line, 1-based */
   char sep;
   unsigned char stop[256]; /* 1 for sep, CR, LF and NUL */
@@ -156,8 +158,9 @@ static int at_end(const char *s) {
  * (0 to 8), with their value in *v. The field buffers are padded (PAD), so
  * reading 8 bytes is safe anywhere in a field. The digits are moved to the
  * top of the word behind leading '0's, then combined two per byte pair and
- * pairs into fours by multiplies (little-endian only). */
-static unsigned lead_digits(const char *s, uint64_t *v) {
+ * pairs into fours by multiplies (little-endian only). No branches: the
+ * digit counts of a column's fields vary from row to row. */
+static inline unsigned lead_digits(const char *s, uint64_t *v) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   const uint64_t zeros = 0x3030303030303030ULL, high = 0xF0F0F0F0F0F0F0F0ULL;
   uint64_t x;
@@ -165,19 +168,18 @@ static unsigned lead_digits(const char *s, uint64_t *v) {
   /* a byte is a digit if it is 0x3N and 0x3N + 6 is too; a carry out of a
    * byte (>= 0xFA, not a digit) only reaches later bytes */
   uint64_t bad = ((x & high) ^ zeros) | (((x + 0x0606060606060606ULL) & high) ^ zeros);
-  unsigned n = bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
-  if (n == 0) return 0;
-  if (n < 8) {
-    unsigned sh = 64 - 8 * n;
-    x = x << sh | (zeros & ((1ULL << sh) - 1));
-  }
+  /* bad == 0: 8 digits (a bit 63 sentinel gives 7, plus one) */
+  unsigned n = ((unsigned)__builtin_ctzll(bad | 1ULL << 63) >> 3) + (bad == 0);
+  unsigned half = 32 - 4 * n; /* two shifts: 64 - 8n may be 64 */
+  x = ((x << half) << half) | (zeros & ((~0ULL >> 4 * n) >> 4 * n));
   x -= zeros;
   x = x * 10 + (x >> 8); /* even bytes: d0d1, d2d3, d4d5, d6d7 */
   uint64_t a = x & 0x000000FF000000FFULL, b = (x >> 16) & 0x000000FF000000FFULL;
   *v = (a * (100 + (1000000ULL << 32)) + b * (1 + (10000ULL << 32))) >> 32;
   return n;
 #else
-  (void)s, (void)v;
+  (void)s;
+  *v = 0;
   return 0;
 #endif
 }
@@ -185,18 +187,31 @@ static unsigned lead_digits(const char *s, uint64_t *v) {
 static const uint64_t pow10_u64[] = {1,      10,      100,      1000,     10000,
                                      100000, 1000000, 10000000, 100000000};
 
+/* An integer of 1 to 15 digits at s, optionally signed: its value in *out
+ * and the byte after it, or NULL (then parse_int decides). */
+static inline const char *int_fast(const char *s, int64_t *out) {
+  int neg = *s == '-';
+  s += neg | (*s == '+');
+  uint64_t v, v2;
+  unsigned n = lead_digits(s, &v), n2 = 0;
+  if (n == 8) {
+    n2 = lead_digits(s + 8, &v2);
+    if (n2 == 8) return NULL;
+    v = v * pow10_u64[n2] + v2;
+  }
+  if (n == 0) return NULL;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  return s + n + n2;
+}
+
 static int parse_int(const char *s, int64_t *out) {
   s = skip_ws(s);
+  const char *e = int_fast(s, out);
+  if (e && at_end(e)) return 1;
   int neg = 0;
   if (*s == '-' || *s == '+') neg = *s++ == '-';
   if (*s < '0' || *s > '9') return 0;
   uint64_t v = 0;
-  unsigned n = lead_digits(s, &v); /* up to 7 digits: no overflow */
-  if (n && n < 8 && at_end(s + n)) {
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 1;
-  }
-  v = 0;
   /* v * 10 + d stays <= lim; the divisions by 10 are of constants (no
    * division per digit) */
   const uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -264,10 +279,15 @@ static void el_init(void) {
   }
 }
 
-static int long_fast(uint64_t m, int q, double *out) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_once_t el_once = PTHREAD_ONCE_INIT;
+
+/* Builds the table; called before any parse (parse_buffer). */
+static void el_ready(void) {
+  pthread_once(&el_once, el_init);
+}
+
+static inline int long_fast(uint64_t m, int q, double *out) {
   if (m == 0 || q < -EL_Q || q > EL_Q) return 0;
-  pthread_once(&once, el_init);
   int lz = __builtin_clzll(m);
   uint64_t w = m << lz;
   const uint64_t *t = el_pow5[q + EL_Q];
@@ -299,9 +319,116 @@ static int long_fast(uint64_t m, int q, double *out) {
   return 1;
 }
 #else
+static void el_ready(void) {}
+
 static int long_fast(uint64_t m, int q, double *out) {
   (void)m, (void)q, (void)out;
   return 0;
+}
+#endif
+
+#ifdef __SSE2__
+/* The 16 digit values (0-9) of t as one integer, the first most
+ * significant: pairs, fours and eights by multiply-adds. */
+static inline uint64_t sse_digits16(__m128i t) {
+  const __m128i z = _mm_setzero_si128();
+  const __m128i w10 = _mm_set_epi16(1, 10, 1, 10, 1, 10, 1, 10);
+  const __m128i w100 = _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100);
+  const __m128i w1e4 = _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000);
+  __m128i a = _mm_madd_epi16(_mm_unpacklo_epi8(t, z), w10);
+  __m128i b = _mm_madd_epi16(_mm_unpackhi_epi8(t, z), w10);
+  __m128i c = _mm_madd_epi16(_mm_packs_epi32(a, b), w100);
+  __m128i d = _mm_madd_epi16(_mm_packs_epi32(c, c), w1e4);
+  uint64_t hi = (uint32_t)_mm_cvtsi128_si32(d),
+           lo = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(d, 4));
+  return hi * 100000000ULL + lo;
+}
+
+/* 32 zero bytes, 32 0xFF, 32 zero: 16 bytes loaded at offset k are a mask
+ * of the byte positions i with 32 <= i + k < 64. */
+static const unsigned char band[96] = {
+    [32] = 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+
+static inline __m128i band_at(unsigned k) {
+  return _mm_loadu_si128((const __m128i *)(const void *)(band + k));
+}
+
+/* A decimal at s of the form [-+]digits[.digits][e[-+]digits] within 31
+ * bytes (sign and exponent aside), 20 digits at most making an integer
+ * below 2^64, with an exponent of 1 to 3 digits and, the point moved
+ * behind the digits, within +-27; the 32 bytes before s readable (s >=
+ * lo + 32). Its value, correctly rounded, in *out and the byte after it;
+ * NULL otherwise (then parse_float decides). The digits are found and
+ * converted 16 at a time, right-aligned by loading the 32 bytes that end
+ * with the last digit, the point closed up by a one-byte shift: no loop
+ * and almost no branch (digit counts vary from row to row, signs are
+ * often random). */
+static inline const char *decimal_fast(const char *s, const char *lo,
+                                       double *out) {
+  uint64_t neg = *s == '-';
+  s += neg | (*s == '+');
+  if (s - lo < 32) return NULL;
+  const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
+  __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)s), c0);
+  __m128i b = _mm_sub_epi8(
+      _mm_loadu_si128((const __m128i *)(const void *)(s + 16)), c0);
+  /* bit i: byte i is a digit */
+  uint64_t dig =
+      (uint64_t)(unsigned)_mm_movemask_epi8(
+          _mm_cmpeq_epi8(_mm_max_epu8(a, c9), c9)) |
+      (uint64_t)(unsigned)_mm_movemask_epi8(
+          _mm_cmpeq_epi8(_mm_max_epu8(b, c9), c9)) << 16;
+  unsigned ni = (unsigned)__builtin_ctzll(~dig); /* 0 to 32 */
+  unsigned dot = ni < 31 && s[ni] == '.';
+  unsigned nf = dot ? (unsigned)__builtin_ctzll(~(dig >> (ni + 1))) : 0;
+  unsigned len = ni + dot + nf, nd = ni + nf;
+  if (nd == 0 || nd > 20 || len >= 32) return NULL;
+  /* the 32 bytes ending with the last digit */
+  const char *last = s + len - 1;
+  __m128i r0 = _mm_sub_epi8(
+      _mm_loadu_si128((const __m128i *)(const void *)(last - 31)), c0);
+  __m128i r1 = _mm_sub_epi8(
+      _mm_loadu_si128((const __m128i *)(const void *)(last - 15)), c0);
+  if (dot) { /* at 31 - nf: the bytes up to it take the byte before them */
+    unsigned k = 32 + nf;
+    __m128i m0 = band_at(k), m1 = band_at(k + 16);
+    __m128i s0 = _mm_slli_si128(r0, 1),
+            s1 = _mm_or_si128(_mm_slli_si128(r1, 1), _mm_srli_si128(r0, 15));
+    r0 = _mm_or_si128(_mm_and_si128(m0, s0), _mm_andnot_si128(m0, r0));
+    r1 = _mm_or_si128(_mm_and_si128(m1, s1), _mm_andnot_si128(m1, r1));
+  }
+  /* the number's nd digits are the last nd bytes: clear the others */
+  uint64_t h0 = sse_digits16(_mm_and_si128(r0, band_at(nd))),
+           h1 = sse_digits16(_mm_and_si128(r1, band_at(nd + 16))), m;
+  if (__builtin_mul_overflow(h0, 10000000000000000ULL, &m) |
+      __builtin_add_overflow(m, h1, &m))
+    return NULL;
+  const char *end = s + len;
+  int q = -(int)nf;
+  if ((*end | 0x20) == 'e') {
+    int eneg = end[1] == '-';
+    end += 1 + (eneg | (end[1] == '+'));
+    uint64_t x;
+    unsigned ne = lead_digits(end, &x);
+    if (ne == 0 || ne > 3) return NULL;
+    q += eneg ? -(int)x : (int)x;
+    end += ne;
+  }
+  double d = 0;
+  if (m && !long_fast(m, q, &d)) return NULL;
+  uint64_t bits;
+  memcpy(&bits, &d, 8);
+  bits ^= neg << 63;
+  memcpy(out, &bits, 8);
+  return end;
+}
+#else
+static inline const char *decimal_fast(const char *s, const char *lo,
+                                       double *out) {
+  (void)s, (void)lo, (void)out;
+  return NULL;
 }
 #endif
 
@@ -811,11 +938,32 @@ undo:
 #endif
 }
 
+/* Room in g for `rows` rows (fields and lines); -1 out of memory. */
+static int grid_room(grid *g, size_t rows) {
+  if (rows * g->ncols > g->cap) {
+    size_t nc = g->cap ? g->cap : 1024 * g->ncols;
+    while (nc < rows * g->ncols)
+      nc *= 2;
+    char **nf = realloc(g->f, nc * sizeof *nf);
+    if (!nf) return -1;
+    g->f = nf;
+    g->cap = nc;
+  }
+  if (rows > g->capl) {
+    size_t nc = g->capl ? g->capl : 1024;
+    while (nc < rows)
+      nc *= 2;
+    size_t *nl = realloc(g->lines, nc * sizeof *nl);
+    if (!nl) return -1;
+    g->lines = nl;
+    g->capl = nc;
+  }
+  return 0;
+}
+
 /* Splits records after the header into g until it has `upto` rows or
- * the text ends; the header had ncols. g->cap and g->capl are the rooms
- * of g->f and g->lines. */
+ * the text ends; the header had ncols. */
 static int split_rows(parser *ps, grid *g, size_t upto) {
-  size_t cap = g->cap, capl = g->capl;
   while (ps->p < ps->end && g->nrows < upto) {
     if (*ps->p == '\n' || *ps->p == '\r') { /* blank line */
       eat_newline(ps);
@@ -823,22 +971,8 @@ static int split_rows(parser *ps, grid *g, size_t upto) {
     }
     size_t line = ps->line, k = 0;
     int how = END_FIELD;
-    if ((g->nrows + 1) * g->ncols > cap) {
-      size_t nc = cap ? cap * 2 : 1024 * g->ncols;
-      char **nf = realloc(g->f, nc * sizeof *nf);
-      if (!nf)
-        return hp__fail(ps->err, HP_ENOMEM, "%s: out of memory", ps->path);
-      g->f = nf;
-      cap = nc;
-    }
-    if (g->nrows + 1 > capl) {
-      size_t nc = capl ? capl * 2 : 1024;
-      size_t *nl = realloc(g->lines, nc * sizeof *nl);
-      if (!nl)
-        return hp__fail(ps->err, HP_ENOMEM, "%s: out of memory", ps->path);
-      g->lines = nl;
-      capl = nc;
-    }
+    if (grid_room(g, g->nrows + 1) != 0)
+      return hp__fail(ps->err, HP_ENOMEM, "%s: out of memory", ps->path);
     char **row = g->f + g->nrows * g->ncols;
     if ((k = split_fast(ps, row, g->ncols)) != 0)
       how = END_RECORD;
@@ -853,10 +987,77 @@ static int split_rows(parser *ps, grid *g, size_t upto) {
                       "%s:%zu: row has %zu field%s, expected %zu", ps->path,
                       line, k, k == 1 ? "" : "s", g->ncols);
     g->lines[g->nrows++] = line;
-    g->cap = cap;
-    g->capl = capl;
   }
   return HP_OK;
+}
+
+/* How fused_rows reads a column's fields. */
+enum { FK_TEXT, FK_INT, FK_FLOAT, FK_OTHER };
+
+/* 1 if byte t ends field c of nc: a separator, or a line end for the last. */
+static inline int ends_field(char t, size_t c, size_t nc, char sep) {
+  return c + 1 < nc ? t == sep : (t == '\n' || t == '\r');
+}
+
+/* Splits and converts records at once, row after row, while they are
+ * plain: no blank line, no quoted field, every field of the type its
+ * column has so far. Each field is read once: numbers in their common
+ * forms by int_fast and decimal_fast, which also find where the field
+ * ends, so that no separate pass looks for separators; other fields are
+ * found by scan_stop and converted by parse_as. Stops before the first
+ * row that is not plain, leaving it as it was (split_rows and
+ * convert_rows then read it the general way, widen the column's type or
+ * report what is wrong with it), at `upto` rows, or near the end of the
+ * text. Fields are NUL-terminated in place and recorded in g, as
+ * split_rows does. g and the columns have room for `upto` rows. */
+static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
+                       size_t upto) {
+  const size_t nc = g->ncols;
+  const char sep = ps->sep;
+  char *p = ps->p;
+  /* a field is parsed only if it starts this far before the end: the
+   * number parsers read up to 43 bytes from its start */
+  const char *lim = ps->end - 48 < ps->p ? ps->p : ps->end - 48;
+  size_t r = g->nrows, line = ps->line;
+  while (r < upto && p < lim && *p != '\n' && *p != '\r') {
+    char **row = g->f + r * nc;
+    char *s = p, *e = p;
+    size_t c = 0;
+    for (; c < nc; c++, s = e + 1) {
+      row[c] = s;
+      if (s >= lim || *s == '"') goto undo;
+      e = NULL;
+      if (kind[c] == FK_FLOAT)
+        e = (char *)decimal_fast(s, ps->begin, (double *)cv[c].data + r);
+      else if (kind[c] == FK_INT)
+        e = (char *)int_fast(s, (int64_t *)cv[c].data + r);
+      if (e && ends_field(*e, c, nc, sep)) {
+        cv[c].seen = 1;
+        continue;
+      }
+      e = scan_stop(ps, s);
+      if (!ends_field(*e, c, nc, sep)) goto undo;
+      if (kind[c] != FK_TEXT) { /* converted as in convert_rows */
+        char t = *e;
+        *e = '\0';
+        int ok = parse_as(&cv[c], s, r);
+        *e = t;
+        if (!ok) goto undo;
+      }
+    }
+    /* the row is whole: end its fields and its line */
+    for (size_t k = 1; k < nc; k++)
+      row[k][-1] = '\0';
+    p = e + (e[0] == '\r' && e[1] == '\n' ? 2 : 1);
+    *e = '\0';
+    g->lines[r++] = line++;
+    continue;
+  undo:
+    break;
+  }
+  g->nrows = r;
+  ps->p = p;
+  ps->line = line;
 }
 
 /* Rows per block: records are split and converted a block of rows at a
@@ -919,9 +1120,25 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
     col->name = names[c];
     names[c] = NULL;
   }
+  /* fused_rows only with separators no number or timestamp contains */
+  int fused = strchr(",;\t|", ps->sep) != NULL;
+  unsigned char *kind = hp__xmalloc(nc ? nc : 1);
   const char *text0 = ps->p;
   while (rc == HP_OK && ps->p < ps->end) {
-    size_t r0 = g->nrows;
+    size_t r0 = g->nrows, rf = r0;
+    int room = fused && grid_room(g, r0 + BLOCK) == 0;
+    for (size_t c = 0; c < nc && room; c++) {
+      hp_dtype ty = cv[c].t;
+      kind[c] = tc[c] == SIZE_MAX || ty == HP_STRING ? FK_TEXT
+                : ty == HP_INT64                     ? FK_INT
+                : ty == HP_FLOAT64                   ? FK_FLOAT
+                                                     : FK_OTHER;
+      if (kind[c] != FK_TEXT && conv_room(&cv[c], r0 + BLOCK) != 0) room = 0;
+    }
+    if (room) {
+      fused_rows(ps, g, cv, kind, r0 + BLOCK);
+      rf = g->nrows;
+    }
     rc = split_rows(ps, g, r0 + BLOCK);
     size_t r1 = g->nrows;
     if (r0 == 0 && r1 && ps->p < ps->end) {
@@ -938,7 +1155,7 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
       size_t bad = SIZE_MAX;
       int nomem = conv_room(&cv[c], r1) != 0;
       if (!nomem)
-        bad = convert_rows(g, c, &cv[c], r0, r1);
+        bad = convert_rows(g, c, &cv[c], rf, r1);
       nomem |= cv[c].nomem;
       if (!nomem && bad == SIZE_MAX && cv[c].t == HP_STRING)
         nomem = dict_feed(g, c, &cv[c], r1) != 0;
@@ -987,6 +1204,7 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
   }
   free(cv);
   free(tc);
+  free(kind);
   return rc;
 }
 
@@ -1052,7 +1270,9 @@ static int parse_buffer(const char *path, char *buf, size_t len,
     return hp__fail(err, HP_EIO, "%s:%zu: invalid UTF-8 (byte 0x%02X)", path,
                     line, byte);
   }
+  el_ready();
   parser ps = {.path = path,
+               .begin = buf,
                .p = buf,
                .end = buf + len,
                .line = 1,

@@ -793,6 +793,139 @@ static void test_dict(void) {
   hp_value_free(t);
 }
 
+/* A table's text with '\x01' where separators go, written with sep. */
+static char *with_sep(const char *tmpl, char sep) {
+  char *t = strdup(tmpl);
+  for (char *c = t; *c; c++)
+    if (*c == '\x01') *c = sep;
+  return t;
+}
+
+/* Reads text (separators '\x01') with ',' - rows read by the fused
+ * reader - and with '^', which it does not take (every row split first,
+ * then converted column by column): the tables must be the same bit for
+ * bit, or the errors the same. */
+static void same_both_ways(const char *tmpl, const hp_tree *types,
+                           const char *want_error) {
+  hp_value *t[2] = {NULL, NULL};
+  hp_error err[2] = {HP_ERROR_INIT, HP_ERROR_INIT};
+  int rc[2];
+  for (int k = 0; k < 2; k++) {
+    char *text = with_sep(tmpl, k ? '^' : ',');
+    put_file("fused.csv", text);
+    free(text);
+    hp_csv_opts o = {.sep = k ? '^' : ',', .types = types};
+    rc[k] = hp__csv_read(in_dir("fused.csv"), &o, &t[k], &err[k]);
+  }
+  CHECK_EQ(rc[0], rc[1]);
+  if (want_error) {
+    CHECK_EQ(rc[0], HP_EIO);
+    CHECK_STR_EQ(err[0].msg, err[1].msg);
+    CHECK_CONTAINS(err[0].msg, want_error);
+  } else {
+    CHECK_OK(rc[0], &err[0]);
+    CHECK(t[0] && t[1] && hp__value_equal(t[0], t[1]));
+  }
+  hp_value_free(t[0]);
+  hp_value_free(t[1]);
+}
+
+static void test_fused(void) {
+  CASE("rows read at once agree with rows split first");
+  /* 20,000 rows: numbers in every form (short and long mantissas,
+   * exponents, signs, nan, inf, blanks, empty), quoted strings with
+   * separators and line ends inside, bools, timestamps with and without a
+   * time, empty fields of given types, CRLF and blank lines, a column
+   * that turns from float64 to string in its eighth block (its numbers all
+   * read fused) and one from int64 to float64 in its tenth */
+  static const char *const names[] = {"Alice", "Bob", "", "Zelda-Zebra",
+                                      "\"Ca,rl\"", "\"Dan\nEve\"",
+                                      "\"q\"\"uote\""};
+  static const char *const odd[] = {"nan", "-inf", " 1.5", "2.5 ", "+7",
+                                    "1e300", "4.9e-324", "", ".5", "5.",
+                                    "123456789012345678901234567890",
+                                    "0.000000000000000000000000001",
+                                    "-0", "1E+2", "12345678.9"};
+  hp_buf b = {0};
+  hp__buf_puts(&b, "i\x01" "f\x01" "s\x01" "b\x01" "t\x01" "g\x01" "w\x01" "h\n");
+  uint64_t st = 99;
+  char num[64];
+  for (int r = 0; r < 20000; r++) {
+    st ^= st << 13;
+    st ^= st >> 7;
+    st ^= st << 17;
+    double x = (double)(st >> 11) / 9007199254740992.0 * 2 - 1;
+    /* quoted fields and blank lines stop the fused reader for the rest of
+     * a block of 2,048 rows: only near the ends of blocks */
+    int tail = r % 2048 >= 2000;
+    int form = (int)(st % 11);
+    if (form < 4)
+      snprintf(num, sizeof num, "%.17g", x);
+    else if (form < 6)
+      snprintf(num, sizeof num, "%.3f", x * 1000);
+    else if (form < 8)
+      snprintf(num, sizeof num, "%g", x * 1e-7);
+    else if (form < 9)
+      snprintf(num, sizeof num, "%.15g", x * 1e12);
+    else
+      snprintf(num, sizeof num, "%s", odd[(st >> 20) % 15]);
+    hp__buf_printf(&b, "%lld\x01%s\x01%s\x01%s\x01", (long long)(st % 2000) - 1000,
+                   num, names[tail && (st >> 8) % 50 < 3 ? 4 + (st >> 8) % 50 : (st >> 8) % 4],
+                   (st >> 12) % 5 == 0 ? "" : (st >> 12) % 2 ? "true" : "False");
+    if ((st >> 16) % 97 == 0)
+      hp__buf_puts(&b, "");
+    else if ((st >> 16) % 89 == 0)
+      hp__buf_printf(&b, "2001-02-%02d", 1 + r % 28);
+    else
+      hp__buf_printf(&b, "2001-02-%02d %02d:%02d:%02d", 1 + r / 3600 % 28,
+                     r / 60 % 24, r % 60, (r * 7) % 60);
+    hp__buf_printf(&b, "\x01%s\x01", (st >> 24) % 50 == 0 ? "" : "17");
+    if (r == 18500)
+      hp__buf_puts(&b, "0.25");
+    else
+      hp__buf_printf(&b, "%d", r);
+    /* empty, numbers, then bools: the column ends as strings, not as
+     * bools with the numbers lost */
+    hp__buf_puts(&b, r < 2048 || r % 3 == 0 || tail ? "\x01"
+                     : r < 16000             ? "\x01" "2.5"
+                                             : "\x01true");
+    hp__buf_puts(&b, (st >> 28) % 40 == 0 ? "\r\n" : "\n");
+    if (tail && (st >> 32) % 20 == 0) hp__buf_puts(&b, "\n");
+  }
+  static hp_tree k[2], v[2], *keys[2] = {&k[0], &k[1]}, *items[2] = {&v[0], &v[1]};
+  static hp_tree types = {.kind = HP_TREE_MAP, .n = 2, .keys = keys, .items = items};
+  k[0].kind = k[1].kind = v[0].kind = v[1].kind = HP_TREE_SCALAR;
+  k[0].text = (char *)"t", v[0].text = (char *)"timestamp";
+  k[1].text = (char *)"g", v[1].text = (char *)"int64";
+  same_both_ways(b.data, &types, NULL);
+
+  CASE("... and report the same errors at the same lines");
+  char *bad = strdup(b.data);
+  char *at = bad;
+  for (int line = 1; line < 15000; line++) /* a field too few */
+    at = strchr(at, '\n') + 1;
+  char *sep = strchr(at, '\x01');
+  *sep = 'x';
+  same_both_ways(bad, &types, "has 7 fields, expected 8");
+  free(bad);
+  at = b.data; /* a field too many */
+  for (int line = 1; line < 17000; line++)
+    at = strchr(at, '\n') + 1;
+  at = strchr(at, '\n');
+  hp_buf more = {0};
+  hp__buf_put(&more, b.data, (size_t)(at - b.data));
+  hp__buf_puts(&more, "\x01" "9");
+  hp__buf_puts(&more, at);
+  same_both_ways(more.data, &types, "has 9 fields, expected 8");
+  hp__buf_free(&more);
+  bad = strdup(b.data);
+  at = strstr(bad + b.len / 2, "\x01" "17\x01");
+  at[1] = 'z'; /* not an int64 in the given column */
+  same_both_ways(bad, &types, "cannot read 'z7' as int64");
+  free(bad);
+  hp__buf_free(&b);
+}
+
 int main(void) {
   tmpdir_make("/tmp/hp_csv_XXXXXX");
   test_inference();
@@ -802,6 +935,7 @@ int main(void) {
   test_write();
   test_timestamps_nulls();
   test_dict();
+  test_fused();
   test_speed();
   tmpdir_remove();
   fprintf(stderr, "test_csv: ok\n");
