@@ -667,6 +667,16 @@ static void test_timestamps_nulls(void) {
   CHECK_CONTAINS(read_error("t\n2000-01-01 10:00:00\n2000-01-01 10:60:00\n",
                             &o, HP_EIO),
                  "bad.csv:3: column 't'");
+  /* times checked eight bytes at once: every byte position */
+  static const char *const bad_times[] = {"1a:00:00", "10:0/:00", "10-00:00",
+                                          "10:00:5:", "/0:00:00", "10:00;00",
+                                          "10:00:0\x7f", "0;:00:00", "00:0?:00"};
+  for (size_t i = 0; i < sizeof bad_times / sizeof *bad_times; i++) {
+    char text[80];
+    snprintf(text, sizeof text, "t\n2000-01-01 10:00:00\n2000-01-01 %s\n",
+             bad_times[i]);
+    CHECK_CONTAINS(read_error(text, &o, HP_EIO), "bad.csv:3: column 't'");
+  }
   CHECK_CONTAINS(read_error("t\n2000-02-30\n", &o, HP_EIO),
                  "bad.csv:2: column 't': cannot read '2000-02-30' as "
                  "timestamp");
