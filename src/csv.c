@@ -1050,6 +1050,11 @@ static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
         cv[c].seen = 1;
         continue;
       }
+      if (kind[c] == FK_FLOAT && ends_field(*s, c, nc, sep)) {
+        ((double *)cv[c].data)[r] = NAN; /* empty, as parse_as reads it */
+        e = s;
+        continue;
+      }
       if (*s == '"') goto undo; /* (no number starts with a quote) */
       e = scan_stop(ps, s);
       if (!ends_field(*e, c, nc, sep)) goto undo;
@@ -1080,6 +1085,32 @@ static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
  * time, so the block's text and field pointers are still in cache while
  * every column of it is read. */
 #define BLOCK 2048
+
+/* Converts rows [r0, r1) of g into the columns taken (tc), and with
+ * `feed` adds the rows of string columns up to r1 to their dictionaries.
+ * HP_EIO names the first row, in column order, a given type fails at. */
+static int convert_range(parser *ps, const grid *g, conv *cv, const size_t *tc,
+                         const hp_value *t, size_t r0, size_t r1, int feed) {
+  for (size_t c = 0; c < g->ncols; c++) {
+    if (tc[c] == SIZE_MAX) continue;
+    size_t bad = SIZE_MAX;
+    int nomem = conv_room(&cv[c], r1) != 0;
+    if (!nomem)
+      bad = convert_rows(g, c, &cv[c], r0, r1);
+    nomem |= cv[c].nomem;
+    if (feed && !nomem && bad == SIZE_MAX && cv[c].t == HP_STRING)
+      nomem = dict_feed(g, c, &cv[c], r1) != 0;
+    if (nomem)
+      return hp__fail(ps->err, HP_ENOMEM, "%s: column '%s': out of memory",
+                      ps->path, t->cols[tc[c]].name);
+    if (bad != SIZE_MAX)
+      return hp__fail(ps->err, HP_EIO,
+                      "%s:%zu: column '%s': cannot read '%s' as %s", ps->path,
+                      g->lines[bad], t->cols[tc[c]].name, field(g, bad, c),
+                      hp_dtype_name(cv[c].t));
+  }
+  return HP_OK;
+}
 
 /* Splits the records after the header into g and converts them into the
  * columns of t, a block at a time. */
@@ -1141,21 +1172,33 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
   unsigned char *kind = hp__xmalloc(nc ? nc : 1);
   const char *text0 = ps->p;
   while (rc == HP_OK && ps->p < ps->end) {
-    size_t r0 = g->nrows, rf = r0;
-    int room = fused && grid_room(g, r0 + BLOCK) == 0;
-    for (size_t c = 0; c < nc && room; c++) {
-      hp_dtype ty = cv[c].t;
-      kind[c] = tc[c] == SIZE_MAX || ty == HP_STRING ? FK_TEXT
-                : ty == HP_INT64                     ? FK_INT
-                : ty == HP_FLOAT64                   ? FK_FLOAT
-                                                     : FK_OTHER;
-      if (kind[c] != FK_TEXT && conv_room(&cv[c], r0 + BLOCK) != 0) room = 0;
+    size_t r0 = g->nrows, upto = r0 + BLOCK;
+    int room = fused && grid_room(g, upto) == 0;
+    for (size_t c = 0; c < nc && room; c++)
+      if (tc[c] != SIZE_MAX && cv[c].t != HP_STRING &&
+          conv_room(&cv[c], upto) != 0)
+        room = 0;
+    /* rows fused, a row the general way where they stop (a quoted field,
+     * a blank line, a field that widens its column), fused again; the
+     * rest of the block the general way if they stop soon */
+    while (room && rc == HP_OK && g->nrows < upto && ps->p < ps->end) {
+      for (size_t c = 0; c < nc; c++) {
+        hp_dtype ty = cv[c].t;
+        kind[c] = tc[c] == SIZE_MAX || ty == HP_STRING ? FK_TEXT
+                  : ty == HP_INT64                     ? FK_INT
+                  : ty == HP_FLOAT64                   ? FK_FLOAT
+                                                       : FK_OTHER;
+      }
+      size_t rs = g->nrows;
+      fused_rows(ps, g, cv, kind, upto);
+      if (g->nrows - rs < 16 || g->nrows >= upto) break;
+      rs = g->nrows;
+      rc = split_rows(ps, g, rs + 1);
+      if (rc == HP_OK)
+        rc = convert_range(ps, g, cv, tc, t, rs, g->nrows, 0);
     }
-    if (room) {
-      fused_rows(ps, g, cv, kind, r0 + BLOCK);
-      rf = g->nrows;
-    }
-    rc = split_rows(ps, g, r0 + BLOCK);
+    size_t rf = g->nrows;
+    if (rc == HP_OK) rc = split_rows(ps, g, upto);
     size_t r1 = g->nrows;
     if (r0 == 0 && r1 && ps->p < ps->end) {
       /* the rows to expect, from the first block's bytes per row: room
@@ -1166,24 +1209,7 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
         if (tc[c] != SIZE_MAX)
           (void)conv_room(&cv[c], want); /* a guess: refused, grow later */
     }
-    for (size_t c = 0; c < nc && rc == HP_OK; c++) {
-      if (tc[c] == SIZE_MAX) continue;
-      size_t bad = SIZE_MAX;
-      int nomem = conv_room(&cv[c], r1) != 0;
-      if (!nomem)
-        bad = convert_rows(g, c, &cv[c], rf, r1);
-      nomem |= cv[c].nomem;
-      if (!nomem && bad == SIZE_MAX && cv[c].t == HP_STRING)
-        nomem = dict_feed(g, c, &cv[c], r1) != 0;
-      if (nomem)
-        rc = hp__fail(err, HP_ENOMEM, "%s: column '%s': out of memory", path,
-                      t->cols[tc[c]].name);
-      else if (bad != SIZE_MAX)
-        rc =
-            hp__fail(err, HP_EIO, "%s:%zu: column '%s': cannot read '%s' as %s",
-                     path, g->lines[bad], t->cols[tc[c]].name, field(g, bad, c),
-                     hp_dtype_name(cv[c].t));
-    }
+    if (rc == HP_OK) rc = convert_range(ps, g, cv, tc, t, rf, r1, 1);
   }
   size_t n = g->nrows;
   t->nrows = n;

@@ -860,14 +860,17 @@ static void test_fused(void) {
   hp__buf_puts(&b, "i\x01" "f\x01" "s\x01" "b\x01" "t\x01" "g\x01" "w\x01" "h\n");
   uint64_t st = 99;
   char num[64];
+  int blank = 0; /* a blank line before this row */
   for (int r = 0; r < 20000; r++) {
     st ^= st << 13;
     st ^= st >> 7;
     st ^= st << 17;
     double x = (double)(st >> 11) / 9007199254740992.0 * 2 - 1;
-    /* quoted fields and blank lines stop the fused reader for the rest of
-     * a block of 2,048 rows: only near the ends of blocks */
+    /* quoted fields and blank lines stop the fused reader for a row,
+     * near the ends of blocks of 2,048 rows so often that it leaves the
+     * rest of the block to the general reader */
     int tail = r % 2048 >= 2000;
+    int quoted = (st >> 8) % (tail ? 3 : 60) == 0;
     int form = (int)(st % 11);
     if (form < 4)
       snprintf(num, sizeof num, "%.17g", x);
@@ -880,7 +883,7 @@ static void test_fused(void) {
     else
       snprintf(num, sizeof num, "%s", odd[(st >> 20) % 15]);
     hp__buf_printf(&b, "%lld\x01%s\x01%s\x01%s\x01", (long long)(st % 2000) - 1000,
-                   num, names[tail && (st >> 8) % 50 < 3 ? 4 + (st >> 8) % 50 : (st >> 8) % 4],
+                   num, names[quoted ? 4 + (st >> 40) % 3 : (st >> 8) % 4],
                    (st >> 12) % 5 == 0 ? "" : (st >> 12) % 2 ? "true" : "False");
     if ((st >> 16) % 97 == 0)
       hp__buf_puts(&b, "");
@@ -894,13 +897,14 @@ static void test_fused(void) {
       hp__buf_puts(&b, "0.25");
     else
       hp__buf_printf(&b, "%d", r);
-    /* empty, numbers, then bools: the column ends as strings, not as
-     * bools with the numbers lost */
-    hp__buf_puts(&b, r < 2048 || r % 3 == 0 || tail ? "\x01"
+    /* empty, numbers (in rows only the fused reader reads), then bools:
+     * the column ends as strings, not as bools with the numbers lost */
+    hp__buf_puts(&b, r < 2048 || r % 3 == 0 || tail || quoted || blank ? "\x01"
                      : r < 16000             ? "\x01" "2.5"
                                              : "\x01true");
     hp__buf_puts(&b, (st >> 28) % 40 == 0 ? "\r\n" : "\n");
-    if (tail && (st >> 32) % 20 == 0) hp__buf_puts(&b, "\n");
+    blank = (st >> 32) % (tail ? 20 : 200) == 0;
+    if (blank) hp__buf_puts(&b, "\n");
   }
   static hp_tree k[2], v[2], *keys[2] = {&k[0], &k[1]}, *items[2] = {&v[0], &v[1]};
   static hp_tree types = {.kind = HP_TREE_MAP, .n = 2, .keys = keys, .items = items};
@@ -908,6 +912,15 @@ static void test_fused(void) {
   k[0].text = (char *)"t", v[0].text = (char *)"timestamp";
   k[1].text = (char *)"g", v[1].text = (char *)"int64";
   same_both_ways(b.data, &types, NULL);
+
+  CASE("a column empty, then numbers read fused, then bools: strings");
+  hp_buf hb = {0};
+  hp__buf_puts(&hb, "a\x01h\n");
+  for (int r = 0; r < 6000; r++)
+    hp__buf_printf(&hb, "%d\x01%s\n", r,
+                   r < 2048 ? "" : r < 5000 ? "2.5" : "true");
+  same_both_ways(hb.data, NULL, NULL);
+  hp__buf_free(&hb);
 
   CASE("... and report the same errors at the same lines");
   char *bad = strdup(b.data);
