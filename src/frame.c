@@ -26,6 +26,7 @@
 #include "map.h"
 #include "mem.h"
 #include "registry.h"
+#include "sort.h"
 #include "tree.h"
 #include "value.h"
 
@@ -1767,48 +1768,6 @@ static int reduce_combine(hp_node_ctx *ctx, spec_fn parse) {
   return rc == HP_OK ? hp_node_output(ctx, 0, out) : rc;
 }
 
-/* Sort order of the final groups. */
-typedef struct order_ctx {
-  const hp_value *t;
-  size_t nk;
-  const int64_t *count; /* value_counts: by count, descending, first */
-} order_ctx;
-
-static order_ctx *g_order; /* qsort has no context argument in C11 */
-
-static int cmp_keys(const void *pa, const void *pb) {
-  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-  const order_ctx *o = g_order;
-  if (o->count && o->count[a] != o->count[b])
-    return o->count[a] > o->count[b] ? -1 : 1;
-  for (size_t c = 0; c < o->nk; c++) {
-    int r = 0;
-    switch (hp_table_coltype(o->t, c)) {
-    case HP_FLOAT64: {
-      const double *v = hp_table_column(o->t, c);
-      r = (v[a] > v[b]) - (v[a] < v[b]);
-      break;
-    }
-    case HP_BOOL: {
-      const uint8_t *v = hp_table_column(o->t, c);
-      r = (v[a] > v[b]) - (v[a] < v[b]);
-      break;
-    }
-    case HP_STRING:
-      r = strcmp(hp_table_str(o->t, c, (size_t)a),
-                 hp_table_str(o->t, c, (size_t)b));
-      break;
-    default: {
-      const int64_t *v = hp_table_column(o->t, c);
-      r = (v[a] > v[b]) - (v[a] < v[b]);
-    }
-    }
-    if (r)
-      return r;
-  }
-  return (a > b) - (a < b);
-}
-
 /* Distinct values of column col in each group of the merged main table m
  * (keys first, nk of them, each group once): its pairs "u.<col>" of p
  * matched to m's rows by grouping m's keys and the pairs' keys together. */
@@ -1880,13 +1839,21 @@ static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
   }
   size_t ng = st.ng;
   int64_t *ord = hp__xcalloc(ng + 1, sizeof *ord);
-  for (size_t g = 0; g < ng; g++)
-    ord[g] = (int64_t)g;
-  order_ctx oc = {.t = m, .nk = sp.nby,
-                  .count = sp.sort_by_count ? st.size : NULL};
-  g_order = &oc;
-  qsort(ord, ng, sizeof *ord, cmp_keys);
-  g_order = NULL;
+  /* groups by their keys (value_counts: by count, descending, first) */
+  hp_sort_key *sk = hp__xcalloc(sp.nby + 2, sizeof *sk);
+  size_t nsk = 0;
+  if (sp.sort_by_count)
+    sk[nsk++] = (hp_sort_key){.type = HP_INT64, .data = st.size, .desc = 1};
+  for (size_t c = 0; c < sp.nby; c++, nsk++) {
+    sk[nsk].type = hp_table_coltype(m, c);
+    sk[nsk].data = hp_table_column(m, c);
+    sk[nsk].valid = hp_table_valid(m, c);
+    if (sk[nsk].type == HP_STRING) sk[nsk].rank = hp__sort_string_ranks(m, c);
+  }
+  hp__sort_order(sk, nsk, ng, ord);
+  for (size_t i = 0; i < nsk; i++)
+    free((void *)sk[i].rank);
+  free(sk);
   hp_value *rows = hp__table_take(m, ord, ng);
   hp_value *out = hp_table_new();
   for (size_t i = 0; i < sp.nby; i++)

@@ -9,28 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
+
 #include "exec.h"
 #include "mem.h"
 #include "registry.h"
 #include "value.h"
 
-typedef struct skey {
-  hp_dtype type;
-  const void *data;     /* numeric columns */
-  const uint8_t *valid; /* or NULL */
-  int32_t *rank;        /* strings: the rank of each row's string */
-  int desc;
-} skey;
-
 typedef struct sorter {
-  skey *k;
+  hp_sort_key *k;
   size_t nk;
 } sorter;
 
 /* -1, 0, 1 comparing row a of s with row b of t on every key. */
 static int cmp_rows(const sorter *s, size_t a, const sorter *t, size_t b) {
   for (size_t i = 0; i < s->nk; i++) {
-    const skey *x = &s->k[i], *y = &t->k[i];
+    const hp_sort_key *x = &s->k[i], *y = &t->k[i];
     int na = x->valid && !x->valid[a], nb = y->valid && !y->valid[b];
     double da = 0, db = 0;
     int r = 0;
@@ -112,8 +106,7 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The rank of each row's string among the column's distinct strings. */
-static int32_t *string_ranks(const hp_value *t, size_t c) {
+int32_t *hp__sort_string_ranks(const hp_value *t, size_t c) {
   size_t n = hp_value_rows(t);
   int32_t *rank = hp__xmalloc((n + 1) * sizeof *rank);
   const int32_t *codes = hp_table_dict_codes(t, c);
@@ -153,13 +146,13 @@ static int sorter_init(hp_node_ctx *ctx, sorter *s, const hp_value *t,
     long c = hp_table_find(t, a->by[i]);
     if (c < 0)
       return hp_node_fail(ctx, "no column '%s' to sort by", a->by[i]);
-    skey *k = &s->k[i];
+    hp_sort_key *k = &s->k[i];
     k->type = hp_table_coltype(t, (size_t)c);
     k->data = hp_table_column(t, (size_t)c);
     k->valid = hp_table_valid(t, (size_t)c);
     k->desc = a->desc[i];
     if (k->type == HP_STRING)
-      k->rank = string_ranks(t, (size_t)c);
+      k->rank = hp__sort_string_ranks(t, (size_t)c);
   }
   return HP_OK;
 }
@@ -167,7 +160,7 @@ static int sorter_init(hp_node_ctx *ctx, sorter *s, const hp_value *t,
 /* Frees s's keys and leaves it empty (freeing it again does nothing). */
 static void sorter_free(sorter *s) {
   for (size_t i = 0; s->k && i < s->nk; i++)
-    free(s->k[i].rank);
+    free((void *)s->k[i].rank);
   free(s->k);
   memset(s, 0, sizeof *s);
 }
@@ -202,6 +195,133 @@ static void msort(const sorter *s, int64_t *idx, int64_t *tmp, size_t n) {
     idx[k++] = tmp[i++];
 }
 
+/* ---- packed keys, radix-sorted --------------------------------------- */
+
+/* Row r of key k as an unsigned integer in the key's ascending order
+ * (*null set for a null or NaN, then 0). */
+static inline uint64_t key_bits(const hp_sort_key *k, size_t r, int *null) {
+  *null = k->valid && !k->valid[r];
+  switch (k->type) {
+  case HP_FLOAT64: {
+    double d = ((const double *)k->data)[r];
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    *null |= isnan(d);
+    if (d == 0) u = 0; /* -0.0 == 0.0 */
+    return u >> 63 ? ~u : u | 1ULL << 63;
+  }
+  case HP_BOOL:
+    return ((const uint8_t *)k->data)[r] != 0;
+  case HP_STRING:
+    return (uint64_t)(uint32_t)k->rank[r];
+  default:
+    return (uint64_t)((const int64_t *)k->data)[r] ^ 1ULL << 63;
+  }
+}
+
+/* x shifted left by b (0 to 64) bits. */
+static inline uint64_t shl(uint64_t x, unsigned b) {
+  return b >= 64 ? 0 : x << b;
+}
+
+/* The keys of rows 0..n-1 packed into w (most significant key first: a
+ * null flag if the key has nulls, then its value minus its least, bits
+ * complemented when descending); 0 if they need more than 64 bits. */
+static int pack_keys(const hp_sort_key *k, size_t nk, size_t n, uint64_t *w) {
+  uint64_t *lo = hp__xcalloc(nk + 1, sizeof *lo), *span = hp__xcalloc(nk + 1, sizeof *span);
+  unsigned *bits = hp__xcalloc(nk + 1, sizeof *bits);
+  int *nulls = hp__xcalloc(nk + 1, sizeof *nulls);
+  unsigned total = 0;
+  for (size_t i = 0; i < nk && total <= 64; i++) {
+    uint64_t a = UINT64_MAX, b = 0;
+    for (size_t r = 0; r < n; r++) {
+      int nl;
+      uint64_t u = key_bits(&k[i], r, &nl);
+      nulls[i] |= nl;
+      if (!nl) {
+        a = u < a ? u : a;
+        b = u > b ? u : b;
+      }
+    }
+    lo[i] = a > b ? 0 : a;
+    span[i] = a > b ? 0 : b - a;
+    bits[i] = span[i] ? 64 - (unsigned)__builtin_clzll(span[i]) : 0;
+    total += bits[i] + (nulls[i] != 0);
+  }
+  int fits = total <= 64;
+  if (fits) {
+    memset(w, 0, n * sizeof *w);
+    for (size_t i = 0; i < nk; i++) {
+      unsigned b = bits[i] + (nulls[i] != 0);
+      for (size_t r = 0; r < n; r++) {
+        int nl;
+        uint64_t x = key_bits(&k[i], r, &nl) - lo[i];
+        if (k[i].desc) x = span[i] - x;
+        x = nl ? shl(1, bits[i]) : x; /* nulls after every value */
+        w[r] = shl(w[r], b) | x;
+      }
+    }
+  }
+  free(lo);
+  free(span);
+  free(bits);
+  free(nulls);
+  return fits;
+}
+
+/* idx[0..n) ordered by w (ties in the order they come: stable), by
+ * least-significant-byte-first radix passes, a pass skipped where every
+ * row has the same byte. */
+static void radix_order(const uint64_t *w, size_t n, int64_t *idx) {
+  typedef struct kv {
+    uint64_t w;
+    int64_t i;
+  } kv;
+  kv *a = hp__xmalloc((n + 1) * sizeof *a), *b = hp__xmalloc((n + 1) * sizeof *b);
+  size_t (*count)[256] = hp__xcalloc(8, sizeof *count);
+  for (size_t r = 0; r < n; r++) {
+    a[r].w = w[r];
+    a[r].i = (int64_t)r;
+    for (unsigned d = 0; d < 8; d++)
+      count[d][(w[r] >> (8 * d)) & 0xFF]++;
+  }
+  for (unsigned d = 0; d < 8; d++) {
+    size_t *c = count[d];
+    if (c[(w[0] >> (8 * d)) & 0xFF] == n) continue; /* one byte value */
+    size_t at = 0;
+    for (unsigned v = 0; v < 256; v++) {
+      size_t m = c[v];
+      c[v] = at;
+      at += m;
+    }
+    for (size_t r = 0; r < n; r++)
+      b[c[(a[r].w >> (8 * d)) & 0xFF]++] = a[r];
+    kv *t = a;
+    a = b;
+    b = t;
+  }
+  for (size_t r = 0; r < n; r++)
+    idx[r] = a[r].i;
+  free(a);
+  free(b);
+  free(count);
+}
+
+void hp__sort_order(const hp_sort_key *k, size_t nk, size_t n, int64_t *idx) {
+  uint64_t *w = n >= 64 ? hp__xmalloc(n * sizeof *w) : NULL;
+  if (w && pack_keys(k, nk, n, w)) {
+    radix_order(w, n, idx);
+  } else {
+    for (size_t r = 0; r < n; r++)
+      idx[r] = (int64_t)r;
+    sorter s = {.k = (hp_sort_key *)k, .nk = nk};
+    int64_t *tmp = hp__xmalloc((n / 2 + 1) * sizeof *tmp);
+    msort(&s, idx, tmp, n);
+    free(tmp);
+  }
+  free(w);
+}
+
 /* A partition, sorted. */
 static int sort_run(hp_node_ctx *ctx) {
   sort_args a;
@@ -214,13 +334,9 @@ static int sort_run(hp_node_ctx *ctx) {
   if (rc == HP_OK) {
     size_t n = hp_value_rows(t);
     int64_t *idx = hp__xmalloc((n + 1) * sizeof *idx);
-    int64_t *tmp = hp__xmalloc((n / 2 + 1) * sizeof *tmp);
-    for (size_t r = 0; r < n; r++)
-      idx[r] = (int64_t)r;
-    msort(&s, idx, tmp, n);
+    hp__sort_order(s.k, s.nk, n, idx);
     rc = hp_node_output(ctx, 0, hp__table_take(t, idx, n));
     free(idx);
-    free(tmp);
   }
   sorter_free(&s);
   sort_args_free(&a);
