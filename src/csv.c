@@ -1016,17 +1016,32 @@ static inline int ends_field(char t, size_t c, size_t nc, char sep) {
   return c + 1 < nc ? t == sep : (t == '\n' || t == '\r');
 }
 
+/* The quoted field at s (its closing quote known to be there) unquoted
+ * in place, as next_field does: doubled quotes made one, a NUL after. */
+static void unquote(char *s) {
+  char *dst = s, *src = s + 1;
+  for (;;) {
+    if (*src == '"') {
+      if (src[1] != '"') break;
+      src++;
+    }
+    *dst++ = *src++;
+  }
+  *dst = '\0';
+}
+
 /* Splits and converts records at once, row after row, while they are
- * plain: no blank line, no quoted field, every field of the type its
- * column has so far. Each field is read once: numbers in their common
- * forms by int_fast and decimal_fast, which also find where the field
- * ends, so that no separate pass looks for separators; other fields are
- * found by scan_stop and converted by parse_as. Stops before the first
- * row that is not plain, leaving it as it was (split_rows and
- * convert_rows then read it the general way, widen the column's type or
- * report what is wrong with it), or at `upto` rows. Fields are
- * NUL-terminated in place and recorded in g, as split_rows does. g and
- * the columns have room for `upto` rows. */
+ * plain: no blank line, no field quoted over lines or in a number column,
+ * every field of the type its column has so far. Each field is read
+ * once: numbers in their common forms by int_fast and decimal_fast, which
+ * also find where the field ends, so that no separate pass looks for
+ * separators; other fields are found by scan_stop (or their closing
+ * quote) and converted by parse_as. Stops before the first row that is
+ * not plain, leaving it as it was (split_rows and convert_rows then read
+ * it the general way, widen the column's type or report what is wrong
+ * with it), or at `upto` rows. Fields are NUL-terminated (and unquoted)
+ * in place and recorded in g, as split_rows does. g and the columns have
+ * room for `upto` rows. */
 static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
                        size_t upto) {
   const size_t nc = g->ncols;
@@ -1039,6 +1054,7 @@ static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
     char **row = g->f + r * nc;
     char *s = p, *e = p;
     size_t c = 0;
+    uint64_t quoted = 0; /* columns whose field is quoted */
     for (; c < nc; c++, s = e + 1) {
       row[c] = s;
       e = NULL;
@@ -1055,7 +1071,24 @@ static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
         e = s;
         continue;
       }
-      if (*s == '"') goto undo; /* (no number starts with a quote) */
+      if (*s == '"') { /* (no number starts with a quote) */
+        /* a quoted text field on one line: found now, its quotes taken
+         * out once the row is whole (the text is left as it was if the
+         * row is not) */
+        if (kind[c] != FK_TEXT || c >= 64) goto undo;
+        char *q = s + 1;
+        for (;; q += 2) {
+          q = memchr(q, '"', (size_t)(ps->end - q));
+          if (!q) goto undo;
+          if (q[1] != '"') break; /* not a doubled quote: the closing one */
+        }
+        e = q + 1;
+        if (!ends_field(*e, c, nc, sep) || memchr(s, '\n', (size_t)(q - s)) ||
+            memchr(s, '\r', (size_t)(q - s)))
+          goto undo;
+        quoted |= 1ULL << c;
+        continue;
+      }
       e = scan_stop(ps, s);
       if (!ends_field(*e, c, nc, sep)) goto undo;
       if (kind[c] != FK_TEXT) { /* converted as in convert_rows */
@@ -1069,6 +1102,8 @@ static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
     /* the row is whole: end its fields and its line */
     for (size_t k = 1; k < nc; k++)
       row[k][-1] = '\0';
+    for (; quoted; quoted &= quoted - 1)
+      unquote(row[__builtin_ctzll(quoted)]);
     p = e + (e[0] == '\r' && e[1] == '\n' ? 2 : 1);
     *e = '\0';
     g->lines[r++] = line++;
@@ -1180,7 +1215,9 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
         room = 0;
     /* rows fused, a row the general way where they stop (a quoted field,
      * a blank line, a field that widens its column), fused again; the
-     * rest of the block the general way if they stop soon */
+     * rest of the block the general way after 8 stops in a row that
+     * fused none (a file that quotes every row) */
+    int misses = 0;
     while (room && rc == HP_OK && g->nrows < upto && ps->p < ps->end) {
       for (size_t c = 0; c < nc; c++) {
         hp_dtype ty = cv[c].t;
@@ -1191,7 +1228,8 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
       }
       size_t rs = g->nrows;
       fused_rows(ps, g, cv, kind, upto);
-      if (g->nrows - rs < 16 || g->nrows >= upto) break;
+      misses = g->nrows == rs ? misses + 1 : 0;
+      if (misses == 8 || g->nrows >= upto) break;
       rs = g->nrows;
       rc = split_rows(ps, g, rs + 1);
       if (rc == HP_OK)

@@ -850,7 +850,7 @@ static void test_fused(void) {
    * read fused) and one from int64 to float64 in its tenth */
   static const char *const names[] = {"Alice", "Bob", "", "Zelda-Zebra",
                                       "\"Ca,rl\"", "\"Dan\nEve\"",
-                                      "\"q\"\"uote\""};
+                                      "\"q\"\"uote\"", "\"ab\"cd", "\"\""};
   static const char *const odd[] = {"nan", "-inf", " 1.5", "2.5 ", "+7",
                                     "1e300", "4.9e-324", "", ".5", "5.",
                                     "123456789012345678901234567890",
@@ -883,7 +883,7 @@ static void test_fused(void) {
     else
       snprintf(num, sizeof num, "%s", odd[(st >> 20) % 15]);
     hp__buf_printf(&b, "%lld\x01%s\x01%s\x01%s\x01", (long long)(st % 2000) - 1000,
-                   num, names[quoted ? 4 + (st >> 40) % 3 : (st >> 8) % 4],
+                   num, names[quoted ? 4 + (st >> 40) % 5 : (st >> 8) % 4],
                    (st >> 12) % 5 == 0 ? "" : (st >> 12) % 2 ? "true" : "False");
     if ((st >> 16) % 97 == 0)
       hp__buf_puts(&b, "");
@@ -919,6 +919,14 @@ static void test_fused(void) {
   for (int r = 0; r < 6000; r++)
     hp__buf_printf(&hb, "%d\x01%s\n", r,
                    r < 2048 ? "" : r < 5000 ? "2.5" : "true");
+  same_both_ways(hb.data, NULL, NULL);
+  hp__buf_free(&hb);
+
+  CASE("quoted last fields, with text after the closing quote");
+  hp__buf_puts(&hb, "a\x01s\n");
+  for (int r = 0; r < 5000; r++)
+    hp__buf_printf(&hb, "%d\x01%s\n", r,
+                   r % 7 == 3 ? "\"ab\"x" : r % 5 == 1 ? "\"a\x01b\"" : "\"ab\"");
   same_both_ways(hb.data, NULL, NULL);
   hp__buf_free(&hb);
 
