@@ -1123,28 +1123,32 @@ static void fused_rows(parser *ps, grid *g, conv *cv, const unsigned char *kind,
 
 /* Converts rows [r0, r1) of g into the columns taken (tc), and with
  * `feed` adds the rows of string columns up to r1 to their dictionaries.
- * HP_EIO names the first row, in column order, a given type fails at. */
+ * HP_EIO names the first row a given type fails at (in the lowest column
+ * of that row): errors are reported in file order. */
 static int convert_range(parser *ps, const grid *g, conv *cv, const size_t *tc,
                          const hp_value *t, size_t r0, size_t r1, int feed) {
+  size_t bad_row = SIZE_MAX, bad_col = 0;
   for (size_t c = 0; c < g->ncols; c++) {
     if (tc[c] == SIZE_MAX) continue;
     size_t bad = SIZE_MAX;
     int nomem = conv_room(&cv[c], r1) != 0;
     if (!nomem)
-      bad = convert_rows(g, c, &cv[c], r0, r1);
+      bad = convert_rows(g, c, &cv[c], r0, bad_row < r1 ? bad_row : r1);
     nomem |= cv[c].nomem;
     if (feed && !nomem && bad == SIZE_MAX && cv[c].t == HP_STRING)
       nomem = dict_feed(g, c, &cv[c], r1) != 0;
     if (nomem)
       return hp__fail(ps->err, HP_ENOMEM, "%s: column '%s': out of memory",
                       ps->path, t->cols[tc[c]].name);
-    if (bad != SIZE_MAX)
-      return hp__fail(ps->err, HP_EIO,
-                      "%s:%zu: column '%s': cannot read '%s' as %s", ps->path,
-                      g->lines[bad], t->cols[tc[c]].name, field(g, bad, c),
-                      hp_dtype_name(cv[c].t));
+    if (bad < bad_row) {
+      bad_row = bad;
+      bad_col = c;
+    }
   }
-  return HP_OK;
+  if (bad_row == SIZE_MAX) return HP_OK;
+  return hp__fail(ps->err, HP_EIO, "%s:%zu: column '%s': cannot read '%s' as %s",
+                  ps->path, g->lines[bad_row], t->cols[tc[bad_col]].name,
+                  field(g, bad_row, bad_col), hp_dtype_name(cv[bad_col].t));
 }
 
 /* Splits the records after the header into g and converts them into the
@@ -1236,7 +1240,17 @@ static int read_records(parser *ps, grid *g, const hp_csv_opts *o,
         rc = convert_range(ps, g, cv, tc, t, rs, g->nrows, 0);
     }
     size_t rf = g->nrows;
-    if (rc == HP_OK) rc = split_rows(ps, g, upto);
+    if (rc == HP_OK) {
+      rc = split_rows(ps, g, upto);
+      if (rc == HP_EIO && ps->err) {
+        /* a row that cannot be split: a bad value in a row before it is
+         * the first error */
+        hp_error split_err = *ps->err;
+        hp__error_clear(ps->err);
+        if (convert_range(ps, g, cv, tc, t, rf, g->nrows, 0) == HP_OK)
+          *ps->err = split_err;
+      }
+    }
     size_t r1 = g->nrows;
     if (r0 == 0 && r1 && ps->p < ps->end) {
       /* the rows to expect, from the first block's bytes per row: room

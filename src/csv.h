@@ -37,7 +37,8 @@ typedef struct hp_csv_opts {
  * at most 65536) is read dictionary-encoded. Errors (HP_EIO):
  * "path:line: ..." for a missing file, no header, a row with the wrong
  * number of fields, an unterminated quote, a field that does not parse as
- * the column's given type. */
+ * the column's given type; the first such row in the text, and in it a
+ * wrong number of fields before a bad value. */
 int hp__csv_read(const char *path, const hp_csv_opts *o, hp_value **out,
                  hp_error *err);
 

@@ -210,8 +210,8 @@ static inline uint64_t key_bits(const hp_sort_key *k, size_t r, int *null) {
     if (d == 0) u = 0; /* -0.0 == 0.0 */
     return u >> 63 ? ~u : u | 1ULL << 63;
   }
-  case HP_BOOL:
-    return ((const uint8_t *)k->data)[r] != 0;
+  case HP_BOOL: /* the byte, as cmp_rows compares it */
+    return ((const uint8_t *)k->data)[r];
   case HP_STRING:
     return (uint64_t)(uint32_t)k->rank[r];
   default:

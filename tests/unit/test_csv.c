@@ -315,6 +315,15 @@ static void test_errors(void) {
                  "bad.csv:3: column 'c': cannot read '6.5' as int64");
   CHECK_CONTAINS(read_error("a,b,c\n1,2,x\n", &o, HP_EIO),
                  "bad.csv:2: column 'c': cannot read 'x' as int64");
+  /* the first error in file order, whichever column or kind */
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\nx,2,4\n1,2,y\n", &o, HP_EIO),
+                 "bad.csv:3: column 'a': cannot read 'x' as float64");
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\n1,2,y\nx,2,4\n", &o, HP_EIO),
+                 "bad.csv:3: column 'c': cannot read 'y' as int64");
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,y\n1,2,3,4\n", &o, HP_EIO),
+                 "bad.csv:2: column 'c': cannot read 'y' as int64");
+  CHECK_CONTAINS(read_error("a,b,c\n1,2,3,4\n1,2,y\n", &o, HP_EIO),
+                 "bad.csv:2: row has 4 fields, expected 3");
   CHECK_CONTAINS(read_error("a,b\n1,2\n", &o, HP_EIO),
                  "column 'c' (from columns:) is not in the header");
   v3.text = tbad;
@@ -952,6 +961,11 @@ static void test_fused(void) {
   bad = strdup(b.data);
   at = strstr(bad + b.len / 2, "\x01" "17\x01");
   at[1] = 'z'; /* not an int64 in the given column */
+  same_both_ways(bad, &types, "cannot read 'z7' as int64");
+  /* and a row too short after it in the same block: the value first */
+  at = strchr(at, '\n') + 1;
+  at = strchr(at, '\n') + 1;
+  *strchr(at, '\x01') = 'y';
   same_both_ways(bad, &types, "cannot read 'z7' as int64");
   free(bad);
   hp__buf_free(&b);
