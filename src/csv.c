@@ -402,7 +402,7 @@ static inline const char *decimal_fast(const char *s, const char *lo,
   /* the number's nd digits are the last nd bytes: clear the others */
   uint64_t h0 = sse_digits16(_mm_and_si128(r0, band_at(nd))),
            h1 = sse_digits16(_mm_and_si128(r1, band_at(nd + 16))), m;
-  if (__builtin_mul_overflow(h0, 10000000000000000ULL, &m) |
+  if (__builtin_mul_overflow(h0, 10000000000000000ULL, &m) ||
       __builtin_add_overflow(m, h1, &m))
     return NULL;
   const char *end = s + len;
