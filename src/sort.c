@@ -310,7 +310,15 @@ static void radix_order(const uint64_t *w, size_t n, int64_t *idx) {
 void hp__sort_order(const hp_sort_key *k, size_t nk, size_t n, int64_t *idx) {
   uint64_t *w = n >= 64 ? hp__xmalloc(n * sizeof *w) : NULL;
   if (w && pack_keys(k, nk, n, w)) {
-    radix_order(w, n, idx);
+    size_t r = 1;
+    while (r < n && w[r - 1] <= w[r])
+      r++;
+    if (r == n) { /* in order already (a join's output often is) */
+      for (r = 0; r < n; r++)
+        idx[r] = (int64_t)r;
+    } else {
+      radix_order(w, n, idx);
+    }
   } else {
     for (size_t r = 0; r < n; r++)
       idx[r] = (int64_t)r;

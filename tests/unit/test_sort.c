@@ -143,6 +143,17 @@ int main(void) {
   CHECK(same_order(wide, 3, N));
   CHECK(same_order(wide + 1, 2, N));
 
+  CASE("rows in order already, and in order but for the last");
+  static int64_t up[N];
+  for (size_t r = 0; r < N; r++)
+    up[r] = (int64_t)(r / 3);
+  hp_sort_key inorder[2] = {{.type = HP_INT64, .data = up},
+                            {.type = HP_BOOL, .data = b1, .desc = 1}};
+  CHECK(same_order(inorder, 1, N));
+  CHECK(same_order(inorder, 2, N));
+  up[N - 1] = -1;
+  CHECK(same_order(inorder, 1, N));
+
   CASE("few rows, one row, no rows");
   CHECK(same_order(mixed, 4, 63));
   CHECK(same_order(mixed, 4, 1));
