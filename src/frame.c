@@ -2302,43 +2302,17 @@ static int head_finish(hp_node_ctx *ctx) {
 
 /* ---- describe ----------------------------------------------------------- */
 
-/* Sorts a[0..n) ascending (no NaNs): LSD radix sort on the order-preserving
- * integer image of the doubles, 16 bits a pass. */
+/* Sorts a[0..n) ascending (no NaNs), by the row order of sort.h. */
 static void sort_f64(double *a, size_t n) {
-  if (n < 2)
-    return;
-  uint64_t *k = hp__xmalloc(n * sizeof *k), *tmp = hp__xmalloc(n * sizeof *tmp);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t u;
-    memcpy(&u, &a[i], 8);
-    k[i] = u >> 63 ? ~u : u | (1ULL << 63);
-  }
-  size_t *cnt = hp__xmalloc(65536 * sizeof *cnt);
-  for (int shift = 0; shift < 64; shift += 16) {
-    memset(cnt, 0, 65536 * sizeof *cnt);
-    for (size_t i = 0; i < n; i++)
-      cnt[(k[i] >> shift) & 0xffff]++;
-    if (cnt[(k[0] >> shift) & 0xffff] == n)
-      continue; /* every key has this digit */
-    size_t sum = 0;
-    for (size_t d = 0; d < 65536; d++) {
-      size_t c = cnt[d];
-      cnt[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++)
-      tmp[cnt[(k[i] >> shift) & 0xffff]++] = k[i];
-    uint64_t *s = k;
-    k = tmp;
-    tmp = s;
-  }
-  for (size_t i = 0; i < n; i++) {
-    uint64_t u = k[i] >> 63 ? k[i] & ~(1ULL << 63) : ~k[i];
-    memcpy(&a[i], &u, 8);
-  }
-  free(cnt);
+  int64_t *ord = hp__xmalloc((n + 1) * sizeof *ord);
+  double *tmp = hp__xmalloc((n + 1) * sizeof *tmp);
+  hp_sort_key k = {.type = HP_FLOAT64, .data = a};
+  hp__sort_order(&k, 1, n, ord);
+  for (size_t i = 0; i < n; i++)
+    tmp[i] = a[ord[i]];
+  memcpy(a, tmp, n * sizeof *a);
   free(tmp);
-  free(k);
+  free(ord);
 }
 
 /* The numeric (int64, float64) columns to describe: args.columns or all. */
