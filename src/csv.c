@@ -32,8 +32,8 @@
 /* ---- reading: splitting into fields ---------------------------------------*/
 
 /* A buffer to parse holds this many bytes after its text, all NUL, so that
- * scans may read 32 bytes at a time up to its end and numbers 8 bytes at a
- * time from any field start. */
+ * scans may read 32 bytes at a time up to its end and the number parsers
+ * up to 43 bytes from any field start. */
 #define PAD 64
 
 typedef struct parser {
@@ -544,6 +544,22 @@ static char *field(const grid *g, size_t row, size_t col) {
   return g->f[row * g->ncols + col];
 }
 
+/* *p (room for *cap elements of esz bytes) grown by doubling, from
+ * `first`, to hold `need`; -1 out of memory (*p unchanged). The reader
+ * reports running out of memory with the file's name rather than abort. */
+static int grow_room(void **p, size_t *cap, size_t need, size_t esz,
+                     size_t first) {
+  if (need <= *cap) return 0;
+  size_t c = *cap ? *cap : first;
+  while (c < need)
+    c *= 2;
+  void *q = realloc(*p, c * esz);
+  if (!q) return -1;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
 #define DICT_MAX 65536 /* see dict_feed */
 
 /* Marks row r of c (n rows) null, making its mask on first need; -1 if
@@ -653,15 +669,9 @@ static int conv_room(conv *cv, size_t n) {
  * values the column will be plain strings. -1 out of memory. */
 static int dict_feed(const grid *g, size_t col, conv *cv, size_t r1) {
   if (cv->no_dict) return 0;
-  if (r1 > cv->codes_cap) {
-    size_t cap = cv->codes_cap ? cv->codes_cap : 4096;
-    while (cap < r1)
-      cap *= 2;
-    int32_t *c = realloc(cv->codes, cap * sizeof *c);
-    if (!c) return -1;
-    cv->codes = c;
-    cv->codes_cap = cap;
-  }
+  if (grow_room((void **)&cv->codes, &cv->codes_cap, r1, sizeof *cv->codes,
+                4096))
+    return -1;
   if (!cv->short_key) {
     cv->short_key = calloc(SHORT_SLOTS, sizeof *cv->short_key);
     cv->short_code = calloc(SHORT_SLOTS, sizeof *cv->short_code);
@@ -957,25 +967,9 @@ undo:
 
 /* Room in g for `rows` rows (fields and lines); -1 out of memory. */
 static int grid_room(grid *g, size_t rows) {
-  if (rows * g->ncols > g->cap) {
-    size_t nc = g->cap ? g->cap : 1024 * g->ncols;
-    while (nc < rows * g->ncols)
-      nc *= 2;
-    char **nf = realloc(g->f, nc * sizeof *nf);
-    if (!nf) return -1;
-    g->f = nf;
-    g->cap = nc;
-  }
-  if (rows > g->capl) {
-    size_t nc = g->capl ? g->capl : 1024;
-    while (nc < rows)
-      nc *= 2;
-    size_t *nl = realloc(g->lines, nc * sizeof *nl);
-    if (!nl) return -1;
-    g->lines = nl;
-    g->capl = nc;
-  }
-  return 0;
+  return grow_room((void **)&g->f, &g->cap, rows * g->ncols, sizeof *g->f,
+                   1024 * g->ncols) ||
+         grow_room((void **)&g->lines, &g->capl, rows, sizeof *g->lines, 1024);
 }
 
 /* Splits records after the header into g until it has `upto` rows or

@@ -311,19 +311,21 @@ static void test_errors(void) {
   CHECK_STR_EQ(hp_table_str(t, 1, 1), "05");
   CHECK_EQ(hp_table_coltype(t, 2), HP_INT64);
   hp_value_free(t);
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\n4,5,6.5\n", &o, HP_EIO),
-                 "bad.csv:3: column 'c': cannot read '6.5' as int64");
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,x\n", &o, HP_EIO),
-                 "bad.csv:2: column 'c': cannot read 'x' as int64");
-  /* the first error in file order, whichever column or kind */
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\nx,2,4\n1,2,y\n", &o, HP_EIO),
-                 "bad.csv:3: column 'a': cannot read 'x' as float64");
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,3\n1,2,y\nx,2,4\n", &o, HP_EIO),
-                 "bad.csv:3: column 'c': cannot read 'y' as int64");
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,y\n1,2,3,4\n", &o, HP_EIO),
-                 "bad.csv:2: column 'c': cannot read 'y' as int64");
-  CHECK_CONTAINS(read_error("a,b,c\n1,2,3,4\n1,2,y\n", &o, HP_EIO),
-                 "bad.csv:2: row has 4 fields, expected 3");
+  /* bad values, and with two mistakes the first in file order, whichever
+   * column or kind */
+  static const char *const typed_bad[][2] = {
+      {"a,b,c\n1,2,3\n4,5,6.5\n",
+       "bad.csv:3: column 'c': cannot read '6.5' as int64"},
+      {"a,b,c\n1,2,x\n", "bad.csv:2: column 'c': cannot read 'x' as int64"},
+      {"a,b,c\n1,2,3\nx,2,4\n1,2,y\n",
+       "bad.csv:3: column 'a': cannot read 'x' as float64"},
+      {"a,b,c\n1,2,3\n1,2,y\nx,2,4\n",
+       "bad.csv:3: column 'c': cannot read 'y' as int64"},
+      {"a,b,c\n1,2,y\n1,2,3,4\n",
+       "bad.csv:2: column 'c': cannot read 'y' as int64"},
+      {"a,b,c\n1,2,3,4\n1,2,y\n", "bad.csv:2: row has 4 fields, expected 3"}};
+  for (size_t i = 0; i < sizeof typed_bad / sizeof *typed_bad; i++)
+    CHECK_CONTAINS(read_error(typed_bad[i][0], &o, HP_EIO), typed_bad[i][1]);
   CHECK_CONTAINS(read_error("a,b\n1,2\n", &o, HP_EIO),
                  "column 'c' (from columns:) is not in the header");
   v3.text = tbad;
