@@ -397,8 +397,9 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
   res->out = NULL;
   res->fp = NULL;
   res->stamp = NULL;
-  res->seconds = 0;
+  res->seconds = res->load_seconds = res->save_seconds = 0;
 
+  double t_load = hp__mono_now();
   uint64_t *in_fp = hp__xcalloc(nin + 1, sizeof *in_fp);
   int rc = HP_OK;
   res->bytes_in = res->bytes_out = 0;
@@ -407,6 +408,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &in_fp[i],
                     &res->bytes_in, err);
   }
+  res->load_seconds = hp__mono_now() - t_load;
   uint64_t h = hp__exec_task_fp(pl, node, in_fp);
   free(in_fp);
   res->task_fp = h;
@@ -460,6 +462,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
          NULL);
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
     res->stamp = hp__xcalloc(nout + 1, sizeof *res->stamp);
+    double t_save = hp__mono_now();
     for (size_t i = 0; i < nout && rc == HP_OK; i++) {
       int32_t ds = g->out_ds[g->out_off[node] + i];
       res->fp[i] = hp__exec_out_fp(h, nd->out[i].ds);
@@ -475,6 +478,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
              nd->out[i].ds, path, NULL);
       free(path);
     }
+    res->save_seconds = hp__mono_now() - t_save;
   }
 done:
   for (size_t i = 0; i < nin; i++)

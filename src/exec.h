@@ -27,6 +27,8 @@ typedef struct hp_task_result {
   uint64_t bytes_in;  /* in memory, of the inputs loaded from files */
   uint64_t bytes_out; /* in memory, of the outputs committed to files */
   double seconds;   /* time in the node function */
+  double load_seconds; /* binding the inputs: loads from files, spills */
+  double save_seconds; /* committing the persistent outputs */
 } hp_task_result;
 
 /* Any rank. Runs node `node` (attempt 1, 2, ... for the hooks) with in[]

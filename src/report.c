@@ -24,6 +24,7 @@ typedef struct rtask {
   int32_t n;
   int rank, attempt, ok;
   double start, secs;
+  double load, save; /* seconds loading inputs, saving outputs (done) */
   uint64_t in, out;
   char *msg; /* failures */
 } rtask;
@@ -71,12 +72,13 @@ static rtask *add(hp_report *r, int32_t n, int rank, int attempt,
 }
 
 void hp__report_task(hp_report *r, int32_t n, int rank, int attempt,
-                     double start, double secs, uint64_t bytes_in,
-                     uint64_t bytes_out) {
+                     double start, const hp_task_result *res) {
   if (!r)
     return;
-  rtask *t = add(r, n, rank, attempt, start, secs);
-  t->ok = 1, t->in = bytes_in, t->out = bytes_out;
+  rtask *t = add(r, n, rank, attempt, start, res->seconds);
+  t->ok = 1, t->in = res->bytes_in, t->out = res->bytes_out;
+  t->load = res->load_seconds > 0 ? res->load_seconds : 0;
+  t->save = res->save_seconds > 0 ? res->save_seconds : 0;
 }
 
 void hp__report_failure(hp_report *r, int32_t n, int rank, int attempt,
@@ -207,7 +209,7 @@ void hp__json_tree(FILE *f, const hp_tree *t) {
 
 typedef struct rnode {
   size_t tasks, retries, failures;
-  double secs, max;
+  double secs, max, load, save;
   uint64_t in, out;
 } rnode;
 
@@ -229,6 +231,7 @@ static rnode *per_node(const hp_report *r) {
     x->failures += t->ok == -1;
     x->secs += t->secs;
     x->max = t->secs > x->max ? t->secs : x->max;
+    x->load += t->load, x->save += t->save;
     x->in += t->in, x->out += t->out;
   }
   return v;
@@ -282,12 +285,14 @@ static void write_json(const hp_report *r, FILE *f) {
     hp__json_str(f, pl->upipe->nodes[u].name);
     fputs(",\"func\":", f);
     hp__json_str(f, pl->upipe->nodes[u].func);
-    char b1[32], b2[32];
+    char b1[32], b2[32], b3[32], b4[32];
     fprintf(f,
             ",\"tasks\":%zu,\"seconds\":%s,\"max_seconds\":%s,"
+            "\"load_seconds\":%s,\"save_seconds\":%s,"
             "\"bytes_read\":%llu,\"bytes_written\":%llu,\"retries\":%zu,"
             "\"failures\":%zu}",
             x->tasks, hp__secs6(x->secs, b1), hp__secs6(x->max, b2),
+            hp__secs6(x->load, b3), hp__secs6(x->save, b4),
             (unsigned long long)x->in, (unsigned long long)x->out,
             x->retries, x->failures);
   }
@@ -302,12 +307,14 @@ static void write_json(const hp_report *r, FILE *f) {
     hp__json_str(f, task_name(r, t->n));
     fputs(",\"node\":", f);
     hp__json_str(f, pl->upipe->nodes[unode(r, t->n)].name);
-    char b1[32], b2[32];
+    char b1[32], b2[32], b3[32], b4[32];
     fprintf(f,
             ",\"rank\":%d,\"attempt\":%d,\"start\":%s,\"seconds\":%s,"
+            "\"load_seconds\":%s,\"save_seconds\":%s,"
             "\"bytes_read\":%llu,\"bytes_written\":%llu,\"status\":\"%s\"",
             t->rank, t->attempt, hp__secs6(t->start, b1),
-            hp__secs6(t->secs, b2),
+            hp__secs6(t->secs, b2), hp__secs6(t->load, b3),
+            hp__secs6(t->save, b4),
             (unsigned long long)t->in, (unsigned long long)t->out,
             t->ok == 1 ? "done" : t->ok == 0 ? "retried" : "failed");
     if (t->msg) {
@@ -366,9 +373,11 @@ static void timeline(const hp_report *r, FILE *f, const size_t *rank_of) {
   const hp_plan *pl = r->pl;
   int lanes = pl->size;
   double end = r->secs;
-  for (size_t i = 0; i < r->nt; i++)
-    if (r->t[i].start + r->t[i].secs > end)
-      end = r->t[i].start + r->t[i].secs;
+  for (size_t i = 0; i < r->nt; i++) {
+    const rtask *t = &r->t[i];
+    if (t->start + t->load + t->secs + t->save > end)
+      end = t->start + t->load + t->secs + t->save;
+  }
   if (end <= 0)
     end = 1e-3;
   const int left = 70, width = 1000, lane = 28, top = 10;
@@ -390,22 +399,33 @@ static void timeline(const hp_report *r, FILE *f, const size_t *rank_of) {
     const rtask *t = &r->t[i];
     if (t->rank < 0 || t->rank >= lanes)
       continue;
+    /* the whole task pale, its function's part in full colour */
     double x = left + t->start / end * width;
+    double xf = x + t->load / end * width;
+    double wa = (t->load + t->secs + t->save) / end * width;
     double w = t->secs / end * width;
     if (w < 1)
       w = 1;
     char c[40];
     colour(rank_of[unode(r, t->n)], c, sizeof c);
+    int y = top + t->rank * lane + 2;
+    fputs("<g><title>", f);
+    hp__html_str(f, task_name(r, t->n));
+    fprintf(f,
+            " on rank %d at %.3f s: load %.3f s, run %.3f s, save %.3f s%s"
+            "</title>",
+            t->rank, t->start, t->load, t->secs, t->save,
+            t->ok == 1 ? "" : t->ok == 0 ? " (failed, retried)" : " (failed)");
+    if (wa > w)
+      fprintf(f,
+              "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+              "fill=\"%s\" fill-opacity=\"0.35\"/>",
+              x, y, wa, lane - 8, c);
     fprintf(f,
             "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-            "fill=\"%s\"%s><title>",
-            x, top + t->rank * lane + 2, w, lane - 8,
-            t->ok == 1 ? c : "#000",
+            "fill=\"%s\"%s/></g>\n",
+            xf, y, w, lane - 8, t->ok == 1 ? c : "#000",
             t->ok == 1 ? "" : " stroke=\"#c00\" stroke-width=\"2\"");
-    hp__html_str(f, task_name(r, t->n));
-    fprintf(f, " on rank %d: %.3f s at %.3f s%s</title></rect>\n", t->rank,
-            t->secs, t->start,
-            t->ok == 1 ? "" : t->ok == 0 ? " (failed, retried)" : " (failed)");
   }
   int y = top + lanes * lane + 14;
   for (int k = 0; k <= 10; k++) {
@@ -489,7 +509,8 @@ static void write_html(const hp_report *r, FILE *f) {
   timeline(r, f, rank_of);
   rnode *v = per_node(r);
   fputs("<h2>Nodes</h2>\n<table><tr><th>node</th><th>function</th>"
-        "<th>tasks</th><th>seconds</th><th>max</th><th>read</th>"
+        "<th>tasks</th><th>seconds</th><th>max</th><th>loading</th>"
+        "<th>saving</th><th>read</th>"
         "<th>written</th><th>retries</th><th>failures</th></tr>\n",
         f);
   size_t rows = 0, more = 0;
@@ -510,9 +531,11 @@ static void write_html(const hp_report *r, FILE *f) {
     fputs("</td><td>", f);
     hp__html_str(f, pl->upipe->nodes[u].func);
     fprintf(f,
-            "</td><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%s</td>"
-            "<td>%s</td><td>%zu</td><td>%zu</td></tr>\n",
-            x->tasks, x->secs, x->max, bytes(x->in, b1, sizeof b1),
+            "</td><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>"
+            "<td>%.3f</td><td>%s</td><td>%s</td><td>%zu</td><td>%zu</td>"
+            "</tr>\n",
+            x->tasks, x->secs, x->max, x->load, x->save,
+            bytes(x->in, b1, sizeof b1),
             bytes(x->out, b2, sizeof b2), x->retries, x->failures);
   }
   fputs("</table>\n", f);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "exec.h"
 #include "plan.h"
 
 typedef struct hp_report hp_report;
@@ -20,12 +21,12 @@ hp_report *hp__report_new(const hp_plan *pl, const char *command);
 void hp__report_free(hp_report *r);
 
 /* Task n ended on rank `rank`, attempt `attempt` (1-based), started
- * `start` seconds after the run began and ran `secs`. ok: done, with the
- * bytes of inputs loaded and outputs committed; else failed with msg
+ * `start` seconds after the run began: res's seconds loading its inputs,
+ * in its function and saving its outputs, and the bytes of inputs loaded
+ * and outputs committed. A failed attempt ran `secs` and failed with msg
  * (retried when `final` is 0). */
 void hp__report_task(hp_report *r, int32_t n, int rank, int attempt,
-                     double start, double secs, uint64_t bytes_in,
-                     uint64_t bytes_out);
+                     double start, const hp_task_result *res);
 void hp__report_failure(hp_report *r, int32_t n, int rank, int attempt,
                         double start, double secs, const char *msg,
                         int final);

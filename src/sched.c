@@ -225,9 +225,8 @@ static void progress(sched *s, int last) {
 }
 
 /* A node finished: record outputs, release inputs, wake consumers. */
-static void finish(sched *s, int32_t n, int rank, double secs,
-                   uint64_t task_fp, const uint64_t *stamp, uint64_t bytes_in,
-                   uint64_t bytes_out) {
+static void finish(sched *s, int32_t n, int rank,
+                   const hp_task_result *res) {
   const hp_graph *g = s->g;
   const uint8_t *run = s->run;
   s->done++;
@@ -249,18 +248,21 @@ static void finish(sched *s, int32_t n, int rank, double secs,
     if (--s->cons_left[d] == 0)
       release(s, d);
   }
+  /* the task began when it was sent, or when its loads had to begin to
+   * end by now, whichever is later */
   double end = hp__mono_now() - s->t0;
-  double start = s->started[n] > end - secs ? s->started[n] : end - secs;
+  double whole = res->load_seconds + res->seconds + res->save_seconds;
+  double start = s->started[n] > end - whole ? s->started[n] : end - whole;
   if (s->journal) {
     size_t nout = g->out_off[n + 1] - g->out_off[n];
     hp__grow(&s->ofp, &s->ofp_cap, nout + 1, sizeof *s->ofp);
     for (size_t k = 0; k < nout; k++)
       s->ofp[k] = s->fp[g->out_ds[g->out_off[n] + k]];
-    hp__journal_done(s->journal, s->pl, n, task_fp, s->ofp, stamp, rank,
-                     s->attempt[n] + 1, start, secs, bytes_in, bytes_out);
+    hp__journal_done(s->journal, s->pl, n, res->task_fp, s->ofp, res->stamp,
+                     rank, s->attempt[n] + 1, start, res->seconds,
+                     res->bytes_in, res->bytes_out);
   }
-  hp__report_task(s->report, n, rank, s->attempt[n] + 1, start, secs,
-                  bytes_in, bytes_out);
+  hp__report_task(s->report, n, rank, s->attempt[n] + 1, start, res);
   if (s->nworkers > 0) /* in-process: shown as the next task starts */
     progress(s, 0);
 }
@@ -324,8 +326,7 @@ static int run_local(sched *s, int32_t n) {
       res.out[i] = NULL;
     }
   }
-  finish(s, n, 0, res.seconds, res.task_fp, res.stamp, res.bytes_in,
-         res.bytes_out);
+  finish(s, n, 0, &res);
   hp__exec_result_free(&res, nout);
   return HP_OK;
 }
@@ -557,9 +558,12 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
 static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   const hp_graph *g = s->g;
   int32_t n = (int32_t)hp__get_u32(r);
-  double secs = hp__get_f64(r);
-  uint64_t task_fp = hp__get_u64(r);
-  uint64_t bytes_in = hp__get_u64(r), bytes_out = hp__get_u64(r);
+  hp_task_result res = {0};
+  res.seconds = hp__get_f64(r);
+  res.load_seconds = hp__get_f64(r);
+  res.save_seconds = hp__get_f64(r);
+  res.task_fp = hp__get_u64(r);
+  res.bytes_in = hp__get_u64(r), res.bytes_out = hp__get_u64(r);
   uint32_t nout = hp__get_u32(r);
   if (r->bad || (size_t)n >= g->nnodes ||
       nout != g->out_off[n + 1] - g->out_off[n])
@@ -580,8 +584,9 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     if (s->cons_left[d] > 0)
       s->holder[d] = w;
   }
+  res.stamp = stamp;
   if (!r->bad)
-    finish(s, n, w, secs, task_fp, stamp, bytes_in, bytes_out);
+    finish(s, n, w, &res);
   free(stamp);
   return r->bad ? hp__fail(err, HP_EINTERNAL,
                            "corrupt done message from rank %d", w)

@@ -52,6 +52,8 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
   hp__put_u32(&w->out, HP_MSG_DONE);
   hp__put_u32(&w->out, (uint32_t)node);
   hp__put_f64(&w->out, res->seconds);
+  hp__put_f64(&w->out, res->load_seconds);
+  hp__put_f64(&w->out, res->save_seconds);
   hp__put_u64(&w->out, res->task_fp);
   hp__put_u64(&w->out, res->bytes_in);
   hp__put_u64(&w->out, res->bytes_out);

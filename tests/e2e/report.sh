@@ -50,10 +50,17 @@ if np == 3: assert ranks == {1, 2}, ranks
 slow = [x for x in done if x["task"].startswith("slow[")]
 assert len(slow) == 8 and all(x["seconds"] >= 0.029 for x in slow), slow
 assert all(x["start"] >= 0 for x in t)
+# each task's loading, function and saving fit in the run
+for x in done:
+    assert x["load_seconds"] >= 0 and x["save_seconds"] >= 0, x
+    end = x["start"] + x["load_seconds"] + x["seconds"] + x["save_seconds"]
+    assert end <= r["seconds"] + 0.05, (x, r["seconds"])
 nodes = {n["name"]: n for n in r["nodes"]}
 assert nodes["slow"]["tasks"] == 9 and nodes["slow"]["bytes_written"] > 0, nodes["slow"]
 # a csv input is always read from its file (values in memory count 0)
 assert nodes["total"]["bytes_read"] > 0, nodes["total"]
+assert nodes["total"]["load_seconds"] > 0, nodes["total"]
+assert nodes["slow"]["save_seconds"] > 0, nodes["slow"]
 flaky = [x for x in t if x["node"] == "flaky"]
 assert [x["status"] for x in flaky] == ["retried", "failed"], flaky
 assert [x["attempt"] for x in flaky] == [1, 2], flaky
@@ -61,7 +68,7 @@ assert "core.fail was asked to fail" in flaky[1]["error"], flaky[1]
 assert nodes["flaky"]["retries"] == 1 and nodes["flaky"]["failures"] == 1
 PY
   # one bar per task attempt, one lane per rank
-  bars=$(grep -c '<rect x="[0-9.]*" y="[0-9]*" width="[0-9.]*" height="[0-9]*" fill="[^"]*"[^/]*><title>' "$page")
+  bars=$(grep -c '^<g><title>[^<]* on rank [0-9]* at [0-9.]* s: load [0-9.]* s, run [0-9.]* s, save [0-9.]* s[^<]*</title>.*<rect x="[0-9.]*" y="[0-9]*" width="[0-9.]*" height="[0-9]*" fill="[^"]*"[^>]*/></g>$' "$page")
   attempts=$($PY -c "import json,sys; print(len(json.load(open(sys.argv[1]))['tasks_run']))" "$json")
   [ "$bars" = "$attempts" ] && ok "np=$np: $bars bars for $attempts task attempts" ||
     fail "np=$np: $bars bars for $attempts task attempts"
