@@ -441,6 +441,12 @@ typedef struct bounds {
  * on its center would be kept there by the full search too. */
 #define BOUND_MARGIN 1e-9
 
+/* Series read ahead of the one being assigned: each iteration reads every
+ * series once, and the processor's own prefetching does not see past the
+ * unobserved slots between them (active.train at 100x: ~1.03 -> 0.9 s;
+ * pairing series for independent chains of adds did not help). */
+#define PREFETCH_AHEAD 4
+
 /* Adds series x (its first m values observed; missing slots add 0) to
  * the sums of cluster c, for step 4. */
 static inline void add_member(double *sums, size_t *cnt, size_t Td,
@@ -496,6 +502,12 @@ static void assign_euclid(const gl_series *s, size_t k, const double *centers,
   for (size_t i = 0; i < s->n; i++) {
     const double *x = s->x + i * Td;
     size_t L = s->len[i] * s->d;
+    if (i + PREFETCH_AHEAD < s->n) { /* the observed part of a later one */
+      const char *p = (const char *)(x + PREFETCH_AHEAD * Td);
+      size_t bytes = s->len[i + PREFETCH_AHEAD] * s->d * sizeof *x;
+      for (size_t o = 0; o < bytes; o += 64)
+        __builtin_prefetch(p + o);
+    }
     if (!first) {
       size_t a = (size_t)labels[i];
       double z = b->lo[i] > b->half[a] ? b->lo[i] : b->half[a];

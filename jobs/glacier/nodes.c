@@ -348,7 +348,12 @@ static int scale_run(hp_node_ctx *ctx) {
   size_t *src = malloc((d + 1) * sizeof *src);
   size_t *slots = malloc((v.n * v.T + 1) * sizeof *slots); /* kept slots */
   size_t *kept = malloc((v.n + 1) * sizeof *kept);         /* their count */
-  int rc = src && slots && kept ? HP_OK : hp_node_fail(ctx, "out of memory");
+  /* one series' kept values [t][f] and its per-feature sums */
+  double *buf = malloc((v.T * d + 1) * sizeof *buf);
+  double *acc = malloc((3 * d + 1) * sizeof *acc);
+  int rc = src && slots && kept && buf && acc
+               ? HP_OK
+               : hp_node_fail(ctx, "out of memory");
   for (size_t f = 0; rc == HP_OK && f < d; f++) {
     size_t k = 0;
     while (k < v.F && strcmp(hp_table_str(v.features, 0, k), feat[f]) != 0)
@@ -362,18 +367,19 @@ static int scale_run(hp_node_ctx *ctx) {
   }
   size_t n2 = 0, T2 = 0;
   for (size_t i = 0; rc == HP_OK && i < v.n; i++) {
-    size_t c = 0;
+    /* without branches: missing values fall anywhere */
+    const double *xi = v.x + i * v.T * v.F;
+    size_t c = 0, *si = slots + i * v.T;
     for (size_t t = 0; t < (size_t)v.len[i]; t++) {
       int any = 0;
-      for (size_t f = 0; f < d && !any; f++)
-        any = !isnan(v.x[(i * v.T + t) * v.F + src[f]]);
-      if (any) slots[i * v.T + c++] = t;
+      for (size_t f = 0; f < d; f++)
+        any |= !isnan(xi[t * v.F + src[f]]);
+      si[c] = t;
+      c += (size_t)any;
     }
     kept[i] = c;
-    if (c >= (size_t)min_obs) {
-      n2++;
-      if (c > T2) T2 = c;
-    }
+    n2 += c >= (size_t)min_obs;
+    T2 = c >= (size_t)min_obs && c > T2 ? c : T2;
   }
   if (rc == HP_OK && n2 == 0)
     rc = hp_node_fail(ctx,
@@ -389,32 +395,47 @@ static int scale_run(hp_node_ctx *ctx) {
   if (rc == HP_OK) {
     double *y = hp_array_data_mut(out);
     int64_t *len2 = hp_array_data_mut(lo), *id2 = hp_array_data_mut(io);
+    double *sum = acc, *ss = acc + d, *cnt = acc + 2 * d;
     size_t j = 0;
     for (size_t i = 0; i < v.n; i++) {
       size_t L = kept[i];
       if (L < (size_t)min_obs) continue;
       const size_t *ts = slots + i * v.T;
+      const double *xi = v.x + i * v.T * v.F;
       len2[j] = (int64_t)L;
       id2[j] = v.id[i];
+      for (size_t t = 0; t < L; t++)
+        for (size_t f = 0; f < d; f++)
+          buf[t * d + f] = xi[ts[t] * v.F + src[f]];
+      /* per feature, in slot order: a missing value adds an exact +0 (a
+       * sum of squares or of values starting at +0 is never -0) */
+      for (size_t f = 0; f < d; f++)
+        sum[f] = ss[f] = cnt[f] = 0;
+      for (size_t t = 0; t < L; t++)
+        for (size_t f = 0; f < d; f++) {
+          double x = buf[t * d + f];
+          int ok = !isnan(x);
+          sum[f] += ok ? x : 0;
+          cnt[f] += ok;
+        }
+      for (size_t f = 0; f < d; f++)
+        sum[f] = cnt[f] > 0 ? sum[f] / cnt[f] : 0; /* the mean */
+      for (size_t t = 0; t < L; t++)
+        for (size_t f = 0; f < d; f++) {
+          double x = buf[t * d + f], e = x - sum[f];
+          ss[f] += !isnan(x) ? e * e : 0;
+        }
       for (size_t f = 0; f < d; f++) {
-        size_t cnt = 0;
-        double sum = 0, ss = 0;
-        for (size_t t = 0; t < L; t++) {
-          double x = v.x[(i * v.T + ts[t]) * v.F + src[f]];
-          if (!isnan(x)) sum += x, cnt++;
-        }
-        double mean = cnt ? sum / (double)cnt : 0;
-        for (size_t t = 0; t < L; t++) {
-          double x = v.x[(i * v.T + ts[t]) * v.F + src[f]];
-          if (!isnan(x)) ss += (x - mean) * (x - mean);
-        }
-        double sd = cnt ? sqrt(ss / (double)cnt) : 0;
-        if (!(sd > 0)) sd = 1;
-        for (size_t t = 0; t < T2; t++) {
-          double x = t < L ? v.x[(i * v.T + ts[t]) * v.F + src[f]] : NAN;
-          y[(j * T2 + t) * d + f] = isnan(x) ? 0 : (x - mean) / sd;
-        }
+        double sd = cnt[f] > 0 ? sqrt(ss[f] / cnt[f]) : 0;
+        ss[f] = sd > 0 ? sd : 1;
       }
+      double *yj = y + j * T2 * d;
+      for (size_t t = 0; t < L; t++)
+        for (size_t f = 0; f < d; f++) {
+          double x = buf[t * d + f];
+          yj[t * d + f] = isnan(x) ? 0 : (x - sum[f]) / ss[f];
+        }
+      memset(yj + L * d, 0, (T2 - L) * d * sizeof *yj);
       j++;
     }
   }
@@ -443,6 +464,8 @@ static int scale_run(hp_node_ctx *ctx) {
   free(src);
   free(slots);
   free(kept);
+  free(buf);
+  free(acc);
   free(feat);
   return rc;
 }
