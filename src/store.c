@@ -193,7 +193,8 @@ static int check_name(wctx *w, const char *what, const char *name) {
   return HP_OK;
 }
 
-/* Writes nrows values from mtype-typed buf as a 1-D (or dims) dataset. */
+/* Writes nrows values from mtype-typed buf as a 1-D (or dims) dataset;
+ * buf NULL: only creates it (the caller writes it, *out must be given). */
 static int write_dataset(wctx *w, hid_t loc, const char *name, hid_t ftype,
                          hid_t mtype, int ndim, const hsize_t *dims,
                          const void *buf, hid_t *out) {
@@ -205,7 +206,7 @@ static int write_dataset(wctx *w, hid_t loc, const char *name, hid_t ftype,
   hsize_t n = 1;
   for (int i = 0; i < ndim; i++)
     n *= dims[i];
-  if (n && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+  if (n && buf && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
     H5Dclose(d);
     return wfail(w, "dataset", name);
   }
@@ -271,6 +272,46 @@ static int write_strings(wctx *w, hid_t g, const hp_column *c, size_t n) {
   return rc;
 }
 
+/* A float column with nulls, written as NaN (which readers take for
+ * null) a block at a time through one small buffer: a copy of the whole
+ * column would be fresh memory, whose first touch costs more than the
+ * write (merged at 100x: 14 such columns of 15 MB). */
+static int write_f64_nulls(wctx *w, hid_t g, const hp_column *c, size_t n) {
+  enum { BLOCK = 32768 };
+  hsize_t dims[1] = {n};
+  double *x = malloc(BLOCK * sizeof *x);
+  if (!x) return nomem_col(w, c);
+  hid_t d = -1;
+  int rc = write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
+                         dims, NULL, &d);
+  hid_t fs = rc == HP_OK ? H5Dget_space(d) : -1;
+  if (rc == HP_OK && fs < 0) rc = wfail(w, "dataset", c->name);
+  /* as bits, without a branch: nulls fall anywhere */
+  const uint64_t *v = c->data;
+  uint64_t *xb = (uint64_t *)x, nan_bits;
+  double qnan = NAN;
+  memcpy(&nan_bits, &qnan, sizeof nan_bits);
+  for (size_t i0 = 0; rc == HP_OK && i0 < n; i0 += BLOCK) {
+    size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+    const uint8_t *ok = c->valid + i0;
+    for (size_t i = 0; i < m; i++) {
+      uint64_t keep = (uint64_t)0 - (uint64_t)(ok[i] != 0);
+      xb[i] = (v[i0 + i] & keep) | (nan_bits & ~keep);
+    }
+    hsize_t off[1] = {i0}, cnt[1] = {m};
+    hid_t ms = H5Screate_simple(1, cnt, NULL);
+    if (ms < 0 ||
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
+        H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, x) < 0)
+      rc = wfail(w, "dataset", c->name);
+    if (ms >= 0) H5Sclose(ms);
+  }
+  if (fs >= 0) H5Sclose(fs);
+  if (d >= 0) H5Dclose(d);
+  free(x);
+  return rc;
+}
+
 static int write_column(wctx *w, hid_t g, const hp_column *c, size_t n) {
   HP_TRY(check_name(w, "column", c->name));
   hsize_t dims[1] = {n};
@@ -285,16 +326,7 @@ static int write_column(wctx *w, hid_t g, const hp_column *c, size_t n) {
     if (!col_has_null(c, n))
       return write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                            1, dims, c->data, NULL);
-    /* nulls are written as NaN, which readers take for null */
-    double *x = malloc(n * sizeof *x);
-    if (!x) return nomem_col(w, c);
-    memcpy(x, c->data, n * sizeof *x);
-    for (size_t i = 0; i < n; i++)
-      if (!c->valid[i]) x[i] = NAN;
-    int rc = write_dataset(w, g, c->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                           1, dims, x, NULL);
-    free(x);
-    return rc;
+    return write_f64_nulls(w, g, c, n);
   }
   case HP_BOOL:
     return write_dataset(w, g, c->name, w->boolt, w->boolt, 1, dims, c->data,

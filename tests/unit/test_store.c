@@ -657,6 +657,32 @@ static void test_new_types(void) {
   CHECK_EQ(hp_group_set_i64(g, "n", 4), HP_OK);
   save_load("richg.h5", "/inner", g);
 
+  CASE("a long float column with nulls is NaN at each null, in every block");
+  {
+    enum { NL = 100003 }; /* a few of the writer's blocks and a part */
+    double *lv = malloc(NL * sizeof *lv);
+    uint8_t *lm = malloc(NL);
+    for (size_t i = 0; i < NL; i++) {
+      lv[i] = (double)i * 0.25 - 7;
+      lm[i] = (uint8_t)(i % 7 != 2 && i != NL - 1);
+    }
+    hp_value *lt = hp_table_new();
+    CHECK_EQ(hp_table_add_column(lt, "x", HP_FLOAT64, lv, NL), HP_OK);
+    CHECK_EQ(hp_table_set_valid(lt, 0, lm), HP_OK);
+    CHECK_OK(hp__h5_save(in_dir("longnull.h5"), NULL, lt, NULL, &err), &err);
+    CHECK_OK(hp__h5_load(in_dir("longnull.h5"), NULL, &u, &err), &err);
+    const double *got = hp_table_column(u, 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < NL; i++)
+      bad += lm[i] ? got[i] != lv[i] : !isnan(got[i]);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(hp_value_rows(u), NL);
+    hp_value_free(u);
+    hp_value_free(lt);
+    free(lv);
+    free(lm);
+  }
+
   CASE("tables without nulls have no .valid");
   hp_value *plain = make_table(5);
   CHECK_OK(hp__h5_save(in_dir("plain.h5"), NULL, plain, NULL, &err), &err);
