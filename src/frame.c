@@ -1679,6 +1679,48 @@ static int merge_extras(hp_node_ctx *ctx, const spec *sp,
 
 /* Concatenates the partials given as inputs and merges equal keys, in
  * input order. The result is a partial again. */
+/* When the partials' values of the first key column (int64, no nulls)
+ * lie in ranges that overlap at most at their ends - the input ordered or
+ * clustered by that key (files written per glacier, per day, ...), cut
+ * into blocks anywhere - only keys starting with such an end value can be
+ * in two partials; every partial holds each key once, so the other rows
+ * of their concatenation are already merged. Returns 1 with those end
+ * values in shared[0 .. *nshared) (room for n), 0 if the ranges overlap
+ * more or the column does not qualify. */
+static int shared_ends(const hp_value *const *parts, size_t n,
+                       int64_t *shared, size_t *nshared) {
+  int64_t *lo = hp__xcalloc(2 * n + 1, sizeof *lo), *hi = lo + n;
+  size_t m = 0;
+  int ok = 1;
+  for (size_t i = 0; i < n && ok; i++) {
+    size_t rows = hp_value_rows(parts[i]);
+    ok = hp_table_ncols(parts[i]) > 0 &&
+         hp_table_coltype(parts[i], 0) == HP_INT64 &&
+         !hp_table_valid(parts[i], 0);
+    if (!ok || rows == 0)
+      continue;
+    const int64_t *k = hp_table_column(parts[i], 0);
+    int64_t a = k[0], z = k[0];
+    for (size_t r = 1; r < rows; r++) {
+      a = k[r] < a ? k[r] : a;
+      z = k[r] > z ? k[r] : z;
+    }
+    size_t j = m++; /* insert (a, z) in order of a */
+    for (; j > 0 && lo[j - 1] > a; j--)
+      lo[j] = lo[j - 1], hi[j] = hi[j - 1];
+    lo[j] = a, hi[j] = z;
+  }
+  *nshared = 0;
+  for (size_t j = 1; j < m && ok; j++) {
+    ok = hi[j - 1] <= lo[j];
+    if (ok && hi[j - 1] == lo[j] &&
+        (*nshared == 0 || shared[*nshared - 1] != lo[j]))
+      shared[(*nshared)++] = lo[j];
+  }
+  free(lo);
+  return ok;
+}
+
 static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
   size_t n = hp_node_ninputs(ctx);
   const hp_value **in = hp__xcalloc(2 * n + 1, sizeof *in);
@@ -1697,6 +1739,48 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
     free(in);
     return rc;
   }
+  /* Plain partials (no first/last/nunique parts) whose first keys meet
+   * only at range ends: the rows of keys starting with such an end are
+   * merged below and put after the others, which are their own merge
+   * (the finish orders groups by key; a state merged into an empty one
+   * would only be re-rounded: a sum's s + c stays the same number). */
+  int plain_parts = sp->npc == 0 && sp->nuc == 0;
+  for (size_t i = 0; i < n && plain_parts; i++)
+    plain_parts = in[i] == parts[i];
+  int64_t *shared = hp__xcalloc(n + 1, sizeof *shared);
+  size_t nshared = 0;
+  hp_value *done = NULL; /* rows already merged */
+  int64_t *done_rows = NULL;
+  if (plain_parts && shared_ends(parts, n, shared, &nshared)) {
+    if (nshared == 0) {
+      *out = all;
+      free(shared);
+      free(in);
+      return HP_OK;
+    }
+    size_t rows = hp_value_rows(all), nrest = 0, nsub = 0;
+    int64_t *idx = hp__xcalloc(rows + 1, sizeof *idx);
+    const int64_t *k0 = hp_table_column(all, 0);
+    for (size_t r = 0; r < rows; r++) { /* rest from the front, sub back */
+      int hit = 0;
+      for (size_t j = 0; j < nshared; j++)
+        hit |= k0[r] == shared[j];
+      if (hit)
+        idx[rows - ++nsub] = (int64_t)r;
+      else
+        idx[nrest++] = (int64_t)r;
+    }
+    for (size_t a = rows - nsub, z = rows; a + 1 < z; a++, z--) {
+      int64_t t = idx[a]; /* back in row order */
+      idx[a] = idx[z - 1], idx[z - 1] = t;
+    }
+    done = hp__table_take(all, idx, nrest);
+    hp_value *sub = hp__table_take(all, idx + nrest, nsub);
+    hp_value_free(all);
+    all = sub;
+    done_rows = idx; /* the rows of done, then of sub, in all */
+  }
+  free(shared);
   size_t *kcols = hp__xcalloc(sp->nby + 1, sizeof *kcols);
   for (size_t i = 0; i < sp->nby; i++)
     kcols[i] = i; /* keys come first in a partial */
@@ -1739,6 +1823,29 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
       ident.first[g] = (int64_t)g;
     *out = partial_table(keys, kcols, &plain, &ident, &st);
     rc = merge_extras(ctx, sp, in, n, all, &gr, out);
+    if (rc == HP_OK && done) {
+      /* done's groups and the merged ones in order of first appearance,
+       * as without the shortcut (a sorted input stays sorted for the
+       * finish's check) */
+      const hp_value *two[2] = {done, *out};
+      hp_value *cat = NULL;
+      hp_error cerr = HP_ERROR_INIT;
+      if (hp__value_concat(two, 2, &cat, &cerr) != HP_OK)
+        rc = hp_node_fail(ctx, "%s", cerr.msg);
+      hp_value_free(*out);
+      *out = cat;
+      size_t nd = hp_value_rows(done), ng = gr.ngroups, a = 0, b = 0;
+      const int64_t *sub_rows = done_rows + nd;
+      int64_t *perm = hp__xcalloc(nd + ng + 1, sizeof *perm);
+      for (size_t r = 0; r < nd + ng; r++) {
+        int take_done =
+            b == ng || (a < nd && done_rows[a] < sub_rows[gr.first[b]]);
+        perm[r] = take_done ? (int64_t)a++ : (int64_t)(nd + b++);
+      }
+      if (rc == HP_OK && hp__table_permute(*out, perm) != HP_OK)
+        rc = hp_node_fail(ctx, "out of memory ordering the merged groups");
+      free(perm);
+    }
     if (rc != HP_OK) {
       hp_value_free(*out);
       *out = NULL;
@@ -1754,6 +1861,8 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
   grouping_free(&gr);
   free(kcols);
   hp_value_free(all);
+  hp_value_free(done);
+  free(done_rows);
   free(in);
   return rc;
 }

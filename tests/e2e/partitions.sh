@@ -221,6 +221,58 @@ print(len(f['x']), f.attrs['hpcpipe_partitions'], sorted(f.keys()), ok)")
   [ "$n" = "16 4 ['id', 'name', 'x'] True" ] && ok "h5py reads the master, names right: $n" || fail "h5py master: got '$n'"
 fi
 
+# A groupby over a file ordered by its first key, cut into blocks inside
+# keys (a key's rows on both sides of a cut), and over the same rows
+# shuffled (every block holds every key): the combine takes the ordered
+# blocks' rows as already merged except those at the cuts. Both equal
+# pandas, with each key once.
+G=$SCRATCH/g && mkdir -p "$G/conf/base" "$G/data"
+/usr/bin/python3 - "$G/data" <<'PY'
+import random, sys
+d = sys.argv[1]
+rnd = random.Random(7)
+rows = []
+for gid in range(1, 401):              # 400 glaciers, 1-9 rows per year
+    for year in range(2000, 2000 + rnd.randint(1, 6)):
+        for _ in range(rnd.randint(1, 9)):
+            rows.append((gid, year, rnd.randint(-400, 400) / 4))
+def write(name, rs):
+    with open(f"{d}/{name}", "w") as f:
+        f.write("gid,year,x\n")
+        f.writelines(f"{g},{y},{x}\n" for g, y, x in rs)
+write("ordered.csv", rows)
+rnd.shuffle(rows)
+write("shuffled.csv", rows)
+PY
+cat >"$G/conf/base/catalog.yml" <<'Y'
+ordered: {type: csv, filepath: data/ordered.csv, blocksize: 2000}
+shuffled: {type: csv, filepath: data/shuffled.csv, blocksize: 2000}
+"{name}_out": {type: csv, filepath: "data/out/{name}.csv"}
+Y
+cat >"$G/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: o, func: frame.groupby, inputs: ordered, outputs: o_out, args: {by: [gid, year], agg: {x: [sum, count, min, max, mean]}}}
+    - {node: s, func: frame.groupby, inputs: shuffled, outputs: s_out, args: {by: [gid, year], agg: {x: [sum, count, min, max, mean]}}}
+Y
+/usr/bin/python3 - "$G/data" <<'PY'
+import sys, pandas as pd
+d = sys.argv[1]
+g = pd.read_csv(f"{d}/ordered.csv").groupby(["gid", "year"])["x"]
+out = pd.DataFrame({"x_sum": g.sum(), "x_count": g.count(), "x_min": g.min(),
+                    "x_max": g.max(), "x_mean": g.mean()}).reset_index()
+out.to_csv(f"{d}/expected.csv", index=False)
+PY
+for np in 1 3; do
+  rm -rf "$G/data/out" "$G/data/store"
+  hp "$np" run "$G/conf"
+  expect_rc 0 "groupby over key-ordered blocks np=$np"
+  head -1 "$G/data/out/o.csv" | grep -q '^gid,year,x_sum,x_count,x_min,x_max,x_mean' ||
+    fail "np=$np: groupby columns: $(head -1 "$G/data/out/o.csv")"
+  check_close "$G/data/out/o.csv" "$G/data/expected.csv" "key-ordered blocks, cut inside keys: groupby = pandas (np=$np)"
+  check_close "$G/data/out/s.csv" "$G/data/expected.csv" "shuffled blocks: groupby = pandas (np=$np)"
+done
+
 # --dry-run lists the user's nodes, not the tasks.
 hp 1 run "$P/conf" --dry-run
 [ "$(wc -l <"$OUT")" = 8 ] && ok "dry-run prints 8 nodes" || { fail "dry-run"; cat "$OUT" >&2; }
