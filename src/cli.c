@@ -518,6 +518,8 @@ static int scaffold_cmd(int argc, char **argv) {
 }
 
 int hp_main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "run") == 0)
+    hp__mem_hugepages_exec(argv); /* before MPI starts; mem.h */
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
     fputs(usage_text, stdout);
     return HP_EXIT_OK;

@@ -290,3 +290,41 @@ size_t hp__env_size(const char *name, size_t dflt) {
   unsigned long long v = e ? strtoull(e, &end, 10) : 0;
   return e && *e && end != e && !*end ? (size_t)v : dflt;
 }
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define HP_SANITIZED 1
+#endif
+#endif
+
+void hp__mem_hugepages_exec(char **argv) {
+#ifdef HP_SANITIZED
+  (void)argv;
+#else
+  const char *opt = getenv("HPCPIPE_HUGEPAGES");
+  const char *tun = getenv("GLIBC_TUNABLES");
+  if ((opt && strcmp(opt, "0") == 0) || getenv("LD_PRELOAD") ||
+      (tun && strstr(tun, "glibc.malloc.hugetlb")))
+    return;
+  char mode[128] = "";
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!f) return;
+  int got = fgets(mode, sizeof mode, f) != NULL;
+  fclose(f);
+  if (!got || !strstr(mode, "[madvise]")) return;
+  char *old = tun ? hp__xstrdup(tun) : NULL;
+  char *val = old ? hp__xasprintf("%s:glibc.malloc.hugetlb=1", old)
+                  : hp__xstrdup("glibc.malloc.hugetlb=1");
+  if (setenv("GLIBC_TUNABLES", val, 1) == 0)
+    execv("/proc/self/exe", argv); /* returns only on failure */
+  if (old)
+    setenv("GLIBC_TUNABLES", old, 1);
+  else
+    unsetenv("GLIBC_TUNABLES");
+  free(val);
+  free(old);
+#endif
+}

@@ -4,13 +4,17 @@
  * encoding: round trips of every kind and clean failure on truncated or
  * corrupted buffers.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "map.h"
+#include "mem.h"
 #include "value.h"
 
 static hp_value *sample_table(void) {
@@ -885,7 +889,69 @@ static void test_concat(void) {
   hp_value_free(t);
 }
 
-int main(void) {
+/* mem.h: `hpcpipe run` asks for transparent huge pages by running itself
+ * again with glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, only where
+ * the kernel gives them on request, and not when told not to. This test
+ * runs itself as the child (--hugepages-child), which reports the
+ * variable after the call. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+static const char *child_tunables(const char *env) {
+  static char out[512];
+  char cmd[600];
+  snprintf(cmd, sizeof cmd,
+           "env -u LD_PRELOAD -u GLIBC_TUNABLES -u HPCPIPE_HUGEPAGES %s "
+           "/proc/%ld/exe --hugepages-child",
+           env, (long)getpid());
+  FILE *p = popen(cmd, "r");
+  out[0] = 0;
+  if (p) {
+    if (!fgets(out, sizeof out, p)) out[0] = 0;
+    pclose(p);
+  }
+  out[strcspn(out, "\n")] = 0;
+  return out;
+}
+
+static void test_hugepages(void) {
+  char mode[128] = "";
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f) {
+    if (!fgets(mode, sizeof mode, f)) mode[0] = 0;
+    fclose(f);
+  }
+  int asks = !SANITIZED && strstr(mode, "[madvise]") != NULL;
+  CASE("run asks for huge pages where the kernel gives them on request");
+  CHECK_STR_EQ(child_tunables(""),
+               asks ? "glibc.malloc.hugetlb=1" : "(unset)");
+  CHECK_STR_EQ(child_tunables("GLIBC_TUNABLES=glibc.malloc.arena_max=2"),
+               asks ? "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
+                    : "glibc.malloc.arena_max=2");
+  CASE("HPCPIPE_HUGEPAGES=0 and a user's own setting are left alone");
+  CHECK_STR_EQ(child_tunables("HPCPIPE_HUGEPAGES=0"), "(unset)");
+  CHECK_STR_EQ(child_tunables("GLIBC_TUNABLES=glibc.malloc.hugetlb=0"),
+               "glibc.malloc.hugetlb=0");
+  CHECK_STR_EQ(child_tunables("LD_PRELOAD="), "(unset)");
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--hugepages-child") == 0) {
+    hp__mem_hugepages_exec(argv);
+    const char *t = getenv("GLIBC_TUNABLES");
+    printf("%s\n", t ? t : "(unset)");
+    return 0;
+  }
+  test_hugepages();
   test_table();
   test_array();
   test_group();
