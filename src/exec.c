@@ -298,6 +298,12 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
                       uint64_t *fp, uint64_t *nread, hp_error *err) {
   const hp_dsdef *d = pl->ds[ds];
   *fp = io->fp;
+  if (io->own) { /* the caller's last use: ours now (freed unless taken) */
+    ctx->in[i] = *owned = io->own;
+    if (*fp == 0)
+      *fp = hp__value_hash(io->own, HP_HASH_SEED);
+    return HP_OK;
+  }
   if (!hp__exec_uses_value(pl, ctx->node, ds))
     return HP_OK;
   if (d->type == HP_DS_PARAM) {

@@ -15,6 +15,9 @@ typedef struct hp_task_io {
   const hp_value *val; /* in: a given value (borrowed), or NULL to load */
   uint64_t fp;         /* in: fingerprint (0 = derive from content) */
   int spilled;         /* in: load it from this run's spill file */
+  hp_value *own;       /* in: a value handed over for good (its last use):
+                          the node may take it without a copy; freed by
+                          hp__exec_node otherwise (val is ignored) */
 } hp_task_io;
 
 typedef struct hp_task_result {

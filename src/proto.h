@@ -44,7 +44,14 @@ enum {
 };
 
 /* Where a task input comes from. */
-enum { HP_SRC_LOAD = 0, HP_SRC_INLINE = 1, HP_SRC_CACHE = 2, HP_SRC_SPILL = 3 };
+enum {
+  HP_SRC_LOAD = 0,
+  HP_SRC_INLINE = 1,
+  HP_SRC_CACHE = 2, /* held by the worker */
+  HP_SRC_SPILL = 3,
+  HP_SRC_GIVE = 4 /* held by the worker, and this task is its last use:
+                     the task may take it over instead of copying it */
+};
 /* How a DONE message gives each output: kept by the worker only (others
  * load it from its file or, for a large memory value, from the spill file
  * rank 0 asks the worker to write), or inline bytes follow. A SPILLED

@@ -294,6 +294,24 @@ static int node_failed(sched *s, int32_t n, const hp_error *e) {
 
 /* ---- in-process ---- */
 
+/* 1 if task n, about to run, is the last use of its input slot k's
+ * value: no other consumer left, the value in no other slot of n, and no
+ * attempt of n after this one (a retry would need the value again). Then
+ * the value is handed over, and a node that takes its input over (a
+ * sort's finish, core.identity) need not copy it. */
+static int last_use(const sched *s, int32_t n, size_t k) {
+  const hp_graph *g = s->g;
+  int32_t d = g->in_ds[k];
+  if (s->cons_left[d] != 1 || !hp__exec_pass_value(s->pl, n, d))
+    return 0;
+  for (size_t j = g->in_off[n]; j < g->in_off[n + 1]; j++)
+    if (j != k && g->in_ds[j] == d)
+      return 0;
+  const hp_node *nd = &s->pl->pipe->nodes[n];
+  int retries = nd->retries >= 0 ? nd->retries : s->pl->default_retries;
+  return s->attempt[n] >= retries;
+}
+
 static int run_local(sched *s, int32_t n) {
   const hp_graph *g = s->g;
   size_t nin = g->in_off[n + 1] - g->in_off[n];
@@ -303,6 +321,10 @@ static int run_local(sched *s, int32_t n) {
     int32_t d = g->in_ds[g->in_off[n] + i];
     in[i].val = s->local[d];
     in[i].fp = s->fp[d];
+    if (s->local[d] && last_use(s, n, g->in_off[n] + i)) {
+      in[i].own = s->local[d]; /* release() finds it gone */
+      s->local[d] = NULL;
+    }
   }
   hp_task_result res = {0};
   hp_error e = HP_ERROR_INIT;
@@ -528,7 +550,8 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
     int32_t d = g->in_ds[k];
     if (s->holder[d] == w) {
-      hp__put_u8(b, HP_SRC_CACHE);
+      int give = last_use(s, n, k);
+      hp__put_u8(b, give ? HP_SRC_GIVE : HP_SRC_CACHE);
       hp__put_u64(b, s->fp[d]);
     } else if (s->inl[d]) {
       hp__put_u8(b, HP_SRC_INLINE);

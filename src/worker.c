@@ -116,6 +116,9 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
       in[i].val = tmp[i];
     } else if (src == HP_SRC_CACHE) {
       in[i].val = w->cache[ds];
+    } else if (src == HP_SRC_GIVE) { /* its last use: the task's now */
+      in[i].own = w->cache[ds];
+      w->cache[ds] = NULL;
     } else if (src == HP_SRC_SPILL) {
       in[i].spilled = 1;
     }

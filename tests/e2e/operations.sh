@@ -123,6 +123,33 @@ for np in 1 3; do
     fail "np=$np: keep-going did not run other2"
 done
 
+# A value's last consumer takes it over (no copy) only on its last
+# attempt: a consumer that will be retried must find the value again. A
+# 2 MB memory value held by its worker (np=3) or by the process (np=1).
+H=$SCRATCH/h && rm -rf "$H" && mkdir -p "$H/conf/base"
+cat >"$H/conf/base/catalog.yml" <<'Y'
+big: {type: memory}
+copied: {type: memory}
+Y
+cat >"$H/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: make, func: array.ones, args: {shape: [250000]}, outputs: big}
+    - {node: once, func: core.identity, inputs: big, outputs: copied}
+    - {node: flaky, func: core.fail, inputs: copied, outputs: never, retries: 2}
+Y
+for np in 1 3; do
+  rm -rf "$H/data"
+  hp "$np" run "$H/conf"
+  expect_rc 1 "np=$np: a retried last consumer"
+  expect_err "retrying (attempt 3 of 3)" "np=$np: every retry ran"
+  grep -q "not available" "$ERR" && fail "np=$np: a retry lost its input: $(grep 'not available' "$ERR" | head -1)" ||
+    ok "np=$np: each retry found its input"
+  [ "$(grep -c 'core.fail was asked to fail' "$ERR")" -ge 3 ] &&
+    ok "np=$np: all three attempts failed in the node itself" ||
+    fail "np=$np: attempts: $(grep -c 'core.fail was asked to fail' "$ERR")"
+done
+
 # --- the store's lock ---------------------------------------------------------
 rm -rf "$P/data/store" && mkdir -p "$P/data/store"
 sleep 600 & holder=$!
