@@ -1677,8 +1677,6 @@ static int merge_extras(hp_node_ctx *ctx, const spec *sp,
   return rc;
 }
 
-/* Concatenates the partials given as inputs and merges equal keys, in
- * input order. The result is a partial again. */
 /* When the partials' values of the first key column (int64, no nulls)
  * lie in ranges that overlap at most at their ends - the input ordered or
  * clustered by that key (files written per glacier, per day, ...), cut
@@ -1721,6 +1719,8 @@ static int shared_ends(const hp_value *const *parts, size_t n,
   return ok;
 }
 
+/* Concatenates the partials given as inputs and merges equal keys, in
+ * input order. The result is a partial again. */
 static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
   size_t n = hp_node_ninputs(ctx);
   const hp_value **in = hp__xcalloc(2 * n + 1, sizeof *in);
@@ -1740,10 +1740,10 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
     return rc;
   }
   /* Plain partials (no first/last/nunique parts) whose first keys meet
-   * only at range ends: the rows of keys starting with such an end are
-   * merged below and put after the others, which are their own merge
-   * (the finish orders groups by key; a state merged into an empty one
-   * would only be re-rounded: a sum's s + c stays the same number). */
+   * only at range ends: only the rows of keys starting with such an end
+   * are merged below; the others are their own merge (a state merged into
+   * an empty one would only be re-rounded: a sum's s + c stays the same
+   * number), and all keep their order of first appearance. */
   int plain_parts = sp->npc == 0 && sp->nuc == 0;
   for (size_t i = 0; i < n && plain_parts; i++)
     plain_parts = in[i] == parts[i];
