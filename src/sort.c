@@ -6,6 +6,7 @@
  * so the result is the same for any rank count.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -351,6 +352,123 @@ static int sort_run(hp_node_ctx *ctx) {
   return rc;
 }
 
+/* 1 if every run has the same columns, all of fixed width (int64,
+ * timestamp, float64, bool): then the merge gathers each output column
+ * straight from the runs, one pass, instead of concatenating the runs and
+ * reordering the concatenation (two passes and a table of new memory). */
+static int fixed_runs(const hp_value *const *in, size_t k) {
+  size_t nc = hp_table_ncols(in[0]);
+  for (size_t i = 0; i < k; i++) {
+    if (nc == 0 || hp_table_ncols(in[i]) != nc)
+      return 0;
+    for (size_t c = 0; c < nc; c++) {
+      hp_dtype t = hp_table_coltype(in[i], c);
+      if ((t != HP_INT64 && t != HP_TIMESTAMP && t != HP_FLOAT64 &&
+           t != HP_BOOL) ||
+          t != hp_table_coltype(in[0], c) ||
+          strcmp(hp_table_colname(in[i], c), hp_table_colname(in[0], c)))
+        return 0;
+    }
+  }
+  return 1;
+}
+
+/* Output row o is row row[o] of run run[o], for the n rows; NULL when
+ * memory runs out. Every column is filled a block of rows at a time, so
+ * the block's run[] and row[] stay in cache from one column to the next. */
+static hp_value *gather_runs(const hp_value *const *in, size_t k,
+                             const uint32_t *run, const int64_t *row,
+                             size_t n) {
+  enum { BLOCK = 2048 };
+  size_t nc = hp_table_ncols(in[0]);
+  hp_column *col = hp__xcalloc(nc + 1, sizeof *col);
+  const void **src = hp__xcalloc(k * nc + 1, sizeof *src);
+  const uint8_t **ok = hp__xcalloc(k * nc + 1, sizeof *ok);
+  int fail = 0;
+  for (size_t c = 0; c < nc; c++) {
+    col[c].name = hp__xstrdup(hp_table_colname(in[0], c));
+    col[c].type = hp_table_coltype(in[0], c);
+    int masked = 0;
+    for (size_t i = 0; i < k; i++) {
+      src[c * k + i] = hp_table_column(in[i], c);
+      ok[c * k + i] = hp_table_valid(in[i], c);
+      masked |= ok[c * k + i] != NULL;
+    }
+    col[c].data = malloc(n * (col[c].type == HP_BOOL ? 1 : 8) + 1);
+    col[c].valid = masked ? malloc(n + 1) : NULL;
+    fail |= !col[c].data || (masked && !col[c].valid);
+  }
+  for (size_t o0 = 0; !fail && o0 < n; o0 += BLOCK) {
+    size_t o1 = n - o0 < BLOCK ? n : o0 + BLOCK;
+    for (size_t c = 0; c < nc; c++) {
+      const void *const *sc = src + c * k;
+      const uint8_t *const *oc = ok + c * k;
+      if (col[c].type == HP_BOOL) {
+        uint8_t *y = col[c].data;
+        for (size_t o = o0; o < o1; o++)
+          y[o] = ((const uint8_t *)sc[run[o]])[row[o]];
+      } else {
+        int64_t *y = col[c].data;
+        for (size_t o = o0; o < o1; o++)
+          y[o] = ((const int64_t *)sc[run[o]])[row[o]];
+      }
+      for (size_t o = o0; col[c].valid && o < o1; o++)
+        col[c].valid[o] = oc[run[o]] ? oc[run[o]][row[o]] : 1;
+    }
+  }
+  hp_value *t = fail ? NULL : hp_table_new();
+  for (size_t c = 0; c < nc; c++) {
+    if (t && hp__table_adopt(t, &col[c], n) != HP_OK) { /* frees col[c] */
+      hp_value_free(t);
+      t = NULL;
+    }
+    free(col[c].name), free(col[c].data), free(col[c].valid);
+  }
+  free(col);
+  free(src);
+  free(ok);
+  return t;
+}
+
+/* Fixed-width runs merged by gathering (fixed_runs); ties keep the
+ * earlier run, as the merge of their concatenation does. */
+static int merge_fixed(hp_node_ctx *ctx, const hp_value *const *in, size_t k,
+                       const sort_args *a) {
+  sorter *s = hp__xcalloc(k + 1, sizeof *s);
+  size_t *pos = hp__xcalloc(2 * k + 1, sizeof *pos), *end = pos + k, n = 0;
+  int rc = HP_OK;
+  for (size_t i = 0; i < k; i++) {
+    end[i] = hp_value_rows(in[i]);
+    n += end[i];
+    if (rc == HP_OK)
+      rc = sorter_init(ctx, &s[i], in[i], a);
+  }
+  uint32_t *run = rc == HP_OK ? malloc((n + 1) * sizeof *run) : NULL;
+  int64_t *row = rc == HP_OK ? malloc((n + 1) * sizeof *row) : NULL;
+  if (rc == HP_OK && (!run || !row))
+    rc = hp_node_fail(ctx, "out of memory merging %zu rows", n);
+  for (size_t o = 0; rc == HP_OK && o < n; o++) {
+    size_t best = k;
+    for (size_t i = 0; i < k; i++)
+      if (pos[i] < end[i] &&
+          (best == k || cmp_rows(&s[i], pos[i], &s[best], pos[best]) < 0))
+        best = i;
+    run[o] = (uint32_t)best;
+    row[o] = (int64_t)pos[best]++;
+  }
+  hp_value *out = rc == HP_OK ? gather_runs(in, k, run, row, n) : NULL;
+  if (rc == HP_OK)
+    rc = out ? hp_node_output(ctx, 0, out)
+             : hp_node_fail(ctx, "out of memory merging %zu rows", n);
+  for (size_t i = 0; i < k; i++)
+    sorter_free(&s[i]);
+  free(s);
+  free(pos);
+  free(run);
+  free(row);
+  return rc;
+}
+
 /* Sorted runs (the inputs, in partition order) merged into one. One run
  * (the finish after a single combine) is already the result. */
 static int sort_merge(hp_node_ctx *ctx) {
@@ -369,6 +487,12 @@ static int sort_merge(hp_node_ctx *ctx) {
   int rc = HP_OK;
   for (size_t i = 0; i < k && rc == HP_OK; i++)
     rc = hp__node_table(ctx, i, &in[i]);
+  if (rc == HP_OK && k <= UINT32_MAX && fixed_runs(in, k)) {
+    rc = merge_fixed(ctx, in, k, &a);
+    free(in);
+    sort_args_free(&a);
+    return rc;
+  }
   if (rc == HP_OK && hp__value_concat(in, k, &all, &err) != HP_OK)
     rc = hp_node_fail(ctx, "%s", err.msg);
   sorter s = {0};
