@@ -1953,12 +1953,8 @@ static int reduce_finish(hp_node_ctx *ctx, spec_fn parse) {
   size_t nsk = 0;
   if (sp.sort_by_count)
     sk[nsk++] = (hp_sort_key){.type = HP_INT64, .data = st.size, .desc = 1};
-  for (size_t c = 0; c < sp.nby; c++, nsk++) {
-    sk[nsk].type = hp_table_coltype(m, c);
-    sk[nsk].data = hp_table_column(m, c);
-    sk[nsk].valid = hp_table_valid(m, c);
-    if (sk[nsk].type == HP_STRING) sk[nsk].rank = hp__sort_string_ranks(m, c);
-  }
+  for (size_t c = 0; c < sp.nby; c++, nsk++)
+    hp__sort_key_of(m, c, 0, &sk[nsk]);
   hp__sort_order(sk, nsk, ng, ord);
   for (size_t i = 0; i < nsk; i++)
     free((void *)sk[i].rank);

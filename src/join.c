@@ -232,10 +232,6 @@ static hp_value *take_or_null(const hp_value *t, const int64_t *idx,
       hp_table_add_column(out, hp_table_colname(t, c), hp_table_coltype(t, c),
                           NULL, n);
   }
-  /* without branches: unmatched rows fall anywhere */
-  uint64_t nan_bits;
-  double qnan = NAN;
-  memcpy(&nan_bits, &qnan, sizeof nan_bits);
   for (size_t c = 0; any && c < hp_table_ncols(out); c++) {
     const uint8_t *old = hp_table_valid(out, c);
     uint8_t *m = hp__xmalloc(n + 1);
@@ -246,11 +242,8 @@ static hp_value *take_or_null(const hp_value *t, const int64_t *idx,
       memcpy(m, valid, n);
     hp_table_set_valid(out, c, m);
     if (hp_table_coltype(out, c) == HP_FLOAT64) {
-      uint64_t *d = hp_table_column_mut(out, c);
-      for (size_t i = 0; i < n; i++) {
-        uint64_t keep = (uint64_t)0 - (uint64_t)valid[i];
-        d[i] = (d[i] & keep) | (nan_bits & ~keep);
-      }
+      double *d = hp_table_column_mut(out, c);
+      hp__f64_null_nan(d, d, valid, n); /* unmatched rows */
     }
     free(m);
   }

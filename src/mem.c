@@ -291,17 +291,8 @@ size_t hp__env_size(const char *name, size_t dflt) {
   return e && *e && end != e && !*end ? (size_t)v : dflt;
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define HP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define HP_SANITIZED 1
-#endif
-#endif
-
 void hp__mem_hugepages_exec(char **argv) {
-#ifdef HP_SANITIZED
+#if HP_SANITIZED
   (void)argv;
 #else
   const char *opt = getenv("HPCPIPE_HUGEPAGES");

@@ -38,6 +38,19 @@ void hp__mem_free(void *p);
  * under LD_PRELOAD (valgrind, profilers), in sanitizer builds, or when
  * the exec fails. */
 void hp__mem_hugepages_exec(char **argv);
+/* 1 in a sanitizer build (whose allocator ignores glibc's tunables). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define HP_SANITIZED 1
+#endif
+#endif
+
+#ifndef HP_SANITIZED
+#define HP_SANITIZED 0
+#endif
 
 /* A size from environment variable name (decimal digits), or dflt when it
  * is unset or not a number. */

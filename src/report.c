@@ -61,6 +61,11 @@ void hp__report_free(hp_report *r) {
   free(r);
 }
 
+/* Seconds after the run began when task attempt t ended. */
+static double task_end(const rtask *t) {
+  return t->start + t->load + t->secs + t->save;
+}
+
 static rtask *add(hp_report *r, int32_t n, int rank, int attempt,
                   double start, double secs) {
   hp__grow(&r->t, &r->cap, r->nt + 1, sizeof *r->t);
@@ -374,9 +379,8 @@ static void timeline(const hp_report *r, FILE *f, const size_t *rank_of) {
   int lanes = pl->size;
   double end = r->secs;
   for (size_t i = 0; i < r->nt; i++) {
-    const rtask *t = &r->t[i];
-    if (t->start + t->load + t->secs + t->save > end)
-      end = t->start + t->load + t->secs + t->save;
+    if (task_end(&r->t[i]) > end)
+      end = task_end(&r->t[i]);
   }
   if (end <= 0)
     end = 1e-3;
@@ -402,7 +406,7 @@ static void timeline(const hp_report *r, FILE *f, const size_t *rank_of) {
     /* the whole task pale, its function's part in full colour */
     double x = left + t->start / end * width;
     double xf = x + t->load / end * width;
-    double wa = (t->load + t->secs + t->save) / end * width;
+    double wa = (task_end(t) - t->start) / end * width;
     double w = t->secs / end * width;
     if (w < 1)
       w = 1;

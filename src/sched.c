@@ -267,9 +267,14 @@ static void finish(sched *s, int32_t n, int rank,
     progress(s, 0);
 }
 
-static int node_failed(sched *s, int32_t n, const hp_error *e) {
+/* How many times node n may be retried: its own setting, else the run's. */
+static int retries_of(const sched *s, int32_t n) {
   const hp_node *nd = &s->pl->pipe->nodes[n];
-  int retries = nd->retries >= 0 ? nd->retries : s->pl->default_retries;
+  return nd->retries >= 0 ? nd->retries : s->pl->default_retries;
+}
+
+static int node_failed(sched *s, int32_t n, const hp_error *e) {
+  int retries = retries_of(s, n);
   int again = !s->failed && s->attempt[n] < retries;
   double end = hp__mono_now() - s->t0;
   hp__report_failure(s->report, n, e->rank < 0 ? 0 : e->rank,
@@ -307,9 +312,7 @@ static int last_use(const sched *s, int32_t n, size_t k) {
   for (size_t j = g->in_off[n]; j < g->in_off[n + 1]; j++)
     if (j != k && g->in_ds[j] == d)
       return 0;
-  const hp_node *nd = &s->pl->pipe->nodes[n];
-  int retries = nd->retries >= 0 ? nd->retries : s->pl->default_retries;
-  return s->attempt[n] >= retries;
+  return s->attempt[n] >= retries_of(s, n);
 }
 
 static int run_local(sched *s, int32_t n) {

@@ -139,6 +139,15 @@ int32_t *hp__sort_string_ranks(const hp_value *t, size_t c) {
   return rank;
 }
 
+void hp__sort_key_of(const hp_value *t, size_t c, int desc, hp_sort_key *k) {
+  *k = (hp_sort_key){.type = hp_table_coltype(t, c),
+                     .data = hp_table_column(t, c),
+                     .valid = hp_table_valid(t, c),
+                     .desc = desc};
+  if (k->type == HP_STRING)
+    k->rank = hp__sort_string_ranks(t, c);
+}
+
 static int sorter_init(hp_node_ctx *ctx, sorter *s, const hp_value *t,
                        const sort_args *a) {
   s->nk = a->n;
@@ -147,13 +156,7 @@ static int sorter_init(hp_node_ctx *ctx, sorter *s, const hp_value *t,
     long c = hp_table_find(t, a->by[i]);
     if (c < 0)
       return hp_node_fail(ctx, "no column '%s' to sort by", a->by[i]);
-    hp_sort_key *k = &s->k[i];
-    k->type = hp_table_coltype(t, (size_t)c);
-    k->data = hp_table_column(t, (size_t)c);
-    k->valid = hp_table_valid(t, (size_t)c);
-    k->desc = a->desc[i];
-    if (k->type == HP_STRING)
-      k->rank = hp__sort_string_ranks(t, (size_t)c);
+    hp__sort_key_of(t, (size_t)c, a->desc[i], &s->k[i]);
   }
   return HP_OK;
 }
@@ -352,6 +355,24 @@ static int sort_run(hp_node_ctx *ctx) {
   return rc;
 }
 
+/* The order of a k-way merge of sorted runs: run i's rows are
+ * pos[i] .. end[i] (pos advances) compared through sv[i]; output row o
+ * is row[o] of run run[o] (run may be NULL). Ties keep the earlier run. */
+static void merge_order(const sorter *const *sv, size_t *pos,
+                        const size_t *end, size_t k, size_t n, uint32_t *run,
+                        int64_t *row) {
+  for (size_t o = 0; o < n; o++) {
+    size_t best = k;
+    for (size_t i = 0; i < k; i++)
+      if (pos[i] < end[i] &&
+          (best == k || cmp_rows(sv[i], pos[i], sv[best], pos[best]) < 0))
+        best = i;
+    if (run)
+      run[o] = (uint32_t)best;
+    row[o] = (int64_t)pos[best]++;
+  }
+}
+
 /* 1 if every run has the same columns, all of fixed width (int64,
  * timestamp, float64, bool): then the merge gathers each output column
  * straight from the runs, one pass, instead of concatenating the runs and
@@ -447,15 +468,12 @@ static int merge_fixed(hp_node_ctx *ctx, const hp_value *const *in, size_t k,
   int64_t *row = rc == HP_OK ? malloc((n + 1) * sizeof *row) : NULL;
   if (rc == HP_OK && (!run || !row))
     rc = hp_node_fail(ctx, "out of memory merging %zu rows", n);
-  for (size_t o = 0; rc == HP_OK && o < n; o++) {
-    size_t best = k;
-    for (size_t i = 0; i < k; i++)
-      if (pos[i] < end[i] &&
-          (best == k || cmp_rows(&s[i], pos[i], &s[best], pos[best]) < 0))
-        best = i;
-    run[o] = (uint32_t)best;
-    row[o] = (int64_t)pos[best]++;
-  }
+  const sorter **sv = hp__xcalloc(k + 1, sizeof *sv);
+  for (size_t i = 0; i < k; i++)
+    sv[i] = &s[i];
+  if (rc == HP_OK)
+    merge_order(sv, pos, end, k, n, run, row);
+  free(sv);
   hp_value *out = rc == HP_OK ? gather_runs(in, k, run, row, n) : NULL;
   if (rc == HP_OK)
     rc = out ? hp_node_output(ctx, 0, out)
@@ -508,14 +526,11 @@ static int sort_merge(hp_node_ctx *ctx) {
     }
     size_t n = hp_value_rows(all);
     int64_t *idx = hp__xmalloc((n + 1) * sizeof *idx);
-    for (size_t o = 0; o < n; o++) {
-      size_t best = k;
-      for (size_t i = 0; i < k; i++)
-        if (pos[i] < end[i] &&
-            (best == k || cmp_rows(&s, pos[i], &s, pos[best]) < 0))
-          best = i; /* ties: the earlier run */
-      idx[o] = (int64_t)pos[best]++;
-    }
+    const sorter **sv = hp__xcalloc(k + 1, sizeof *sv);
+    for (size_t i = 0; i < k; i++)
+      sv[i] = &s; /* one sorter over the concatenation */
+    merge_order(sv, pos, end, k, n, NULL, idx);
+    free(sv);
     /* `all` is this task's own: reordered in place, not copied */
     sorter_free(&s); /* its keys point into `all`'s columns */
     if (hp__table_permute(all, idx) == HP_OK) {

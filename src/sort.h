@@ -31,5 +31,8 @@ void hp__sort_order(const hp_sort_key *k, size_t nk, size_t n, int64_t *idx);
 /* The rank of each row's string in string column c of t (n + 1 entries;
  * equal strings share one); free() it. */
 int32_t *hp__sort_string_ranks(const hp_value *t, size_t c);
+/* Key k on column c of table t (desc: descending), string ranks
+ * included; free((void *)k->rank) when done. */
+void hp__sort_key_of(const hp_value *t, size_t c, int desc, hp_sort_key *k);
 
 #endif

@@ -286,18 +286,10 @@ static int write_f64_nulls(wctx *w, hid_t g, const hp_column *c, size_t n) {
                          dims, NULL, &d);
   hid_t fs = rc == HP_OK ? H5Dget_space(d) : -1;
   if (rc == HP_OK && fs < 0) rc = wfail(w, "dataset", c->name);
-  /* as bits, without a branch: nulls fall anywhere */
-  const uint64_t *v = c->data;
-  uint64_t *xb = (uint64_t *)x, nan_bits;
-  double qnan = NAN;
-  memcpy(&nan_bits, &qnan, sizeof nan_bits);
+  const double *v = c->data;
   for (size_t i0 = 0; rc == HP_OK && i0 < n; i0 += BLOCK) {
     size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
-    const uint8_t *ok = c->valid + i0;
-    for (size_t i = 0; i < m; i++) {
-      uint64_t keep = (uint64_t)0 - (uint64_t)(ok[i] != 0);
-      xb[i] = (v[i0 + i] & keep) | (nan_bits & ~keep);
-    }
+    hp__f64_null_nan(x, v + i0, c->valid + i0, m);
     hsize_t off[1] = {i0}, cnt[1] = {m};
     hid_t ms = H5Screate_simple(1, cnt, NULL);
     if (ms < 0 ||

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "error.h"
 #include "hpcpipe/node.h"
@@ -177,6 +178,22 @@ static inline void hp__kadd(double *s, double *c, double x) {
     *c += (a - ab) + (x - xb);
   }
   *s = t;
+}
+
+/* dst[i] = src[i] where valid[i], else NaN (a float null as files and
+ * readers take it), without a branch: nulls fall anywhere. dst may be
+ * src. */
+static inline void hp__f64_null_nan(double *dst, const double *src,
+                                    const uint8_t *valid, size_t n) {
+  const double qnan = NAN;
+  uint64_t nan_bits, v;
+  memcpy(&nan_bits, &qnan, sizeof nan_bits);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t keep = (uint64_t)0 - (uint64_t)(valid[i] != 0);
+    memcpy(&v, &src[i], sizeof v);
+    v = (v & keep) | (nan_bits & ~keep);
+    memcpy(&dst[i], &v, sizeof v);
+  }
 }
 
 /* The total of a compensated sum. */

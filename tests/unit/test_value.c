@@ -894,18 +894,6 @@ static void test_concat(void) {
  * the kernel gives them on request, and not when told not to. This test
  * runs itself as the child (--hugepages-child), which reports the
  * variable after the call. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 static const char *child_tunables(const char *env) {
   static char out[512];
   char cmd[600];
@@ -930,7 +918,7 @@ static void test_hugepages(void) {
     if (!fgets(mode, sizeof mode, f)) mode[0] = 0;
     fclose(f);
   }
-  int asks = !SANITIZED && strstr(mode, "[madvise]") != NULL;
+  int asks = !HP_SANITIZED && strstr(mode, "[madvise]") != NULL;
   CASE("run asks for huge pages where the kernel gives them on request");
   CHECK_STR_EQ(child_tunables(""),
                asks ? "glibc.malloc.hugetlb=1" : "(unset)");
