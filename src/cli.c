@@ -559,7 +559,8 @@ int hp_main(int argc, char **argv) {
   int yields = 0;
   if (mpi) {
     yields = hp__slurm_mpi_defaults();
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    /* a worker's saving thread tells rank 0 of its saves (exec.h) */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(comm, &rank);

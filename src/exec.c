@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "exec.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "fs.h"
 #include "log.h"
 #include "map.h"
 #include "mem.h"
@@ -358,6 +360,292 @@ static int commit(hp_plan *pl, const hp_node *nd, int32_t ds, hp_value *v,
   return hp__ds_save(d, pl->version, v, &lin, err);
 }
 
+static void fire(hp_plan *pl, int32_t node, hp_hook_kind kind, int attempt,
+                 double secs, const char *ds, const char *path,
+                 const char *msg);
+
+/* ---- saving in the background (exec.h) ---------------------------------
+ * One thread per process takes queued tasks in order and commits their
+ * outputs; the list holds every task not yet reported by hp__exec_saved. */
+
+typedef struct save_job {
+  struct save_job *next;
+  hp_plan *pl;
+  int32_t node;
+  int attempt;
+  size_t nout;
+  hp_value **v;      /* [nout] the outputs saved here, else NULL */
+  uint64_t *fp;      /* [nout] */
+  uint8_t *freeme;   /* [nout] released meanwhile: freed once saved */
+  int state;         /* 0 queued, 1 saving, 2 ended */
+  int announced;     /* hp__exec_save_announce: may be notified */
+  int notified;      /* the notify function told of it */
+  int rc;
+  hp_error err;
+  uint64_t *stamp;   /* [nout] */
+  uint64_t bytes;
+  double seconds;
+} save_job;
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t work, ended;
+  save_job *head, *tail;
+  size_t njobs;
+  int thread; /* 0 not started, 1 running, 2 could not start */
+  int (*notify)(const hp_saved *sv, void *arg);
+  void *notify_arg;
+} sv = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+        PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, NULL, NULL};
+
+/* Jobs queued or being saved, for the crash handler (which may not take
+ * the lock), and whether this thread is the saving one. */
+static volatile sig_atomic_t sv_unended;
+static _Thread_local int sv_is_saver;
+
+/* At most this many tasks' saves queued or going on: a task that would
+ * add one more waits. Bounds the memory that values waiting for their
+ * save hold (a partitioned node's parts would otherwise pile up when
+ * the function outruns the disk) and what a crash can lose. */
+#define SAVE_QUEUE 2
+
+static void save_job_run(save_job *j) {
+  const hp_graph *g = j->pl->g;
+  const hp_node *nd = &j->pl->pipe->nodes[j->node];
+  double t0 = hp__mono_now();
+  j->rc = HP_OK;
+  for (size_t i = 0; i < j->nout && j->rc == HP_OK; i++) {
+    if (!j->v[i])
+      continue;
+    int32_t ds = g->out_ds[g->out_off[j->node] + i];
+    j->rc = commit(j->pl, nd, ds, j->v[i], j->fp[i], &j->err);
+    if (j->rc != HP_OK)
+      break;
+    char *path = hp__ds_save_path(j->pl->ds[ds], j->pl->version);
+    j->stamp[i] = hp__ds_stamp_at(j->pl->ds[ds], path);
+    j->bytes += hp__value_size_hint(j->v[i]);
+    free(path);
+  }
+  j->seconds = hp__mono_now() - t0;
+  if (j->rc != HP_OK) {
+    hp__error_prefix(&j->err, "node '%s' (rank %d): ", nd->name,
+                     j->pl->rank);
+    j->err.code = j->rc = HP_ENODE;
+  }
+}
+
+/* What hp__exec_saved and the notify function are told of job j. */
+static void saved_view(const save_job *j, hp_saved *out) {
+  memset(out, 0, sizeof *out);
+  out->node = j->node;
+  out->attempt = j->attempt;
+  out->rc = j->rc;
+  out->err = j->err;
+  out->nout = j->nout;
+  out->stamp = j->stamp;
+  out->bytes_out = j->bytes;
+  out->seconds = j->seconds;
+  out->notified = j->notified;
+}
+
+static void *save_thread(void *arg) {
+  (void)arg;
+  sv_is_saver = 1;
+  pthread_mutex_lock(&sv.mu);
+  for (;;) {
+    save_job *j = sv.head;
+    while (j && j->state != 0)
+      j = j->next;
+    if (!j) {
+      pthread_cond_wait(&sv.work, &sv.mu);
+      continue;
+    }
+    j->state = 1;
+    pthread_mutex_unlock(&sv.mu);
+    save_job_run(j); /* the job's fields are this thread's until ended */
+    pthread_mutex_lock(&sv.mu);
+    if (j->announced && sv.notify) { /* not collected before state 2 */
+      hp_saved view;
+      j->notified = 1;
+      saved_view(j, &view);
+      pthread_mutex_unlock(&sv.mu);
+      int told = sv.notify(&view, sv.notify_arg) == 0;
+      pthread_mutex_lock(&sv.mu);
+      j->notified = told;
+    }
+    j->state = 2;
+    sv_unended--;
+    pthread_cond_broadcast(&sv.ended);
+  }
+  return NULL;
+}
+
+/* Starts the thread once (signals stay with the task's thread); 0 if it
+ * cannot run, and outputs are then saved in place. */
+static int save_thread_up(void) {
+  if (sv.thread == 0)
+    sv.thread = hp__fs_thread(save_thread) ? 1 : 2;
+  return sv.thread == 1;
+}
+
+/* Whether output dataset ds of this attempt of node may be saved in the
+ * background: an HDF5 file, and no retry of the node to come (a failed
+ * save fails the node for good; a retry would have to run before the
+ * consumers that already read the value). */
+static int save_later_ok(const hp_plan *pl, int32_t node, int attempt,
+                         int32_t ds) {
+  static int on = -1;
+  if (on < 0)
+    on = hp__env_size("HPCPIPE_BACKGROUND_SAVE", 1) != 0;
+  int t = pl->ds[ds]->type;
+  return on && (t == HP_DS_HDF5 || t == HP_DS_STORE) &&
+         attempt > hp__plan_retries(pl, node) && save_thread_up();
+}
+
+static void save_later(hp_plan *pl, int32_t node, int attempt,
+                       const hp_task_result *res, size_t nout) {
+  save_job *j = hp__xcalloc(1, sizeof *j);
+  j->pl = pl;
+  j->node = node;
+  j->attempt = attempt;
+  j->nout = nout;
+  j->v = hp__xcalloc(nout + 1, sizeof *j->v);
+  j->fp = hp__xcalloc(nout + 1, sizeof *j->fp);
+  j->freeme = hp__xcalloc(nout + 1, 1);
+  j->stamp = hp__xcalloc(nout + 1, sizeof *j->stamp);
+  j->err = (hp_error)HP_ERROR_INIT;
+  for (size_t i = 0; i < nout; i++) {
+    j->v[i] = res->later[i] ? res->out[i] : NULL;
+    j->fp[i] = res->fp[i];
+  }
+  pthread_mutex_lock(&sv.mu);
+  while (sv_unended >= SAVE_QUEUE)
+    pthread_cond_wait(&sv.ended, &sv.mu);
+  if (sv.tail)
+    sv.tail->next = j;
+  else
+    sv.head = j;
+  sv.tail = j;
+  sv.njobs++;
+  sv_unended++;
+  pthread_cond_signal(&sv.work);
+  pthread_mutex_unlock(&sv.mu);
+}
+
+/* The job (unended or not reported) saving v and its slot; mu held. */
+static save_job *job_of(const hp_value *v, size_t *slot) {
+  for (save_job *j = sv.head; v && j; j = j->next)
+    for (size_t i = 0; i < j->nout; i++)
+      if (j->v[i] == v && !j->freeme[i]) {
+        *slot = i;
+        return j;
+      }
+  return NULL;
+}
+
+int hp__exec_is_saving(const hp_value *v) {
+  size_t i;
+  pthread_mutex_lock(&sv.mu);
+  int r = job_of(v, &i) != NULL;
+  pthread_mutex_unlock(&sv.mu);
+  return r;
+}
+
+void hp__exec_release(hp_value *v) {
+  size_t i;
+  pthread_mutex_lock(&sv.mu);
+  save_job *j = job_of(v, &i);
+  if (j)
+    j->freeme[i] = 1;
+  pthread_mutex_unlock(&sv.mu);
+  if (!j)
+    hp_value_free(v);
+}
+
+void hp__exec_save_notify(int (*fn)(const hp_saved *sv, void *arg),
+                          void *arg) {
+  pthread_mutex_lock(&sv.mu);
+  sv.notify = fn;
+  sv.notify_arg = arg;
+  pthread_mutex_unlock(&sv.mu);
+}
+
+void hp__exec_save_announce(int32_t node) {
+  pthread_mutex_lock(&sv.mu);
+  for (save_job *j = sv.head; j; j = j->next)
+    if (j->node == node)
+      j->announced = 1;
+  pthread_mutex_unlock(&sv.mu);
+}
+
+size_t hp__exec_saving(void) {
+  pthread_mutex_lock(&sv.mu);
+  size_t n = sv.njobs;
+  pthread_mutex_unlock(&sv.mu);
+  return n;
+}
+
+int hp__exec_saved(hp_plan *pl, hp_saved *out, double wait) {
+  double end = hp__mono_now() + (wait > 0 ? wait : 0);
+  save_job *j = NULL, *prev = NULL;
+  pthread_mutex_lock(&sv.mu);
+  for (;;) {
+    prev = NULL;
+    for (j = sv.head; j && j->state != 2; j = j->next)
+      prev = j;
+    if (j || sv.njobs == 0 || wait == 0)
+      break;
+    double left = end - hp__mono_now();
+    if (wait > 0 && left <= 0)
+      break;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double secs = wait < 0 ? 1.0 : left; /* a wait for ever, a second at a time */
+    ts.tv_sec += (time_t)secs;
+    ts.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+      ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&sv.ended, &sv.mu, &ts);
+  }
+  if (j) { /* unlinked: the thread no longer looks at it */
+    if (prev)
+      prev->next = j->next;
+    else
+      sv.head = j->next;
+    if (sv.tail == j)
+      sv.tail = prev;
+    sv.njobs--;
+  }
+  pthread_mutex_unlock(&sv.mu);
+  if (!j)
+    return 0;
+  const hp_node *nd = &pl->pipe->nodes[j->node];
+  saved_view(j, out);
+  if (j->rc != HP_OK)
+    fire(pl, j->node, HP_HOOK_ON_NODE_ERROR, j->attempt, 0, NULL, NULL,
+         out->err.msg);
+  for (size_t i = 0; i < j->nout; i++) {
+    if (j->v[i] && j->rc == HP_OK &&
+        hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
+      int32_t ds = pl->g->out_ds[pl->g->out_off[j->node] + i];
+      char *path = hp__ds_save_path(pl->ds[ds], pl->version);
+      fire(pl, j->node, HP_HOOK_AFTER_DATASET_SAVED, j->attempt, 0,
+           nd->out[i].ds, path, NULL);
+      free(path);
+    }
+    if (j->freeme[i])
+      hp_value_free(j->v[i]);
+  }
+  free(j->v), free(j->fp), free(j->freeme);
+  free(j);
+  return 1;
+}
+
+void hp__exec_saved_free(hp_saved *s) {
+  free(s->stamp);
+  s->stamp = NULL;
+}
+
 uint64_t hp__exec_task_fp(hp_plan *pl, int32_t node, const uint64_t *in_fp) {
   const hp_node *nd = &pl->pipe->nodes[node];
   uint64_t h = hp__registry_identity(pl->reg, nd->func);
@@ -403,6 +691,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
   res->out = NULL;
   res->fp = NULL;
   res->stamp = NULL;
+  res->later = NULL;
   res->seconds = res->load_seconds = res->save_seconds = 0;
 
   double t_load = hp__mono_now();
@@ -468,10 +757,17 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
          NULL);
     res->fp = hp__xcalloc(nout + 1, sizeof *res->fp);
     res->stamp = hp__xcalloc(nout + 1, sizeof *res->stamp);
+    res->later = hp__xcalloc(nout + 1, 1);
     double t_save = hp__mono_now();
+    size_t nlater = 0;
     for (size_t i = 0; i < nout && rc == HP_OK; i++) {
       int32_t ds = g->out_ds[g->out_off[node] + i];
       res->fp[i] = hp__exec_out_fp(h, nd->out[i].ds);
+      if (save_later_ok(pl, node, attempt, ds)) {
+        res->later[i] = 1;
+        nlater++;
+        continue;
+      }
       rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], err);
       if (pl->ds[ds]->type == HP_DS_MEMORY || rc != HP_OK)
         continue;
@@ -485,6 +781,10 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
       free(path);
     }
     res->save_seconds = hp__mono_now() - t_save;
+    if (rc == HP_OK && nlater) {
+      res->out = ctx.out; /* read by save_later */
+      save_later(pl, node, attempt, res, nout);
+    }
   }
 done:
   for (size_t i = 0; i < nin; i++)
@@ -503,8 +803,10 @@ done:
     free(ctx.out);
     free(res->fp);
     free(res->stamp);
+    free(res->later);
     res->fp = NULL;
     res->stamp = NULL;
+    res->later = NULL;
     return rc;
   }
   res->out = ctx.out;
@@ -514,13 +816,16 @@ done:
 void hp__exec_result_free(hp_task_result *res, size_t nout) {
   if (res->out)
     for (size_t i = 0; i < nout; i++)
-      hp_value_free(res->out[i]);
+      if (res->out[i])
+        hp__exec_release(res->out[i]);
   free(res->out);
   free(res->fp);
   free(res->stamp);
+  free(res->later);
   res->out = NULL;
   res->fp = NULL;
   res->stamp = NULL;
+  res->later = NULL;
 }
 
 static int crash_rank;
@@ -565,6 +870,13 @@ static void last_end(last_line *l, int code) {
 static void on_crash(int sig) {
   last_line l;
   const char *node = running_node;
+  /* outputs of earlier tasks still being saved are finished (up to 10 s):
+   * their files carry their lineage, so a --resume need not make them
+   * again; not if the saving thread is the one that crashed */
+  for (int i = 0; i < 1000 && sv_unended > 0 && !sv_is_saver; i++) {
+    struct timespec ts = {0, 10000000L};
+    nanosleep(&ts, NULL);
+  }
   last_begin(&l);
   if (node) {
     put_str(l.buf, &l.n, sizeof l.buf, "node '");

@@ -32,14 +32,60 @@ typedef struct hp_task_result {
   double seconds;   /* time in the node function */
   double load_seconds; /* binding the inputs: loads from files, spills */
   double save_seconds; /* committing the persistent outputs */
+  uint8_t *later;   /* [nout] 1: an output being saved in the background
+                       (hp__exec_saved reports it; stamp is 0 until then) */
 } hp_task_result;
 
 /* Any rank. Runs node `node` (attempt 1, 2, ... for the hooks) with in[]
- * given per input slot of the graph (g->in_ds order). On success res->out[i] holds each output (persistent
- * ones already committed). Errors: HP_ENODE "node 'x' (rank r): <message
- * from the function>", or load/save errors prefixed with the node. */
+ * given per input slot of the graph (g->in_ds order). On success
+ * res->out[i] holds each output, persistent ones committed, or, where
+ * res->later[i] is set, being committed by this rank's saving thread
+ * while the caller goes on (see below). Errors: HP_ENODE "node 'x' (rank
+ * r): <message from the function>", or load/save errors prefixed with
+ * the node. */
 int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
                   const hp_task_io *in, hp_task_result *res, hp_error *err);
+
+/* Saving in the background. An HDF5 output (the catalog's or the store's)
+ * of a node on its last attempt (no retry could need it saved before its
+ * consumers start) is written by a thread of its own, so that the next
+ * task runs meanwhile on the other core; HPCPIPE_BACKGROUND_SAVE=0 saves
+ * every output before the task counts as done. The value stays the
+ * caller's to use (read-only) and to release: hp__exec_release frees it
+ * now, or once its save has ended. A task's outputs are committed when
+ * hp__exec_saved says so; only then do the journal, the report and
+ * another rank (which loads the file) see it. */
+typedef struct hp_saved {
+  int32_t node;
+  int attempt;
+  int rc;           /* HP_OK, or why a save failed (err) */
+  hp_error err;
+  size_t nout;
+  uint64_t *stamp;  /* [nout] the saved outputs' (others 0) */
+  uint64_t bytes_out;
+  double seconds;   /* saving */
+  int notified;     /* the notify function (below) has told of it */
+} hp_saved;
+/* The next task whose background saves have all ended, waiting up to
+ * `wait` seconds for one (< 0: as long as it takes): 1 and *out filled
+ * (free with hp__exec_saved_free), or 0. Fires the after_dataset_saved
+ * hooks and frees the values released meanwhile. */
+int hp__exec_saved(hp_plan *pl, hp_saved *out, double wait);
+void hp__exec_saved_free(hp_saved *s);
+/* A function the saving thread calls as each task's saves end, once the
+ * caller has announced the task (hp__exec_save_announce, after it told
+ * rank 0 of the task): a worker tells rank 0 at once, while its next task
+ * runs, instead of after it. It returns 0 if it told, else the task is
+ * left to hp__exec_saved's caller (notified 0). NULL: none. */
+void hp__exec_save_notify(int (*fn)(const hp_saved *sv, void *arg),
+                          void *arg);
+void hp__exec_save_announce(int32_t node);
+/* Tasks with saves not yet reported by hp__exec_saved. */
+size_t hp__exec_saving(void);
+/* 1 if value v is being saved (a consumer must not take it over). */
+int hp__exec_is_saving(const hp_value *v);
+/* Frees v, or has it freed once its save has ended. */
+void hp__exec_release(hp_value *v);
 
 /* Fingerprints (DESIGN.md section 4, lineage): a task's is a hash of its
  * function's identity (hp__registry_identity), its args and its inputs'

@@ -224,6 +224,20 @@ static void *wb_thread(void *arg) {
   return NULL;
 }
 
+int hp__fs_thread(void *(*fn)(void *)) {
+  pthread_t t;
+  pthread_attr_t at;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  int ok = pthread_create(&t, &at, fn, NULL) == 0;
+  pthread_attr_destroy(&at);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return ok;
+}
+
 void hp__fs_writeback(const char *path) {
   static size_t min = 0;
   if (!min) /* smaller files are left to the kernel */
@@ -234,18 +248,8 @@ void hp__fs_writeback(const char *path) {
   if (fd < 0) return;
   int queued = 0;
   pthread_mutex_lock(&wb.mu);
-  if (!wb.started) { /* signals stay with the task's thread */
-    pthread_t t;
-    pthread_attr_t at;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    wb.started = pthread_create(&t, &at, wb_thread, NULL) == 0 ? 1 : 2;
-    pthread_attr_destroy(&at);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-  }
+  if (!wb.started)
+    wb.started = hp__fs_thread(wb_thread) ? 1 : 2;
   if (wb.started == 1 && wb.n < WB_QUEUE) {
     wb.fds[(wb.head + wb.n) % WB_QUEUE] = fd;
     wb.n++;

@@ -52,6 +52,11 @@ int hp__fs_replace(const char *tmp, const char *path, int writeback);
  * 1 MiB): a run's large outputs are then on disk, or on their way, when it
  * ends, instead of all being flushed afterwards (or 30 s later). */
 void hp__fs_writeback(const char *path);
+
+/* Starts fn(NULL) in a detached thread with every signal blocked (stop
+ * and crash signals stay with the task's thread); 1 if it runs. The
+ * writeback above and the saving thread (exec.c) use it. */
+int hp__fs_thread(void *(*fn)(void *));
 /* 1 if name (a file name, no directory) is a temporary name of that form,
  * *stem_len set to the length of the committed name it stands for. */
 int hp__fs_is_tmp(const char *name, size_t *stem_len);

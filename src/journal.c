@@ -315,7 +315,10 @@ void hp__journal_sweep(const hp_plan *pl) {
       if (!hp__fs_is_tmp(e->d_name, &stem))
         continue;
       char *base = hp__xstrndup(e->d_name, stem);
-      if (hp__map_has(bases, base)) {
+      /* <base>.tmp.<pid>: not one a live process of this host is writing
+       * (array tasks share catalog paths with stores of their own) */
+      long pid = strtol(e->d_name + stem + 5, NULL, 10);
+      if (hp__map_has(bases, base) && !process_alive(pid)) {
         char *f = hp__xasprintf("%s/%s", dir, e->d_name);
         removed += unlink(f) == 0;
         free(f);
@@ -577,4 +580,60 @@ size_t hp__journal_skips(hp_plan *pl, hp_skip_mode mode, uint64_t *fp,
   hp__map_free(journal, rec_free);
   free(tfp), free(done), free(made), free(in_fp), free(have);
   return nskip;
+}
+
+/* ---- history ---- */
+
+#define HISTORY_TAIL (2u << 20)
+
+double *hp__journal_seconds(const hp_plan *pl) {
+  char *path = hp__xasprintf("%s/journal.jsonl", pl->store_dir);
+  FILE *f = fopen(path, "r");
+  free(path);
+  if (!f)
+    return NULL;
+  size_t nn = pl->g->nnodes;
+  double *secs = hp__xmalloc((nn + 1) * sizeof *secs);
+  hp_map *at = hp__map_new();
+  for (size_t n = 0; n < nn; n++) {
+    secs[n] = -1;
+    hp__map_put(at, pl->pipe->nodes[n].name, &secs[n]);
+  }
+  struct stat st;
+  int tail = fstat(fileno(f), &st) == 0 && st.st_size > HISTORY_TAIL;
+  if (tail) /* from the first whole line of the tail */
+    fseeko(f, st.st_size - HISTORY_TAIL, SEEK_SET);
+  char *line = NULL;
+  size_t cap = 0, found = 0;
+  ssize_t len;
+  while ((len = getline(&line, &cap, f)) > 0) {
+    if (tail) {
+      tail = 0;
+      continue;
+    }
+    const char *p = strstr(line, "\"event\":\"done\",\"node\":");
+    if (p != line + 1)
+      continue;
+    p += strlen("\"event\":\"done\",\"node\":");
+    char *task = get_str(&p);
+    const char *q = task ? strstr(p, ",\"seconds\":") : NULL;
+    double *slot = q ? hp__map_get(at, task) : NULL;
+    if (slot) {
+      char *end;
+      double x = strtod(q + strlen(",\"seconds\":"), &end);
+      if (end != q + strlen(",\"seconds\":") && x >= 0) {
+        found += *slot < 0;
+        *slot = x;
+      }
+    }
+    free(task);
+  }
+  free(line);
+  fclose(f);
+  hp__map_free(at, NULL);
+  if (!found) {
+    free(secs);
+    return NULL;
+  }
+  return secs;
 }

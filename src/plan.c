@@ -257,6 +257,11 @@ int hp__plan_build(const char *bundle, size_t len, const hp_plan_opts *o,
   return HP_OK;
 }
 
+int hp__plan_retries(const hp_plan *pl, int32_t n) {
+  const hp_node *nd = &pl->pipe->nodes[n];
+  return nd->retries >= 0 ? nd->retries : pl->default_retries;
+}
+
 void hp__plan_free(hp_plan *p) {
   if (!p)
     return;

@@ -65,6 +65,10 @@ typedef struct hp_plan {
   size_t loaded_bytes;
 } hp_plan;
 
+/* How many times node n may be retried: its own `retries`, else the
+ * run's default. */
+int hp__plan_retries(const hp_plan *pl, int32_t n);
+
 /* Any rank (every rank builds the same plan). Loads the bundle, settings,
  * plugins, pipelines and catalog, and checks: the graph, the filters, that
  * every function exists, every `params:` input resolves and every dataset

@@ -7,8 +7,10 @@
  *   TASK      0 -> w  node, attempt, per input {src, fp, [bytes]},
  *                     per output {keep}, datasets to drop from the cache
  *   DONE      w -> 0  node, seconds, task fp, bytes in, bytes out,
- *                     per output {fp, stamp, rows, how,
- *                     [bytes]}
+ *                     per output {fp, stamp, later (still being saved:
+ *                     SAVED follows), rows, how, [bytes]}
+ *   SAVED     w -> 0  node, code, message, seconds, bytes out,
+ *                     per output {stamp}: its background saves ended
  *   FAIL      w -> 0  node, code, message
  *   SPILL     0 -> w  datasets it holds that another worker needs
  *   SPILLED   w -> 0  per dataset {id, size, how (SPILLED, or INLINE +
@@ -34,7 +36,8 @@
   X(SHUTDOWN, "shutdown")                                                      \
   X(STOP, "stop")                                                              \
   X(SPILL, "spill")                                                            \
-  X(SPILLED, "spilled")
+  X(SPILLED, "spilled")                                                        \
+  X(SAVED, "saved")
 
 enum {
 #define HP__T(name, s) HP_MSG_##name,

@@ -41,6 +41,10 @@ typedef struct sched {
   int depth;    /* tasks in flight per worker */
   uint32_t *deps;
   uint32_t *pos; /* position in topological order */
+  double *urank; /* [nn] seconds from a task's start to the end of the
+                    longest path after it, by the journal; NULL: none */
+  double *expect; /* [nn] its seconds last time, -1 unknown; or NULL */
+  int *nlong;     /* [size] tasks in flight expected to be long */
   int *attempt;
   int32_t *heap;
   size_t nheap;
@@ -53,8 +57,14 @@ typedef struct sched {
   uint8_t *spilled;   /* [nds] written to this run's spill file */
   uint8_t *pinned;    /* [nds] a large memory value only its holder has */
   uint8_t *moving;    /* [nds] its holder was asked to spill it */
-  uint8_t *waiting;   /* [nn] ready, waiting for inputs being spilled */
+  uint8_t *waiting;   /* [nn] ready, waiting for inputs being spilled or
+                         saved */
   size_t nmoving;     /* spill requests not answered yet */
+  uint8_t *unsaved;   /* [nds] its file is being written in the background
+                         (exec.h): only its holder has the value */
+  hp_task_result *pend; /* [nn] the figures of a task whose saves go on */
+  double *pend_start;   /* [nn] */
+  size_t nsaving;       /* tasks whose saves go on */
   int spread;         /* HPCPIPE_SPREAD: tasks go round the workers */
   int next;           /* the worker the next spread task tries first */
   size_t moved;       /* values moved so, and their bytes */
@@ -75,8 +85,12 @@ typedef struct sched {
 } sched;
 
 
-/* Heap order: higher priority first, then earlier topological position. */
+/* Heap order: the longest expected path of work first (by the journal's
+ * seconds), then higher priority (the longest path in nodes), then earlier
+ * topological position. */
 static int before(const sched *s, int32_t a, int32_t b) {
+  if (s->urank && s->urank[a] != s->urank[b])
+    return s->urank[a] > s->urank[b];
   uint32_t pa = s->pl->prio[a], pb = s->pl->prio[b];
   if (pa != pb)
     return pa > pb;
@@ -125,6 +139,53 @@ static int seen_before(const hp_graph *g, int32_t n, size_t k) {
   return 0;
 }
 
+/* Upward ranks (HEFT's): a task's seconds last time, plus the largest
+ * upward rank among the tasks that read its outputs. A task the journal
+ * does not know counts as the mean of those it knows. Without any
+ * history, s->urank stays NULL and priorities decide (a first run). */
+static void upward_ranks(sched *s) {
+  const hp_graph *g = s->g;
+  double *w = hp__journal_seconds(s->pl);
+  if (!w)
+    return;
+  double sum = 0;
+  size_t known = 0;
+  for (size_t n = 0; n < g->nnodes; n++)
+    if (s->run[n] && w[n] >= 0)
+      sum += w[n], known++;
+  double mean = known ? sum / (double)known : 0;
+  s->urank = hp__xcalloc(g->nnodes + 1, sizeof *s->urank);
+  for (size_t k = g->nnodes; k-- > 0;) {
+    int32_t n = g->order[k];
+    if (!s->run[n])
+      continue;
+    double after = 0;
+    for (size_t o = g->out_off[n]; o < g->out_off[n + 1]; o++) {
+      int32_t d = g->out_ds[o];
+      for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++)
+        if (s->run[g->cons[c]] && s->urank[g->cons[c]] > after)
+          after = s->urank[g->cons[c]];
+    }
+    s->urank[n] = (w[n] >= 0 ? w[n] : mean) + after;
+  }
+  s->expect = w;
+}
+
+/* A task that took at least this long last time is not queued behind:
+ * a worker running one takes no second task (HPCPIPE_DEPTH) until it
+ * is done, so that short tasks go to workers that will be free soon. */
+#define LONG_TASK 0.1
+
+static int long_task(const sched *s, int32_t n) {
+  return s->expect && s->expect[n] >= LONG_TASK;
+}
+
+/* 1 if worker c takes no more tasks now: its queue is full, or it runs a
+ * long task. */
+static int full(const sched *s, int c) {
+  return s->inflight[c] >= s->depth || (s->inflight[c] > 0 && s->nlong[c]);
+}
+
 static void init_counts(sched *s) {
   const hp_graph *g = s->g;
   const uint8_t *run = s->run;
@@ -155,7 +216,8 @@ static void release(sched *s, int32_t d) {
   s->pinned[d] = 0;
   free(s->inl[d]);
   s->inl[d] = NULL;
-  hp_value_free(s->local[d]);
+  if (s->local[d])
+    hp__exec_release(s->local[d]);
   s->local[d] = NULL;
   if (s->holder[d] > 0)
     hp__put_u32(&s->rel[s->holder[d]], (uint32_t)d);
@@ -224,13 +286,10 @@ static void progress(sched *s, int last) {
           fmt_secs(el, a, sizeof a), eta);
 }
 
-/* A node finished: record outputs, release inputs, wake consumers. */
-static void finish(sched *s, int32_t n, int rank,
-                   const hp_task_result *res) {
+/* A node's outputs are made: release inputs, wake consumers. */
+static void finish_outputs(sched *s, int32_t n) {
   const hp_graph *g = s->g;
   const uint8_t *run = s->run;
-  s->done++;
-  s->ended[n] = 1;
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++) {
     int32_t d = g->out_ds[k];
     for (size_t c = g->cons_off[d]; c < g->cons_off[d + 1]; c++) {
@@ -248,11 +307,24 @@ static void finish(sched *s, int32_t n, int rank,
     if (--s->cons_left[d] == 0)
       release(s, d);
   }
-  /* the task began when it was sent, or when its loads had to begin to
-   * end by now, whichever is later */
+}
+
+/* When task n began: when it was sent, or when its loads had to begin to
+ * end by now, whichever is later. */
+static double task_start(const sched *s, int32_t n,
+                         const hp_task_result *res) {
   double end = hp__mono_now() - s->t0;
   double whole = res->load_seconds + res->seconds + res->save_seconds;
-  double start = s->started[n] > end - whole ? s->started[n] : end - whole;
+  return s->started[n] > end - whole ? s->started[n] : end - whole;
+}
+
+/* A node's outputs are committed: it counts as done, in the journal and
+ * the report. */
+static void finish_record(sched *s, int32_t n, int rank,
+                          const hp_task_result *res, double start) {
+  const hp_graph *g = s->g;
+  s->done++;
+  s->ended[n] = 1;
   if (s->journal) {
     size_t nout = g->out_off[n + 1] - g->out_off[n];
     hp__grow(&s->ofp, &s->ofp_cap, nout + 1, sizeof *s->ofp);
@@ -267,14 +339,83 @@ static void finish(sched *s, int32_t n, int rank,
     progress(s, 0);
 }
 
-/* How many times node n may be retried: its own setting, else the run's. */
-static int retries_of(const sched *s, int32_t n) {
-  const hp_node *nd = &s->pl->pipe->nodes[n];
-  return nd->retries >= 0 ? nd->retries : s->pl->default_retries;
+static int inputs_moving(const sched *s, int32_t n);
+static int node_failed(sched *s, int32_t n, const hp_error *e);
+
+/* Tasks that waited for dataset d (spilled or saved) and wait for nothing
+ * else go back to the ready heap (place() looks again). */
+static void wake(sched *s, int32_t d) {
+  const hp_graph *g = s->g;
+  for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++) {
+    int32_t c = g->cons[k];
+    if (s->waiting[c] && !inputs_moving(s, c)) {
+      s->waiting[c] = 0;
+      heap_push(s, c);
+    }
+  }
+}
+
+/* Task n finished on rank (0: in-process) with res: outputs still being
+ * saved (later) are held by that rank alone until saved(); the task is
+ * recorded then. */
+static void finish(sched *s, int32_t n, int rank, const hp_task_result *res,
+                   const uint8_t *later) {
+  const hp_graph *g = s->g;
+  size_t nout = g->out_off[n + 1] - g->out_off[n], nlater = 0;
+  for (size_t i = 0; later && i < nout; i++)
+    if (later[i]) {
+      s->unsaved[g->out_ds[g->out_off[n] + i]] = 1;
+      nlater++;
+    }
+  finish_outputs(s, n);
+  double start = task_start(s, n, res);
+  if (!nlater) {
+    finish_record(s, n, rank, res, start);
+    return;
+  }
+  hp_task_result *p = &s->pend[n];
+  *p = *res;
+  p->out = NULL, p->fp = NULL, p->later = NULL;
+  p->stamp = hp__xcalloc(nout + 1, sizeof *p->stamp);
+  memcpy(p->stamp, res->stamp, nout * sizeof *p->stamp);
+  s->pend_start[n] = start;
+  s->nsaving++;
+}
+
+/* Task n's background saves ended (sv): its outputs' files are there for
+ * every rank, and the task is recorded; or a save failed, and the node
+ * with it. */
+static int saved(sched *s, int32_t n, int rank, const hp_saved *sv) {
+  const hp_graph *g = s->g;
+  size_t nout = g->out_off[n + 1] - g->out_off[n];
+  hp_task_result *p = &s->pend[n];
+  s->nsaving--;
+  for (size_t i = 0; i < nout; i++) {
+    int32_t d = g->out_ds[g->out_off[n] + i];
+    if (!s->unsaved[d])
+      continue;
+    s->unsaved[d] = 0;
+    if (sv->stamp && i < sv->nout && sv->stamp[i])
+      p->stamp[i] = sv->stamp[i];
+    wake(s, d);
+  }
+  int rc = HP_OK;
+  if (sv->rc != HP_OK) {
+    hp_error e = sv->err;
+    e.rank = rank;
+    rc = node_failed(s, n, &e);
+  } else {
+    p->save_seconds += sv->seconds;
+    p->bytes_out += sv->bytes_out;
+    finish_record(s, n, rank, p, s->pend_start[n]);
+  }
+  free(p->stamp);
+  memset(p, 0, sizeof *p);
+  return rc;
 }
 
 static int node_failed(sched *s, int32_t n, const hp_error *e) {
-  int retries = retries_of(s, n);
+  int retries = hp__plan_retries(s->pl, n);
   int again = !s->failed && s->attempt[n] < retries;
   double end = hp__mono_now() - s->t0;
   hp__report_failure(s->report, n, e->rank < 0 ? 0 : e->rank,
@@ -312,19 +453,50 @@ static int last_use(const sched *s, int32_t n, size_t k) {
   for (size_t j = g->in_off[n]; j < g->in_off[n + 1]; j++)
     if (j != k && g->in_ds[j] == d)
       return 0;
-  return s->attempt[n] >= retries_of(s, n);
+  return s->attempt[n] >= hp__plan_retries(s->pl, n);
+}
+
+/* In-process: the saves that ended go on to the journal and report,
+ * waiting up to `wait` seconds for the first. */
+static int collect_local(sched *s, double wait) {
+  hp_saved sv;
+  int rc = HP_OK;
+  while (rc == HP_OK && hp__exec_saved(s->pl, &sv, wait)) {
+    rc = saved(s, sv.node, 0, &sv);
+    hp__exec_saved_free(&sv);
+    wait = 0;
+  }
+  return rc;
+}
+
+/* 1 if task n must wait for an input's file to be written: it reads the
+ * file (a stitch), or the value is not held in-process. */
+static int waits_for_save(const sched *s, int32_t n) {
+  const hp_graph *g = s->g;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+    int32_t d = g->in_ds[k];
+    if (s->unsaved[d] &&
+        (!hp__exec_pass_value(s->pl, n, d) || !s->local[d]))
+      return 1;
+  }
+  return 0;
 }
 
 static int run_local(sched *s, int32_t n) {
   const hp_graph *g = s->g;
   size_t nin = g->in_off[n + 1] - g->in_off[n];
   size_t nout = g->out_off[n + 1] - g->out_off[n];
+  if (waits_for_save(s, n)) { /* woken by saved() */
+    s->waiting[n] = 1;
+    return HP_OK;
+  }
   hp_task_io *in = hp__xcalloc(nin + 1, sizeof *in);
   for (size_t i = 0; i < nin; i++) {
     int32_t d = g->in_ds[g->in_off[n] + i];
     in[i].val = s->local[d];
     in[i].fp = s->fp[d];
-    if (s->local[d] && last_use(s, n, g->in_off[n] + i)) {
+    if (s->local[d] && last_use(s, n, g->in_off[n] + i) &&
+        !hp__exec_is_saving(s->local[d])) {
       in[i].own = s->local[d]; /* release() finds it gone */
       s->local[d] = NULL;
     }
@@ -351,7 +523,7 @@ static int run_local(sched *s, int32_t n) {
       res.out[i] = NULL;
     }
   }
-  finish(s, n, 0, &res);
+  finish(s, n, 0, &res, res.later);
   hp__exec_result_free(&res, nout);
   return HP_OK;
 }
@@ -369,7 +541,7 @@ static int pick_worker(sched *s, int32_t n) {
   int holder = -1, idle_holder = -1, best_score = -1, idle_best = -1;
   for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
     int h = s->holder[g->in_ds[k]];
-    if (h <= 0 || s->inflight[h] >= s->depth)
+    if (h <= 0 || full(s, h))
       continue;
     int score = s->inl[g->in_ds[k]] ? 1 : 4;
     if (s->inflight[h] == 0 && score > idle_best)
@@ -381,7 +553,7 @@ static int pick_worker(sched *s, int32_t n) {
     return idle_holder;
   int best = -1, least = s->depth;
   for (int w = 1; w <= s->nworkers; w++)
-    if (s->inflight[w] < least)
+    if (!full(s, w) && s->inflight[w] < least)
       least = s->inflight[w], best = w;
   if (least == 0 || holder < 0)
     return best;
@@ -488,14 +660,42 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
     *w = 0;
     return HP_OK;
   }
+  /* an input whose file is being written: the task runs on its holder, or
+   * waits until the file is there (it reads the file, or inputs being
+   * written are on two workers) */
+  int need = 0;
+  for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++) {
+    int32_t d = g->in_ds[k];
+    if (!s->unsaved[d] || (s->inl[d] && hp__exec_pass_value(s->pl, n, d)))
+      continue;
+    if (!hp__exec_pass_value(s->pl, n, d) || s->holder[d] <= 0 ||
+        (need && need != s->holder[d])) {
+      s->waiting[n] = 1;
+      *w = 0;
+      return HP_OK;
+    }
+    need = s->holder[d];
+  }
+  if (need) {
+    if (full(s, need))
+      return HP_OK; /* *w -1: waits for room there */
+    int away = 0;
+    for (size_t k = g->in_off[n]; k < g->in_off[n + 1]; k++)
+      away |= must_move(s, g->in_ds[k], need);
+    *w = need;
+    if (!away)
+      return HP_OK;
+    *w = 0;
+    return move_inputs(s, n, need, err);
+  }
   if (s->spread) { /* in turn, and away from the inputs when it can */
     int free_any = 0, room = -1;
     for (int i = 0; i < s->nworkers && *w < 0; i++) {
       int c = (s->next + i) % s->nworkers + 1, holds = held_by(s, n, c) > 0;
       free_any |= !holds;
-      if (s->inflight[c] < s->depth && room < 0)
+      if (!full(s, c) && room < 0)
         room = c;
-      if (s->inflight[c] < s->depth && !holds)
+      if (!full(s, c) && !holds)
         *w = c;
     }
     if (*w < 0 && !free_any) /* every worker holds some: the next one */
@@ -529,7 +729,7 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
   int idle_other = 0;
   for (int c = 1; c <= s->nworkers; c++)
     idle_other |= c != h && s->inflight[c] == 0;
-  if (s->inflight[h] == 0 || (!idle_other && s->inflight[h] < s->depth)) {
+  if (s->inflight[h] == 0 || (!idle_other && !full(s, h))) {
     *w = h;
     return HP_OK;
   }
@@ -575,6 +775,7 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++)
     hp__put_u8(b, s->cons_left[g->out_ds[k]] > 0);
   s->inflight[w]++;
+  s->nlong[w] += long_task(s, n);
   s->running++;
   s->active[n] = 1;
   s->started[n] = hp__mono_now() - s->t0;
@@ -596,10 +797,12 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
     return hp__fail(err, HP_EINTERNAL, "corrupt done message from rank %d",
                     w);
   uint64_t *stamp = hp__xcalloc(nout + 1, sizeof *stamp);
+  uint8_t *later = hp__xcalloc(nout + 1, 1);
   for (uint32_t i = 0; i < nout; i++) {
     int32_t d = g->out_ds[g->out_off[n] + i];
     s->fp[d] = hp__get_u64(r);
     stamp[i] = hp__get_u64(r);
+    later[i] = hp__get_u8(r);
     (void)hp__get_u64(r); /* rows */
     uint8_t how = hp__get_u8(r); /* HELD or INLINE */
     s->spilled[d] = 0;
@@ -612,8 +815,9 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   }
   res.stamp = stamp;
   if (!r->bad)
-    finish(s, n, w, &res);
+    finish(s, n, w, &res, later);
   free(stamp);
+  free(later);
   return r->bad ? hp__fail(err, HP_EINTERNAL,
                            "corrupt done message from rank %d", w)
                 : HP_OK;
@@ -657,17 +861,39 @@ static int on_spilled(sched *s, hp_rd *r, int w, hp_error *err) {
     else if (!take_inline(s, r, d, 1))
       break;
     s->pinned[d] = 0;
-    for (size_t k = g->cons_off[d]; k < g->cons_off[d + 1]; k++) {
-      int32_t c = g->cons[k];
-      if (s->waiting[c] && !inputs_moving(s, c)) {
-        s->waiting[c] = 0;
-        heap_push(s, c);
-      }
-    }
+    wake(s, (int32_t)d);
   }
   return r->bad ? hp__fail(err, HP_EINTERNAL,
                            "corrupt spilled message from rank %d", w)
                 : HP_OK;
+}
+
+/* A SAVED message: a task's background saves ended (or one failed). */
+static int on_saved(sched *s, hp_rd *r, int w, hp_error *err) {
+  const hp_graph *g = s->g;
+  hp_saved sv = {0};
+  sv.node = (int32_t)hp__get_u32(r);
+  sv.rc = (int)hp__get_u32(r);
+  size_t len;
+  const char *msg = hp__get_bytes(r, &len);
+  sv.seconds = hp__get_f64(r);
+  sv.bytes_out = hp__get_u64(r);
+  sv.nout = hp__get_u32(r);
+  int32_t n = sv.node;
+  if (r->bad || (size_t)n >= g->nnodes ||
+      sv.nout != g->out_off[n + 1] - g->out_off[n] || !s->pend[n].stamp)
+    return hp__fail(err, HP_EINTERNAL, "corrupt saved message from rank %d",
+                    w);
+  sv.stamp = hp__xcalloc(sv.nout + 1, sizeof *sv.stamp);
+  for (size_t i = 0; i < sv.nout; i++)
+    sv.stamp[i] = hp__get_u64(r);
+  if (sv.rc != HP_OK)
+    hp__fail(&sv.err, sv.rc, "%.*s", (int)len, msg ? msg : "");
+  int rc = r->bad ? hp__fail(err, HP_EINTERNAL,
+                             "corrupt saved message from rank %d", w)
+                  : saved(s, n, w, &sv);
+  free(sv.stamp);
+  return rc;
 }
 
 /* Waits up to timeout seconds for a message and handles it. */
@@ -685,6 +911,8 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
   }
   if (kind == HP_MSG_SPILLED)
     return on_spilled(s, &r, w, err);
+  if (kind == HP_MSG_SAVED)
+    return on_saved(s, &r, w, err);
   if (kind != HP_MSG_DONE && kind != HP_MSG_FAIL)
     return hp__fail(err, HP_EINTERNAL, "rank 0 got a '%s' message from %d",
                     hp__msg_name((int)kind), w);
@@ -693,8 +921,10 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
   (void)hp__get_u32(&r);
   s->inflight[w]--;
   s->running--;
-  if ((size_t)n < s->g->nnodes)
+  if ((size_t)n < s->g->nnodes) {
     s->active[n] = 0;
+    s->nlong[w] -= long_task(s, n);
+  }
   if (kind == HP_MSG_DONE)
     return on_done(s, &r, w, err);
   return on_fail(s, &r, w, err);
@@ -743,7 +973,7 @@ static int dispatch(sched *s, hp_error *err) {
   while (s->nheap > 0 && na < 64 && rc == HP_OK) {
     int room = 0;
     for (int c = 1; c <= s->nworkers; c++)
-      room |= s->inflight[c] < s->depth;
+      room |= !full(s, c);
     if (!room)
       break;
     int32_t n = heap_pop(s);
@@ -767,6 +997,9 @@ static int loop(sched *s, hp_error *err) {
       break;
     }
     if (s->nworkers == 0) {
+      HP_TRY(collect_local(s, s->nheap == 0 && s->nsaving ? 0.25 : 0));
+      if (s->nheap == 0 && (s->nsaving || s->done + s->nfailed >= s->total))
+        continue; /* a save to wait for, or the last one ended */
       if (s->nheap == 0 && s->nfailed)
         break; /* keep-going: what is left depends on a failure */
       if (s->nheap == 0)
@@ -776,16 +1009,28 @@ static int loop(sched *s, hp_error *err) {
       continue;
     }
     HP_TRY(dispatch(s, err));
-    if (s->running == 0 && s->nmoving == 0 && s->nfailed)
+    int busy = s->running > 0 || s->nmoving > 0 || s->nsaving > 0;
+    if (!busy && s->nfailed)
       break;
-    if (s->running == 0 && s->nmoving == 0)
+    if (!busy)
       return hp__fail(err, HP_EINTERNAL, "no node is ready to run");
     HP_TRY(receive_one(s, 0.5, err));
     tick(s);
   }
-  /* let running tasks finish, and spills asked for end (their files are
-   * removed after this; a reply left unread could block its worker) */
-  while (s->running > 0 || s->nmoving > 0) {
+  /* let running tasks finish, saves end, and spills asked for end (their
+   * files are removed after this; a reply left unread could block its
+   * worker) */
+  while (s->nworkers == 0 && s->nsaving > 0) {
+    if (hp__exec_stop_signal())
+      begin_stop(s);
+    if (s->grace_end > 0 && hp__mono_now() >= s->grace_end) {
+      s->o->abandoned = 1;
+      break;
+    }
+    HP_TRY(collect_local(s, 0.25));
+  }
+  while (s->nworkers > 0 &&
+         (s->running > 0 || s->nmoving > 0 || s->nsaving > 0)) {
     if (hp__exec_stop_signal())
       begin_stop(s);
     if (s->grace_end > 0 && hp__mono_now() >= s->grace_end) {
@@ -915,9 +1160,13 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   s.pinned = hp__xcalloc(nd, sizeof *s.pinned);
   s.moving = hp__xcalloc(nd, sizeof *s.moving);
   s.waiting = hp__xcalloc(nn, sizeof *s.waiting);
+  s.unsaved = hp__xcalloc(nd, 1);
+  s.pend = hp__xcalloc(nn, sizeof *s.pend);
+  s.pend_start = hp__xcalloc(nn, sizeof *s.pend_start);
   s.inl_len = hp__xcalloc(nd, sizeof *s.inl_len);
   s.local = hp__xcalloc(nd, sizeof *s.local);
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
+  s.nlong = hp__xcalloc((size_t)pl->size + 1, sizeof *s.nlong);
   s.rel = hp__xcalloc((size_t)pl->size + 1, sizeof *s.rel);
   int rc = hp__journal_lock(pl->store_dir, pl->version, err);
   int locked = rc == HP_OK;
@@ -928,6 +1177,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     s.t0 = s.last_progress = s.last_beat = hp__mono_now();
     s.journal = hp__journal_open(pl, o->command);
     s.report = hp__report_new(pl, o->command);
+    upward_ranks(&s);
     init_counts(&s);
     /* in-process, nothing else watches the clock while a node runs */
     hp__exec_stop_alarm(s.nworkers == 0
@@ -1042,17 +1292,22 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   }
   for (size_t d = 0; d < g->nds; d++) {
     free(s.inl[d]);
-    hp_value_free(s.local[d]);
+    if (s.local[d])
+      hp__exec_release(s.local[d]);
   }
   for (int w = 0; w <= pl->size; w++)
     hp__buf_free(&s.rel[w]);
   hp__buf_free(&s.msg);
   hp__buf_free(&s.out);
   free(s.run), free(s.active), free(s.ended), free(s.started);
-  free(s.deps), free(s.pos), free(s.attempt), free(s.heap);
+  free(s.deps), free(s.pos), free(s.attempt), free(s.heap), free(s.urank);
+  free(s.expect), free(s.nlong);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.spilled), free(s.ofp);
-  free(s.pinned), free(s.moving), free(s.waiting);
+  free(s.pinned), free(s.moving), free(s.waiting), free(s.unsaved);
+  for (size_t i = 0; i < g->nnodes; i++)
+    free(s.pend[i].stamp);
+  free(s.pend), free(s.pend_start);
   free(s.local), free(s.inflight), free(s.rel);
   return rc;
 }

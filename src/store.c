@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <pthread.h>
 
 #include "fs.h"
 #include "mem.h"
@@ -555,7 +556,7 @@ static int commit_tmp(char *tmp, const char *path, int rc, int writeback,
   return rc;
 }
 
-int hp__h5_save(const char *path, const char *key, const hp_value *v,
+static int h5_save(const char *path, const char *key, const hp_value *v,
                 const hp_lineage *lin, hp_error *err) {
   if (!path || !v || v->kind < HP_TABLE || v->kind > HP_GROUP)
     return hp__fail(err, HP_EINVAL, "%s: nothing to save",
@@ -1552,7 +1553,7 @@ int hp__h5_load(const char *path, const char *key, hp_value **out,
 
 static int read_fingerprint(hid_t file, const char *key, uint64_t *fp);
 
-int hp__h5_load_columns(const char *path, const char *key,
+static int h5_load_columns(const char *path, const char *key,
                         const char *const *cols, size_t ncols, int project,
                         int64_t row0, int64_t row1, hp_value **out,
                         uint64_t *fp, hp_error *err) {
@@ -1631,7 +1632,7 @@ static herr_t add_attr(hid_t obj, const char *name, const H5A_info_t *info,
   return 0;
 }
 
-int hp__h5_lineage(const char *path, const char *key, char ***names,
+static int h5_lineage(const char *path, const char *key, char ***names,
                    char ***vals, size_t *n) {
   *names = *vals = NULL;
   *n = 0;
@@ -1681,7 +1682,7 @@ static int read_fingerprint(hid_t file, const char *key, uint64_t *fp) {
   return rc;
 }
 
-int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
+static int h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
   if (!path || !fp) return HP_EINVAL;
   hp__h5_init();
   hid_t file;
@@ -2145,7 +2146,7 @@ static int raw_column(int fd, int64_t size, const rawcol *rc, size_t rows,
   return 1;
 }
 
-int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
+static int h5_load_raw(const char *path, const hp_h5_rawpart *rp,
                     const char *const *cols, size_t ncols, int project,
                     hp_value **out, uint64_t *fp) {
   struct stat st; /* the file opened is the file compared */
@@ -2455,7 +2456,7 @@ static int stitch_columns(wctx *w, hid_t master, const stitch_src *s,
   return rc;
 }
 
-int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
+static int h5_stitch(const char *path, const char *key, const char *const *parts,
                   size_t n, const hp_lineage *lin, hp_error *err) {
   if (!path || !parts || n == 0)
     return hp__fail(err, HP_EINVAL, "%s: no partitions to stitch",
@@ -2542,7 +2543,7 @@ int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
   return commit_tmp(tmp, path, rc, 0, err); /* a master: metadata only */
 }
 
-int hp__h5_info(const char *path, const char *key, int64_t *nparts,
+static int h5_info(const char *path, const char *key, int64_t *nparts,
                 int64_t *rows, hp_h5_layout **layout) {
   *nparts = 0;
   *rows = -1;
@@ -2593,4 +2594,86 @@ int hp__h5_info(const char *path, const char *key, int64_t *nparts,
   H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);
   return *rows >= 0 ? HP_OK : HP_EIO;
+}
+
+/* ---- one thread at a time ------------------------------------------------
+ * This HDF5 build is not thread-safe, and outputs are saved by a thread of
+ * their own while the next task runs (exec.c): every entry point that
+ * calls HDF5 holds this lock (recursive: entry points call each other). */
+
+static pthread_mutex_t h5_mu;
+static pthread_once_t h5_mu_once = PTHREAD_ONCE_INIT;
+
+static void h5_mu_init(void) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&h5_mu, &a);
+  pthread_mutexattr_destroy(&a);
+}
+
+static void h5_lock(void) {
+  pthread_once(&h5_mu_once, h5_mu_init);
+  pthread_mutex_lock(&h5_mu);
+}
+
+static void h5_unlock(void) { pthread_mutex_unlock(&h5_mu); }
+
+int hp__h5_save(const char *path, const char *key, const hp_value *v,
+                const hp_lineage *lin, hp_error *err) {
+  h5_lock();
+  int rc = h5_save(path, key, v, lin, err);
+  h5_unlock();
+  return rc;
+}
+
+int hp__h5_load_columns(const char *path, const char *key,
+                        const char *const *cols, size_t ncols, int project,
+                        int64_t row0, int64_t row1, hp_value **out,
+                        uint64_t *fp, hp_error *err) {
+  h5_lock();
+  int rc = h5_load_columns(path, key, cols, ncols, project, row0, row1, out,
+                           fp, err);
+  h5_unlock();
+  return rc;
+}
+
+int hp__h5_lineage(const char *path, const char *key, char ***names,
+                   char ***vals, size_t *n) {
+  h5_lock();
+  int rc = h5_lineage(path, key, names, vals, n);
+  h5_unlock();
+  return rc;
+}
+
+int hp__h5_fingerprint(const char *path, const char *key, uint64_t *fp) {
+  h5_lock();
+  int rc = h5_fingerprint(path, key, fp);
+  h5_unlock();
+  return rc;
+}
+
+int hp__h5_load_raw(const char *path, const hp_h5_rawpart *rp,
+                    const char *const *cols, size_t ncols, int project,
+                    hp_value **out, uint64_t *fp) {
+  h5_lock();
+  int rc = h5_load_raw(path, rp, cols, ncols, project, out, fp);
+  h5_unlock();
+  return rc;
+}
+
+int hp__h5_stitch(const char *path, const char *key, const char *const *parts,
+                  size_t n, const hp_lineage *lin, hp_error *err) {
+  h5_lock();
+  int rc = h5_stitch(path, key, parts, n, lin, err);
+  h5_unlock();
+  return rc;
+}
+
+int hp__h5_info(const char *path, const char *key, int64_t *nparts,
+                int64_t *rows, hp_h5_layout **layout) {
+  h5_lock();
+  int rc = h5_info(path, key, nparts, rows, layout);
+  h5_unlock();
+  return rc;
 }

@@ -29,7 +29,8 @@ typedef struct worker {
 
 static void drop(worker *w, uint32_t ds) {
   if (ds < w->pl->g->nds) {
-    hp_value_free(w->cache[ds]);
+    if (w->cache[ds])
+      hp__exec_release(w->cache[ds]);
     w->cache[ds] = NULL;
   }
 }
@@ -63,6 +64,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
     int32_t ds = g->out_ds[g->out_off[node] + i];
     hp__put_u64(&w->out, res->fp[i]);
     hp__put_u64(&w->out, res->stamp[i]);
+    hp__put_u8(&w->out, res->later ? res->later[i] : 0);
     hp__put_u64(&w->out, (uint64_t)hp_value_rows(res->out[i]));
     packed.len = 0;
     int inl = 0;
@@ -116,6 +118,8 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
       in[i].val = tmp[i];
     } else if (src == HP_SRC_CACHE) {
       in[i].val = w->cache[ds];
+    } else if (src == HP_SRC_GIVE && hp__exec_is_saving(w->cache[ds])) {
+      in[i].val = w->cache[ds]; /* read while its file is written */
     } else if (src == HP_SRC_GIVE) { /* its last use: the task's now */
       in[i].own = w->cache[ds];
       w->cache[ds] = NULL;
@@ -133,6 +137,8 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
   if (rc == HP_OK) {
     reply_done(w, node, &res, keep);
     rc = hp__send(w->comm, 0, &w->out, err);
+    if (rc == HP_OK) /* rank 0 knows the task: SAVED may follow */
+      hp__exec_save_announce(node);
   } else {
     if (e.code == HP_OK)
       hp__fail(&e, rc, "node %d: %s", node, hp_strerror(rc));
@@ -144,6 +150,50 @@ static int run_task(worker *w, hp_rd *r, hp_error *err) {
   free(tmp);
   free(in);
   free(keep);
+  return rc;
+}
+
+/* A SAVED message for sv into b. */
+static void put_saved(hp_buf *b, const hp_saved *sv) {
+  b->len = 0;
+  hp__put_u32(b, HP_MSG_SAVED);
+  hp__put_u32(b, (uint32_t)sv->node);
+  hp__put_u32(b, (uint32_t)sv->rc);
+  hp__put_bytes(b, sv->err.msg, sv->rc ? strlen(sv->err.msg) : 0);
+  hp__put_f64(b, sv->seconds);
+  hp__put_u64(b, sv->bytes_out);
+  hp__put_u32(b, (uint32_t)sv->nout);
+  for (size_t i = 0; i < sv->nout; i++)
+    hp__put_u64(b, sv->stamp[i]);
+}
+
+/* The saving thread's notify function (MPI_THREAD_MULTIPLE): tells rank 0
+ * from that thread, while this rank's next task runs, so that consumers
+ * on other workers need not wait for it to end. */
+static int notify_saved(const hp_saved *sv, void *arg) {
+  worker *w = arg;
+  hp_buf b = {0};
+  hp_error ignore = HP_ERROR_INIT;
+  put_saved(&b, sv);
+  int rc = hp__send(w->comm, 0, &b, &ignore);
+  hp__buf_free(&b);
+  return rc;
+}
+
+/* Tells rank 0 of each task whose background saves have ended (and the
+ * saving thread has not told of), waiting up to `wait` seconds for the
+ * first. */
+static int report_saved(worker *w, double wait, hp_error *err) {
+  hp_saved sv;
+  int rc = HP_OK;
+  while (rc == HP_OK && hp__exec_saved(w->pl, &sv, wait)) {
+    if (!sv.notified) {
+      put_saved(&w->out, &sv);
+      rc = hp__send(w->comm, 0, &w->out, err);
+    }
+    hp__exec_saved_free(&sv);
+    wait = 0;
+  }
   return rc;
 }
 
@@ -231,6 +281,10 @@ static int tell_stop(MPI_Comm comm, int *told, hp_error *err) {
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   worker w = {.pl = pl, .comm = comm};
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level == MPI_THREAD_MULTIPLE)
+    hp__exec_save_notify(notify_saved, &w);
   hp_buf msg = {0};
   int rc = w.cache ? HP_OK : HP_ENOMEM;
   int told = 0; /* rank 0 knows a signal asked this rank to stop */
@@ -246,8 +300,12 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     while (rc == HP_OK && !got) {
       hp__exec_stop_file(0);
       rc = tell_stop(comm, &told, err);
+      /* with saves going on, look at both every 2 ms */
+      double t = hp__exec_saving() ? 0.002 : 0.25;
       if (rc == HP_OK)
-        rc = hp__recv_poll(comm, 0, &msg, &src, 0.25, &got, err);
+        rc = hp__recv_poll(comm, 0, &msg, &src, t, &got, err);
+      if (rc == HP_OK && !got)
+        rc = report_saved(&w, 0, err);
     }
     if (rc != HP_OK)
       break;
@@ -277,7 +335,15 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
       continue;
     }
     rc = run_task(&w, &r, err);
+    if (rc == HP_OK)
+      rc = report_saved(&w, 0, err);
   }
+  /* rank 0 waits for every save before it ends the run; after a failure
+   * or a stop, files being written are still finished */
+  hp_saved sv;
+  hp__exec_save_notify(NULL, NULL);
+  while (hp__exec_saved(pl, &sv, -1))
+    hp__exec_saved_free(&sv);
   if (rc != HP_OK) {
     /* rank 0 waits for this worker's reply and would wait forever */
     hp__log(HP_LOG_ERROR, "%s; ending the MPI job", err->msg);
@@ -286,7 +352,7 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   }
   if (w.cache)
     for (size_t d = 0; d < pl->g->nds; d++)
-      hp_value_free(w.cache[d]);
+      hp_value_free(w.cache[d]); /* every save has ended */
   free(w.cache);
   for (size_t i = 0; i < w.qlen; i++)
     hp__buf_free(&w.queue[w.qhead + i]);

@@ -393,4 +393,79 @@ hp 3 run "$K/conf" --from-nodes slow
 expect_rc 1 "a run that reads a corrupted input fails"
 expect_err "part-00007.h5" "the corrupted file is named"
 no_mpi_noise "corrupted input"
+
+# --- outputs saved in the background: the next task runs meanwhile, the
+# --- files and the journal are as before, and a failed save fails the node
+B=$SCRATCH/bg && mkdir -p "$B/conf/base"
+cat >"$B/big.c" <<'CC'
+#include <hpcpipe.h>
+/* t.big: 8 Mi float64 (64 MB), x[i] = i / 2; t.sum: their sum */
+static int big(hp_node_ctx *ctx) {
+  size_t n = (size_t)8 << 20;
+  hp_value *a = hp_array_new(HP_FLOAT64, 1, &n);
+  if (!a) return hp_node_fail(ctx, "out of memory");
+  double *x = hp_array_data_mut(a);
+  for (size_t i = 0; i < n; i++) x[i] = (double)i * 0.5;
+  return hp_node_output(ctx, 0, a);
+}
+static int sum(hp_node_ctx *ctx) {
+  const hp_value *v;
+  if (hp_node_input(ctx, 0, &v)) return hp_node_fail(ctx, "no input");
+  const double *x = hp_array_data(v);
+  double s = 0;
+  for (size_t i = 0; i < hp_array_size(v); i++) s += x[i];
+  size_t one = 1;
+  hp_value *o = hp_array_new(HP_FLOAT64, 1, &one);
+  ((double *)hp_array_data_mut(o))[0] = s;
+  return hp_node_output(ctx, 0, o);
+}
+static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.big", .run = big},
+                                 {.abi = HP_NODE_ABI, .name = "t.sum", .run = sum}};
+HP_EXTERN int hp_plugin_init(hp_registry *reg);
+HP_EXTERN int hp_plugin_init(hp_registry *reg) { return hp_register_nodes(reg, t, 2); }
+CC
+build_plugin "$B/big.c" "$B/libbig.so"
+printf 'plugins: [%s/libbig.so]\n' "$B" >"$B/conf/base/hpcpipe.yml"
+cat >"$B/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: big, func: t.big, outputs: big}
+    - {node: sum, func: t.sum, inputs: big, outputs: total}
+Y
+printf 'big: {type: hdf5, filepath: data/big.h5}\n' >"$B/conf/base/catalog.yml"
+HPCPIPE_BACKGROUND_SAVE=0 hp 1 run "$B/conf"
+expect_rc 0 "saving in place (HPCPIPE_BACKGROUND_SAVE=0)"
+inplace=$(h5digest "$B")
+for np in 1 3; do
+  rm -rf "$B/data"
+  hp "$np" run "$B/conf"
+  expect_rc 0 "np=$np: saving in the background"
+  [ "$(h5digest "$B")" = "$inplace" ] && ok "np=$np: the files saved in the background are the same" ||
+    fail "np=$np: files differ from those saved in place"
+  /usr/bin/python3 - "$B" <<'PY' && ok "np=$np: sum ran while big.h5 was being written" || fail "np=$np: no overlap of the save and the next task"
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/data/store/reports/*.json")[0]))
+t = {x["task"]: x for x in r["tasks_run"]}
+b, s = t["big"], t["sum"]
+end = b["start"] + b["load_seconds"] + b["seconds"] + b["save_seconds"]
+assert b["save_seconds"] > 0.005, b
+assert s["start"] < end, (s["start"], end)
+PY
+  grep '"node":"big"' "$B/data/store/journal.jsonl" | grep -q '\["big","[0-9a-f]\{16\}","[1-9a-f][0-9a-f]*"\]' &&
+    ok "np=$np: the journal records big.h5's stamp" || fail "np=$np: journal line of big: $(grep '"node":"big"' "$B/data/store/journal.jsonl")"
+  hp "$np" run "$B/conf" --resume
+  expect_err "resume: 2 of 2 nodes are up to date" "np=$np: a resume finds both outputs committed"
+  # the directory of big.h5 is a file: the save fails after sum has begun
+  rm -rf "$B/data" && mkdir -p "$B/data" && echo x >"$B/data/blocker"
+  printf 'big: {type: hdf5, filepath: data/blocker/big.h5}\n' >"$B/conf/base/catalog.yml"
+  hp "$np" run "$B/conf"
+  expect_rc 1 "np=$np: a failed background save"
+  expect_err "node 'big' (rank " "np=$np: the failed save names the node"
+  expect_err "data/blocker/big.h5" "np=$np: and the file"
+  no_mpi_noise "np=$np: failed background save"
+  ! grep -q '"node":"big"' "$B/data/store/journal.jsonl" && ok "np=$np: the journal does not record big done" ||
+    fail "np=$np: big recorded done though its save failed"
+  printf 'big: {type: hdf5, filepath: data/big.h5}\n' >"$B/conf/base/catalog.yml"
+done
+
 finish

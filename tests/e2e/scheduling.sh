@@ -58,4 +58,49 @@ r2=$(grep '"node":"b2"' "$P/data/store/journal.jsonl" | grep -o '"rank":[0-9]*' 
 [ -n "$r1" ] && [ "$r1" != "$r2" ] &&
   ok "branches sharing an input ran on two workers ($r1, $r2)" ||
   fail "both branches ran on one worker ($r1, $r2) while the other idled"
+
+# Durations from the journal: a second run orders tasks by the seconds
+# they took before (the longest path of work first), not by the number of
+# nodes after them; and a worker running a task that took long is not
+# given a second one to queue behind it.
+cat >"$P/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: a_long, func: core.sleep, args: {ms: 400}, outputs: a}
+    - {node: b1, func: core.sleep, args: {ms: 20}, outputs: b1}
+    - {node: b2, func: core.identity, inputs: b1, outputs: b2}
+    - {node: b3, func: core.identity, inputs: b2, outputs: b3}
+Y
+# first: the first task done in the last run of the journal
+first() {
+  awk '/"event":"start"/ { f = "" } /"event":"done"/ && f == "" { f = $0 } END { print f }' \
+    "$P/data/store/journal.jsonl" | sed 's/.*"node":"\([^"]*\)".*/\1/'
+}
+for np in 1 2; do
+  rm -rf "$P/data"
+  HPCPIPE_DEPTH=1 hp "$np" run "$P/conf"
+  expect_rc 0 "np=$np: a run without history"
+  [ "$(first)" = b1 ] && ok "np=$np: without history the longest chain of nodes goes first" ||
+    fail "np=$np: first without history: $(first)"
+  HPCPIPE_DEPTH=1 hp "$np" run "$P/conf"
+  expect_rc 0 "np=$np: a run with history"
+  [ "$(first)" = a_long ] && ok "np=$np: with history the longest work goes first" ||
+    fail "np=$np: first with history: $(first), expected a_long"
+done
+{
+  echo "pipelines:"
+  echo "  __default__:"
+  echo "    - {node: a_long, func: core.sleep, args: {ms: 1000}, outputs: a}"
+  for i in $(seq 1 8); do echo "    - {node: s$i, func: core.sleep, args: {ms: 40}, outputs: s$i}"; done
+} >"$P/conf/base/pipelines.yml"
+rm -rf "$P/data"
+hp 3 run "$P/conf"
+hp 3 run "$P/conf"
+expect_rc 0 "a long task and short ones, with history"
+lr=$(grep '"node":"a_long"' "$P/data/store/journal.jsonl" | tail -1 | grep -o '"rank":[0-9]*')
+behind=$(awk '/"event":"start"/ { b = "" } /"event":"done"/ { b = b $0 "\n" } END { printf "%s", b }' \
+  "$P/data/store/journal.jsonl" | grep '"node":"s' | grep -c "$lr,")
+[ -n "$lr" ] && [ "$behind" = 0 ] && ok "no short task queued behind the long one" ||
+  fail "$behind short task(s) ran on the long task's worker ($lr)"
+
 finish
