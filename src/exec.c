@@ -379,6 +379,7 @@ typedef struct save_job {
   uint8_t *freeme;   /* [nout] released meanwhile: freed once saved */
   int state;         /* 0 queued, 1 saving, 2 ended */
   int announced;     /* hp__exec_save_announce: may be notified */
+  int hooked;        /* hooks to fire first, on the task's thread */
   int notified;      /* the notify function told of it */
   int rc;
   hp_error err;
@@ -464,7 +465,10 @@ static void *save_thread(void *arg) {
     pthread_mutex_unlock(&sv.mu);
     save_job_run(j); /* the job's fields are this thread's until ended */
     pthread_mutex_lock(&sv.mu);
-    if (j->announced && sv.notify) { /* not collected before state 2 */
+    /* not collected before state 2; hooks (after_dataset_saved,
+     * on_node_error) fire before rank 0 hears of it, as they did when
+     * saves were made in place: hp__exec_saved's caller tells then */
+    if (j->announced && sv.notify && !j->hooked) {
       hp_saved view;
       j->notified = 1;
       saved_view(j, &view);
@@ -514,6 +518,8 @@ static void save_later(hp_plan *pl, int32_t node, int attempt,
   j->freeme = hp__xcalloc(nout + 1, 1);
   j->stamp = hp__xcalloc(nout + 1, sizeof *j->stamp);
   j->err = (hp_error)HP_ERROR_INIT;
+  j->hooked = hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED) ||
+              hp__registry_has_hooks(pl->reg, HP_HOOK_ON_NODE_ERROR);
   for (size_t i = 0; i < nout; i++) {
     j->v[i] = res->later[i] ? res->out[i] : NULL;
     j->fp[i] = res->fp[i];
