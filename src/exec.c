@@ -396,8 +396,12 @@ static struct {
   int thread; /* 0 not started, 1 running, 2 could not start */
   int (*notify)(const hp_saved *sv, void *arg);
   void *notify_arg;
+  void (*idle)(void *arg); /* called every millisecond without a job */
+  void *idle_arg;
+  int idle_busy;           /* idle() is running (outside the lock) */
 } sv = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-        PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, NULL, NULL};
+        PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL,
+        0};
 
 /* Jobs queued or being saved, for the crash handler (which may not take
  * the lock), and whether this thread is the saving one. */
@@ -457,6 +461,23 @@ static void *save_thread(void *arg) {
     save_job *j = sv.head;
     while (j && j->state != 0)
       j = j->next;
+    if (!j && sv.idle) { /* a look for other work, then a short wait */
+      void (*fn)(void *) = sv.idle;
+      void *fn_arg = sv.idle_arg;
+      sv.idle_busy = 1;
+      pthread_mutex_unlock(&sv.mu);
+      fn(fn_arg);
+      pthread_mutex_lock(&sv.mu);
+      sv.idle_busy = 0;
+      pthread_cond_broadcast(&sv.ended);
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 1000000L;
+      if (ts.tv_nsec >= 1000000000L)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+      pthread_cond_timedwait(&sv.work, &sv.mu, &ts);
+      continue;
+    }
     if (!j) {
       pthread_cond_wait(&sv.work, &sv.mu);
       continue;
@@ -574,6 +595,19 @@ void hp__exec_save_notify(int (*fn)(const hp_saved *sv, void *arg),
   sv.notify = fn;
   sv.notify_arg = arg;
   pthread_mutex_unlock(&sv.mu);
+}
+
+int hp__exec_save_idle(void (*fn)(void *arg), void *arg) {
+  if (!save_thread_up())
+    return -1;
+  pthread_mutex_lock(&sv.mu);
+  while (!fn && sv.idle_busy) /* a last call may still be running */
+    pthread_cond_wait(&sv.ended, &sv.mu);
+  sv.idle = fn;
+  sv.idle_arg = arg;
+  pthread_cond_signal(&sv.work);
+  pthread_mutex_unlock(&sv.mu);
+  return 0;
 }
 
 void hp__exec_save_announce(int32_t node) {

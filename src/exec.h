@@ -80,6 +80,11 @@ void hp__exec_saved_free(hp_saved *s);
 void hp__exec_save_notify(int (*fn)(const hp_saved *sv, void *arg),
                           void *arg);
 void hp__exec_save_announce(int32_t node);
+/* Has the saving thread (started now) call fn(arg) about every
+ * millisecond while it has no save to make: a worker serves rank 0's
+ * spill requests there, during its tasks. NULL stops it (returning once
+ * a call in progress has ended). -1 if the thread cannot run. */
+int hp__exec_save_idle(void (*fn)(void *arg), void *arg);
 /* Tasks with saves not yet reported by hp__exec_saved. */
 size_t hp__exec_saving(void);
 /* 1 if value v is being saved (a consumer must not take it over). */

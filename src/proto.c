@@ -130,6 +130,11 @@ int hp__outbox_progress(hp_outbox *o, hp_error *err) {
 }
 
 int hp__isend(hp_outbox *o, MPI_Comm comm, int to, hp_buf *b, hp_error *err) {
+  return hp__isend_tag(o, comm, to, HP_MPI_TAG, b, err);
+}
+
+int hp__isend_tag(hp_outbox *o, MPI_Comm comm, int to, int tag, hp_buf *b,
+                  hp_error *err) {
   if (b->len > (size_t)INT32_MAX)
     return hp__fail(err, HP_EMPI, "message of %zu bytes is too large",
                     b->len);
@@ -142,7 +147,7 @@ int hp__isend(hp_outbox *o, MPI_Comm comm, int to, hp_buf *b, hp_error *err) {
   o->buf[o->n] = *b;
   memset(b, 0, sizeof *b);
   hp_buf *m = &o->buf[o->n];
-  int rc = MPI_Isend(m->data, (int)m->len, MPI_BYTE, to, HP_MPI_TAG, comm,
+  int rc = MPI_Isend(m->data, (int)m->len, MPI_BYTE, to, tag, comm,
                      &o->req[o->n]);
   if (rc != MPI_SUCCESS) {
     hp__buf_free(m);
@@ -215,4 +220,27 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
 int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
   int got;
   return hp__recv_poll(comm, from, msg, src, -1, &got, err);
+}
+
+int hp__recv_tag_now(MPI_Comm comm, int from, int tag, hp_buf *msg, int *got,
+                     hp_error *err) {
+  MPI_Status st;
+  int flag = 0, n = 0;
+  *got = 0;
+  int rc = MPI_Iprobe(from, tag, comm, &flag, &st);
+  if (rc != MPI_SUCCESS)
+    return mpi_fail(err, rc, "MPI_Iprobe");
+  if (!flag)
+    return HP_OK;
+  MPI_Get_count(&st, MPI_BYTE, &n);
+  msg->len = 0;
+  hp__buf_reserve(msg, (size_t)n);
+  rc = MPI_Recv(msg->data, n, MPI_BYTE, st.MPI_SOURCE, tag, comm,
+                MPI_STATUS_IGNORE);
+  if (rc != MPI_SUCCESS)
+    return mpi_fail(err, rc, "MPI_Recv");
+  msg->len = (size_t)n;
+  msg->data[n] = '\0';
+  *got = 1;
+  return HP_OK;
 }

@@ -63,6 +63,9 @@ enum {
 enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 #define HP_MPI_TAG 7301
+/* SPILL requests travel apart, so that a worker's saving thread can serve
+ * them while its task thread runs a task (worker.c). */
+#define HP_MPI_TAG_SPILL 7302
 
 const char *hp__msg_name(int kind);
 
@@ -101,6 +104,9 @@ typedef struct hp_outbox {
 /* Starts sending b's bytes to `to`, taking b's contents (b is left
  * empty). Completed sends are reaped first. Errors: HP_EMPI. */
 int hp__isend(hp_outbox *o, MPI_Comm comm, int to, hp_buf *b, hp_error *err);
+/* The same with a tag of its own (HP_MPI_TAG_SPILL). */
+int hp__isend_tag(hp_outbox *o, MPI_Comm comm, int to, int tag, hp_buf *b,
+                  hp_error *err);
 /* Reaps completed sends without waiting. */
 int hp__outbox_progress(hp_outbox *o, hp_error *err);
 /* Waits for every send, then frees the outbox. */
@@ -114,5 +120,9 @@ int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err);
  * *got is 1 if a message arrived, 0 if the time ran out. */
 int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
                   double timeout, int *got, hp_error *err);
+/* One look for a message from `from` with tag `tag`: *got 1 and msg
+ * filled if there is one. */
+int hp__recv_tag_now(MPI_Comm comm, int from, int tag, hp_buf *msg, int *got,
+                     hp_error *err);
 
 #endif

@@ -595,7 +595,7 @@ static int move_inputs(sched *s, int32_t n, int t, hp_error *err) {
     }
     hp__log(HP_LOG_DEBUG, "task %s waits for %u value(s) rank %d spills",
             s->pl->pipe->nodes[n].name, cnt, h);
-    int rc = hp__isend(&s->outbox, s->comm, h, &b, err);
+    int rc = hp__isend_tag(&s->outbox, s->comm, h, HP_MPI_TAG_SPILL, &b, err);
     hp__buf_free(&b);
     HP_TRY(rc);
   }

@@ -3,12 +3,14 @@
  * rank produced or received inline, by dataset id, until rank 0 says the
  * last consumer is done. A large memory value stays here alone until rank
  * 0 asks for it to be spilled (another worker needs it); such a request
- * is served before the next task starts, ahead of tasks queued for this
- * rank, so that the other worker does not wait for them too.
+ * is served by the saving thread at once, while a task runs (with
+ * MPI_THREAD_MULTIPLE; else before the next task starts), so that the
+ * other worker does not wait for this one's tasks.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "worker.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +24,8 @@ typedef struct worker {
   MPI_Comm comm;
   hp_value **cache; /* [nds] */
   hp_buf out;
-  hp_buf *queue; /* messages from rank 0 not handled yet, in order */
-  size_t qhead, qlen, qcap;
+  pthread_mutex_t spill_mu; /* serve_spills */
+  int spill_thread;         /* the saving thread serves spill requests */
   int spill_warned; /* a spill file could not be written (said once) */
 } worker;
 
@@ -234,31 +236,40 @@ static int serve_spill(worker *w, hp_rd *r, hp_error *err) {
   return rc;
 }
 
-/* Reads what rank 0 has sent meanwhile, without waiting: spill requests
- * are served at once, other messages queued in order. */
-static int serve_pending(worker *w, hp_error *err) {
-  for (;;) {
-    hp_buf m = {0};
-    int src, got = 0;
-    int rc = hp__recv_poll(w->comm, 0, &m, &src, 0, &got, err);
-    if (rc != HP_OK || !got) {
-      hp__buf_free(&m);
-      return rc;
+/* Serves the spill requests rank 0 has sent (HP_MPI_TAG_SPILL), without
+ * waiting: from the saving thread every millisecond (while this rank's
+ * task thread runs a task) or, without MPI_THREAD_MULTIPLE, from the task
+ * thread between tasks. One thread at a time. A value asked for is in the
+ * cache and stays there meanwhile: rank 0 asks only for a value whose
+ * consumer elsewhere waits, so no task here takes it or drops it. */
+static int serve_spills(worker *w, hp_error *err) {
+  hp_buf m = {0};
+  int got = 1, rc = HP_OK;
+  pthread_mutex_lock(&w->spill_mu);
+  while (rc == HP_OK && got) {
+    rc = hp__recv_tag_now(w->comm, 0, HP_MPI_TAG_SPILL, &m, &got, err);
+    if (rc == HP_OK && got) {
+      hp_rd r = {.p = m.data, .len = m.len};
+      if (hp__get_u32(&r) != HP_MSG_SPILL)
+        rc = hp__fail(err, HP_EINTERNAL, "worker got a bad spill request");
+      else
+        rc = serve_spill(w, &r, err);
     }
-    hp_rd r = {.p = m.data, .len = m.len};
-    if (hp__get_u32(&r) == HP_MSG_SPILL) {
-      rc = serve_spill(w, &r, err);
-      hp__buf_free(&m);
-      if (rc != HP_OK)
-        return rc;
-      continue;
-    }
-    if (w->qhead > 0 && w->qhead + w->qlen == w->qcap) {
-      memmove(w->queue, w->queue + w->qhead, w->qlen * sizeof *w->queue);
-      w->qhead = 0;
-    }
-    hp__grow(&w->queue, &w->qcap, w->qhead + w->qlen + 1, sizeof *w->queue);
-    w->queue[w->qhead + w->qlen++] = m;
+  }
+  pthread_mutex_unlock(&w->spill_mu);
+  hp__buf_free(&m);
+  return rc;
+}
+
+/* The saving thread's idle work: spill requests. A failure ends the job
+ * (rank 0 would wait for the reply for ever). */
+static void spill_idle(void *arg) {
+  worker *w = arg;
+  hp_error err = HP_ERROR_INIT;
+  if (serve_spills(w, &err) != HP_OK) {
+    hp__log(HP_LOG_ERROR, "%s; ending the MPI job", err.msg);
+    fflush(stderr);
+    MPI_Abort(w->comm, HP_EXIT_INTERNAL);
   }
 }
 
@@ -280,32 +291,31 @@ static int tell_stop(MPI_Comm comm, int *told, hp_error *err) {
 
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   worker w = {.pl = pl, .comm = comm};
+  pthread_mutex_init(&w.spill_mu, NULL);
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
   int level = MPI_THREAD_SINGLE;
   MPI_Query_thread(&level);
-  if (level == MPI_THREAD_MULTIPLE)
+  if (level == MPI_THREAD_MULTIPLE && w.cache) {
     hp__exec_save_notify(notify_saved, &w);
+    w.spill_thread = hp__exec_save_idle(spill_idle, &w) == 0;
+  }
   hp_buf msg = {0};
   int rc = w.cache ? HP_OK : HP_ENOMEM;
   int told = 0; /* rank 0 knows a signal asked this rank to stop */
   while (rc == HP_OK) {
     int src, got = 0;
-    if (w.qlen > 0) { /* a message queued while a task waited to start */
-      hp__buf_free(&msg);
-      msg = w.queue[w.qhead++];
-      if (--w.qlen == 0)
-        w.qhead = 0;
-      got = 1;
-    }
     while (rc == HP_OK && !got) {
       hp__exec_stop_file(0);
       rc = tell_stop(comm, &told, err);
-      /* with saves going on, look at both every 2 ms */
-      double t = hp__exec_saving() ? 0.002 : 0.25;
+      /* with saves going on or spill requests to look for here, look
+       * every 2 ms */
+      double t = hp__exec_saving() || !w.spill_thread ? 0.002 : 0.25;
       if (rc == HP_OK)
         rc = hp__recv_poll(comm, 0, &msg, &src, t, &got, err);
       if (rc == HP_OK && !got)
         rc = report_saved(&w, 0, err);
+      if (rc == HP_OK && !got && !w.spill_thread)
+        rc = serve_spills(&w, err);
     }
     if (rc != HP_OK)
       break;
@@ -313,16 +323,14 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     uint32_t kind = hp__get_u32(&r);
     if (kind == HP_MSG_SHUTDOWN)
       break;
-    if (kind == HP_MSG_SPILL) {
-      rc = serve_spill(&w, &r, err);
-      continue;
-    }
     if (kind != HP_MSG_TASK) {
       rc = hp__fail(err, HP_EINTERNAL, "worker got a '%s' message",
                     hp__msg_name((int)kind));
       break;
     }
-    rc = serve_pending(&w, err);
+    /* requests that came meanwhile first: another worker waits on them */
+    if (!w.spill_thread)
+      rc = serve_spills(&w, err);
     if (rc != HP_OK)
       break;
     hp__exec_stop_file(0);
@@ -338,9 +346,11 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     if (rc == HP_OK)
       rc = report_saved(&w, 0, err);
   }
-  /* rank 0 waits for every save before it ends the run; after a failure
-   * or a stop, files being written are still finished */
+  /* rank 0 waits for every save (and spill) before it ends the run; after
+   * a failure or a stop, files being written are still finished */
   hp_saved sv;
+  if (w.spill_thread)
+    hp__exec_save_idle(NULL, NULL);
   hp__exec_save_notify(NULL, NULL);
   while (hp__exec_saved(pl, &sv, -1))
     hp__exec_saved_free(&sv);
@@ -354,10 +364,8 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     for (size_t d = 0; d < pl->g->nds; d++)
       hp_value_free(w.cache[d]); /* every save has ended */
   free(w.cache);
-  for (size_t i = 0; i < w.qlen; i++)
-    hp__buf_free(&w.queue[w.qhead + i]);
-  free(w.queue);
   hp__buf_free(&msg);
   hp__buf_free(&w.out);
+  pthread_mutex_destroy(&w.spill_mu);
   return rc;
 }

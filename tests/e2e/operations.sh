@@ -451,7 +451,7 @@ end = b["start"] + b["load_seconds"] + b["seconds"] + b["save_seconds"]
 assert b["save_seconds"] > 0.005, b
 assert s["start"] < end, (s["start"], end)
 PY
-  grep '"node":"big"' "$B/data/store/journal.jsonl" | grep -q '\["big","[0-9a-f]\{16\}","[1-9a-f][0-9a-f]*"\]' &&
+  grep '"node":"big"' "$B/data/store/journal.jsonl" | grep -q '\["big","[0-9a-f]\{16\}","[0-9a-f]*[1-9a-f][0-9a-f]*"\]' &&
     ok "np=$np: the journal records big.h5's stamp" || fail "np=$np: journal line of big: $(grep '"node":"big"' "$B/data/store/journal.jsonl")"
   hp "$np" run "$B/conf" --resume
   expect_err "resume: 2 of 2 nodes are up to date" "np=$np: a resume finds both outputs committed"

@@ -103,4 +103,27 @@ behind=$(awk '/"event":"start"/ { b = "" } /"event":"done"/ { b = b $0 "\n" } EN
 [ -n "$lr" ] && [ "$behind" = 0 ] && ok "no short task queued behind the long one" ||
   fail "$behind short task(s) ran on the long task's worker ($lr)"
 
+
+# A large memory value whose holder runs a long task: the consumer on the
+# idle worker gets it through a spill file that the holder's saving
+# thread writes at once, not after the long task.
+cat >"$P/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: src, func: array.ones, outputs: x, args: {shape: [1048576]}}
+    - {node: long, func: core.sleep, inputs: x, outputs: l, args: {ms: 1500}}
+    - {node: use, func: core.identity, inputs: x, outputs: u}
+Y
+rm -rf "$P/data"
+HPCPIPE_DEPTH=1 hp 3 run "$P/conf"
+expect_rc 0 "a value moved while its holder runs a long task"
+expect_err "1 value (8.4 MB) moved between workers" "the value moved"
+/usr/bin/python3 - "$P" <<'PY' && ok "the consumer started while the holder ran its long task" || fail "the consumer waited for the holder's task"
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/data/store/reports/*.json")[0]))
+t = {x["task"]: x for x in r["tasks_run"]}
+assert t["use"]["rank"] != t["long"]["rank"], t
+assert t["use"]["start"] < t["long"]["start"] + 0.75, (t["use"], t["long"])
+PY
+
 finish
