@@ -179,8 +179,8 @@ int hp__outbox_drain(hp_outbox *o, hp_error *err) {
 #define SPIN_S    20e-6
 #define SLEEP0_NS 20000L
 
-int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
-                  double timeout, int *got, hp_error *err) {
+static int recv_poll(MPI_Comm comm, int from, int tag, hp_buf *msg, int *src,
+                     double timeout, int *got, hp_error *err) {
   MPI_Status st;
   int flag = 0;
   long spins = 0, sleep_ns = SLEEP0_NS;
@@ -188,7 +188,7 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
   double end = timeout >= 0 ? now + timeout : 0;
   *got = 0;
   for (;;) {
-    int rc = MPI_Iprobe(from, HP_MPI_TAG, comm, &flag, &st);
+    int rc = MPI_Iprobe(from, tag, comm, &flag, &st);
     if (rc != MPI_SUCCESS)
       return mpi_fail(err, rc, "MPI_Iprobe");
     if (flag)
@@ -206,7 +206,7 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
   MPI_Get_count(&st, MPI_BYTE, &n);
   msg->len = 0;
   hp__buf_reserve(msg, (size_t)n);
-  int rc = MPI_Recv(msg->data, n, MPI_BYTE, st.MPI_SOURCE, HP_MPI_TAG, comm,
+  int rc = MPI_Recv(msg->data, n, MPI_BYTE, st.MPI_SOURCE, tag, comm,
                     MPI_STATUS_IGNORE);
   if (rc != MPI_SUCCESS)
     return mpi_fail(err, rc, "MPI_Recv");
@@ -217,6 +217,11 @@ int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
   return HP_OK;
 }
 
+int hp__recv_poll(MPI_Comm comm, int from, hp_buf *msg, int *src,
+                  double timeout, int *got, hp_error *err) {
+  return recv_poll(comm, from, HP_MPI_TAG, msg, src, timeout, got, err);
+}
+
 int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
   int got;
   return hp__recv_poll(comm, from, msg, src, -1, &got, err);
@@ -224,23 +229,6 @@ int hp__recv(MPI_Comm comm, int from, hp_buf *msg, int *src, hp_error *err) {
 
 int hp__recv_tag_now(MPI_Comm comm, int from, int tag, hp_buf *msg, int *got,
                      hp_error *err) {
-  MPI_Status st;
-  int flag = 0, n = 0;
-  *got = 0;
-  int rc = MPI_Iprobe(from, tag, comm, &flag, &st);
-  if (rc != MPI_SUCCESS)
-    return mpi_fail(err, rc, "MPI_Iprobe");
-  if (!flag)
-    return HP_OK;
-  MPI_Get_count(&st, MPI_BYTE, &n);
-  msg->len = 0;
-  hp__buf_reserve(msg, (size_t)n);
-  rc = MPI_Recv(msg->data, n, MPI_BYTE, st.MPI_SOURCE, tag, comm,
-                MPI_STATUS_IGNORE);
-  if (rc != MPI_SUCCESS)
-    return mpi_fail(err, rc, "MPI_Recv");
-  msg->len = (size_t)n;
-  msg->data[n] = '\0';
-  *got = 1;
-  return HP_OK;
+  int src;
+  return recv_poll(comm, from, tag, msg, &src, 0, got, err);
 }
