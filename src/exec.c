@@ -404,9 +404,10 @@ static struct {
         0};
 
 /* Jobs queued or being saved, for the crash handler (which may not take
- * the lock), and whether this thread is the saving one. */
+ * the lock), and the saving thread. */
 static volatile sig_atomic_t sv_unended;
-static _Thread_local int sv_is_saver;
+static pthread_t saver_tid;
+static volatile sig_atomic_t saver_known;
 
 /* At most this many tasks' saves queued or going on: a task that would
  * add one more waits. Bounds the memory that values waiting for their
@@ -455,13 +456,17 @@ static void saved_view(const save_job *j, hp_saved *out) {
 
 static void *save_thread(void *arg) {
   (void)arg;
-  sv_is_saver = 1;
+  /* a crash here is reported like one in a task (on_crash) */
+  sigset_t crash;
+  sigemptyset(&crash);
+  sigaddset(&crash, SIGSEGV), sigaddset(&crash, SIGBUS);
+  sigaddset(&crash, SIGFPE), sigaddset(&crash, SIGILL);
+  pthread_sigmask(SIG_UNBLOCK, &crash, NULL);
+  saver_tid = pthread_self();
+  saver_known = 1;
   pthread_mutex_lock(&sv.mu);
   for (;;) {
-    save_job *j = sv.head;
-    while (j && j->state != 0)
-      j = j->next;
-    if (!j && sv.idle) { /* a look for other work, then a short wait */
+    if (sv.idle) { /* other work first (each job, and every ms idle) */
       void (*fn)(void *) = sv.idle;
       void *fn_arg = sv.idle_arg;
       sv.idle_busy = 1;
@@ -470,6 +475,11 @@ static void *save_thread(void *arg) {
       pthread_mutex_lock(&sv.mu);
       sv.idle_busy = 0;
       pthread_cond_broadcast(&sv.ended);
+    }
+    save_job *j = sv.head;
+    while (j && j->state != 0)
+      j = j->next;
+    if (!j && sv.idle) { /* a short wait */
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
       ts.tv_nsec += 1000000L;
@@ -491,10 +501,12 @@ static void *save_thread(void *arg) {
      * saves were made in place: hp__exec_saved's caller tells then */
     if (j->announced && sv.notify && !j->hooked) {
       hp_saved view;
+      int (*fn)(const hp_saved *, void *) = sv.notify;
+      void *fn_arg = sv.notify_arg;
       j->notified = 1;
       saved_view(j, &view);
       pthread_mutex_unlock(&sv.mu);
-      int told = sv.notify(&view, sv.notify_arg) == 0;
+      int told = fn(&view, fn_arg) == 0;
       pthread_mutex_lock(&sv.mu);
       j->notified = told;
     }
@@ -912,8 +924,11 @@ static void on_crash(int sig) {
   const char *node = running_node;
   /* outputs of earlier tasks still being saved are finished (up to 10 s):
    * their files carry their lineage, so a --resume need not make them
-   * again; not if the saving thread is the one that crashed */
-  for (int i = 0; i < 1000 && sv_unended > 0 && !sv_is_saver; i++) {
+   * again; not if the saving thread is the one that crashed, nor if this
+   * thread holds HDF5's lock (the saves could not go on) */
+  int saver = saver_known && pthread_equal(pthread_self(), saver_tid);
+  for (int i = 0; i < 1000 && sv_unended > 0 && !saver && !hp__h5_held();
+       i++) {
     struct timespec ts = {0, 10000000L};
     nanosleep(&ts, NULL);
   }

@@ -390,7 +390,10 @@ static int saved(sched *s, int32_t n, int rank, const hp_saved *sv) {
   size_t nout = g->out_off[n + 1] - g->out_off[n];
   hp_task_result *p = &s->pend[n];
   s->nsaving--;
-  for (size_t i = 0; i < nout; i++) {
+  /* a failed save leaves its datasets unsaved for good: consumers that
+   * need the file never start (they did not run), those with the value
+   * on its holder may have */
+  for (size_t i = 0; i < nout && sv->rc == HP_OK; i++) {
     int32_t d = g->out_ds[g->out_off[n] + i];
     if (!s->unsaved[d])
       continue;
@@ -1187,9 +1190,15 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__registry_fire(pl->reg, HP_HOOK_BEFORE_PIPELINE_RUN, &ev);
     rc = loop(&s, err);
     hp__exec_stop_alarm(0); /* what follows must not be cut short */
+    /* in-process, no save outlives the run (after an error or a stop
+     * left some): they use the plan and the values */
+    hp_saved left;
+    while (s.nworkers == 0 && hp__exec_saved(pl, &left, -1))
+      hp__exec_saved_free(&left);
   }
   double secs = locked ? hp__mono_now() - s.t0 : 0; /* the run phase */
-  if (rc != HP_OK && rc != HP_EUSAGE && (s.running > 0 || s.nmoving > 0)) {
+  if (rc != HP_OK && rc != HP_EUSAGE &&
+      (s.running > 0 || s.nmoving > 0 || s.nsaving > 0)) {
     /* rank 0 cannot go on talking to its workers (an MPI or protocol
      * error): they may be inside a send it will never receive */
     hp__log(HP_LOG_ERROR, "%s; ending the MPI job", err->msg);

@@ -25,6 +25,7 @@
 
 #include <hdf5.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include "fs.h"
 #include "mem.h"
@@ -2612,12 +2613,26 @@ static void h5_mu_init(void) {
   pthread_mutexattr_destroy(&a);
 }
 
+/* Who holds it (for the crash handler, which must not wait for saves
+ * that need it): set while held, the depth counting re-entries. */
+static pthread_t h5_owner;
+static volatile sig_atomic_t h5_depth;
+
 static void h5_lock(void) {
   pthread_once(&h5_mu_once, h5_mu_init);
   pthread_mutex_lock(&h5_mu);
+  h5_owner = pthread_self();
+  h5_depth++;
 }
 
-static void h5_unlock(void) { pthread_mutex_unlock(&h5_mu); }
+static void h5_unlock(void) {
+  h5_depth--;
+  pthread_mutex_unlock(&h5_mu);
+}
+
+int hp__h5_held(void) {
+  return h5_depth > 0 && pthread_equal(h5_owner, pthread_self());
+}
 
 int hp__h5_save(const char *path, const char *key, const hp_value *v,
                 const hp_lineage *lin, hp_error *err) {

@@ -23,6 +23,9 @@ typedef struct hp_lineage {
 
 /* Silences HDF5's automatic error printing; call once per process. */
 void hp__h5_init(void);
+/* 1 if this thread is inside an HDF5 call of this module (every entry
+ * point holds one lock: the library is not thread-safe). */
+int hp__h5_held(void);
 
 /* Writes v into a new file at path atomically. `key` is the object path
  * inside the file ("/" or NULL: the file's root group holds a table or

@@ -328,9 +328,12 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
                     hp__msg_name((int)kind));
       break;
     }
-    /* requests that came meanwhile first: another worker waits on them */
+    /* requests that came meanwhile first, and saves to tell of (those the
+     * saving thread leaves to this one): another worker waits on them */
     if (!w.spill_thread)
       rc = serve_spills(&w, err);
+    if (rc == HP_OK)
+      rc = report_saved(&w, 0, err);
     if (rc != HP_OK)
       break;
     hp__exec_stop_file(0);
