@@ -465,6 +465,9 @@ PY
   no_mpi_noise "np=$np: failed background save"
   ! grep -q '"node":"big"' "$B/data/store/journal.jsonl" && ok "np=$np: the journal does not record big done" ||
     fail "np=$np: big recorded done though its save failed"
+  hp "$np" run "$B/conf" --keep-going
+  expect_rc 1 "np=$np: a failed background save with --keep-going"
+  expect_err "failed: big" "np=$np: --keep-going lists the node whose save failed"
   printf 'big: {type: hdf5, filepath: data/big.h5}\n' >"$B/conf/base/catalog.yml"
 done
 
