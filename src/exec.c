@@ -345,8 +345,16 @@ static int bind_input(hp_plan *pl, const hp_task_io *io, int32_t ds,
   return HP_OK;
 }
 
+static void fire(hp_plan *pl, int32_t node, hp_hook_kind kind, int attempt,
+                 double secs, const char *ds, const char *path,
+                 const char *msg);
+
+/* Commits v to dataset ds's file (nothing for memory) with its lineage;
+ * *stamp: the file's stamp, taken from the path just written (no version
+ * lookup), and *bytes grows by v's size. */
 static int commit(hp_plan *pl, const hp_node *nd, int32_t ds, hp_value *v,
-                  uint64_t fp, hp_error *err) {
+                  uint64_t fp, uint64_t *stamp, uint64_t *bytes,
+                  hp_error *err) {
   const hp_dsdef *d = pl->ds[ds];
   if (d->type == HP_DS_MEMORY)
     return HP_OK;
@@ -357,12 +365,26 @@ static int commit(hp_plan *pl, const hp_node *nd, int32_t ds, hp_value *v,
                     .fingerprint = fp,
                     .time = when,
                     .run = pl->version};
-  return hp__ds_save(d, pl->version, v, &lin, err);
+  int rc = hp__ds_save(d, pl->version, v, &lin, err);
+  if (rc != HP_OK)
+    return rc;
+  char *path = hp__ds_save_path(d, pl->version);
+  *stamp = hp__ds_stamp_at(d, path);
+  *bytes += hp__value_size_hint(v);
+  free(path);
+  return HP_OK;
 }
 
-static void fire(hp_plan *pl, int32_t node, hp_hook_kind kind, int attempt,
-                 double secs, const char *ds, const char *path,
-                 const char *msg);
+/* The after_dataset_saved hooks of output i of node (committed). */
+static void fire_saved(hp_plan *pl, int32_t node, int attempt, size_t i) {
+  if (!hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED))
+    return;
+  int32_t ds = pl->g->out_ds[pl->g->out_off[node] + i];
+  char *path = hp__ds_save_path(pl->ds[ds], pl->version);
+  fire(pl, node, HP_HOOK_AFTER_DATASET_SAVED, attempt, 0,
+       pl->pipe->nodes[node].out[i].ds, path, NULL);
+  free(path);
+}
 
 /* ---- saving in the background (exec.h) ---------------------------------
  * One thread per process takes queued tasks in order and commits their
@@ -415,6 +437,17 @@ static volatile sig_atomic_t saver_known;
  * the function outruns the disk) and what a crash can lose. */
 #define SAVE_QUEUE 2
 
+/* Waits on cv (with sv.mu held) for up to secs seconds. */
+static void timed_wait(pthread_cond_t *cv, double secs) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)secs;
+  ts.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+  if (ts.tv_nsec >= 1000000000L)
+    ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+  pthread_cond_timedwait(cv, &sv.mu, &ts);
+}
+
 static void save_job_run(save_job *j) {
   const hp_graph *g = j->pl->g;
   const hp_node *nd = &j->pl->pipe->nodes[j->node];
@@ -424,13 +457,8 @@ static void save_job_run(save_job *j) {
     if (!j->v[i])
       continue;
     int32_t ds = g->out_ds[g->out_off[j->node] + i];
-    j->rc = commit(j->pl, nd, ds, j->v[i], j->fp[i], &j->err);
-    if (j->rc != HP_OK)
-      break;
-    char *path = hp__ds_save_path(j->pl->ds[ds], j->pl->version);
-    j->stamp[i] = hp__ds_stamp_at(j->pl->ds[ds], path);
-    j->bytes += hp__value_size_hint(j->v[i]);
-    free(path);
+    j->rc = commit(j->pl, nd, ds, j->v[i], j->fp[i], &j->stamp[i], &j->bytes,
+                   &j->err);
   }
   j->seconds = hp__mono_now() - t0;
   if (j->rc != HP_OK) {
@@ -480,12 +508,7 @@ static void *save_thread(void *arg) {
     while (j && j->state != 0)
       j = j->next;
     if (!j && sv.idle) { /* a short wait */
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += 1000000L;
-      if (ts.tv_nsec >= 1000000000L)
-        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-      pthread_cond_timedwait(&sv.work, &sv.mu, &ts);
+      timed_wait(&sv.work, 0.001);
       continue;
     }
     if (!j) {
@@ -591,6 +614,8 @@ int hp__exec_is_saving(const hp_value *v) {
 }
 
 void hp__exec_release(hp_value *v) {
+  if (!v)
+    return;
   size_t i;
   pthread_mutex_lock(&sv.mu);
   save_job *j = job_of(v, &i);
@@ -650,14 +675,7 @@ int hp__exec_saved(hp_plan *pl, hp_saved *out, double wait) {
     double left = end - hp__mono_now();
     if (wait > 0 && left <= 0)
       break;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double secs = wait < 0 ? 1.0 : left; /* a wait for ever, a second at a time */
-    ts.tv_sec += (time_t)secs;
-    ts.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
-    if (ts.tv_nsec >= 1000000000L)
-      ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    pthread_cond_timedwait(&sv.ended, &sv.mu, &ts);
+    timed_wait(&sv.ended, wait < 0 ? 1.0 : left); /* for ever: 1 s at a time */
   }
   if (j) { /* unlinked: the thread no longer looks at it */
     if (prev)
@@ -671,20 +689,13 @@ int hp__exec_saved(hp_plan *pl, hp_saved *out, double wait) {
   pthread_mutex_unlock(&sv.mu);
   if (!j)
     return 0;
-  const hp_node *nd = &pl->pipe->nodes[j->node];
   saved_view(j, out);
   if (j->rc != HP_OK)
     fire(pl, j->node, HP_HOOK_ON_NODE_ERROR, j->attempt, 0, NULL, NULL,
          out->err.msg);
   for (size_t i = 0; i < j->nout; i++) {
-    if (j->v[i] && j->rc == HP_OK &&
-        hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED)) {
-      int32_t ds = pl->g->out_ds[pl->g->out_off[j->node] + i];
-      char *path = hp__ds_save_path(pl->ds[ds], pl->version);
-      fire(pl, j->node, HP_HOOK_AFTER_DATASET_SAVED, j->attempt, 0,
-           nd->out[i].ds, path, NULL);
-      free(path);
-    }
+    if (j->v[i] && j->rc == HP_OK)
+      fire_saved(pl, j->node, j->attempt, i);
     if (j->freeme[i])
       hp_value_free(j->v[i]);
   }
@@ -820,17 +831,10 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
         nlater++;
         continue;
       }
-      rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], err);
-      if (pl->ds[ds]->type == HP_DS_MEMORY || rc != HP_OK)
-        continue;
-      /* the path just written: stamped without looking up versions */
-      char *path = hp__ds_save_path(pl->ds[ds], pl->version);
-      res->stamp[i] = hp__ds_stamp_at(pl->ds[ds], path);
-      res->bytes_out += hp__value_size_hint(ctx.out[i]);
-      if (hp__registry_has_hooks(pl->reg, HP_HOOK_AFTER_DATASET_SAVED))
-        fire(pl, node, HP_HOOK_AFTER_DATASET_SAVED, attempt, 0,
-             nd->out[i].ds, path, NULL);
-      free(path);
+      rc = commit(pl, nd, ds, ctx.out[i], res->fp[i], &res->stamp[i],
+                  &res->bytes_out, err);
+      if (rc == HP_OK && pl->ds[ds]->type != HP_DS_MEMORY)
+        fire_saved(pl, node, attempt, i);
     }
     res->save_seconds = hp__mono_now() - t_save;
     if (rc == HP_OK && nlater) {
@@ -868,8 +872,7 @@ done:
 void hp__exec_result_free(hp_task_result *res, size_t nout) {
   if (res->out)
     for (size_t i = 0; i < nout; i++)
-      if (res->out[i])
-        hp__exec_release(res->out[i]);
+      hp__exec_release(res->out[i]);
   free(res->out);
   free(res->fp);
   free(res->stamp);

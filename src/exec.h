@@ -89,7 +89,7 @@ int hp__exec_save_idle(void (*fn)(void *arg), void *arg);
 size_t hp__exec_saving(void);
 /* 1 if value v is being saved (a consumer must not take it over). */
 int hp__exec_is_saving(const hp_value *v);
-/* Frees v, or has it freed once its save has ended. */
+/* Frees v (NULL: nothing), or has it freed once its save has ended. */
 void hp__exec_release(hp_value *v);
 
 /* Fingerprints (DESIGN.md section 4, lineage): a task's is a hash of its

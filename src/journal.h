@@ -77,7 +77,7 @@ size_t hp__journal_skips(hp_plan *pl, hp_skip_mode mode, uint64_t *fp,
 /* ---- history ---- */
 
 /* How long each task of the plan took last time: per task-level node the
- * `seconds` of its newest done line among the journal's last 2 MiB, or -1
+ * `seconds` of its newest done line among the journal's last 512 KiB, or -1
  * where there is none (malloc'd, [g->nnodes]; NULL when no task has
  * one). The scheduler orders ready tasks by these (sched.c). */
 double *hp__journal_seconds(const hp_plan *pl);

@@ -62,8 +62,10 @@ typedef struct sched {
   size_t nmoving;     /* spill requests not answered yet */
   uint8_t *unsaved;   /* [nds] its file is being written in the background
                          (exec.h): only its holder has the value */
-  hp_task_result *pend; /* [nn] the figures of a task whose saves go on */
-  double *pend_start;   /* [nn] */
+  struct pending {
+    hp_task_result res; /* the figures of a task whose saves go on */
+    double start;
+  } *pend;              /* [nn] */
   size_t nsaving;       /* tasks whose saves go on */
   int spread;         /* HPCPIPE_SPREAD: tasks go round the workers */
   int next;           /* the worker the next spread task tries first */
@@ -216,8 +218,7 @@ static void release(sched *s, int32_t d) {
   s->pinned[d] = 0;
   free(s->inl[d]);
   s->inl[d] = NULL;
-  if (s->local[d])
-    hp__exec_release(s->local[d]);
+  hp__exec_release(s->local[d]);
   s->local[d] = NULL;
   if (s->holder[d] > 0)
     hp__put_u32(&s->rel[s->holder[d]], (uint32_t)d);
@@ -373,12 +374,12 @@ static void finish(sched *s, int32_t n, int rank, const hp_task_result *res,
     finish_record(s, n, rank, res, start);
     return;
   }
-  hp_task_result *p = &s->pend[n];
+  hp_task_result *p = &s->pend[n].res;
   *p = *res;
   p->out = NULL, p->fp = NULL, p->later = NULL;
   p->stamp = hp__xcalloc(nout + 1, sizeof *p->stamp);
   memcpy(p->stamp, res->stamp, nout * sizeof *p->stamp);
-  s->pend_start[n] = start;
+  s->pend[n].start = start;
   s->nsaving++;
 }
 
@@ -388,7 +389,7 @@ static void finish(sched *s, int32_t n, int rank, const hp_task_result *res,
 static int saved(sched *s, int32_t n, int rank, const hp_saved *sv) {
   const hp_graph *g = s->g;
   size_t nout = g->out_off[n + 1] - g->out_off[n];
-  hp_task_result *p = &s->pend[n];
+  hp_task_result *p = &s->pend[n].res;
   s->nsaving--;
   /* a failed save leaves its datasets unsaved for good: consumers that
    * need the file never start (they did not run), those with the value
@@ -398,8 +399,7 @@ static int saved(sched *s, int32_t n, int rank, const hp_saved *sv) {
     if (!s->unsaved[d])
       continue;
     s->unsaved[d] = 0;
-    if (sv->stamp && i < sv->nout && sv->stamp[i])
-      p->stamp[i] = sv->stamp[i];
+    p->stamp[i] = sv->stamp[i]; /* the saved ones' */
     wake(s, d);
   }
   int rc = HP_OK;
@@ -410,7 +410,7 @@ static int saved(sched *s, int32_t n, int rank, const hp_saved *sv) {
   } else {
     p->save_seconds += sv->seconds;
     p->bytes_out += sv->bytes_out;
-    finish_record(s, n, rank, p, s->pend_start[n]);
+    finish_record(s, n, rank, p, s->pend[n].start);
   }
   free(p->stamp);
   memset(p, 0, sizeof *p);
@@ -884,7 +884,7 @@ static int on_saved(sched *s, hp_rd *r, int w, hp_error *err) {
   sv.nout = hp__get_u32(r);
   int32_t n = sv.node;
   if (r->bad || (size_t)n >= g->nnodes ||
-      sv.nout != g->out_off[n + 1] - g->out_off[n] || !s->pend[n].stamp)
+      sv.nout != g->out_off[n + 1] - g->out_off[n] || !s->pend[n].res.stamp)
     return hp__fail(err, HP_EINTERNAL, "corrupt saved message from rank %d",
                     w);
   sv.stamp = hp__xcalloc(sv.nout + 1, sizeof *sv.stamp);
@@ -1023,24 +1023,17 @@ static int loop(sched *s, hp_error *err) {
   /* let running tasks finish, saves end, and spills asked for end (their
    * files are removed after this; a reply left unread could block its
    * worker) */
-  while (s->nworkers == 0 && s->nsaving > 0) {
+  while (s->running > 0 || s->nmoving > 0 || s->nsaving > 0) {
     if (hp__exec_stop_signal())
       begin_stop(s);
     if (s->grace_end > 0 && hp__mono_now() >= s->grace_end) {
       s->o->abandoned = 1;
       break;
     }
-    HP_TRY(collect_local(s, 0.25));
-  }
-  while (s->nworkers > 0 &&
-         (s->running > 0 || s->nmoving > 0 || s->nsaving > 0)) {
-    if (hp__exec_stop_signal())
-      begin_stop(s);
-    if (s->grace_end > 0 && hp__mono_now() >= s->grace_end) {
-      s->o->abandoned = 1;
-      break;
-    }
-    HP_TRY(receive_one(s, 0.25, err));
+    if (s->nworkers == 0) /* in-process: only saves go on */
+      HP_TRY(collect_local(s, 0.25));
+    else
+      HP_TRY(receive_one(s, 0.25, err));
     tick(s);
   }
   return HP_OK;
@@ -1165,7 +1158,6 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   s.waiting = hp__xcalloc(nn, sizeof *s.waiting);
   s.unsaved = hp__xcalloc(nd, 1);
   s.pend = hp__xcalloc(nn, sizeof *s.pend);
-  s.pend_start = hp__xcalloc(nn, sizeof *s.pend_start);
   s.inl_len = hp__xcalloc(nd, sizeof *s.inl_len);
   s.local = hp__xcalloc(nd, sizeof *s.local);
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
@@ -1301,8 +1293,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   }
   for (size_t d = 0; d < g->nds; d++) {
     free(s.inl[d]);
-    if (s.local[d])
-      hp__exec_release(s.local[d]);
+    hp__exec_release(s.local[d]);
   }
   for (int w = 0; w <= pl->size; w++)
     hp__buf_free(&s.rel[w]);
@@ -1315,8 +1306,8 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   free(s.spilled), free(s.ofp);
   free(s.pinned), free(s.moving), free(s.waiting), free(s.unsaved);
   for (size_t i = 0; i < g->nnodes; i++)
-    free(s.pend[i].stamp);
-  free(s.pend), free(s.pend_start);
+    free(s.pend[i].res.stamp);
+  free(s.pend);
   free(s.local), free(s.inflight), free(s.rel);
   return rc;
 }

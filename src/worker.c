@@ -31,8 +31,7 @@ typedef struct worker {
 
 static void drop(worker *w, uint32_t ds) {
   if (ds < w->pl->g->nds) {
-    if (w->cache[ds])
-      hp__exec_release(w->cache[ds]);
+    hp__exec_release(w->cache[ds]);
     w->cache[ds] = NULL;
   }
 }

@@ -455,6 +455,16 @@ PY
     ok "np=$np: the journal records big.h5's stamp" || fail "np=$np: journal line of big: $(grep '"node":"big"' "$B/data/store/journal.jsonl")"
   hp "$np" run "$B/conf" --resume
   expect_err "resume: 2 of 2 nodes are up to date" "np=$np: a resume finds both outputs committed"
+  # leftovers: a dead process's temporary file goes, a live one's stays
+  # (another run, an array task, may be writing it)
+  sleep 60 & live=$!
+  sleep 0 & dead=$!; wait $dead
+  echo x >"$B/data/big.h5.tmp.$live" && echo x >"$B/data/big.h5.tmp.$dead"
+  hp "$np" run "$B/conf"
+  [ -e "$B/data/big.h5.tmp.$live" ] && [ ! -e "$B/data/big.h5.tmp.$dead" ] &&
+    ok "np=$np: the sweep removes a dead process's temporary file, not a live one's" ||
+    fail "np=$np: sweep: live $(ls "$B/data/big.h5.tmp.$live" 2>&1), dead $(ls "$B/data/big.h5.tmp.$dead" 2>&1)"
+  kill $live; wait $live 2>/dev/null
   # the directory of big.h5 is a file: the save fails after sum has begun
   rm -rf "$B/data" && mkdir -p "$B/data" && echo x >"$B/data/blocker"
   printf 'big: {type: hdf5, filepath: data/blocker/big.h5}\n' >"$B/conf/base/catalog.yml"
