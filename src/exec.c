@@ -20,6 +20,7 @@
 #include "log.h"
 #include "map.h"
 #include "mem.h"
+#include "pool.h"
 #include "store.h"
 #include "tree.h"
 #include "value.h"
@@ -484,12 +485,7 @@ static void saved_view(const save_job *j, hp_saved *out) {
 
 static void *save_thread(void *arg) {
   (void)arg;
-  /* a crash here is reported like one in a task (on_crash) */
-  sigset_t crash;
-  sigemptyset(&crash);
-  sigaddset(&crash, SIGSEGV), sigaddset(&crash, SIGBUS);
-  sigaddset(&crash, SIGFPE), sigaddset(&crash, SIGILL);
-  pthread_sigmask(SIG_UNBLOCK, &crash, NULL);
+  hp__fs_thread_crashes(); /* reported like one in a task (on_crash) */
   saver_tid = pthread_self();
   saver_known = 1;
   pthread_mutex_lock(&sv.mu);
@@ -800,7 +796,10 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     fire(pl, node, HP_HOOK_BEFORE_NODE_RUN, attempt, 0, NULL, NULL, NULL);
     double t0 = hp__mono_now();
     running_node = nd->name;
+    hp__pool_task(node);
     rc = pl->fn[node]->run(&ctx);
+    res->cores = hp__pool_used();
+    hp__pool_task(-1);
     running_node = NULL;
     res->seconds = hp__mono_now() - t0;
     if (rc != HP_OK && err->code == HP_OK && ctx.refused[0])

@@ -32,6 +32,7 @@ typedef struct hp_task_result {
   double seconds;   /* time in the node function */
   double load_seconds; /* binding the inputs: loads from files, spills */
   double save_seconds; /* committing the persistent outputs */
+  int cores;        /* the most the node ran on at once (hp_node_parallel) */
   uint8_t *later;   /* [nout] 1: an output being saved in the background
                        (hp__exec_saved reports it; stamp is 0 until then) */
 } hp_task_result;

@@ -238,6 +238,14 @@ int hp__fs_thread(void *(*fn)(void *)) {
   return ok;
 }
 
+void hp__fs_thread_crashes(void) {
+  sigset_t crash;
+  sigemptyset(&crash);
+  sigaddset(&crash, SIGSEGV), sigaddset(&crash, SIGBUS);
+  sigaddset(&crash, SIGFPE), sigaddset(&crash, SIGILL);
+  pthread_sigmask(SIG_UNBLOCK, &crash, NULL);
+}
+
 void hp__fs_writeback(const char *path) {
   static size_t min = 0;
   if (!min) /* smaller files are left to the kernel */

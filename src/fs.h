@@ -57,6 +57,10 @@ void hp__fs_writeback(const char *path);
  * and crash signals stay with the task's thread); 1 if it runs. The
  * writeback above and the saving thread (exec.c) use it. */
 int hp__fs_thread(void *(*fn)(void *));
+/* Unblocks the crash signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL) in the
+ * calling thread, one hp__fs_thread started: a crash there is then
+ * reported like one in a task (exec.c). */
+void hp__fs_thread_crashes(void);
 /* 1 if name (a file name, no directory) is a temporary name of that form,
  * *stem_len set to the length of the committed name it stands for. */
 int hp__fs_is_tmp(const char *name, size_t *stem_len);

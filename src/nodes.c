@@ -42,17 +42,33 @@ static int identity_run(hp_node_ctx *ctx) {
   return HP_OK;
 }
 
-/* core.sleep: sleeps args.ms milliseconds, then passes its inputs through
- * as core.identity when it has as many inputs as outputs (a slow step of
- * a partitioned pipeline, for tests), else behaves as core.noop. */
-static int sleep_run(hp_node_ctx *ctx) {
-  int64_t ms;
-  if (hp_tree_i64(hp_node_args(ctx), "ms", 0, &ms) != HP_OK || ms < 0)
-    return hp_node_fail(ctx, "core.sleep: args.ms must be an integer >= 0");
+static void sleep_ms(void *arg, size_t i) {
+  (void)i;
+  int64_t ms = *(const int64_t *)arg;
   struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
                         .tv_nsec = (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+}
+
+/* core.sleep: sleeps args.ms milliseconds, as args.items (default 1)
+ * sleeps of ms / items each run through hp_node_parallel (a stand-in for
+ * a node that uses several cores), then passes its inputs through as
+ * core.identity when it has as many inputs as outputs (a slow step of a
+ * partitioned pipeline, for tests), else behaves as core.noop. */
+static int sleep_run(hp_node_ctx *ctx) {
+  int64_t ms, items;
+  if (hp_tree_i64(hp_node_args(ctx), "ms", 0, &ms) != HP_OK || ms < 0)
+    return hp_node_fail(ctx, "core.sleep: args.ms must be an integer >= 0");
+  if (hp_tree_i64(hp_node_args(ctx), "items", 1, &items) != HP_OK ||
+      items < 1 || items > 1000000)
+    return hp_node_fail(ctx, "core.sleep: args.items must be an integer in "
+                             "1..1000000");
+  int64_t each = ms / items;
+  if (items == 1)
+    sleep_ms(&each, 0);
+  else
+    hp_node_parallel(ctx, (size_t)items, sleep_ms, &each);
   if (hp_node_ninputs(ctx) > 0 && hp_node_ninputs(ctx) == hp_node_noutputs(ctx))
     return identity_run(ctx);
   return noop_run(ctx);
@@ -98,7 +114,8 @@ static const hp_node_type core_nodes[] = {
     {.abi = HP_NODE_ABI,
      .name = "core.sleep",
      .run = sleep_run,
-     .doc = "sleeps args.ms milliseconds, then as core.noop"},
+     .doc = "sleeps args.ms milliseconds (in args.items parallel pieces), "
+            "then as core.noop"},
     {.abi = HP_NODE_ABI,
      .name = "core.fail",
      .run = fail_run,

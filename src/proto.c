@@ -232,3 +232,22 @@ int hp__recv_tag_now(MPI_Comm comm, int from, int tag, hp_buf *msg, int *got,
   int src;
   return recv_poll(comm, from, tag, msg, &src, 0, got, err);
 }
+
+void hp__host_ids(MPI_Comm comm, int *host) {
+  int rank, size, leader = -1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  MPI_Comm local;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL,
+                          &local) == MPI_SUCCESS) {
+    if (MPI_Allreduce(&rank, &leader, 1, MPI_INT, MPI_MIN, local) !=
+        MPI_SUCCESS)
+      leader = -1;
+    MPI_Comm_free(&local);
+  }
+  if (MPI_Gather(&leader, 1, MPI_INT, host, 1, MPI_INT, 0, comm) !=
+          MPI_SUCCESS &&
+      rank == 0)
+    for (int r = 0; r < size; r++)
+      host[r] = -1;
+}

@@ -37,7 +37,8 @@
   X(STOP, "stop")                                                              \
   X(SPILL, "spill")                                                            \
   X(SPILLED, "spilled")                                                        \
-  X(SAVED, "saved")
+  X(SAVED, "saved")                                                            \
+  X(CORES, "cores")
 
 enum {
 #define HP__T(name, s) HP_MSG_##name,
@@ -63,11 +64,17 @@ enum {
 enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 #define HP_MPI_TAG 7301
-/* SPILL requests travel apart, so that a worker's saving thread can serve
- * them while its task thread runs a task (worker.c). */
+/* SPILL requests and CORES grants travel apart, so that a worker's
+ * saving thread can serve them while its task thread runs a task
+ * (worker.c). */
 #define HP_MPI_TAG_SPILL 7302
 
 const char *hp__msg_name(int kind);
+
+/* Collective over comm: host[r] (on rank 0; host may be NULL elsewhere) is
+ * the lowest rank sharing rank r's host (MPI_COMM_TYPE_SHARED), or -1 for
+ * every rank if MPI cannot tell. */
+void hp__host_ids(MPI_Comm comm, int *host);
 
 void hp__put_u8(hp_buf *b, uint8_t x);
 void hp__put_u32(hp_buf *b, uint32_t x);

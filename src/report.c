@@ -25,6 +25,7 @@ typedef struct rtask {
   int rank, attempt, ok;
   double start, secs;
   double load, save; /* seconds loading inputs, saving outputs (done) */
+  int cores;         /* the most it ran on at once (done) */
   uint64_t in, out;
   char *msg; /* failures */
 } rtask;
@@ -84,6 +85,7 @@ void hp__report_task(hp_report *r, int32_t n, int rank, int attempt,
   t->ok = 1, t->in = res->bytes_in, t->out = res->bytes_out;
   t->load = res->load_seconds > 0 ? res->load_seconds : 0;
   t->save = res->save_seconds > 0 ? res->save_seconds : 0;
+  t->cores = res->cores;
 }
 
 void hp__report_failure(hp_report *r, int32_t n, int rank, int attempt,
@@ -322,6 +324,8 @@ static void write_json(const hp_report *r, FILE *f) {
             hp__secs6(t->save, b4),
             (unsigned long long)t->in, (unsigned long long)t->out,
             t->ok == 1 ? "done" : t->ok == 0 ? "retried" : "failed");
+    if (t->cores > 1)
+      fprintf(f, ",\"cores\":%d", t->cores);
     if (t->msg) {
       fputs(",\"error\":", f);
       hp__json_str(f, t->msg);

@@ -23,6 +23,7 @@
 #include "fs.h"
 #include "log.h"
 #include "mem.h"
+#include "pool.h"
 #include "proto.h"
 #include "report.h"
 #include "value.h"
@@ -45,6 +46,15 @@ typedef struct sched {
                     longest path after it, by the journal; NULL: none */
   double *expect; /* [nn] its seconds last time, -1 unknown; or NULL */
   int *nlong;     /* [size] tasks in flight expected to be long */
+  /* Cores lent (pool.h): an idle worker's core goes to the one task
+   * running on a busy worker of its host until a task comes for it. */
+  int lending;        /* on: MPI_THREAD_MULTIPLE, HPCPIPE_LEND not 0 */
+  int relend;         /* a worker's load changed since lend() looked */
+  int *host;          /* [size] hp__host_ids */
+  int *lent_to;       /* [size] the worker an idle one's core is lent to */
+  int *nlent;         /* [size] cores lent to a worker's task */
+  int32_t *lent_node; /* [size] that task */
+  int *rank_of;       /* [nn] the worker a dispatched task went to */
   int *attempt;
   int32_t *heap;
   size_t nheap;
@@ -743,6 +753,53 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
   return HP_OK; /* the holder is full and nobody is idle: wait */
 }
 
+/* Tells worker w that task `node` may use `cores` lent cores now. */
+static int send_cores(sched *s, int w, int32_t node, int cores,
+                      hp_error *err) {
+  hp_buf b = {0};
+  hp__put_u32(&b, HP_MSG_CORES);
+  hp__put_u32(&b, (uint32_t)node);
+  hp__put_u32(&b, (uint32_t)cores);
+  int rc = hp__isend_tag(&s->outbox, s->comm, w, HP_MPI_TAG_SPILL, &b, err);
+  hp__buf_free(&b);
+  return rc;
+}
+
+/* The task running on worker w, which has one in flight (-1: none). */
+static int32_t running_on(const sched *s, int w) {
+  for (size_t n = 0; n < s->g->nnodes; n++)
+    if (s->active[n] && s->rank_of[n] == w)
+      return (int32_t)n;
+  return -1;
+}
+
+/* Lends each idle worker's core to a task running alone on a worker of
+ * the same host, the one with the fewest lent cores (the task may use
+ * them through hp_node_parallel); send_task takes it back. */
+static int lend(sched *s, hp_error *err) {
+  if (!s->lending || !s->relend)
+    return HP_OK;
+  s->relend = 0;
+  for (int x = 1; x <= s->nworkers; x++) {
+    if (s->inflight[x] || s->lent_to[x] || s->host[x] < 0)
+      continue;
+    int to = 0;
+    for (int b = 1; b <= s->nworkers; b++)
+      if (b != x && s->inflight[b] == 1 && s->host[b] == s->host[x] &&
+          (!to || s->nlent[b] < s->nlent[to]))
+        to = b;
+    int32_t n = to ? running_on(s, to) : -1;
+    if (n < 0)
+      continue;
+    s->lent_to[x] = to;
+    s->lent_node[to] = n;
+    hp__log(HP_LOG_DEBUG, "rank %d's core lent to %s on rank %d", x,
+            s->pl->pipe->nodes[n].name, to);
+    HP_TRY(send_cores(s, to, n, ++s->nlent[to], err));
+  }
+  return HP_OK;
+}
+
 static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   const hp_graph *g = s->g;
   hp_buf *b = &s->out;
@@ -777,6 +834,13 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
   }
   for (size_t k = g->out_off[n]; k < g->out_off[n + 1]; k++)
     hp__put_u8(b, s->cons_left[g->out_ds[k]] > 0);
+  if (s->lent_to[w]) { /* its core comes back */
+    int to = s->lent_to[w];
+    s->lent_to[w] = 0;
+    HP_TRY(send_cores(s, to, s->lent_node[to], --s->nlent[to], err));
+  }
+  s->rank_of[n] = w;
+  s->relend = 1;
   s->inflight[w]++;
   s->nlong[w] += long_task(s, n);
   s->running++;
@@ -792,6 +856,7 @@ static int on_done(sched *s, hp_rd *r, int w, hp_error *err) {
   res.seconds = hp__get_f64(r);
   res.load_seconds = hp__get_f64(r);
   res.save_seconds = hp__get_f64(r);
+  res.cores = (int)hp__get_u32(r);
   res.task_fp = hp__get_u64(r);
   res.bytes_in = hp__get_u64(r), res.bytes_out = hp__get_u64(r);
   uint32_t nout = hp__get_u32(r);
@@ -924,6 +989,14 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
   (void)hp__get_u32(&r);
   s->inflight[w]--;
   s->running--;
+  s->relend = 1;
+  if (s->nlent && s->nlent[w] > 0) { /* its task's lent cores are free */
+    for (int x = 1; x <= s->nworkers; x++)
+      if (s->lent_to[x] == w)
+        s->lent_to[x] = 0;
+    s->nlent[w] = 0;
+    HP_TRY(send_cores(s, w, s->lent_node[w], 0, err));
+  }
   if ((size_t)n < s->g->nnodes) {
     s->active[n] = 0;
     s->nlong[w] -= long_task(s, n);
@@ -1012,6 +1085,7 @@ static int loop(sched *s, hp_error *err) {
       continue;
     }
     HP_TRY(dispatch(s, err));
+    HP_TRY(lend(s, err));
     int busy = s->running > 0 || s->nmoving > 0 || s->nsaving > 0;
     if (!busy && s->nfailed)
       break;
@@ -1133,12 +1207,18 @@ static void plan_skips(sched *s) {
 
 int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                   hp_error *err) {
+  int *host = NULL;
+  if (pl->size > 1) { /* first: the workers call it as they start */
+    host = hp__xcalloc((size_t)pl->size + 1, sizeof *host);
+    hp__host_ids(comm, host);
+  }
   const hp_graph *g = pl->g;
   sched s = {.pl = pl, .o = o, .g = g, .comm = comm,
              .nworkers = pl->size - 1};
   size_t depth = hp__env_size("HPCPIPE_DEPTH", 2);
   s.depth = depth < 1 ? 1 : depth > 1000 ? 1000 : (int)depth;
   s.spread = hp__env_size("HPCPIPE_SPREAD", 0) != 0;
+  hp__pool_init(s.nworkers == 0);
   size_t nn = g->nnodes + 1, nd = g->nds + 1;
   s.run = hp__xcalloc(nn, 1);
   s.active = hp__xcalloc(nn, 1);
@@ -1162,6 +1242,16 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   s.local = hp__xcalloc(nd, sizeof *s.local);
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
   s.nlong = hp__xcalloc((size_t)pl->size + 1, sizeof *s.nlong);
+  s.host = host;
+  s.lent_to = hp__xcalloc((size_t)pl->size + 1, sizeof *s.lent_to);
+  s.nlent = hp__xcalloc((size_t)pl->size + 1, sizeof *s.nlent);
+  s.lent_node = hp__xcalloc((size_t)pl->size + 1, sizeof *s.lent_node);
+  s.rank_of = hp__xcalloc(nn, sizeof *s.rank_of);
+  int level = MPI_THREAD_SINGLE;
+  if (s.nworkers > 1)
+    MPI_Query_thread(&level);
+  s.lending = level == MPI_THREAD_MULTIPLE &&
+              hp__env_size("HPCPIPE_LEND", 1) != 0;
   s.rel = hp__xcalloc((size_t)pl->size + 1, sizeof *s.rel);
   int rc = hp__journal_lock(pl->store_dir, pl->version, err);
   int locked = rc == HP_OK;
@@ -1302,6 +1392,8 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   free(s.run), free(s.active), free(s.ended), free(s.started);
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap), free(s.urank);
   free(s.expect), free(s.nlong);
+  free(s.host), free(s.lent_to), free(s.nlent), free(s.lent_node);
+  free(s.rank_of);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.spilled), free(s.ofp);
   free(s.pinned), free(s.moving), free(s.waiting), free(s.unsaved);

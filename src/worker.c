@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "pool.h"
 #include "log.h"
 #include "proto.h"
 #include "value.h"
@@ -56,6 +57,7 @@ static void reply_done(worker *w, int32_t node, hp_task_result *res,
   hp__put_f64(&w->out, res->seconds);
   hp__put_f64(&w->out, res->load_seconds);
   hp__put_f64(&w->out, res->save_seconds);
+  hp__put_u32(&w->out, (uint32_t)res->cores);
   hp__put_u64(&w->out, res->task_fp);
   hp__put_u64(&w->out, res->bytes_in);
   hp__put_u64(&w->out, res->bytes_out);
@@ -235,7 +237,8 @@ static int serve_spill(worker *w, hp_rd *r, hp_error *err) {
   return rc;
 }
 
-/* Serves the spill requests rank 0 has sent (HP_MPI_TAG_SPILL), without
+/* Serves the spill requests rank 0 has sent (HP_MPI_TAG_SPILL), and its
+ * grants of other workers' cores to this rank's task (pool.h), without
  * waiting: from the saving thread every millisecond (while this rank's
  * task thread runs a task) or, without MPI_THREAD_MULTIPLE, from the task
  * thread between tasks. One thread at a time. A value asked for is in the
@@ -249,10 +252,16 @@ static int serve_spills(worker *w, hp_error *err) {
     rc = hp__recv_tag_now(w->comm, 0, HP_MPI_TAG_SPILL, &m, &got, err);
     if (rc == HP_OK && got) {
       hp_rd r = {.p = m.data, .len = m.len};
-      if (hp__get_u32(&r) != HP_MSG_SPILL)
+      uint32_t kind = hp__get_u32(&r);
+      if (kind == HP_MSG_CORES) {
+        uint32_t node = hp__get_u32(&r), cores = hp__get_u32(&r);
+        if (!r.bad)
+          hp__pool_lend((int32_t)node, (int)cores);
+      } else if (kind != HP_MSG_SPILL) {
         rc = hp__fail(err, HP_EINTERNAL, "worker got a bad spill request");
-      else
+      } else {
         rc = serve_spill(w, &r, err);
+      }
     }
   }
   pthread_mutex_unlock(&w->spill_mu);
@@ -289,7 +298,9 @@ static int tell_stop(MPI_Comm comm, int *told, hp_error *err) {
 }
 
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
+  hp__host_ids(comm, NULL); /* first: rank 0 gathers them (sched.c) */
   worker w = {.pl = pl, .comm = comm};
+  hp__pool_init(0);
   pthread_mutex_init(&w.spill_mu, NULL);
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
   int level = MPI_THREAD_SINGLE;

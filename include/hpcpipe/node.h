@@ -208,6 +208,23 @@ HP_EXTERN void hp_node_log(hp_node_ctx *ctx, const char *fmt, ...)
 HP_EXTERN int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* ---- cores (docs/node-api.md#using-several-cores) ----
+ * A node may run the items of a loop on several cores: fn(arg, i) runs
+ * for each i in [0, n), on the calling thread and on helper threads, and
+ * hp_node_parallel returns when all have run. How many cores: the rank's
+ * own (HPCPIPE_THREADS; in-process, the CPUs the process may use; on a
+ * worker, 1) and, under mpirun, those of idle workers on the same host
+ * that rank 0 lends the task while nothing else is ready to run. Items
+ * run in any order on any thread: each must write results of its own
+ * (combine them in index order afterwards, so results do not depend on
+ * the core count) and call no hp_node_* function but hp_node_parallel,
+ * which runs a nested loop on the calling thread. */
+typedef void (*hp_parallel_fn)(void *arg, size_t i);
+HP_EXTERN void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
+                                void *arg);
+/* The cores hp_node_parallel would use now (at least 1). */
+HP_EXTERN int hp_node_cores(const hp_node_ctx *ctx);
+
 /* ---- registration -------------------------------------------------------- */
 
 #define HP_NODE_ABI 2

@@ -457,59 +457,63 @@ static inline void add_member(double *sums, size_t *cnt, size_t Td,
     acc[q] += x[q];
 }
 
-/* Step 1 for the Euclidean metric, with the labels the full search (every
- * distance; the smallest wins, the lower index on ties) gives. After the
- * first pass a series whose bounds show that its center is still the
- * nearest by a clear margin gets only the distance to it, computed as the
- * full search computes it (the same sum in the same order: dist[] and so
- * the inertia are the same bits). Each series is added to its cluster's
- * sums for step 4 while it is in cache (sums [k][T][d] and cnt [k] are
- * zeroed first; unused when the iterations stop here). */
-static void assign_euclid(const gl_series *s, size_t k, const double *centers,
-                          int first, bounds *b, int32_t *labels, double *dist,
-                          double *sums, size_t *cnt) {
-  size_t Td = s->T * s->d;
+/* One Lloyd iteration's work, shared by the threads running its blocks
+ * of GL_BLOCK series (hp_node_parallel): each block writes its series'
+ * labels, distances and bounds, and sums of its own ([nb][k][T][d] and
+ * counts [nb][k], DTW [nb][k][T]), which step 4 then adds in block order
+ * (glacier.h). */
+typedef struct iter_job {
+  const gl_series *s;
+  const gl_kmeans_opts *o;
+  size_t k, Td, nb;
+  const double *centers;
+  int first;       /* the first assignment: no labels or bounds yet */
+  bounds *b;       /* Euclidean */
+  size_t a1;       /* Euclidean: the center that moved most, by m1; m2 */
+  double m1, m2;   /* the second largest move */
+  int32_t *labels;
+  double *dist;
+  double *sums;    /* [nb][k][Td] */
+  size_t *cnt;     /* [nb][k] or, DTW, [nb][k][T] */
+  int oom;         /* a block could not get its work arrays */
+} iter_job;
+
+static void block_range(const iter_job *e, size_t j, size_t *i0, size_t *i1) {
+  *i0 = j * GL_BLOCK;
+  *i1 = gl_block_end(j, GL_BLOCK, e->s->n);
+}
+
+/* Step 1 for the Euclidean metric on block j, with the labels the full
+ * search (every distance; the smallest wins, the lower index on ties)
+ * gives. After the first pass a series whose bounds show that its center
+ * is still the nearest by a clear margin gets only the distance to it,
+ * computed as the full search computes it (the same sum in the same
+ * order: dist[] and so the inertia are the same bits). Each series is
+ * added to its cluster's block sums for step 4 while it is in cache. */
+static void assign_euclid_block(void *arg, size_t j) {
+  iter_job *e = arg;
+  const gl_series *s = e->s;
+  size_t k = e->k, Td = e->Td, i0, i1;
+  const double *centers = e->centers;
+  bounds *b = e->b;
+  double *sums = e->sums + j * k * Td;
+  size_t *cnt = e->cnt + j * k;
   memset(sums, 0, k * Td * sizeof *sums);
   memset(cnt, 0, k * sizeof *cnt);
-  tails(centers, k, Td, b->tail);
-  if (!first) {
-    double m1 = 0, m2 = 0; /* the two largest moves */
-    size_t a1 = 0;
-    for (size_t c = 0; c < k; c++) {
-      b->moved[c] = sqrt(slot2(b->prev + c * Td, centers + c * Td, Td));
-      if (b->moved[c] > m1) {
-        m2 = m1;
-        m1 = b->moved[c], a1 = c;
-      } else if (b->moved[c] > m2) {
-        m2 = b->moved[c];
-      }
-    }
-    for (size_t c = 0; c < k; c++) {
-      double h = INFINITY;
-      for (size_t o = 0; o < k; o++) {
-        double m = o == c ? INFINITY
-                          : slot2(centers + c * Td, centers + o * Td, Td);
-        if (m < h) h = m;
-      }
-      b->half[c] = 0.5 * sqrt(h);
-    }
-    for (size_t i = 0; i < s->n; i++) {
-      size_t a = (size_t)labels[i];
-      b->hi[i] += b->moved[a];
-      b->lo[i] -= a == a1 ? m2 : m1;
-    }
-  }
-  for (size_t i = 0; i < s->n; i++) {
+  block_range(e, j, &i0, &i1);
+  for (size_t i = i0; i < i1; i++) {
     const double *x = s->x + i * Td;
     size_t L = s->len[i] * s->d;
-    if (i + PREFETCH_AHEAD < s->n) { /* the observed part of a later one */
+    if (i + PREFETCH_AHEAD < i1) { /* the observed part of a later one */
       const char *p = (const char *)(x + PREFETCH_AHEAD * Td);
       size_t bytes = s->len[i + PREFETCH_AHEAD] * s->d * sizeof *x;
       for (size_t o = 0; o < bytes; o += 64)
         __builtin_prefetch(p + o);
     }
-    if (!first) {
-      size_t a = (size_t)labels[i];
+    if (!e->first) {
+      size_t a = (size_t)e->labels[i];
+      b->hi[i] += b->moved[a];
+      b->lo[i] -= a == e->a1 ? e->m2 : e->m1;
       double z = b->lo[i] > b->half[a] ? b->lo[i] : b->half[a];
       z *= 1 - BOUND_MARGIN;
       if (b->hi[i] < z) {
@@ -519,7 +523,7 @@ static void assign_euclid(const gl_series *s, size_t k, const double *centers,
         euclid2_many(x, L, cp, tp, 1, &d2);
         b->hi[i] = sqrt(d2);
         if (b->hi[i] < z) {
-          dist[i] = d2;
+          e->dist[i] = d2;
           add_member(sums, cnt, Td, x, L, a);
           continue;
         }
@@ -527,44 +531,135 @@ static void assign_euclid(const gl_series *s, size_t k, const double *centers,
     }
     double best, second;
     size_t c = nearest_euclid(x, L, centers, b->tail, k, Td, &best, &second);
-    labels[i] = (int32_t)c;
-    dist[i] = best;
+    e->labels[i] = (int32_t)c;
+    e->dist[i] = best;
     b->hi[i] = sqrt(best);
     b->lo[i] = sqrt(second);
     add_member(sums, cnt, Td, x, L, c);
   }
 }
 
-/* Step 1: labels and distances to the nearest centers. Each series tries
- * its previous center first (when there is one): its distance is usually
- * the smallest, which lets the others be abandoned early. */
-static void assign(const gl_series *s, const gl_kmeans_opts *o,
-                   const double *centers, int have_labels, int32_t *labels,
-                   double *dist, double *rows) {
-  size_t T = s->T, d = s->d, Td = T * d, k = (size_t)o->k;
-  for (size_t i = 0; i < s->n; i++) {
+/* The per-iteration bounds work before the blocks: the centers' tails,
+ * how far each moved and half the distance to its nearest other. */
+static void prepare_euclid(iter_job *e) {
+  size_t k = e->k, Td = e->Td;
+  bounds *b = e->b;
+  tails(e->centers, k, Td, b->tail);
+  if (e->first) return;
+  double m1 = 0, m2 = 0; /* the two largest moves */
+  size_t a1 = 0;
+  for (size_t c = 0; c < k; c++) {
+    b->moved[c] = sqrt(slot2(b->prev + c * Td, e->centers + c * Td, Td));
+    if (b->moved[c] > m1) {
+      m2 = m1;
+      m1 = b->moved[c], a1 = c;
+    } else if (b->moved[c] > m2) {
+      m2 = b->moved[c];
+    }
+  }
+  for (size_t c = 0; c < k; c++) {
+    double h = INFINITY;
+    for (size_t o = 0; o < k; o++) {
+      double m = o == c ? INFINITY
+                        : slot2(e->centers + c * Td, e->centers + o * Td, Td);
+      if (m < h) h = m;
+    }
+    b->half[c] = 0.5 * sqrt(h);
+  }
+  e->a1 = a1, e->m1 = m1, e->m2 = m2;
+}
+
+/* Step 1 for DTW on block j: labels and distances to the nearest
+ * centers. Each series tries its previous center first (when there is
+ * one): its distance is usually the smallest, which lets the others be
+ * abandoned early. */
+static void assign_dtw_block(void *arg, size_t j) {
+  iter_job *e = arg;
+  const gl_series *s = e->s;
+  size_t T = s->T, d = s->d, Td = e->Td, k = e->k, i0, i1;
+  double stack[DTW_STACK], *rows = stack;
+  if (T > DTW_STACK && !(rows = malloc(T * sizeof *rows))) {
+    e->oom = 1;
+    return;
+  }
+  block_range(e, j, &i0, &i1);
+  for (size_t i = i0; i < i1; i++) {
     const double *xi = s->x + i * Td;
     size_t li = s->len[i];
-    size_t first = have_labels ? (size_t)labels[i] : 0, bc = first;
-    double best =
-        dist2(o->metric, xi, li, centers + first * Td, T, d, rows, INFINITY);
+    size_t first = e->first ? 0 : (size_t)e->labels[i], bc = first;
+    double best = dist2(GL_DTW, xi, li, e->centers + first * Td, T, d, rows,
+                        INFINITY);
     for (size_t c = 0; c < k; c++) {
       if (c == first) continue;
       /* a lower index wins a tie, so it may only stop once strictly worse */
       double bound = c < bc ? nextafter(best, INFINITY) : best;
-      double v = dist2(o->metric, xi, li, centers + c * Td, T, d, rows, bound);
+      double v = dist2(GL_DTW, xi, li, e->centers + c * Td, T, d, rows, bound);
       if (v < best || (v == best && c < bc)) {
         best = v;
         bc = c;
       }
     }
-    labels[i] = (int32_t)bc;
-    dist[i] = best;
+    e->labels[i] = (int32_t)bc;
+    e->dist[i] = best;
+  }
+  if (rows != stack) free(rows);
+}
+
+/* One DBA pass on block j: aligns each member to its center as it was at
+ * the pass's start and adds the member's slots to the block's sums of the
+ * center slots they align to. */
+static void dba_block(void *arg, size_t j) {
+  iter_job *e = arg;
+  const gl_series *s = e->s;
+  size_t T = s->T, d = s->d, Td = e->Td, k = e->k, i0, i1;
+  double *sums = e->sums + j * k * Td;
+  size_t *cnt = e->cnt + j * k * T;
+  memset(sums, 0, k * Td * sizeof *sums);
+  memset(cnt, 0, k * T * sizeof *cnt);
+  double *M = malloc(T * T * sizeof *M);
+  size_t *path = malloc(2 * (2 * T - 1) * sizeof *path);
+  if (!M || !path) {
+    free(M);
+    free(path);
+    e->oom = 1;
+    return;
+  }
+  block_range(e, j, &i0, &i1);
+  for (size_t i = i0; i < i1; i++) {
+    size_t c = (size_t)e->labels[i];
+    const double *xi = s->x + i * Td;
+    size_t np = dtw_path(xi, s->len[i], e->centers + c * Td, T, d, M, path);
+    double *acc = sums + c * Td;
+    size_t *cc = cnt + c * T;
+    for (size_t p = 0; p < np; p++) {
+      const double *xs = xi + path[2 * p] * d;
+      size_t jj = path[2 * p + 1];
+      double *aj = acc + jj * d;
+      for (size_t f = 0; f < d; f++)
+        aj[f] += xs[f];
+      cc[jj]++;
+    }
+  }
+  free(M);
+  free(path);
+}
+
+/* Step 4's sums: the blocks' sums [nb][k][Td] and counts [nb][m] added in
+ * block order into block 0's. */
+static void add_blocks(iter_job *e, size_t m) {
+  size_t kTd = e->k * e->Td;
+  for (size_t j = 1; j < e->nb; j++) {
+    const double *p = e->sums + j * kTd;
+    const size_t *q = e->cnt + j * m;
+    for (size_t x = 0; x < kTd; x++)
+      e->sums[x] += p[x];
+    for (size_t x = 0; x < m; x++)
+      e->cnt[x] += q[x];
   }
 }
 
 /* Step 4, Euclidean: each center the mean of its members, from their
- * sums [k][T][d] (added in index order during step 1) and counts [k]. */
+ * sums [k][T][d] and counts [k]. */
 static void mean_centers(size_t k, size_t Td, const double *sums,
                          const size_t *cnt, double *centers) {
   for (size_t c = 0; c < k; c++) {
@@ -576,36 +671,19 @@ static void mean_centers(size_t k, size_t Td, const double *sums,
   }
 }
 
-/* Step 4, DTW: dba_iter DBA passes. sums [k][T][d], cnt [k][T], M T * T,
- * path 2 * (2T - 1). */
-static void update_dba(const gl_series *s, const gl_kmeans_opts *o,
-                       const int32_t *labels, double *centers, double *sums,
-                       size_t *cnt, double *M, size_t *path) {
-  size_t T = s->T, d = s->d, Td = T * d, k = (size_t)o->k;
-  for (int pass = 0; pass < o->dba_iter; pass++) {
-    memset(sums, 0, k * Td * sizeof *sums);
-    memset(cnt, 0, k * T * sizeof *cnt);
-    for (size_t i = 0; i < s->n; i++) {
-      size_t c = (size_t)labels[i];
-      const double *xi = s->x + i * Td;
-      size_t np = dtw_path(xi, s->len[i], centers + c * Td, T, d, M, path);
-      double *acc = sums + c * Td;
-      size_t *cc = cnt + c * T;
-      for (size_t p = 0; p < np; p++) {
-        const double *xs = xi + path[2 * p] * d;
-        size_t j = path[2 * p + 1];
-        double *aj = acc + j * d;
-        for (size_t f = 0; f < d; f++)
-          aj[f] += xs[f];
-        cc[j]++;
-      }
-    }
+/* Step 4, DTW: dba_iter DBA passes over the blocks. */
+static void update_dba(hp_node_ctx *ctx, iter_job *e, double *centers) {
+  size_t T = e->s->T, d = e->s->d, k = e->k;
+  for (int pass = 0; pass < e->o->dba_iter && !e->oom; pass++) {
+    hp_node_parallel(ctx, e->nb, dba_block, e);
+    if (e->oom) return;
+    add_blocks(e, k * T);
     for (size_t c = 0; c < k; c++)
       for (size_t j = 0; j < T; j++) {
-        size_t m = cnt[c * T + j];
+        size_t m = e->cnt[c * T + j];
         if (!m) continue; /* nothing aligned (or no members): keep */
         double *ctr = centers + (c * T + j) * d;
-        const double *acc = sums + (c * T + j) * d;
+        const double *acc = e->sums + (c * T + j) * d;
         for (size_t f = 0; f < d; f++)
           ctr[f] = acc[f] / (double)m;
       }
@@ -617,13 +695,13 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
                  gl_kmeans_result *r, char *msg, size_t msglen) {
   size_t n = s->n, T = s->T, d = s->d, k = (size_t)o->k;
   int dtw = o->metric == GL_DTW;
-  double *dist = malloc(n * sizeof *dist);
-  double *rows = malloc(T * sizeof *rows);
-  double *sums = malloc(k * T * d * sizeof *sums);
-  size_t *cnt = malloc((dtw ? k * T : k) * sizeof *cnt);
-  double *M = dtw ? malloc(T * T * sizeof *M) : NULL;
-  size_t *path = dtw ? malloc(2 * (2 * T - 1) * sizeof *path) : NULL;
   bounds b = {0};
+  iter_job e = {.s = s, .o = o, .k = k, .Td = T * d, .b = &b,
+                .nb = (n + GL_BLOCK - 1) / GL_BLOCK, .centers = r->centers,
+                .labels = r->labels};
+  e.dist = malloc(n * sizeof *e.dist);
+  e.sums = malloc(e.nb * k * T * d * sizeof *e.sums);
+  e.cnt = malloc(e.nb * (dtw ? k * T : k) * sizeof *e.cnt);
   if (!dtw) {
     b.hi = malloc(n * sizeof *b.hi);
     b.lo = malloc(n * sizeof *b.lo);
@@ -633,7 +711,7 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
     b.tail = malloc(k * (T * d + 1) * sizeof *b.tail);
   }
   int rc = 0;
-  if (!dist || !rows || !sums || !cnt || (dtw && (!M || !path)) ||
+  if (!e.dist || !e.sums || !e.cnt ||
       (!dtw && (!b.hi || !b.lo || !b.moved || !b.half || !b.prev || !b.tail))) {
     rc = fail(msg, msglen,
               "k-means: out of memory for the work arrays "
@@ -643,32 +721,38 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
   }
   double prev = 0;
   for (int it = 1; it <= o->max_iter; it++) {
-    if (dtw)
-      assign(s, o, r->centers, it > 1, r->labels, dist, rows);
-    else
-      assign_euclid(s, k, r->centers, it == 1, &b, r->labels, dist, sums, cnt);
+    e.first = it == 1;
+    if (dtw) {
+      hp_node_parallel(o->ctx, e.nb, assign_dtw_block, &e);
+    } else {
+      prepare_euclid(&e);
+      hp_node_parallel(o->ctx, e.nb, assign_euclid_block, &e);
+    }
+    if (e.oom) break;
     double sum = 0;
     for (size_t i = 0; i < n; i++)
-      sum += dist[i];
+      sum += e.dist[i];
     double inertia = sum / (double)n;
     r->inertia = inertia;
     r->iterations = it;
     if (it > 1 && prev - inertia < o->tol) break;
-    if (dtw)
-      update_dba(s, o, r->labels, r->centers, sums, cnt, M, path);
-    else {
+    if (dtw) {
+      update_dba(o->ctx, &e, r->centers);
+    } else {
       memcpy(b.prev, r->centers, k * T * d * sizeof *b.prev);
-      mean_centers(k, T * d, sums, cnt, r->centers);
+      add_blocks(&e, k);
+      mean_centers(k, T * d, e.sums, e.cnt, r->centers);
     }
+    if (e.oom) break;
     prev = inertia;
   }
+  if (e.oom)
+    rc = fail(msg, msglen,
+              "k-means: out of memory for the DTW work arrays (T = %zu)", T);
 done:
-  free(dist);
-  free(rows);
-  free(sums);
-  free(cnt);
-  free(M);
-  free(path);
+  free(e.dist);
+  free(e.sums);
+  free(e.cnt);
   free(b.hi), free(b.lo), free(b.moved), free(b.half), free(b.prev);
   free(b.tail);
   return rc;

@@ -54,7 +54,20 @@ typedef struct gl_kmeans_opts {
   double tol;        /* stop when the inertia improves by less than this */
   int dba_iter;      /* DBA refinement passes per center update (DTW) */
   uint64_t seed;     /* k-means++ seeding draws from hp_rng(seed, 0) */
+  hp_node_ctx *ctx;  /* the iterations' blocks run on its cores
+                        (hp_node_parallel); NULL: this thread only */
 } gl_kmeans_opts;
+
+/* The Lloyd iterations work on blocks of this many series (series 0 ..
+ * GL_BLOCK - 1, then the next GL_BLOCK, ...), which may run on several
+ * cores: step 4's sums are added per block, then the blocks' sums in
+ * block order. */
+#define GL_BLOCK 256
+
+/* The end of block b of `size` items out of n (it starts at b * size). */
+static inline size_t gl_block_end(size_t b, size_t size, size_t n) {
+  return (b + 1) * size < n ? (b + 1) * size : n;
+}
 
 typedef struct gl_kmeans_result {
   /* centers [k][T][d]: every center has all T slots */
@@ -104,9 +117,11 @@ int gl_kmeans(const gl_series *s, const gl_kmeans_opts *o,
  *      this assignment and inertia, and the centers it was made against.
  *   4. Update every center that has members; a center without members
  *      keeps its value.
- *      Euclidean: center[c][t][f] = (the sum over members i, in index
- *      order, of x[i][t][f], missing slots t >= len[i] counting as 0)
- *      divided by the number of members.
+ *      Euclidean: center[c][t][f] = (the sum over members i of
+ *      x[i][t][f], missing slots t >= len[i] counting as 0) divided by
+ *      the number of members. Sums here are per block of GL_BLOCK series
+ *      (members in index order, starting from 0), then the blocks' sums
+ *      added in block order, starting from 0.
  *      DTW: DBA (DTW barycenter averaging, Petitjean et al. 2011) from
  *      the current center, dba_iter passes. A pass aligns every member to
  *      the center as it was at the start of the pass, by the DTW of
@@ -115,8 +130,8 @@ int gl_kmeans(const gl_series *s, const gl_kmeans_opts *o,
  *      predecessor with the smallest cumulative cost and, on ties, the
  *      diagonal (i-1, j-1), then (i-1, j), then (i, j-1). Then center slot
  *      j becomes the mean of the member slots aligned to it: their sum
- *      (members in index order, each path walked from (0, 0)), divided by
- *      their count; a slot nothing is aligned to keeps its value.
+ *      (per block, members in index order, each path walked from (0,
+ *      0), then the blocks' sums in block order), divided by their count; a slot nothing is aligned to keeps its value.
  *      prev_inertia = inertia.
  * labels and inertia are those of the last assignment; iterations is the
  * number of assignments made. When the loop ends at max_iter, step 4 has

@@ -58,6 +58,29 @@ static int param_of(hp_node_ctx *ctx, const char *name, const hp_tree **out) {
 /* Column `name` of t as doubles (nulls NaN): the column itself when it
  * is float64 without a mask (*owned 0), else a converted copy (*owned 1,
  * free it). NULL with *rc set when it is missing or not numeric. */
+/* Rows, series or glaciers per item of hp_node_parallel: each item
+ * writes its own part of the outputs, so results do not depend on how
+ * many cores run them. */
+#define ROW_BLOCK 65536
+#define SERIES_BLOCK 1024
+
+typedef struct conv_job {
+  const void *d;
+  const uint8_t *valid;
+  int i64;
+  double *x;
+  size_t n;
+} conv_job;
+
+static void conv_block(void *arg, size_t b) {
+  conv_job *j = arg;
+  size_t r0 = b * ROW_BLOCK, r1 = gl_block_end(b, ROW_BLOCK, j->n);
+  for (size_t r = r0; r < r1; r++)
+    j->x[r] = j->valid && !j->valid[r] ? NAN
+              : j->i64                 ? (double)((const int64_t *)j->d)[r]
+                                       : ((const double *)j->d)[r];
+}
+
 static const double *column_f64(hp_node_ctx *ctx, const hp_value *t,
                                 const char *name, int *owned, int *rc) {
   *owned = 0;
@@ -81,10 +104,8 @@ static const double *column_f64(hp_node_ctx *ctx, const hp_value *t,
     *rc = hp_node_fail(ctx, "out of memory");
     return NULL;
   }
-  for (size_t r = 0; r < n; r++)
-    x[r] = v && !v[r]       ? NAN
-           : ty == HP_INT64 ? (double)((const int64_t *)d)[r]
-                            : ((const double *)d)[r];
+  conv_job j = {d, v, ty == HP_INT64, x, n};
+  hp_node_parallel(ctx, (n + ROW_BLOCK - 1) / ROW_BLOCK, conv_block, &j);
   *owned = 1;
   return x;
 }
@@ -140,6 +161,71 @@ static int by_id_year(const void *a, const void *b) {
   return x->row < y->row ? -1 : x->row > y->row;
 }
 
+/* The rows of block b with an id, a year and any feature, as keys: counts
+ * them into cnt[b] or, with fill, writes them from keys[cnt[b]] on. */
+typedef struct keys_job {
+  const double *id, *yr;
+  const double *const *fx;
+  size_t nf, n;
+  rowkey *keys;
+  size_t *cnt;
+  int fill;
+} keys_job;
+
+static void keys_block(void *arg, size_t b) {
+  keys_job *j = arg;
+  size_t r0 = b * ROW_BLOCK, r1 = gl_block_end(b, ROW_BLOCK, j->n);
+  size_t k = j->fill ? j->cnt[b] : 0;
+  for (size_t r = r0; r < r1; r++) {
+    if (isnan(j->id[r]) || isnan(j->yr[r])) continue;
+    int any = 0;
+    for (size_t f = 0; f < j->nf && !any; f++)
+      any = !isnan(j->fx[f][r]);
+    if (!any) continue;
+    if (j->fill) j->keys[k] = (rowkey){(int64_t)j->id[r], (int64_t)j->yr[r], r};
+    k++;
+  }
+  if (!j->fill) j->cnt[b] = k;
+}
+
+/* Fills glaciers b * SERIES_BLOCK.. of the series (x, len, id, years) and
+ * their rows of the reference table (id, year, series, slot; features). */
+typedef struct fill_job {
+  const rowkey *keys;
+  const size_t *ga, *gk; /* [ng] first key, first reference row */
+  size_t ng, nref, T, nf;
+  const double *const *fx;
+  double *x;
+  int64_t *glen, *gids, *yrs;
+  int64_t *rc[4];
+  double **rf;
+} fill_job;
+
+static void fill_block(void *arg, size_t blk) {
+  fill_job *j = arg;
+  size_t g0 = blk * SERIES_BLOCK;
+  size_t g1 = gl_block_end(blk, SERIES_BLOCK, j->ng);
+  size_t T = j->T, nf = j->nf;
+  for (size_t g = g0; g < g1; g++) {
+    size_t a = j->ga[g], k = j->gk[g];
+    size_t L = (g + 1 < j->ng ? j->gk[g + 1] : j->nref) - k;
+    j->glen[g] = (int64_t)L;
+    j->gids[g] = j->keys[a].id;
+    for (size_t t = 0; t < T; t++) {
+      size_t r = t < L ? j->keys[a + t].row : SIZE_MAX;
+      j->yrs[g * T + t] = r != SIZE_MAX ? j->keys[a + t].year : -1;
+      for (size_t f = 0; f < nf; f++)
+        j->x[(g * T + t) * nf + f] = r != SIZE_MAX ? j->fx[f][r] : NAN;
+      if (r == SIZE_MAX) continue;
+      j->rc[0][k] = j->gids[g], j->rc[1][k] = j->keys[a + t].year;
+      j->rc[2][k] = (int64_t)g, j->rc[3][k] = (int64_t)t;
+      for (size_t f = 0; f < nf; f++)
+        j->rf[f][k] = j->fx[f][r];
+      k++;
+    }
+  }
+}
+
 /* merged (table) + params:timeseries {features, min_obs: 2} -> timeseries
  * (group) and reference (table). Rows whose features are all missing are
  * dropped; a glacier needs min_obs remaining rows. Glaciers are ordered by
@@ -171,28 +257,38 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   for (size_t f = 0; rc == HP_OK && f < nf; f++)
     fx[f] = column_f64(ctx, m, feat[f], &owned[f + 2], &rc);
   const double *id = col[0], *yr = col[1];
+  size_t nb = (n + ROW_BLOCK - 1) / ROW_BLOCK;
   rowkey *keys = rc == HP_OK ? malloc((n + 1) * sizeof *keys) : NULL;
-  if (rc == HP_OK && !keys) rc = hp_node_fail(ctx, "out of memory");
+  size_t *kcnt = rc == HP_OK ? malloc((nb + 1) * sizeof *kcnt) : NULL;
+  if (rc == HP_OK && (!keys || !kcnt)) rc = hp_node_fail(ctx, "out of memory");
   size_t nk = 0;
-  for (size_t r = 0; rc == HP_OK && r < n; r++) {
-    if (isnan(id[r]) || isnan(yr[r])) continue;
-    int any = 0;
-    for (size_t f = 0; f < nf && !any; f++)
-      any = !isnan(fx[f][r]);
-    if (any) keys[nk++] = (rowkey){(int64_t)id[r], (int64_t)yr[r], r};
+  if (rc == HP_OK) { /* count the rows kept per block, then write them */
+    keys_job kj = {id, yr, fx, nf, n, keys, kcnt, 0};
+    hp_node_parallel(ctx, nb, keys_block, &kj);
+    for (size_t b = 0; b < nb; b++) {
+      size_t c = kcnt[b];
+      kcnt[b] = nk;
+      nk += c;
+    }
+    kj.fill = 1;
+    hp_node_parallel(ctx, nb, keys_block, &kj);
   }
   /* merge_data sorts by WGMS_ID and YEAR already: sort only if needed */
   size_t in_order = 1;
   for (size_t i = 1; rc == HP_OK && i < nk && in_order; i++)
     in_order = by_id_year(&keys[i - 1], &keys[i]) < 0;
   if (rc == HP_OK && !in_order) qsort(keys, nk, sizeof *keys, by_id_year);
-  /* glaciers with at least min_obs rows (nref rows in all); T = the
-   * longest */
+  /* glaciers with at least min_obs rows (nref rows in all): their first
+   * key (ga) and reference row (gk); T = the longest */
   size_t ng = 0, T = 0, nref = 0;
+  size_t *ga = rc == HP_OK ? malloc((nk + 1) * sizeof *ga) : NULL;
+  size_t *gk = rc == HP_OK ? malloc((nk + 1) * sizeof *gk) : NULL;
+  if (rc == HP_OK && (!ga || !gk)) rc = hp_node_fail(ctx, "out of memory");
   for (size_t a = 0, b; rc == HP_OK && a < nk; a = b) {
     for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
     }
     if (b - a >= (size_t)min_obs) {
+      ga[ng] = a, gk[ng] = nref;
       ng++;
       nref += b - a;
       if (b - a > T) T = b - a;
@@ -232,32 +328,14 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
     if (!ok) rc = hp_node_fail(ctx, "could not build the outputs");
   }
   if (rc == HP_OK) {
-    double *x = hp_array_data_mut(data);
-    int64_t *glen = hp_array_data_mut(len), *gids = hp_array_data_mut(gid);
-    int64_t *yrs = hp_array_data_mut(years);
-    int64_t *rid = hp_table_column_mut(ref, 0), *ryear = hp_table_column_mut(ref, 1);
-    int64_t *rser = hp_table_column_mut(ref, 2), *rslot = hp_table_column_mut(ref, 3);
-    size_t g = 0, k = 0;
-    for (size_t a = 0, b; a < nk; a = b) {
-      for (b = a; b < nk && keys[b].id == keys[a].id; b++) {
-      }
-      if (b - a < (size_t)min_obs) continue;
-      glen[g] = (int64_t)(b - a);
-      gids[g] = keys[a].id;
-      for (size_t t = 0; t < T; t++) {
-        size_t r = a + t < b ? keys[a + t].row : SIZE_MAX;
-        yrs[g * T + t] = r != SIZE_MAX ? keys[a + t].year : -1;
-        for (size_t f = 0; f < nf; f++)
-          x[(g * T + t) * nf + f] = r != SIZE_MAX ? fx[f][r] : NAN;
-        if (r == SIZE_MAX) continue;
-        rid[k] = gids[g], ryear[k] = keys[a + t].year;
-        rser[k] = (int64_t)g, rslot[k] = (int64_t)t;
-        for (size_t f = 0; f < nf; f++)
-          rf[f][k] = fx[f][r];
-        k++;
-      }
-      g++;
-    }
+    fill_job fj = {keys, ga, gk, ng, nref, T, nf, fx,
+                   hp_array_data_mut(data), hp_array_data_mut(len),
+                   hp_array_data_mut(gid), hp_array_data_mut(years),
+                   {hp_table_column_mut(ref, 0), hp_table_column_mut(ref, 1),
+                    hp_table_column_mut(ref, 2), hp_table_column_mut(ref, 3)},
+                   rf};
+    hp_node_parallel(ctx, (ng + SERIES_BLOCK - 1) / SERIES_BLOCK, fill_block,
+                     &fj);
     hp_node_log(ctx, "%zu glaciers x %zu slots x %zu features (%zu rows)", ng,
                 T, nf, nref);
     rc = hp_node_output(ctx, 0, ts);
@@ -270,6 +348,7 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   for (size_t c = 0; c < nf + 2; c++)
     if (owned[c]) free((void *)col[c]);
   free(col), free(owned), free(feat), free(keys), free(rf);
+  free(kcnt), free(ga), free(gk);
   return rc;
 }
 
@@ -322,6 +401,107 @@ static int as_series(const ts_view *v, gl_series *s, size_t **lenbuf) {
 /* ---- glacier.scale
  * ----------------------------------------------------------------- */
 
+/* glacier.scale's work on blocks of SERIES_BLOCK series: scale_count
+ * finds each series' kept slots (slots [n][T], kept [n]) and the block's
+ * kept series (bn) and longest (bT); scale_fill writes them from output
+ * series bn[b] on. */
+typedef struct scale_job {
+  const ts_view *v;
+  const size_t *src; /* the model's features in v */
+  size_t d, min_obs;
+  size_t *slots, *kept, *bn, *bT;
+  double *y;
+  int64_t *len2, *id2;
+  size_t T2;
+  int oom;
+} scale_job;
+
+static void scale_count(void *arg, size_t b) {
+  scale_job *j = arg;
+  const ts_view *v = j->v;
+  size_t i0 = b * SERIES_BLOCK;
+  size_t i1 = gl_block_end(b, SERIES_BLOCK, v->n);
+  size_t n2 = 0, T2 = 0;
+  for (size_t i = i0; i < i1; i++) {
+    /* without branches: missing values fall anywhere */
+    const double *xi = v->x + i * v->T * v->F;
+    size_t c = 0, *si = j->slots + i * v->T;
+    for (size_t t = 0; t < (size_t)v->len[i]; t++) {
+      int any = 0;
+      for (size_t f = 0; f < j->d; f++)
+        any |= !isnan(xi[t * v->F + j->src[f]]);
+      si[c] = t;
+      c += (size_t)any;
+    }
+    j->kept[i] = c;
+    n2 += c >= j->min_obs;
+    T2 = c >= j->min_obs && c > T2 ? c : T2;
+  }
+  j->bn[b] = n2;
+  j->bT[b] = T2;
+}
+
+static void scale_fill(void *arg, size_t b) {
+  scale_job *j = arg;
+  const ts_view *v = j->v;
+  size_t d = j->d, T2 = j->T2, i0 = b * SERIES_BLOCK;
+  size_t i1 = gl_block_end(b, SERIES_BLOCK, v->n);
+  /* one series' kept values [t][f] and its per-feature sums */
+  double *buf = malloc((v->T * d + 1) * sizeof *buf);
+  double *acc = malloc((3 * d + 1) * sizeof *acc);
+  if (!buf || !acc) {
+    free(buf);
+    free(acc);
+    j->oom = 1;
+    return;
+  }
+  double *sum = acc, *ss = acc + d, *cnt = acc + 2 * d;
+  size_t jj = j->bn[b];
+  for (size_t i = i0; i < i1; i++) {
+    size_t L = j->kept[i];
+    if (L < j->min_obs) continue;
+    const size_t *ts = j->slots + i * v->T;
+    const double *xi = v->x + i * v->T * v->F;
+    j->len2[jj] = (int64_t)L;
+    j->id2[jj] = v->id[i];
+    for (size_t t = 0; t < L; t++)
+      for (size_t f = 0; f < d; f++)
+        buf[t * d + f] = xi[ts[t] * v->F + j->src[f]];
+    /* per feature, in slot order: a missing value adds an exact +0 (a
+     * sum of squares or of values starting at +0 is never -0) */
+    for (size_t f = 0; f < d; f++)
+      sum[f] = ss[f] = cnt[f] = 0;
+    for (size_t t = 0; t < L; t++)
+      for (size_t f = 0; f < d; f++) {
+        double x = buf[t * d + f];
+        int ok = !isnan(x);
+        sum[f] += ok ? x : 0;
+        cnt[f] += ok;
+      }
+    for (size_t f = 0; f < d; f++)
+      sum[f] = cnt[f] > 0 ? sum[f] / cnt[f] : 0; /* the mean */
+    for (size_t t = 0; t < L; t++)
+      for (size_t f = 0; f < d; f++) {
+        double x = buf[t * d + f], e = x - sum[f];
+        ss[f] += !isnan(x) ? e * e : 0;
+      }
+    for (size_t f = 0; f < d; f++) {
+      double sd = cnt[f] > 0 ? sqrt(ss[f] / cnt[f]) : 0;
+      ss[f] = sd > 0 ? sd : 1;
+    }
+    double *yj = j->y + jj * T2 * d;
+    for (size_t t = 0; t < L; t++)
+      for (size_t f = 0; f < d; f++) {
+        double x = buf[t * d + f];
+        yj[t * d + f] = isnan(x) ? 0 : (x - sum[f]) / ss[f];
+      }
+    memset(yj + L * d, 0, (T2 - L) * d * sizeof *yj);
+    jj++;
+  }
+  free(buf);
+  free(acc);
+}
+
 /* timeseries + params:model_options {features, min_obs: 2} -> scaled: the
  * model's features over the slots where at least one of them is observed
  * (a series' other slots are dropped and the rest moved up, as the
@@ -345,13 +525,13 @@ static int scale_run(hp_node_ctx *ctx) {
   if (!feat)
     return hp_node_fail(ctx, "params: 'features' must be a list of column "
                              "names");
+  size_t nb = (v.n + SERIES_BLOCK - 1) / SERIES_BLOCK;
   size_t *src = malloc((d + 1) * sizeof *src);
   size_t *slots = malloc((v.n * v.T + 1) * sizeof *slots); /* kept slots */
   size_t *kept = malloc((v.n + 1) * sizeof *kept);         /* their count */
-  /* one series' kept values [t][f] and its per-feature sums */
-  double *buf = malloc((v.T * d + 1) * sizeof *buf);
-  double *acc = malloc((3 * d + 1) * sizeof *acc);
-  int rc = src && slots && kept && buf && acc
+  size_t *bn = malloc((nb + 1) * sizeof *bn); /* per block: kept series */
+  size_t *bT = malloc((nb + 1) * sizeof *bT); /* and the longest */
+  int rc = src && slots && kept && bn && bT
                ? HP_OK
                : hp_node_fail(ctx, "out of memory");
   for (size_t f = 0; rc == HP_OK && f < d; f++) {
@@ -365,21 +545,17 @@ static int scale_run(hp_node_ctx *ctx) {
                         feat[f]);
     src[f] = k;
   }
+  scale_job sj = {&v, src, d, (size_t)min_obs, slots, kept, bn, bT, NULL, NULL,
+                  NULL, 0, 0};
   size_t n2 = 0, T2 = 0;
-  for (size_t i = 0; rc == HP_OK && i < v.n; i++) {
-    /* without branches: missing values fall anywhere */
-    const double *xi = v.x + i * v.T * v.F;
-    size_t c = 0, *si = slots + i * v.T;
-    for (size_t t = 0; t < (size_t)v.len[i]; t++) {
-      int any = 0;
-      for (size_t f = 0; f < d; f++)
-        any |= !isnan(xi[t * v.F + src[f]]);
-      si[c] = t;
-      c += (size_t)any;
+  if (rc == HP_OK) {
+    hp_node_parallel(ctx, nb, scale_count, &sj);
+    for (size_t b = 0; b < nb; b++) { /* bn[b]: the block's first output */
+      size_t c = bn[b];
+      bn[b] = n2;
+      n2 += c;
+      T2 = bT[b] > T2 ? bT[b] : T2;
     }
-    kept[i] = c;
-    n2 += c >= (size_t)min_obs;
-    T2 = c >= (size_t)min_obs && c > T2 ? c : T2;
   }
   if (rc == HP_OK && n2 == 0)
     rc = hp_node_fail(ctx,
@@ -393,51 +569,12 @@ static int scale_run(hp_node_ctx *ctx) {
   if (rc == HP_OK && (!out || !lo || !io))
     rc = hp_node_fail(ctx, "out of memory");
   if (rc == HP_OK) {
-    double *y = hp_array_data_mut(out);
-    int64_t *len2 = hp_array_data_mut(lo), *id2 = hp_array_data_mut(io);
-    double *sum = acc, *ss = acc + d, *cnt = acc + 2 * d;
-    size_t j = 0;
-    for (size_t i = 0; i < v.n; i++) {
-      size_t L = kept[i];
-      if (L < (size_t)min_obs) continue;
-      const size_t *ts = slots + i * v.T;
-      const double *xi = v.x + i * v.T * v.F;
-      len2[j] = (int64_t)L;
-      id2[j] = v.id[i];
-      for (size_t t = 0; t < L; t++)
-        for (size_t f = 0; f < d; f++)
-          buf[t * d + f] = xi[ts[t] * v.F + src[f]];
-      /* per feature, in slot order: a missing value adds an exact +0 (a
-       * sum of squares or of values starting at +0 is never -0) */
-      for (size_t f = 0; f < d; f++)
-        sum[f] = ss[f] = cnt[f] = 0;
-      for (size_t t = 0; t < L; t++)
-        for (size_t f = 0; f < d; f++) {
-          double x = buf[t * d + f];
-          int ok = !isnan(x);
-          sum[f] += ok ? x : 0;
-          cnt[f] += ok;
-        }
-      for (size_t f = 0; f < d; f++)
-        sum[f] = cnt[f] > 0 ? sum[f] / cnt[f] : 0; /* the mean */
-      for (size_t t = 0; t < L; t++)
-        for (size_t f = 0; f < d; f++) {
-          double x = buf[t * d + f], e = x - sum[f];
-          ss[f] += !isnan(x) ? e * e : 0;
-        }
-      for (size_t f = 0; f < d; f++) {
-        double sd = cnt[f] > 0 ? sqrt(ss[f] / cnt[f]) : 0;
-        ss[f] = sd > 0 ? sd : 1;
-      }
-      double *yj = y + j * T2 * d;
-      for (size_t t = 0; t < L; t++)
-        for (size_t f = 0; f < d; f++) {
-          double x = buf[t * d + f];
-          yj[t * d + f] = isnan(x) ? 0 : (x - sum[f]) / ss[f];
-        }
-      memset(yj + L * d, 0, (T2 - L) * d * sizeof *yj);
-      j++;
-    }
+    sj.y = hp_array_data_mut(out);
+    sj.len2 = hp_array_data_mut(lo);
+    sj.id2 = hp_array_data_mut(io);
+    sj.T2 = T2;
+    hp_node_parallel(ctx, nb, scale_fill, &sj);
+    if (sj.oom) rc = hp_node_fail(ctx, "out of memory");
   }
   if (rc == HP_OK) {
     hp_value *g = hp_group_new();
@@ -464,8 +601,8 @@ static int scale_run(hp_node_ctx *ctx) {
   free(src);
   free(slots);
   free(kept);
-  free(buf);
-  free(acc);
+  free(bn);
+  free(bT);
   free(feat);
   return rc;
 }
@@ -505,7 +642,8 @@ static int read_km(hp_node_ctx *ctx, const hp_tree *opt, km_opts *k) {
   if (nk < 1 || nk > 1000 || it < 1 || dba < 1 || !(tol >= 0))
     return hp_node_fail(ctx, "params: need 1 <= n_clusters <= 1000, max_iter "
                              ">= 1, dba_iter >= 1, tol >= 0");
-  k->o = (gl_kmeans_opts){(int)nk, m, (int)it, tol, (int)dba, (uint64_t)seed};
+  k->o = (gl_kmeans_opts){(int)nk, m, (int)it, tol, (int)dba, (uint64_t)seed,
+                          NULL};
   return HP_OK;
 }
 
@@ -529,6 +667,7 @@ static int kmeans_run(hp_node_ctx *ctx) {
   gl_series s;
   size_t *lens;
   if (as_series(&v, &s, &lens) != 0) return hp_node_fail(ctx, "out of memory");
+  k.o.ctx = ctx;
   gl_kmeans_result r;
   char msg[256];
   int rc = HP_OK;

@@ -126,4 +126,45 @@ assert t["use"]["rank"] != t["long"]["rank"], t
 assert t["use"]["start"] < t["long"]["start"] + 0.75, (t["use"], t["long"])
 PY
 
+# Cores (hp_node_parallel): a node that runs its items on several cores.
+# In-process it gets HPCPIPE_THREADS of them; under mpirun, rank 0 lends
+# the core of a worker with nothing to do to the task running alone on
+# another worker, and the task's next items run on it. Twelve 100 ms
+# sleeps: 1.2 s on one core, ~0.65 s once the short node's worker is free.
+cat >"$P/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: wide, func: core.sleep, args: {ms: 1200, items: 12}, outputs: a}
+    - {node: short, func: core.sleep, args: {ms: 100}, outputs: b}
+Y
+cores_check() { # label, np, max seconds of wide (or min with "slow"), cores
+  /usr/bin/python3 - "$P" "$@" <<'PY'
+import glob, json, sys
+p, label, lim, cores = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+r = json.load(open(glob.glob(p + "/data/store/reports/*.json")[0]))
+w = [x for x in r["tasks_run"] if x["task"] == "wide"][0]
+got = w.get("cores", 1)
+assert got == cores, f"{label}: wide ran on {got} cores, expected {cores}"
+if lim.startswith("slow"):
+    assert w["seconds"] >= 1.19, f"{label}: wide took {w['seconds']} s"
+else:
+    assert w["seconds"] < float(lim), f"{label}: wide took {w['seconds']} s"
+PY
+}
+for th in 1 4; do
+  rm -rf "$P/data"
+  HPCPIPE_THREADS=$th hp 1 run "$P/conf"
+  expect_rc 0 "in-process, HPCPIPE_THREADS=$th"
+  if [ $th = 1 ]; then lim=slow; else lim=0.9; fi
+  cores_check "in-process, $th thread(s)" $lim $th && ok "in-process: $th core(s) for the wide node" || fail "in-process threads=$th"
+done
+rm -rf "$P/data"
+hp 3 run "$P/conf"
+expect_rc 0 "np 3, a core lent"
+cores_check "np 3" 1.0 2 && ok "np 3: the idle worker's core went to the wide node" || fail "np 3: no core lent"
+rm -rf "$P/data"
+HPCPIPE_LEND=0 hp 3 run "$P/conf"
+expect_rc 0 "np 3, HPCPIPE_LEND=0"
+cores_check "np 3, HPCPIPE_LEND=0" slow 1 && ok "np 3, HPCPIPE_LEND=0: nothing lent" || fail "np 3: lent with HPCPIPE_LEND=0"
+
 finish

@@ -62,6 +62,7 @@ DEFAULT_PARAMS = {
         "min_obs": 2,
     },
 }
+BLOCK = 256  # GL_BLOCK of jobs/glacier/glacier.h
 MODEL_DEFAULTS = {"max_iter": 50, "tol": 1e-6, "n_clusters": 3,
                   "metric": "euclidean", "min_obs": 2}
 
@@ -302,8 +303,9 @@ def kmeans_from(X, lens, init, max_iter, tol):
     center's tail: its squared values from slot lens on, summed from its
     last value backwards; ties go to the lowest center; inertia = the
     distances' sum in index order / n; stop when it > 1 and prev - inertia
-    < tol; a center becomes the mean of its members (summed in index
-    order), an empty one keeps its value. Returns labels, inertia,
+    < tol; a center becomes the mean of its members (summed per block of
+    BLOCK series in index order, then the blocks' sums in block order), an
+    empty one keeps its value. Returns labels, inertia,
     iterations, centers."""
     n = X.shape[0]
     k = init.shape[0]
@@ -339,9 +341,13 @@ def kmeans_from(X, lens, init, max_iter, tol):
         if it > 1 and prev - inertia < tol:
             break
         for c in range(k):
-            members = Xf[labels == c]
-            if len(members):                         # cumsum: in order
-                C[c] = np.cumsum(members, axis=0)[-1] / len(members)
+            idx = np.flatnonzero(labels == c)
+            if len(idx):                             # cumsum: in order
+                blk = idx // BLOCK                   # per block, then the
+                cut = np.flatnonzero(np.diff(blk)) + 1   # blocks in order
+                parts = [np.cumsum(Xf[g], axis=0)[-1]
+                         for g in np.split(idx, cut)]
+                C[c] = np.cumsum(parts, axis=0)[-1] / len(idx)
         prev = inertia
     return labels, inertia, it, C.reshape(init.shape)
 

@@ -9,15 +9,18 @@
 # pipeline, untimed); then timed, wall seconds of the whole command:
 #   glacier-eu  `hpcpipe run conf --pipelines glacier` (merge, time series,
 #               both models, plots, metrics, compare) with both models
-#               Euclidean, in-process and at -n 3 (2 workers), beside the
+#               Euclidean, in-process (np1: on every CPU through
+#               hp_node_parallel; np1/1t: HPCPIPE_THREADS=1, one core) and at
+#               -n 3 (2 workers, idle workers' cores lent), beside the
 #               reference doing the same reading, merging, series, scaling
 #               and Euclidean k-means from the same initial centers (it
 #               does not draw plots or compute silhouettes, and starts
 #               from centers hpcpipe chose: it does less work);
 #   branches    `--pipelines data_science` with the default models (DTW),
-#               in-process vs -n 3: the two models on two workers at once
-#               (the tutorial's point: 19.5 s sequential vs 18.1 s with
-#               Dask).
+#               in-process on one core (HPCPIPE_THREADS=1: sequential, as
+#               Kedro's SequentialRunner) vs -n 3: the two models on two
+#               workers at once (the tutorial's point: 19.5 s sequential vs
+#               18.1 s with Dask); also in-process on every CPU.
 # Both systems read the same CSVs from the page cache; Python start-up is
 # excluded from the reference's time (it reports its own phases).
 set -euo pipefail
@@ -57,6 +60,7 @@ for scale in ${SCALES:-1 100}; do
   cat "$P"/data/01_raw/*.csv >/dev/null # page cache
   size=$(du -cb "$P"/data/01_raw/*.csv | tail -1 | cut -f1)
   h1=$(med 1 --pipelines glacier --params "$EU")
+  h1t=$(HPCPIPE_THREADS=1 med 1 --pipelines glacier --params "$EU")
   h3=$(med 3 --pipelines glacier --params "$EU")
   ( cd "$P" && $PY "$SRC/tests/glacier/reference.py" . --check \
       --params "$EU" >"$W/check" 2>&1 ) ||
@@ -66,15 +70,16 @@ for scale in ${SCALES:-1 100}; do
             sed -n 's/^time: total: \([0-9.]*\) s.*/\1/p'
         done | median)
   series=$(sed -n 's/.*to_timeseries: \([0-9]*\) glaciers.*/\1/p' "$W/err" | tail -1)
-  printf 'scale %-4s (%s MB of CSV, %s series) glacier-eu  hpcpipe np1 %.2f s | np3 %.2f s | reference %.2f s (%s× np1, %s× np3)\n' \
-    "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h3" "${ref:-0}" \
-    "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h3")"
+  printf 'scale %-4s (%s MB of CSV, %s series) glacier-eu  hpcpipe np1 %.2f s | np1/1t %.2f s | np3 %.2f s | reference %.2f s (%s× np1, %s× np1/1t, %s× np3)\n' \
+    "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h1t" "$h3" "${ref:-0}" \
+    "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h1t")" "$(ratio "${ref:-0}" "$h3")"
   [ "${BRANCHES:-1}" = 0 ] && continue
-  d1=$(med 1 --pipelines data_science)
+  d1=$(HPCPIPE_THREADS=1 med 1 --pipelines data_science)
   d3=$(med 3 --pipelines data_science)
-  r1=$(phase 1 --pipelines data_science)
+  dt=$(med 1 --pipelines data_science)
+  r1=$(HPCPIPE_THREADS=1 phase 1 --pipelines data_science)
   r3=$(phase 3 --pipelines data_science)
-  printf 'scale %-4s branches (dtw)  data_science np1 %.2f s | np3 %.2f s (%s× from running the two models at once); run phase %.2f s | %.2f s (%s×)\n' \
-    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")" "$r1" "$r3" "$(ratio "$r1" "$r3")"
+  printf 'scale %-4s branches (dtw)  data_science np1/1t %.2f s | np3 %.2f s (%s× from two workers); run phase %.2f s | %.2f s (%s×); in-process on every CPU %.2f s\n' \
+    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")" "$r1" "$r3" "$(ratio "$r1" "$r3")" "$dt"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"

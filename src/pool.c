@@ -1,0 +1,194 @@
+/*
+ * pool.c - helper threads for hp_node_parallel (pool.h). One job at a
+ * time: the caller publishes fn, arg and n and every thread working on it
+ * (the caller too) takes the next unclaimed index until none is left.
+ * The job's threads follow the task's cores while it runs: after each
+ * item the caller wakes more helpers when cores were lent, and a helper
+ * leaves when they were taken back. Helpers are started on first need
+ * and then wait for the next job. A second caller while a job runs (a
+ * nested call, or another thread) runs its items itself.
+ */
+#define _GNU_SOURCE
+#include "pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "hpcpipe/node.h"
+
+#include "fs.h"
+#include "mem.h"
+
+#define MAX_HELPERS 63
+
+static void *helper(void *unused);
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  int busy;    /* a job is running */
+  int started; /* helper threads started */
+  int want;    /* helpers woken for the job, not yet working on it */
+  int active;  /* helpers working on the job */
+  int peak;    /* the most threads on the job at once */
+  hp_parallel_fn fn;
+  void *arg;
+  size_t n;
+  atomic_size_t next; /* the next index to claim */
+  atomic_int threads; /* on the job now: the caller and active helpers */
+  atomic_int planned; /* threads + want */
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .go = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+static atomic_int own = 1;             /* this rank's cores */
+static atomic_int_least32_t task = -1; /* the running task */
+static atomic_uint_least64_t lent;     /* (task + 1) << 32 | cores */
+static atomic_int used = 1;            /* hp__pool_used */
+
+void hp__pool_init(int in_process) {
+  size_t dflt = 1;
+  cpu_set_t cs;
+  if (in_process && sched_getaffinity(0, sizeof cs, &cs) == 0)
+    dflt = (size_t)CPU_COUNT(&cs);
+  size_t n = hp__env_size("HPCPIPE_THREADS", dflt);
+  if (n < 1) n = 1;
+  if (n > MAX_HELPERS + 1) n = MAX_HELPERS + 1;
+  atomic_store(&own, (int)n);
+}
+
+void hp__pool_task(int32_t node) {
+  atomic_store(&task, node);
+  atomic_store(&used, 1);
+}
+
+int hp__pool_used(void) {
+  return atomic_load(&used);
+}
+
+void hp__pool_lend(int32_t node, int cores) {
+  uint64_t v = (uint64_t)(uint32_t)(node + 1) << 32 | (uint32_t)cores;
+  atomic_store(&lent, v);
+}
+
+int hp__pool_cores(void) {
+  uint64_t v = atomic_load(&lent);
+  int32_t t = atomic_load(&task);
+  int n = atomic_load(&own);
+  if (t >= 0 && (int32_t)(v >> 32) - 1 == t) n += (int)(uint32_t)v;
+  return n > MAX_HELPERS + 1 ? MAX_HELPERS + 1 : n;
+}
+
+/* How many more threads the job could use now: the task's cores, or the
+ * items left, less the threads on it or woken. */
+static int wanted(void) {
+  size_t next = atomic_load(&P.next);
+  size_t left = next < P.n ? P.n - next : 0;
+  size_t cores = (size_t)hp__pool_cores();
+  int cap = (int)(cores < left ? cores : left);
+  return cap - atomic_load(&P.planned);
+}
+
+/* Wakes k more helpers (starting threads as needed) while the job runs. */
+static void grow(int k) {
+  pthread_mutex_lock(&P.mu);
+  if (P.busy) {
+    while (P.started < P.active + P.want + k && P.started < MAX_HELPERS &&
+           hp__fs_thread(helper))
+      P.started++;
+    int idle = P.started - P.active - P.want;
+    if (k > idle) k = idle;
+    if (k > 0) {
+      P.want += k;
+      atomic_fetch_add(&P.planned, k);
+      pthread_cond_broadcast(&P.go);
+    }
+  }
+  pthread_mutex_unlock(&P.mu);
+}
+
+/* Runs items until none is left (0) or, for a helper, until the task has
+ * fewer cores than the job has threads (1: it left, counted out). */
+static int work(hp_parallel_fn fn, void *arg, size_t n, int helper) {
+  for (;;) {
+    size_t i = atomic_fetch_add(&P.next, 1);
+    if (i >= n) return 0;
+    fn(arg, i);
+    if (helper) {
+      int t = atomic_load(&P.threads);
+      if (t > hp__pool_cores() &&
+          atomic_compare_exchange_strong(&P.threads, &t, t - 1)) {
+        atomic_fetch_sub(&P.planned, 1);
+        return 1;
+      }
+    } else {
+      int k = wanted();
+      if (k > 0) grow(k);
+    }
+  }
+}
+
+static void *helper(void *unused) {
+  (void)unused;
+  hp__fs_thread_crashes();
+  pthread_mutex_lock(&P.mu);
+  for (;;) {
+    while (P.want == 0)
+      pthread_cond_wait(&P.go, &P.mu);
+    P.want--;
+    P.active++;
+    int t = atomic_fetch_add(&P.threads, 1) + 1;
+    if (t > P.peak) P.peak = t;
+    hp_parallel_fn fn = P.fn;
+    void *arg = P.arg;
+    size_t n = P.n;
+    pthread_mutex_unlock(&P.mu);
+    int left = work(fn, arg, n, 1);
+    pthread_mutex_lock(&P.mu);
+    if (!left) {
+      atomic_fetch_sub(&P.threads, 1);
+      atomic_fetch_sub(&P.planned, 1);
+    }
+    if (--P.active == 0) pthread_cond_signal(&P.done);
+  }
+  return NULL;
+}
+
+void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
+                      void *arg) {
+  (void)ctx;
+  if (!fn || n == 0) return;
+  pthread_mutex_lock(&P.mu);
+  if (P.busy || n == 1) {
+    pthread_mutex_unlock(&P.mu);
+    for (size_t i = 0; i < n; i++)
+      fn(arg, i);
+    return;
+  }
+  P.busy = 1;
+  P.fn = fn, P.arg = arg, P.n = n;
+  P.want = 0, P.peak = 1;
+  atomic_store(&P.next, 0);
+  atomic_store(&P.threads, 1);
+  atomic_store(&P.planned, 1);
+  pthread_mutex_unlock(&P.mu);
+  int k = wanted();
+  if (k > 0) grow(k);
+  work(fn, arg, n, 0);
+  pthread_mutex_lock(&P.mu);
+  atomic_fetch_sub(&P.planned, P.want);
+  P.want = 0; /* helpers not yet awake stay out */
+  while (P.active > 0)
+    pthread_cond_wait(&P.done, &P.mu);
+  if (P.peak > atomic_load(&used)) atomic_store(&used, P.peak);
+  P.busy = 0;
+  pthread_mutex_unlock(&P.mu);
+}
+
+int hp_node_cores(const hp_node_ctx *ctx) {
+  (void)ctx;
+  return hp__pool_cores();
+}
