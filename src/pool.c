@@ -48,6 +48,7 @@ static atomic_int own = 1;             /* this rank's cores */
 static atomic_int_least32_t task = -1; /* the running task */
 static atomic_uint_least64_t lent;     /* (task + 1) << 32 | cores */
 static atomic_int used = 1;            /* hp__pool_used */
+static _Thread_local int task_thread; /* runs a task's function now */
 
 void hp__pool_init(int in_process) {
   size_t dflt = 1;
@@ -61,6 +62,7 @@ void hp__pool_init(int in_process) {
 }
 
 void hp__pool_task(int32_t node) {
+  task_thread = node >= 0;
   atomic_store(&task, node);
   atomic_store(&used, 1);
 }
@@ -162,7 +164,7 @@ void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
   (void)ctx;
   if (!fn || n == 0) return;
   pthread_mutex_lock(&P.mu);
-  if (P.busy || n == 1) {
+  if (P.busy || n == 1 || !task_thread) {
     pthread_mutex_unlock(&P.mu);
     for (size_t i = 0; i < n; i++)
       fn(arg, i);

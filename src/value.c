@@ -1421,8 +1421,8 @@ int hp__value_equal(const hp_value *a, const hp_value *b) {
 /* Fills dst (zeroed) with n rows of src: rows[i], or r0 + i when rows is
  * NULL. HP_ENOMEM if a buffer cannot be had. */
 /* dst[i] = src[rows[i]] for i < n, elements of esz bytes (8, 4 or 1). */
-static void gather_elems(void *dst, const void *src, const int64_t *rows,
-                         size_t n, size_t esz) {
+static void gather_run(void *dst, const void *src, const int64_t *rows,
+                       size_t n, size_t esz) {
   if (esz == 8) {
     const int64_t *x = src;
     int64_t *y = dst;
@@ -1439,6 +1439,36 @@ static void gather_elems(void *dst, const void *src, const int64_t *rows,
     for (size_t i = 0; i < n; i++)
       y[i] = x[rows[i]];
   }
+}
+
+/* Gathers of many rows run in blocks of this many on the task's cores
+ * (hp_node_parallel): a gather at random from columns of tens of MB waits
+ * on memory, and two cores wait on twice as many rows at once. */
+#define GATHER_BLOCK 65536
+
+typedef struct gather_job {
+  char *dst;
+  const void *src;
+  const int64_t *rows;
+  size_t n, esz;
+} gather_job;
+
+static void gather_block(void *arg, size_t b) {
+  gather_job *j = arg;
+  size_t i0 = b * GATHER_BLOCK;
+  size_t i1 = i0 + GATHER_BLOCK < j->n ? i0 + GATHER_BLOCK : j->n;
+  gather_run(j->dst + i0 * j->esz, j->src, j->rows + i0, i1 - i0, j->esz);
+}
+
+static void gather_elems(void *dst, const void *src, const int64_t *rows,
+                         size_t n, size_t esz) {
+  if (n < 2 * GATHER_BLOCK) {
+    gather_run(dst, src, rows, n, esz);
+    return;
+  }
+  gather_job j = {dst, src, rows, n, esz};
+  hp_node_parallel(NULL, (n + GATHER_BLOCK - 1) / GATHER_BLOCK, gather_block,
+                   &j);
 }
 
 static int column_gather(hp_column *dst, const hp_column *src,

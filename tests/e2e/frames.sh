@@ -399,4 +399,49 @@ bad "{node: c, func: frame.cumulative, inputs: frames, outputs: o, args: {by: na
   "column 'city' is string; cumsum needs numbers" "cumsum of strings"
 bad "{node: c, func: frame.concat, inputs: [frames, sel], outputs: o}" \
   "input 'sel' has no column 'city' (input 'frames' has)" "concat of mismatched tables"
+# Large tables: a sort and a join of 300,000 rows gather their rows in
+# blocks on several cores (hp_node_parallel): the same files with one
+# thread, with three, and on three ranks.
+G=$SCRATCH/gather && mkdir -p "$G/conf/base" "$G/data"
+/usr/bin/python3 - "$G/data/big.csv" "$G/data/keys.csv" <<'PY'
+import random, sys
+random.seed(7)
+with open(sys.argv[1], "w") as f:
+    f.write("k,x,s,flag\n")
+    for i in range(300000):
+        x = "" if i % 17 == 0 else f"{random.random():.6f}"
+        f.write(f"{random.randrange(50000)},{x},s{random.randrange(40)},{'true' if i % 3 else 'false'}\n")
+with open(sys.argv[2], "w") as f:
+    f.write("k,w\n")
+    for k in range(0, 50000, 2):
+        f.write(f"{k},{k * 0.5}\n")
+PY
+cat >"$G/conf/base/catalog.yml" <<'Y'
+big: {type: csv, filepath: data/big.csv}
+keys: {type: csv, filepath: data/keys.csv}
+sorted: {type: hdf5, filepath: data/out/sorted.h5}
+joined: {type: hdf5, filepath: data/out/joined.h5}
+Y
+cat >"$G/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: sort, func: frame.sort, inputs: big, outputs: sorted, args: {by: [k, x]}}
+    - {node: join, func: frame.join, inputs: [big, keys], outputs: joined, args: {on: k, how: left}}
+Y
+for how in "1 1" "1 3" "3 1"; do
+  set -- $how
+  rm -rf "$G/data/out" "$G/data/store"
+  HPCPIPE_THREADS=$2 hp "$1" run "$G/conf"
+  expect_rc 0 "sort and join of 300,000 rows, np $1, $2 thread(s)"
+  for f in sorted joined; do cp "$G/data/out/$f.h5" "$G/$f.$1.$2.h5"; done
+  # (how many of the 3 join depends on how fast helpers wake: at least 2)
+  [ "$1$2" = 13 ] && { grep -o '"task":"[a-z]*[^}]*"cores":[23]' "$G"/data/store/reports/*.json | grep -q '"task":"sort' &&
+    ok "the sort's rows were gathered on several cores" || fail "the sort used one core"; }
+done
+for f in sorted joined; do # the data, not the run's lineage attributes
+  h5diff -q --exclude-attribute / "$G/$f.1.1.h5" "$G/$f.1.3.h5" &&
+    h5diff -q --exclude-attribute / "$G/$f.1.1.h5" "$G/$f.3.1.h5" &&
+    ok "$f: the same data on 1 or 3 threads and 3 ranks" || fail "$f differs with threads or ranks"
+done
+
 finish
