@@ -796,10 +796,10 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     fire(pl, node, HP_HOOK_BEFORE_NODE_RUN, attempt, 0, NULL, NULL, NULL);
     double t0 = hp__mono_now();
     running_node = nd->name;
-    hp__pool_task(node);
+    hp__pool_task(node, attempt);
     rc = pl->fn[node]->run(&ctx);
     res->cores = hp__pool_used();
-    hp__pool_task(-1);
+    hp__pool_task(-1, 0);
     running_node = NULL;
     res->seconds = hp__mono_now() - t0;
     if (rc != HP_OK && err->code == HP_OK && ctx.refused[0])

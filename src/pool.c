@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "hpcpipe/node.h"
 
@@ -33,22 +34,34 @@ static struct {
   int started; /* helper threads started */
   int want;    /* helpers woken for the job, not yet working on it */
   int active;  /* helpers working on the job */
-  int peak;    /* the most threads on the job at once */
   hp_parallel_fn fn;
   void *arg;
   size_t n;
   atomic_size_t next; /* the next index to claim */
   atomic_int threads; /* on the job now: the caller and active helpers */
   atomic_int planned; /* threads + want */
+  atomic_int running; /* threads running an item */
+  atomic_int peak;    /* the most at once */
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .go = PTHREAD_COND_INITIALIZER,
        .done = PTHREAD_COND_INITIALIZER};
 
-static atomic_int own = 1;             /* this rank's cores */
-static atomic_int_least32_t task = -1; /* the running task */
-static atomic_uint_least64_t lent;     /* (task + 1) << 32 | cores */
-static atomic_int used = 1;            /* hp__pool_used */
+/* A task's key: (node + 1) << 16 | attempt (0: none). */
+static atomic_int own = 1;           /* this rank's cores */
+static atomic_uint_least64_t task;   /* the running task's key */
+static atomic_uint_least64_t lent;   /* key << 16 | cores lent to it */
+static atomic_int used = 1;          /* hp__pool_used */
 static _Thread_local int task_thread; /* runs a task's function now */
+static void (*poll_fn)(void *);      /* hp__pool_poll: the task thread's */
+static void *poll_arg;
+static double poll_last;
+static int cannot_start;             /* a helper thread failed to start */
+
+static uint64_t key_of(int32_t node, int attempt) {
+  return node < 0 ? 0
+                  : (uint64_t)(uint32_t)(node + 1) << 16 |
+                        (uint64_t)(attempt & 0xffff);
+}
 
 void hp__pool_init(int in_process) {
   size_t dflt = 1;
@@ -61,26 +74,43 @@ void hp__pool_init(int in_process) {
   atomic_store(&own, (int)n);
 }
 
-void hp__pool_task(int32_t node) {
+void hp__pool_task(int32_t node, int attempt) {
   task_thread = node >= 0;
-  atomic_store(&task, node);
+  atomic_store(&task, key_of(node, attempt));
   atomic_store(&used, 1);
+}
+
+void hp__pool_poll(void (*fn)(void *arg), void *arg) {
+  poll_fn = fn;
+  poll_arg = arg;
+}
+
+/* The task thread reads rank 0's grants (at most once a millisecond
+ * unless forced). */
+static void poll(int force) {
+  if (!poll_fn) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  if (!force && now - poll_last < 0.001) return;
+  poll_last = now;
+  poll_fn(poll_arg);
 }
 
 int hp__pool_used(void) {
   return atomic_load(&used);
 }
 
-void hp__pool_lend(int32_t node, int cores) {
-  uint64_t v = (uint64_t)(uint32_t)(node + 1) << 32 | (uint32_t)cores;
-  atomic_store(&lent, v);
+void hp__pool_lend(int32_t node, int attempt, int cores) {
+  if (cores < 0) cores = 0;
+  if (cores > MAX_HELPERS) cores = MAX_HELPERS;
+  atomic_store(&lent, key_of(node, attempt) << 16 | (uint64_t)cores);
 }
 
 int hp__pool_cores(void) {
-  uint64_t v = atomic_load(&lent);
-  int32_t t = atomic_load(&task);
+  uint64_t v = atomic_load(&lent), t = atomic_load(&task);
   int n = atomic_load(&own);
-  if (t >= 0 && (int32_t)(v >> 32) - 1 == t) n += (int)(uint32_t)v;
+  if (t && v >> 16 == t) n += (int)(v & 0xffff);
   return n > MAX_HELPERS + 1 ? MAX_HELPERS + 1 : n;
 }
 
@@ -98,9 +128,14 @@ static int wanted(void) {
 static void grow(int k) {
   pthread_mutex_lock(&P.mu);
   if (P.busy) {
-    while (P.started < P.active + P.want + k && P.started < MAX_HELPERS &&
-           hp__fs_thread(helper))
+    while (!cannot_start && P.started < P.active + P.want + k &&
+           P.started < MAX_HELPERS) {
+      if (!hp__fs_thread(helper)) {
+        cannot_start = 1; /* no more tries (a thread or pid limit) */
+        break;
+      }
       P.started++;
+    }
     int idle = P.started - P.active - P.want;
     if (k > idle) k = idle;
     if (k > 0) {
@@ -118,7 +153,11 @@ static int work(hp_parallel_fn fn, void *arg, size_t n, int helper) {
   for (;;) {
     size_t i = atomic_fetch_add(&P.next, 1);
     if (i >= n) return 0;
+    int r = atomic_fetch_add(&P.running, 1) + 1, pk = atomic_load(&P.peak);
+    while (r > pk && !atomic_compare_exchange_weak(&P.peak, &pk, r)) {
+    }
     fn(arg, i);
+    atomic_fetch_sub(&P.running, 1);
     if (helper) {
       int t = atomic_load(&P.threads);
       if (t > hp__pool_cores() &&
@@ -127,6 +166,7 @@ static int work(hp_parallel_fn fn, void *arg, size_t n, int helper) {
         return 1;
       }
     } else {
+      poll(0);
       int k = wanted();
       if (k > 0) grow(k);
     }
@@ -142,8 +182,7 @@ static void *helper(void *unused) {
       pthread_cond_wait(&P.go, &P.mu);
     P.want--;
     P.active++;
-    int t = atomic_fetch_add(&P.threads, 1) + 1;
-    if (t > P.peak) P.peak = t;
+    atomic_fetch_add(&P.threads, 1);
     hp_parallel_fn fn = P.fn;
     void *arg = P.arg;
     size_t n = P.n;
@@ -172,11 +211,13 @@ void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
   }
   P.busy = 1;
   P.fn = fn, P.arg = arg, P.n = n;
-  P.want = 0, P.peak = 1;
+  P.want = 0;
+  atomic_store(&P.peak, 1);
   atomic_store(&P.next, 0);
   atomic_store(&P.threads, 1);
   atomic_store(&P.planned, 1);
   pthread_mutex_unlock(&P.mu);
+  poll(1);
   int k = wanted();
   if (k > 0) grow(k);
   work(fn, arg, n, 0);
@@ -185,7 +226,8 @@ void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
   P.want = 0; /* helpers not yet awake stay out */
   while (P.active > 0)
     pthread_cond_wait(&P.done, &P.mu);
-  if (P.peak > atomic_load(&used)) atomic_store(&used, P.peak);
+  if (atomic_load(&P.peak) > atomic_load(&used))
+    atomic_store(&used, atomic_load(&P.peak));
   P.busy = 0;
   pthread_mutex_unlock(&P.mu);
 }

@@ -12,11 +12,16 @@
 
 /* Sets this rank's own cores (in_process: the process is the whole run). */
 void hp__pool_init(int in_process);
-/* The task this rank's task thread runs now (-1: none). */
-void hp__pool_task(int32_t node);
-/* Rank 0 lends task `node` `cores` cores of other workers (0: none now);
- * ignored by any other task. Any thread. */
-void hp__pool_lend(int32_t node, int cores);
+/* The task (node, attempt) this rank's task thread runs now (node -1:
+ * none). */
+void hp__pool_task(int32_t node, int attempt);
+/* Rank 0 lends that attempt of task `node` `cores` cores of other workers
+ * (0: none now); ignored by any other task. */
+void hp__pool_lend(int32_t node, int attempt, int cores);
+/* fn(arg) is called by hp_node_parallel's caller before it looks at the
+ * cores (at most once a millisecond): the worker reads rank 0's grants
+ * there. NULL: none. */
+void hp__pool_poll(void (*fn)(void *arg), void *arg);
 /* The cores the running task may use now: its own and those lent to it. */
 int hp__pool_cores(void);
 /* The most threads one hp_node_parallel of the running task ran on (1 if

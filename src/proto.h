@@ -64,10 +64,12 @@ enum {
 enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 #define HP_MPI_TAG 7301
-/* SPILL requests and CORES grants travel apart, so that a worker's
- * saving thread can serve them while its task thread runs a task
- * (worker.c). */
+/* SPILL requests travel apart, so that a worker's saving thread can serve
+ * them while its task thread runs a task (worker.c). */
 #define HP_MPI_TAG_SPILL 7302
+/* CORES grants too: the task thread reads them inside hp_node_parallel
+ * (pool.h), whatever the saving thread is doing. */
+#define HP_MPI_TAG_CORES 7303
 
 const char *hp__msg_name(int kind);
 

@@ -54,7 +54,9 @@ typedef struct sched {
   int *lent_to;       /* [size] the worker an idle one's core is lent to */
   int *nlent;         /* [size] cores lent to a worker's task */
   int32_t *lent_node; /* [size] that task */
-  int *rank_of;       /* [nn] the worker a dispatched task went to */
+  int32_t *last;      /* [size] the task last sent to a worker: the one
+                         it runs when it has one in flight (in order) */
+  int *saving;        /* [size] tasks whose saves a worker still writes */
   int *attempt;
   int32_t *heap;
   size_t nheap;
@@ -391,6 +393,7 @@ static void finish(sched *s, int32_t n, int rank, const hp_task_result *res,
   memcpy(p->stamp, res->stamp, nout * sizeof *p->stamp);
   s->pend[n].start = start;
   s->nsaving++;
+  s->saving[rank]++;
 }
 
 /* Task n's background saves ended (sv): its outputs' files are there for
@@ -401,6 +404,8 @@ static int saved(sched *s, int32_t n, int rank, const hp_saved *sv) {
   size_t nout = g->out_off[n + 1] - g->out_off[n];
   hp_task_result *p = &s->pend[n].res;
   s->nsaving--;
+  s->saving[rank]--;
+  s->relend = 1;
   /* a failed save leaves its datasets unsaved for good: consumers that
    * need the file never start (they did not run), those with the value
    * on its holder may have */
@@ -753,44 +758,39 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
   return HP_OK; /* the holder is full and nobody is idle: wait */
 }
 
-/* Tells worker w that task `node` may use `cores` lent cores now. */
+/* Tells worker w that this attempt of task `node` may use `cores` lent
+ * cores now. */
 static int send_cores(sched *s, int w, int32_t node, int cores,
                       hp_error *err) {
   hp_buf b = {0};
   hp__put_u32(&b, HP_MSG_CORES);
   hp__put_u32(&b, (uint32_t)node);
+  hp__put_u32(&b, (uint32_t)s->attempt[node] + 1);
   hp__put_u32(&b, (uint32_t)cores);
-  int rc = hp__isend_tag(&s->outbox, s->comm, w, HP_MPI_TAG_SPILL, &b, err);
+  int rc = hp__isend_tag(&s->outbox, s->comm, w, HP_MPI_TAG_CORES, &b, err);
   hp__buf_free(&b);
   return rc;
 }
 
-/* The task running on worker w, which has one in flight (-1: none). */
-static int32_t running_on(const sched *s, int w) {
-  for (size_t n = 0; n < s->g->nnodes; n++)
-    if (s->active[n] && s->rank_of[n] == w)
-      return (int32_t)n;
-  return -1;
-}
-
-/* Lends each idle worker's core to a task running alone on a worker of
- * the same host, the one with the fewest lent cores (the task may use
- * them through hp_node_parallel); send_task takes it back. */
+/* Lends the core of each idle worker (no task in flight, no saves being
+ * written) to a task running alone on a worker of the same host, the one
+ * with the fewest lent cores (the task may use them through
+ * hp_node_parallel); send_task takes it back. */
 static int lend(sched *s, hp_error *err) {
   if (!s->lending || !s->relend)
     return HP_OK;
   s->relend = 0;
   for (int x = 1; x <= s->nworkers; x++) {
-    if (s->inflight[x] || s->lent_to[x] || s->host[x] < 0)
+    if (s->inflight[x] || s->saving[x] || s->lent_to[x] || s->host[x] < 0)
       continue;
     int to = 0;
     for (int b = 1; b <= s->nworkers; b++)
       if (b != x && s->inflight[b] == 1 && s->host[b] == s->host[x] &&
           (!to || s->nlent[b] < s->nlent[to]))
         to = b;
-    int32_t n = to ? running_on(s, to) : -1;
-    if (n < 0)
+    if (!to)
       continue;
+    int32_t n = s->last[to];
     s->lent_to[x] = to;
     s->lent_node[to] = n;
     hp__log(HP_LOG_DEBUG, "rank %d's core lent to %s on rank %d", x,
@@ -839,7 +839,7 @@ static int send_task(sched *s, int32_t n, int w, hp_error *err) {
     s->lent_to[w] = 0;
     HP_TRY(send_cores(s, to, s->lent_node[to], --s->nlent[to], err));
   }
-  s->rank_of[n] = w;
+  s->last[w] = n;
   s->relend = 1;
   s->inflight[w]++;
   s->nlong[w] += long_task(s, n);
@@ -1246,7 +1246,8 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   s.lent_to = hp__xcalloc((size_t)pl->size + 1, sizeof *s.lent_to);
   s.nlent = hp__xcalloc((size_t)pl->size + 1, sizeof *s.nlent);
   s.lent_node = hp__xcalloc((size_t)pl->size + 1, sizeof *s.lent_node);
-  s.rank_of = hp__xcalloc(nn, sizeof *s.rank_of);
+  s.last = hp__xcalloc((size_t)pl->size + 1, sizeof *s.last);
+  s.saving = hp__xcalloc((size_t)pl->size + 1, sizeof *s.saving);
   int level = MPI_THREAD_SINGLE;
   if (s.nworkers > 1)
     MPI_Query_thread(&level);
@@ -1393,7 +1394,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap), free(s.urank);
   free(s.expect), free(s.nlong);
   free(s.host), free(s.lent_to), free(s.nlent), free(s.lent_node);
-  free(s.rank_of);
+  free(s.last), free(s.saving);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.spilled), free(s.ofp);
   free(s.pinned), free(s.moving), free(s.waiting), free(s.unsaved);

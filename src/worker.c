@@ -237,8 +237,7 @@ static int serve_spill(worker *w, hp_rd *r, hp_error *err) {
   return rc;
 }
 
-/* Serves the spill requests rank 0 has sent (HP_MPI_TAG_SPILL), and its
- * grants of other workers' cores to this rank's task (pool.h), without
+/* Serves the spill requests rank 0 has sent (HP_MPI_TAG_SPILL), without
  * waiting: from the saving thread every millisecond (while this rank's
  * task thread runs a task) or, without MPI_THREAD_MULTIPLE, from the task
  * thread between tasks. One thread at a time. A value asked for is in the
@@ -252,21 +251,35 @@ static int serve_spills(worker *w, hp_error *err) {
     rc = hp__recv_tag_now(w->comm, 0, HP_MPI_TAG_SPILL, &m, &got, err);
     if (rc == HP_OK && got) {
       hp_rd r = {.p = m.data, .len = m.len};
-      uint32_t kind = hp__get_u32(&r);
-      if (kind == HP_MSG_CORES) {
-        uint32_t node = hp__get_u32(&r), cores = hp__get_u32(&r);
-        if (!r.bad)
-          hp__pool_lend((int32_t)node, (int)cores);
-      } else if (kind != HP_MSG_SPILL) {
+      if (hp__get_u32(&r) != HP_MSG_SPILL)
         rc = hp__fail(err, HP_EINTERNAL, "worker got a bad spill request");
-      } else {
+      else
         rc = serve_spill(w, &r, err);
-      }
     }
   }
   pthread_mutex_unlock(&w->spill_mu);
   hp__buf_free(&m);
   return rc;
+}
+
+/* Reads rank 0's grants of other workers' cores (HP_MPI_TAG_CORES) and
+ * hands them to the pool: from hp_node_parallel's calling thread (the
+ * task thread) and between tasks. A grant for a task that has ended is
+ * ignored by the pool. */
+static void poll_cores(void *arg) {
+  worker *w = arg;
+  hp_buf m = {0};
+  hp_error ignore = HP_ERROR_INIT;
+  int got = 1;
+  while (got && hp__recv_tag_now(w->comm, 0, HP_MPI_TAG_CORES, &m, &got,
+                                 &ignore) == HP_OK && got) {
+    hp_rd r = {.p = m.data, .len = m.len};
+    uint32_t kind = hp__get_u32(&r), node = hp__get_u32(&r);
+    uint32_t attempt = hp__get_u32(&r), cores = hp__get_u32(&r);
+    if (kind == HP_MSG_CORES && !r.bad)
+      hp__pool_lend((int32_t)node, (int)attempt, (int)cores);
+  }
+  hp__buf_free(&m);
 }
 
 /* The saving thread's idle work: spill requests. A failure ends the job
@@ -308,6 +321,7 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   if (level == MPI_THREAD_MULTIPLE && w.cache) {
     hp__exec_save_notify(notify_saved, &w);
     w.spill_thread = hp__exec_save_idle(spill_idle, &w) == 0;
+    hp__pool_poll(poll_cores, &w);
   }
   hp_buf msg = {0};
   int rc = w.cache ? HP_OK : HP_ENOMEM;
@@ -358,10 +372,13 @@ int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
     rc = run_task(&w, &r, err);
     if (rc == HP_OK)
       rc = report_saved(&w, 0, err);
+    poll_cores(&w); /* grants left for the task that ended */
   }
   /* rank 0 waits for every save (and spill) before it ends the run; after
    * a failure or a stop, files being written are still finished */
   hp_saved sv;
+  poll_cores(&w); /* none left unread when MPI ends */
+  hp__pool_poll(NULL, NULL);
   if (w.spill_thread)
     hp__exec_save_idle(NULL, NULL);
   hp__exec_save_notify(NULL, NULL);

@@ -222,7 +222,8 @@ HP_EXTERN int hp_node_fail(hp_node_ctx *ctx, const char *fmt, ...)
 typedef void (*hp_parallel_fn)(void *arg, size_t i);
 HP_EXTERN void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
                                 void *arg);
-/* The cores hp_node_parallel would use now (at least 1). */
+/* The cores the running task has now (at least 1): what a loop of as
+ * many items or more would run on, called from the task's thread. */
 HP_EXTERN int hp_node_cores(const hp_node_ctx *ctx);
 
 /* ---- registration -------------------------------------------------------- */

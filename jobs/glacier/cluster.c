@@ -20,6 +20,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,7 +476,7 @@ typedef struct iter_job {
   double *dist;
   double *sums;    /* [nb][k][Td] */
   size_t *cnt;     /* [nb][k] or, DTW, [nb][k][T] */
-  int oom;         /* a block could not get its work arrays */
+  atomic_int oom;  /* a block could not get its work arrays */
 } iter_job;
 
 static void block_range(const iter_job *e, size_t j, size_t *i0, size_t *i1) {

@@ -131,7 +131,8 @@ int gl_kmeans(const gl_series *s, const gl_kmeans_opts *o,
  *      diagonal (i-1, j-1), then (i-1, j), then (i, j-1). Then center slot
  *      j becomes the mean of the member slots aligned to it: their sum
  *      (per block, members in index order, each path walked from (0,
- *      0), then the blocks' sums in block order), divided by their count; a slot nothing is aligned to keeps its value.
+ *      0), then the blocks' sums in block order), divided by their
+ *      count; a slot nothing is aligned to keeps its value.
  *      prev_inertia = inertia.
  * labels and inertia are those of the last assignment; iterations is the
  * number of assignments made. When the loop ends at max_iter, step 4 has

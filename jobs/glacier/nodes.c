@@ -23,6 +23,7 @@
  */
 #include <hpcpipe.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,6 @@ static int param_of(hp_node_ctx *ctx, const char *name, const hp_tree **out) {
   return hp_node_param(ctx, (size_t)i, out);
 }
 
-/* Numeric column `name` of t as doubles (NaN for nulls), malloc'd. */
-/* Column `name` of t as doubles (nulls NaN): the column itself when it
- * is float64 without a mask (*owned 0), else a converted copy (*owned 1,
- * free it). NULL with *rc set when it is missing or not numeric. */
 /* Rows, series or glaciers per item of hp_node_parallel: each item
  * writes its own part of the outputs, so results do not depend on how
  * many cores run them. */
@@ -81,6 +78,9 @@ static void conv_block(void *arg, size_t b) {
                                        : ((const double *)j->d)[r];
 }
 
+/* Column `name` of t as doubles (nulls NaN): the column itself when it
+ * is float64 without a mask (*owned 0), else a converted copy (*owned 1,
+ * free it). NULL with *rc set when it is missing or not numeric. */
 static const double *column_f64(hp_node_ctx *ctx, const hp_value *t,
                                 const char *name, int *owned, int *rc) {
   *owned = 0;
@@ -413,7 +413,7 @@ typedef struct scale_job {
   double *y;
   int64_t *len2, *id2;
   size_t T2;
-  int oom;
+  atomic_int oom;
 } scale_job;
 
 static void scale_count(void *arg, size_t b) {
