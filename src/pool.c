@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "hpcpipe/node.h"
@@ -56,6 +57,14 @@ static void (*poll_fn)(void *);      /* hp__pool_poll: the task thread's */
 static void *poll_arg;
 static double poll_last;
 static int cannot_start;             /* a helper thread failed to start */
+/* CPU masks: the process's at start, and the lent workers' (helpers run
+ * on both: a rank bound to its core lends that core, not its own) */
+_Static_assert(sizeof(cpu_set_t) == HP_POOL_MASK, "cpu_set_t size");
+static cpu_set_t own_mask;
+static int have_mask;
+static pthread_mutex_t mask_mu = PTHREAD_MUTEX_INITIALIZER;
+static cpu_set_t lent_mask;
+static atomic_uint mask_gen; /* changes with lent_mask */
 
 static uint64_t key_of(int32_t node, int attempt) {
   return node < 0 ? 0
@@ -66,8 +75,12 @@ static uint64_t key_of(int32_t node, int attempt) {
 void hp__pool_init(int in_process) {
   size_t dflt = 1;
   cpu_set_t cs;
-  if (in_process && sched_getaffinity(0, sizeof cs, &cs) == 0)
-    dflt = (size_t)CPU_COUNT(&cs);
+  if (sched_getaffinity(0, sizeof cs, &cs) == 0) {
+    pthread_mutex_lock(&mask_mu);
+    own_mask = cs, have_mask = 1;
+    pthread_mutex_unlock(&mask_mu);
+    if (in_process) dflt = (size_t)CPU_COUNT(&cs);
+  }
   size_t n = hp__env_size("HPCPIPE_THREADS", dflt);
   if (n < 1) n = 1;
   if (n > MAX_HELPERS + 1) n = MAX_HELPERS + 1;
@@ -101,10 +114,43 @@ int hp__pool_used(void) {
   return atomic_load(&used);
 }
 
-void hp__pool_lend(int32_t node, int attempt, int cores) {
+void hp__pool_mask(unsigned char mask[HP_POOL_MASK]) {
+  cpu_set_t cs;
+  pthread_mutex_lock(&mask_mu);
+  if (have_mask)
+    cs = own_mask;
+  else if (sched_getaffinity(0, sizeof cs, &cs) != 0)
+    CPU_ZERO(&cs);
+  pthread_mutex_unlock(&mask_mu);
+  memcpy(mask, &cs, HP_POOL_MASK);
+}
+
+void hp__pool_lend(int32_t node, int attempt, int cores,
+                   const unsigned char *mask) {
   if (cores < 0) cores = 0;
   if (cores > MAX_HELPERS) cores = MAX_HELPERS;
+  if (mask) {
+    pthread_mutex_lock(&mask_mu);
+    memcpy(&lent_mask, mask, HP_POOL_MASK);
+    atomic_fetch_add(&mask_gen, 1);
+    pthread_mutex_unlock(&mask_mu);
+  }
   atomic_store(&lent, key_of(node, attempt) << 16 | (uint64_t)cores);
+}
+
+/* A helper's CPUs: the process's and the lent workers', set again when
+ * the lent ones changed since it last looked (*gen). */
+static void follow_mask(unsigned *gen) {
+  unsigned g = atomic_load(&mask_gen);
+  if (g == *gen) return;
+  *gen = g;
+  cpu_set_t m;
+  pthread_mutex_lock(&mask_mu);
+  int ok = have_mask;
+  CPU_OR(&m, &own_mask, &lent_mask);
+  pthread_mutex_unlock(&mask_mu);
+  if (ok && CPU_COUNT(&m) > 0)
+    pthread_setaffinity_np(pthread_self(), sizeof m, &m);
 }
 
 int hp__pool_cores(void) {
@@ -175,6 +221,7 @@ static int work(hp_parallel_fn fn, void *arg, size_t n, int helper) {
 
 static void *helper(void *unused) {
   (void)unused;
+  unsigned gen = 0;
   hp__fs_thread_crashes();
   pthread_mutex_lock(&P.mu);
   for (;;) {
@@ -187,6 +234,7 @@ static void *helper(void *unused) {
     void *arg = P.arg;
     size_t n = P.n;
     pthread_mutex_unlock(&P.mu);
+    follow_mask(&gen);
     int left = work(fn, arg, n, 1);
     pthread_mutex_lock(&P.mu);
     if (!left) {

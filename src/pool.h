@@ -15,9 +15,16 @@ void hp__pool_init(int in_process);
 /* The task (node, attempt) this rank's task thread runs now (node -1:
  * none). */
 void hp__pool_task(int32_t node, int attempt);
+/* The bytes of a CPU mask (hp__pool_mask). */
+#define HP_POOL_MASK 128
+/* This process's CPU mask as it started (the CPUs it may run on). */
+void hp__pool_mask(unsigned char mask[HP_POOL_MASK]);
 /* Rank 0 lends that attempt of task `node` `cores` cores of other workers
- * (0: none now); ignored by any other task. */
-void hp__pool_lend(int32_t node, int attempt, int cores);
+ * (0: none now), whose processes may run on the CPUs of `mask` (NULL: on
+ * this one's); ignored by any other task. Helper threads then run on
+ * this process's CPUs and those. */
+void hp__pool_lend(int32_t node, int attempt, int cores,
+                   const unsigned char *mask);
 /* fn(arg) is called by hp_node_parallel's caller before it looks at the
  * cores (at most once a millisecond): the worker reads rank 0's grants
  * there. NULL: none. */

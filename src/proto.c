@@ -233,7 +233,8 @@ int hp__recv_tag_now(MPI_Comm comm, int from, int tag, hp_buf *msg, int *got,
   return recv_poll(comm, from, tag, msg, &src, 0, got, err);
 }
 
-void hp__host_ids(MPI_Comm comm, int *host) {
+void hp__host_ids(MPI_Comm comm, const void *mine, int len, int *host,
+                  void *cpus) {
   int rank, size, leader = -1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -250,4 +251,8 @@ void hp__host_ids(MPI_Comm comm, int *host) {
       rank == 0)
     for (int r = 0; r < size; r++)
       host[r] = -1;
+  if (MPI_Gather(mine, len, MPI_BYTE, cpus, len, MPI_BYTE, 0, comm) !=
+          MPI_SUCCESS &&
+      rank == 0)
+    memset(cpus, 0, (size_t)size * (size_t)len);
 }

@@ -73,10 +73,12 @@ enum { HP_OUT_HELD = 0, HP_OUT_INLINE = 1, HP_OUT_SPILLED = 2 };
 
 const char *hp__msg_name(int kind);
 
-/* Collective over comm: host[r] (on rank 0; host may be NULL elsewhere) is
- * the lowest rank sharing rank r's host (MPI_COMM_TYPE_SHARED), or -1 for
- * every rank if MPI cannot tell. */
-void hp__host_ids(MPI_Comm comm, int *host);
+/* Collective over comm: host[r] (on rank 0; host and cpus may be NULL
+ * elsewhere) is the lowest rank sharing rank r's host
+ * (MPI_COMM_TYPE_SHARED), or -1 for every rank if MPI cannot tell; and
+ * cpus[r * len ..] the len bytes `mine` of rank r (its CPU mask). */
+void hp__host_ids(MPI_Comm comm, const void *mine, int len, int *host,
+                  void *cpus);
 
 void hp__put_u8(hp_buf *b, uint8_t x);
 void hp__put_u32(hp_buf *b, uint32_t x);

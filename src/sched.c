@@ -51,6 +51,7 @@ typedef struct sched {
   int lending;        /* on: MPI_THREAD_MULTIPLE, HPCPIPE_LEND not 0 */
   int relend;         /* a worker's load changed since lend() looked */
   int *host;          /* [size] hp__host_ids */
+  unsigned char *cpus; /* [size][HP_POOL_MASK] each rank's CPU mask */
   int *lent_to;       /* [size] the worker an idle one's core is lent to */
   int *nlent;         /* [size] cores lent to a worker's task */
   int32_t *lent_node; /* [size] that task */
@@ -759,14 +760,20 @@ static int place(sched *s, int32_t n, int *w, hp_error *err) {
 }
 
 /* Tells worker w that this attempt of task `node` may use `cores` lent
- * cores now. */
+ * cores now: those of the workers lent to it, whose CPUs it sends (the
+ * union of their masks; its helper threads run there too). */
 static int send_cores(sched *s, int w, int32_t node, int cores,
                       hp_error *err) {
+  unsigned char mask[HP_POOL_MASK] = {0};
+  for (int x = 1; x <= s->nworkers; x++)
+    for (size_t i = 0; s->lent_to[x] == w && i < HP_POOL_MASK; i++)
+      mask[i] |= s->cpus[(size_t)x * HP_POOL_MASK + i];
   hp_buf b = {0};
   hp__put_u32(&b, HP_MSG_CORES);
   hp__put_u32(&b, (uint32_t)node);
   hp__put_u32(&b, (uint32_t)s->attempt[node] + 1);
   hp__put_u32(&b, (uint32_t)cores);
+  hp__put_bytes(&b, mask, sizeof mask);
   int rc = hp__isend_tag(&s->outbox, s->comm, w, HP_MPI_TAG_CORES, &b, err);
   hp__buf_free(&b);
   return rc;
@@ -1208,9 +1215,12 @@ static void plan_skips(sched *s) {
 int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                   hp_error *err) {
   int *host = NULL;
+  unsigned char *cpus = NULL, mask[HP_POOL_MASK];
   if (pl->size > 1) { /* first: the workers call it as they start */
     host = hp__xcalloc((size_t)pl->size + 1, sizeof *host);
-    hp__host_ids(comm, host);
+    cpus = hp__xcalloc((size_t)pl->size + 1, HP_POOL_MASK);
+    hp__pool_mask(mask);
+    hp__host_ids(comm, mask, HP_POOL_MASK, host, cpus);
   }
   const hp_graph *g = pl->g;
   sched s = {.pl = pl, .o = o, .g = g, .comm = comm,
@@ -1243,6 +1253,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   s.inflight = hp__xcalloc((size_t)pl->size + 1, sizeof *s.inflight);
   s.nlong = hp__xcalloc((size_t)pl->size + 1, sizeof *s.nlong);
   s.host = host;
+  s.cpus = cpus;
   s.lent_to = hp__xcalloc((size_t)pl->size + 1, sizeof *s.lent_to);
   s.nlent = hp__xcalloc((size_t)pl->size + 1, sizeof *s.nlent);
   s.lent_node = hp__xcalloc((size_t)pl->size + 1, sizeof *s.lent_node);
@@ -1393,7 +1404,8 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   free(s.run), free(s.active), free(s.ended), free(s.started);
   free(s.deps), free(s.pos), free(s.attempt), free(s.heap), free(s.urank);
   free(s.expect), free(s.nlong);
-  free(s.host), free(s.lent_to), free(s.nlent), free(s.lent_node);
+  free(s.host), free(s.cpus), free(s.lent_to), free(s.nlent);
+  free(s.lent_node);
   free(s.last), free(s.saving);
   free(s.cons_left), free(s.holder), free(s.fp), free(s.inl), free(s.inl_len);
   free(s.spilled), free(s.ofp);

@@ -276,8 +276,11 @@ static void poll_cores(void *arg) {
     hp_rd r = {.p = m.data, .len = m.len};
     uint32_t kind = hp__get_u32(&r), node = hp__get_u32(&r);
     uint32_t attempt = hp__get_u32(&r), cores = hp__get_u32(&r);
+    size_t len = 0;
+    const unsigned char *mask = hp__get_bytes(&r, &len);
     if (kind == HP_MSG_CORES && !r.bad)
-      hp__pool_lend((int32_t)node, (int)attempt, (int)cores);
+      hp__pool_lend((int32_t)node, (int)attempt, (int)cores,
+                    len == HP_POOL_MASK ? mask : NULL);
   }
   hp__buf_free(&m);
 }
@@ -311,7 +314,9 @@ static int tell_stop(MPI_Comm comm, int *told, hp_error *err) {
 }
 
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
-  hp__host_ids(comm, NULL); /* first: rank 0 gathers them (sched.c) */
+  unsigned char mask[HP_POOL_MASK];
+  hp__pool_mask(mask); /* first: rank 0 gathers hosts and masks (sched.c) */
+  hp__host_ids(comm, mask, HP_POOL_MASK, NULL, NULL);
   worker w = {.pl = pl, .comm = comm};
   hp__pool_init(0);
   pthread_mutex_init(&w.spill_mu, NULL);
