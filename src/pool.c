@@ -48,15 +48,15 @@ static struct {
        .done = PTHREAD_COND_INITIALIZER};
 
 /* A task's key: (node + 1) << 16 | attempt (0: none). */
-static atomic_int own = 1;           /* this rank's cores */
-static atomic_uint_least64_t task;   /* the running task's key */
-static atomic_uint_least64_t lent;   /* key << 16 | cores lent to it */
-static atomic_int used = 1;          /* hp__pool_used */
+static atomic_int own = 1;            /* this rank's cores */
+static atomic_uint_least64_t task;    /* the running task's key */
+static atomic_uint_least64_t lent;    /* key << 16 | cores lent to it */
+static atomic_int used = 1;           /* hp__pool_used */
 static _Thread_local int task_thread; /* runs a task's function now */
-static void (*poll_fn)(void *);      /* hp__pool_poll: the task thread's */
+static void (*poll_fn)(void *);       /* hp__pool_poll: the task thread's */
 static void *poll_arg;
 static double poll_last;
-static int cannot_start;             /* a helper thread failed to start */
+static int cannot_start; /* a helper thread failed to start */
 /* CPU masks: the process's at start, and the lent workers' (helpers run
  * on both: a rank bound to its core lends that core, not its own) */
 _Static_assert(sizeof(cpu_set_t) == HP_POOL_MASK, "cpu_set_t size");
