@@ -468,15 +468,15 @@ typedef struct iter_job {
   const gl_kmeans_opts *o;
   size_t k, Td, nb;
   const double *centers;
-  int first;       /* the first assignment: no labels or bounds yet */
-  bounds *b;       /* Euclidean */
-  size_t a1;       /* Euclidean: the center that moved most, by m1; m2 */
-  double m1, m2;   /* the second largest move */
+  int first;     /* the first assignment: no labels or bounds yet */
+  bounds *b;     /* Euclidean */
+  size_t a1;     /* Euclidean: the center that moved most, by m1; m2 */
+  double m1, m2; /* the second largest move */
   int32_t *labels;
   double *dist;
-  double *sums;    /* [nb][k][Td] */
-  size_t *cnt;     /* [nb][k] or, DTW, [nb][k][T] */
-  atomic_int oom;  /* a block could not get its work arrays */
+  double *sums;   /* [nb][k][Td] */
+  size_t *cnt;    /* [nb][k] or, DTW, [nb][k][T] */
+  atomic_int oom; /* a block could not get its work arrays */
 } iter_job;
 
 static void block_range(const iter_job *e, size_t j, size_t *i0, size_t *i1) {
@@ -588,8 +588,8 @@ static void assign_dtw_block(void *arg, size_t j) {
     const double *xi = s->x + i * Td;
     size_t li = s->len[i];
     size_t first = e->first ? 0 : (size_t)e->labels[i], bc = first;
-    double best = dist2(GL_DTW, xi, li, e->centers + first * Td, T, d, rows,
-                        INFINITY);
+    double best =
+        dist2(GL_DTW, xi, li, e->centers + first * Td, T, d, rows, INFINITY);
     for (size_t c = 0; c < k; c++) {
       if (c == first) continue;
       /* a lower index wins a tie, so it may only stop once strictly worse */
@@ -697,8 +697,13 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
   size_t n = s->n, T = s->T, d = s->d, k = (size_t)o->k;
   int dtw = o->metric == GL_DTW;
   bounds b = {0};
-  iter_job e = {.s = s, .o = o, .k = k, .Td = T * d, .b = &b,
-                .nb = (n + GL_BLOCK - 1) / GL_BLOCK, .centers = r->centers,
+  iter_job e = {.s = s,
+                .o = o,
+                .k = k,
+                .Td = T * d,
+                .b = &b,
+                .nb = (n + GL_BLOCK - 1) / GL_BLOCK,
+                .centers = r->centers,
                 .labels = r->labels};
   e.dist = malloc(n * sizeof *e.dist);
   e.sums = malloc(e.nb * k * T * d * sizeof *e.sums);

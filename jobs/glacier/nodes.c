@@ -58,7 +58,7 @@ static int param_of(hp_node_ctx *ctx, const char *name, const hp_tree **out) {
 /* Rows, series or glaciers per item of hp_node_parallel: each item
  * writes its own part of the outputs, so results do not depend on how
  * many cores run them. */
-#define ROW_BLOCK 65536
+#define ROW_BLOCK    65536
 #define SERIES_BLOCK 1024
 
 typedef struct conv_job {
@@ -328,9 +328,18 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
     if (!ok) rc = hp_node_fail(ctx, "could not build the outputs");
   }
   if (rc == HP_OK) {
-    fill_job fj = {keys, ga, gk, ng, nref, T, nf, fx,
-                   hp_array_data_mut(data), hp_array_data_mut(len),
-                   hp_array_data_mut(gid), hp_array_data_mut(years),
+    fill_job fj = {keys,
+                   ga,
+                   gk,
+                   ng,
+                   nref,
+                   T,
+                   nf,
+                   fx,
+                   hp_array_data_mut(data),
+                   hp_array_data_mut(len),
+                   hp_array_data_mut(gid),
+                   hp_array_data_mut(years),
                    {hp_table_column_mut(ref, 0), hp_table_column_mut(ref, 1),
                     hp_table_column_mut(ref, 2), hp_table_column_mut(ref, 3)},
                    rf};
@@ -545,8 +554,8 @@ static int scale_run(hp_node_ctx *ctx) {
                         feat[f]);
     src[f] = k;
   }
-  scale_job sj = {&v, src, d, (size_t)min_obs, slots, kept, bn, bT, NULL, NULL,
-                  NULL, 0, 0};
+  scale_job sj = {
+      &v, src, d, (size_t)min_obs, slots, kept, bn, bT, NULL, NULL, NULL, 0, 0};
   size_t n2 = 0, T2 = 0;
   if (rc == HP_OK) {
     hp_node_parallel(ctx, nb, scale_count, &sj);
@@ -642,8 +651,8 @@ static int read_km(hp_node_ctx *ctx, const hp_tree *opt, km_opts *k) {
   if (nk < 1 || nk > 1000 || it < 1 || dba < 1 || !(tol >= 0))
     return hp_node_fail(ctx, "params: need 1 <= n_clusters <= 1000, max_iter "
                              ">= 1, dba_iter >= 1, tol >= 0");
-  k->o = (gl_kmeans_opts){(int)nk, m, (int)it, tol, (int)dba, (uint64_t)seed,
-                          NULL};
+  k->o = (gl_kmeans_opts){(int)nk,        m,   (int)it, tol, (int)dba,
+                          (uint64_t)seed, NULL};
   return HP_OK;
 }
 
