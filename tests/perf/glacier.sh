@@ -42,15 +42,15 @@ run() {
 med() { # NP ARGS...: the median of REPS runs
   for _ in $(seq "$REPS"); do run "$@"; done | median
 }
-# phase NP ARGS...: the median run phase ("complete: N tasks in X s": no
-# process or MPI start-up, no planning) of REPS runs
-phase() {
+# both NP ARGS...: "WALL PHASE": the medians of the whole command and of
+# its run phase over the same REPS runs
+both() {
   for _ in $(seq "$REPS"); do
-    run "$@" >/dev/null
-    sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err"
-  done | median
+    echo "$(run "$@") $(sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err")"
+  done >"$W/both"
+  echo "$(cut -d' ' -f1 "$W/both" | median) $(cut -d' ' -f2 "$W/both" | median)"
 }
-ratio() { echo "scale=1; $1 / $2" | bc -l; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 printf 'medians of %s runs, wall seconds of the whole command\n' "$REPS"
 for scale in ${SCALES:-1 100}; do
@@ -74,11 +74,9 @@ for scale in ${SCALES:-1 100}; do
     "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h1t" "$h3" "${ref:-0}" \
     "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h1t")" "$(ratio "${ref:-0}" "$h3")"
   [ "${BRANCHES:-1}" = 0 ] && continue
-  d1=$(HPCPIPE_THREADS=1 med 1 --pipelines data_science)
-  d3=$(med 3 --pipelines data_science)
+  read -r d1 r1 <<<"$(HPCPIPE_THREADS=1 both 1 --pipelines data_science)"
+  read -r d3 r3 <<<"$(both 3 --pipelines data_science)"
   dt=$(med 1 --pipelines data_science)
-  r1=$(HPCPIPE_THREADS=1 phase 1 --pipelines data_science)
-  r3=$(phase 3 --pipelines data_science)
   printf 'scale %-4s branches (dtw)  data_science np1/1t %.2f s | np3 %.2f s (%s× from two workers); run phase %.2f s | %.2f s (%s×); in-process on every CPU %.2f s\n' \
     "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")" "$r1" "$r3" "$(ratio "$r1" "$r3")" "$dt"
 done
