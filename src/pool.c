@@ -6,7 +6,9 @@
  * item the caller wakes more helpers when cores were lent, and a helper
  * leaves when they were taken back. Helpers are started on first need
  * and then wait for the next job. A second caller while a job runs (a
- * nested call, or another thread) runs its items itself.
+ * nested call, or another thread), and any thread not running a task's
+ * function (the saving thread, rank 0, a node's own threads), runs its
+ * items itself.
  */
 #define _GNU_SOURCE
 #include "pool.h"
@@ -129,12 +131,13 @@ void hp__pool_lend(int32_t node, int attempt, int cores,
                    const unsigned char *mask) {
   if (cores < 0) cores = 0;
   if (cores > MAX_HELPERS) cores = MAX_HELPERS;
-  if (mask) {
-    pthread_mutex_lock(&mask_mu);
+  pthread_mutex_lock(&mask_mu);
+  if (mask)
     memcpy(&lent_mask, mask, HP_POOL_MASK);
-    atomic_fetch_add(&mask_gen, 1);
-    pthread_mutex_unlock(&mask_mu);
-  }
+  else
+    CPU_ZERO(&lent_mask);
+  atomic_fetch_add(&mask_gen, 1);
+  pthread_mutex_unlock(&mask_mu);
   atomic_store(&lent, key_of(node, attempt) << 16 | (uint64_t)cores);
 }
 
@@ -193,9 +196,11 @@ static void grow(int k) {
   pthread_mutex_unlock(&P.mu);
 }
 
-/* Runs items until none is left (0) or, for a helper, until the task has
- * fewer cores than the job has threads (1: it left, counted out). */
-static int work(hp_parallel_fn fn, void *arg, size_t n, int helper) {
+/* Runs items until none is left (0) or, for a helper (gen: its CPU mask's
+ * generation, followed after each item), until the task has fewer cores
+ * than the job has threads (1: it left, counted out). */
+static int work(hp_parallel_fn fn, void *arg, size_t n, unsigned *gen) {
+  int helper = gen != NULL;
   for (;;) {
     size_t i = atomic_fetch_add(&P.next, 1);
     if (i >= n) return 0;
@@ -211,6 +216,7 @@ static int work(hp_parallel_fn fn, void *arg, size_t n, int helper) {
         atomic_fetch_sub(&P.planned, 1);
         return 1;
       }
+      follow_mask(gen); /* lenders taken back or added */
     } else {
       poll(0);
       int k = wanted();
@@ -235,7 +241,7 @@ static void *helper(void *unused) {
     size_t n = P.n;
     pthread_mutex_unlock(&P.mu);
     follow_mask(&gen);
-    int left = work(fn, arg, n, 1);
+    int left = work(fn, arg, n, &gen);
     pthread_mutex_lock(&P.mu);
     if (!left) {
       atomic_fetch_sub(&P.threads, 1);
@@ -268,7 +274,7 @@ void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
   poll(1);
   int k = wanted();
   if (k > 0) grow(k);
-  work(fn, arg, n, 0);
+  work(fn, arg, n, NULL);
   pthread_mutex_lock(&P.mu);
   atomic_fetch_sub(&P.planned, P.want);
   P.want = 0; /* helpers not yet awake stay out */
@@ -282,5 +288,6 @@ void hp_node_parallel(hp_node_ctx *ctx, size_t n, hp_parallel_fn fn,
 
 int hp_node_cores(const hp_node_ctx *ctx) {
   (void)ctx;
+  if (task_thread) poll(0); /* grants that came since the last loop */
   return hp__pool_cores();
 }

@@ -20,9 +20,9 @@ void hp__pool_task(int32_t node, int attempt);
 /* This process's CPU mask as it started (the CPUs it may run on). */
 void hp__pool_mask(unsigned char mask[HP_POOL_MASK]);
 /* Rank 0 lends that attempt of task `node` `cores` cores of other workers
- * (0: none now), whose processes may run on the CPUs of `mask` (NULL: on
- * this one's); ignored by any other task. Helper threads then run on
- * this process's CPUs and those. */
+ * (0: none now), whose processes may run on the CPUs of `mask` (NULL:
+ * none); ignored by any other task. Helper threads then run on this
+ * process's CPUs and those. */
 void hp__pool_lend(int32_t node, int attempt, int cores,
                    const unsigned char *mask);
 /* fn(arg) is called by hp_node_parallel's caller before it looks at the

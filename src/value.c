@@ -1418,8 +1418,6 @@ int hp__value_equal(const hp_value *a, const hp_value *b) {
 
 /* ---- row selections ------------------------------------------------------ */
 
-/* Fills dst (zeroed) with n rows of src: rows[i], or r0 + i when rows is
- * NULL. HP_ENOMEM if a buffer cannot be had. */
 /* dst[i] = src[rows[i]] for i < n, elements of esz bytes (8, 4 or 1). */
 static void gather_run(void *dst, const void *src, const int64_t *rows,
                        size_t n, size_t esz) {
@@ -1471,6 +1469,8 @@ static void gather_elems(void *dst, const void *src, const int64_t *rows,
                    &j);
 }
 
+/* Fills dst (zeroed) with n rows of src: rows[i], or r0 + i when rows is
+ * NULL. HP_ENOMEM if a buffer cannot be had. */
 static int column_gather(hp_column *dst, const hp_column *src,
                          const int64_t *rows, size_t r0, size_t n) {
   dst->name = hp__xstrdup(src->name);
