@@ -167,4 +167,40 @@ HPCPIPE_LEND=0 hp 3 run "$P/conf"
 expect_rc 0 "np 3, HPCPIPE_LEND=0"
 cores_check "np 3, HPCPIPE_LEND=0" slow 1 && ok "np 3, HPCPIPE_LEND=0: nothing lent" || fail "np 3: lent with HPCPIPE_LEND=0"
 
+# Ranks bound to cores: the wide node's helper thread runs on the lent
+# worker's CPU too (rank 0 sends the lenders' CPU masks with the grant),
+# not only on its own rank's one CPU. Looked at in /proc while it runs.
+if [ "$(nproc)" -ge 2 ] && "$MPIEXEC" -n 3 --bind-to core:overload-allowed true 2>/dev/null; then
+  cat >"$P/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: wide, func: core.sleep, args: {ms: 3000, items: 30}, outputs: a}
+    - {node: short, func: core.sleep, args: {ms: 100}, outputs: b}
+Y
+  rm -rf "$P/data"
+  timeout 240 "$MPIEXEC" -n 3 --bind-to core:overload-allowed "$HPCPIPE" run "$P/conf" >"$OUT" 2>"$ERR" &
+  runpid=$!
+  sleep 1.5
+  wider=0 bound=0
+  for pid in $(pgrep -x hpcpipe; pgrep -f "^$HPCPIPE run $P/conf"); do
+    [ -r "/proc/$pid/status" ] || continue
+    own=$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$pid/status")
+    case "$own" in *-*|*,*) continue ;; esac # a process not bound to one CPU
+    bound=1
+    for t in /proc/"$pid"/task/*; do
+      m=$(sed -n 's/^Cpus_allowed_list:\t//p' "$t/status" 2>/dev/null)
+      [ -n "$m" ] && [ "$m" != "$own" ] && wider=1
+    done
+  done
+  wait "$runpid"; RC=$?
+  expect_rc 0 "np 3 bound to cores, a core lent"
+  if [ "$bound" = 0 ]; then
+    echo "SKIP: the ranks were not bound to single CPUs here" >&2
+  else
+    [ "$wider" = 1 ] && ok "bound to cores: a helper thread ran on the lender's CPU too" ||
+      fail "bound to cores: no helper thread left its rank's CPU"
+  fi
+  cores_check "np 3, bound to cores" 2.5 2 && ok "bound to cores: the wide node ran on 2 cores" || fail "bound to cores: no core lent"
+fi
+
 finish
