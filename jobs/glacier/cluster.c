@@ -306,8 +306,39 @@ static int alloc_result(const gl_series *s, const gl_kmeans_opts *o,
 }
 
 /* k-means++ (glacier.h) into init [k][T][d]; D: n doubles, rows: T. */
-static void seed_centers(const gl_series *s, const gl_kmeans_opts *o,
-                         double *init, double *D, double *rows) {
+/* k-means++'s distances to the newest seed xp (lp slots), on blocks of
+ * GL_BLOCK series: D(i) = min(D(i), that distance); first: D(i) = it. */
+typedef struct seed_job {
+  const gl_series *s;
+  gl_metric metric;
+  const double *xp;
+  size_t lp;
+  double *D;
+  int first;
+  atomic_int oom; /* a block could not get its DTW row */
+} seed_job;
+
+static void seed_block(void *arg, size_t b) {
+  seed_job *j = arg;
+  const gl_series *s = j->s;
+  size_t Td = s->T * s->d, i1 = gl_block_end(b, GL_BLOCK, s->n);
+  double stack[DTW_STACK], *rows = stack;
+  if (j->lp > DTW_STACK && !(rows = malloc(j->lp * sizeof *rows))) {
+    j->oom = 1;
+    return;
+  }
+  /* a distance that cannot go below D(i) may be abandoned */
+  for (size_t i = b * GL_BLOCK; i < i1; i++) {
+    double bound = j->first ? INFINITY : j->D[i];
+    double v = dist2(j->metric, s->x + i * Td, s->len[i], j->xp, j->lp, s->d,
+                     rows, bound);
+    if (j->first || v < j->D[i]) j->D[i] = v;
+  }
+  if (rows != stack) free(rows);
+}
+
+static int seed_centers(const gl_series *s, const gl_kmeans_opts *o,
+                        double *init, double *D) {
   size_t n = s->n, T = s->T, d = s->d, Td = T * d, k = (size_t)o->k;
   hp_rng *g = hp_rng_new(o->seed, 0);
   size_t pick = (size_t)hp_rng_int(g, n);
@@ -317,13 +348,11 @@ static void seed_centers(const gl_series *s, const gl_kmeans_opts *o,
     memcpy(init + c * Td, xp, lp * d * sizeof *init);
     memset(init + c * Td + lp * d, 0, (T - lp) * d * sizeof *init);
     if (c + 1 == k) break;
-    /* D(i) = min(D(i), distance to the new seed): a distance that cannot
-     * go below D(i) may be abandoned */
-    for (size_t i = 0; i < n; i++) {
-      double bound = c ? D[i] : INFINITY;
-      double v =
-          dist2(o->metric, s->x + i * Td, s->len[i], xp, lp, d, rows, bound);
-      if (c == 0 || v < D[i]) D[i] = v;
+    seed_job sj = {s, o->metric, xp, lp, D, c == 0, 0};
+    hp_node_parallel(o->ctx, (n + GL_BLOCK - 1) / GL_BLOCK, seed_block, &sj);
+    if (sj.oom) {
+      hp_rng_free(g);
+      return -1;
     }
     double total = 0;
     for (size_t i = 0; i < n; i++)
@@ -346,6 +375,7 @@ static void seed_centers(const gl_series *s, const gl_kmeans_opts *o,
     if (pick == SIZE_MAX) pick = last; /* u rounded up to total */
   }
   hp_rng_free(g);
+  return 0;
 }
 
 /* Squared Euclidean distances of series x (its first L = len * d values
@@ -770,16 +800,12 @@ int gl_kmeans(const gl_series *s, const gl_kmeans_opts *o, gl_kmeans_result *r,
   if (check_args(s, o, r, msg, msglen)) return -1;
   if (alloc_result(s, o, r, msg, msglen)) return -1;
   double *D = malloc(s->n * sizeof *D);
-  double *rows = malloc(s->T * sizeof *rows);
-  if (!D || !rows) {
+  if (!D || seed_centers(s, o, r->init_centers, D) != 0) {
     free(D);
-    free(rows);
     gl_kmeans_free(r);
     return fail(msg, msglen, "k-means: out of memory seeding %zu series", s->n);
   }
-  seed_centers(s, o, r->init_centers, D, rows);
   free(D);
-  free(rows);
   memcpy(r->centers, r->init_centers,
          (size_t)o->k * s->T * s->d * sizeof *r->centers);
   if (lloyd(s, o, r, msg, msglen)) {
