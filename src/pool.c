@@ -19,11 +19,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "hpcpipe/node.h"
 
 #include "fs.h"
+#include "log.h"
 #include "mem.h"
 
 #define MAX_HELPERS 63
@@ -104,9 +104,7 @@ void hp__pool_poll(void (*fn)(void *arg), void *arg) {
  * unless forced). */
 static void poll(int force) {
   if (!poll_fn) return;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  double now = hp__mono_now();
   if (!force && now - poll_last < 0.001) return;
   poll_last = now;
   poll_fn(poll_arg);

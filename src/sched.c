@@ -997,7 +997,7 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
   s->inflight[w]--;
   s->running--;
   s->relend = 1;
-  if (s->nlent && s->nlent[w] > 0) { /* its task's lent cores are free */
+  if (s->nlent[w] > 0) { /* its task's lent cores are free */
     for (int x = 1; x <= s->nworkers; x++)
       if (s->lent_to[x] == w)
         s->lent_to[x] = 0;

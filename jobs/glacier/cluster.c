@@ -29,8 +29,18 @@
 
 /* Silhouette: at most about this many series, pairwise. */
 #define SIL_MAX 2000
-/* gl_dist2's DTW row lives on the stack up to this many columns. */
+/* A DTW row lives on the stack up to this many columns. */
 #define DTW_STACK 512
+
+/* A DTW row of lb doubles: stack (DTW_STACK doubles) when it fits, else
+ * malloc'd; NULL when out of memory. row_free gives it back. */
+static double *row_get(double *stack, size_t lb) {
+  return lb <= DTW_STACK ? stack : malloc(lb * sizeof *stack);
+}
+
+static void row_free(double *rows, const double *stack) {
+  if (rows != stack) free(rows);
+}
 
 static int fail(char *msg, size_t msglen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -204,10 +214,10 @@ double gl_dist2(gl_metric m, const double *a, size_t la, const double *b,
     return la == lb ? 0 : INFINITY;
   if (lb > la) /* the transposed grid has the same cells: fewer columns */
     swap_series(&a, &la, &b, &lb);
-  double stack[DTW_STACK], *rows = stack;
-  if (lb > DTW_STACK && !(rows = malloc(lb * sizeof *rows))) return NAN;
+  double stack[DTW_STACK], *rows = row_get(stack, lb);
+  if (!rows) return NAN;
   double r = dtw2(a, la, b, lb, d, rows, INFINITY);
-  if (rows != stack) free(rows);
+  row_free(rows, stack);
   return r;
 }
 
@@ -322,8 +332,8 @@ static void seed_block(void *arg, size_t b) {
   seed_job *j = arg;
   const gl_series *s = j->s;
   size_t Td = s->T * s->d, i1 = gl_block_end(b, GL_BLOCK, s->n);
-  double stack[DTW_STACK], *rows = stack;
-  if (j->lp > DTW_STACK && !(rows = malloc(j->lp * sizeof *rows))) {
+  double stack[DTW_STACK], *rows = row_get(stack, j->lp);
+  if (!rows) {
     j->oom = 1;
     return;
   }
@@ -334,7 +344,7 @@ static void seed_block(void *arg, size_t b) {
                      rows, bound);
     if (j->first || v < j->D[i]) j->D[i] = v;
   }
-  if (rows != stack) free(rows);
+  row_free(rows, stack);
 }
 
 static int seed_centers(const gl_series *s, const gl_kmeans_opts *o,
@@ -608,8 +618,8 @@ static void assign_dtw_block(void *arg, size_t j) {
   iter_job *e = arg;
   const gl_series *s = e->s;
   size_t T = s->T, d = s->d, Td = e->Td, k = e->k, i0, i1;
-  double stack[DTW_STACK], *rows = stack;
-  if (T > DTW_STACK && !(rows = malloc(T * sizeof *rows))) {
+  double stack[DTW_STACK], *rows = row_get(stack, T);
+  if (!rows) {
     e->oom = 1;
     return;
   }
@@ -633,7 +643,7 @@ static void assign_dtw_block(void *arg, size_t j) {
     e->labels[i] = (int32_t)bc;
     e->dist[i] = best;
   }
-  if (rows != stack) free(rows);
+  row_free(rows, stack);
 }
 
 /* One DBA pass on block j: aligns each member to its center as it was at
