@@ -394,60 +394,134 @@ static int fixed_runs(const hp_value *const *in, size_t k) {
   return 1;
 }
 
-/* Output row o is row row[o] of run run[o], for the n rows; NULL when
- * memory runs out. Every column is filled a block of rows at a time, so
- * the block's run[] and row[] stay in cache from one column to the next. */
-static hp_value *gather_runs(const hp_value *const *in, size_t k,
-                             const uint32_t *run, const int64_t *row,
-                             size_t n) {
-  enum { BLOCK = 2048 };
-  size_t nc = hp_table_ncols(in[0]);
-  hp_column *col = hp__xcalloc(nc + 1, sizeof *col);
-  const void **src = hp__xcalloc(k * nc + 1, sizeof *src);
-  const uint8_t **ok = hp__xcalloc(k * nc + 1, sizeof *ok);
-  int fail = 0;
-  for (size_t c = 0; c < nc; c++) {
-    col[c].name = hp__xstrdup(hp_table_colname(in[0], c));
-    col[c].type = hp_table_coltype(in[0], c);
-    int masked = 0;
-    for (size_t i = 0; i < k; i++) {
-      src[c * k + i] = hp_table_column(in[i], c);
-      ok[c * k + i] = hp_table_valid(in[i], c);
-      masked |= ok[c * k + i] != NULL;
-    }
-    col[c].data = malloc(n * (col[c].type == HP_BOOL ? 1 : 8) + 1);
-    col[c].valid = masked ? malloc(n + 1) : NULL;
-    fail |= !col[c].data || (masked && !col[c].valid);
+/* Output rows per segment of a merge of fixed-width runs: a merge of at
+ * least two segments' rows runs a segment at a time on the task's cores. */
+#define MERGE_SEG 65536
+
+/* The merge of fixed-width runs into new columns, a segment of output
+ * rows at a time: its order (merge_order) from the runs' rows at the
+ * segment's cuts, then every column filled for those rows, a block of
+ * 2048 at a time so the block's run[] and row[] stay in cache from one
+ * column to the next. */
+typedef struct merger {
+  const sorter *const *sv;
+  size_t k, nc;
+  const size_t *cut; /* segment j starts at row cut[j * k + i] of run i */
+  uint32_t *run;     /* output row o is row[o] of run run[o] */
+  int64_t *row;
+  hp_column *col;
+  const void **src;   /* column c of run i: src[c * k + i] */
+  const uint8_t **ok; /* its validity (NULL: all valid) */
+} merger;
+
+/* Rows of sorted run i (n rows) that the merge puts before row r of run
+ * s: the rows ordered before it, and the equal ones when i is earlier. */
+static size_t rows_before(const merger *m, size_t i, size_t n, size_t s,
+                          size_t r) {
+  if (i == s) return r;
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = cmp_rows(m->sv[i], mid, m->sv[s], r);
+    if (c < 0 || (c == 0 && i < s))
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  for (size_t o0 = 0; !fail && o0 < n; o0 += BLOCK) {
-    size_t o1 = n - o0 < BLOCK ? n : o0 + BLOCK;
-    for (size_t c = 0; c < nc; c++) {
-      const void *const *sc = src + c * k;
-      const uint8_t *const *oc = ok + c * k;
-      if (col[c].type == HP_BOOL) {
-        uint8_t *y = col[c].data;
-        for (size_t o = o0; o < o1; o++)
+  return lo;
+}
+
+static void merge_segment(void *arg, size_t j) {
+  enum { BLOCK = 2048 };
+  merger *m = arg;
+  size_t k = m->k, o0 = 0, o1 = 0;
+  size_t *pos = hp__xmalloc(k * sizeof *pos);
+  for (size_t i = 0; i < k; i++) {
+    pos[i] = m->cut[j * k + i];
+    o0 += m->cut[j * k + i];
+    o1 += m->cut[(j + 1) * k + i];
+  }
+  merge_order(m->sv, pos, m->cut + (j + 1) * k, k, o1 - o0, m->run + o0,
+              m->row + o0);
+  free(pos);
+  const uint32_t *run = m->run;
+  const int64_t *row = m->row;
+  for (size_t b0 = o0; b0 < o1; b0 += BLOCK) {
+    size_t b1 = o1 - b0 < BLOCK ? o1 : b0 + BLOCK;
+    for (size_t c = 0; c < m->nc; c++) {
+      const void *const *sc = m->src + c * k;
+      const uint8_t *const *oc = m->ok + c * k;
+      hp_column *col = &m->col[c];
+      if (col->type == HP_BOOL) {
+        uint8_t *y = col->data;
+        for (size_t o = b0; o < b1; o++)
           y[o] = ((const uint8_t *)sc[run[o]])[row[o]];
       } else {
-        int64_t *y = col[c].data;
-        for (size_t o = o0; o < o1; o++)
+        int64_t *y = col->data;
+        for (size_t o = b0; o < b1; o++)
           y[o] = ((const int64_t *)sc[run[o]])[row[o]];
       }
-      for (size_t o = o0; col[c].valid && o < o1; o++)
-        col[c].valid[o] = oc[run[o]] ? oc[run[o]][row[o]] : 1;
+      for (size_t o = b0; col->valid && o < b1; o++)
+        col->valid[o] = oc[run[o]] ? oc[run[o]][row[o]] : 1;
     }
   }
+}
+
+/* The n rows of the runs merged into a new table; NULL when memory runs
+ * out. Segments are cut at rows of the longest run, each run at the rows
+ * the merge puts before that one, so every segment merges on its own and
+ * the result is the serial merge's, on any number of cores. */
+static hp_value *merge_runs(const hp_value *const *in, const sorter *const *sv,
+                            size_t k, size_t n, hp_node_ctx *ctx) {
+  size_t nc = hp_table_ncols(in[0]), nseg = n / MERGE_SEG ? n / MERGE_SEG : 1;
+  merger m = {.sv = sv, .k = k, .nc = nc};
+  m.col = hp__xcalloc(nc + 1, sizeof *m.col);
+  m.src = hp__xcalloc(k * nc + 1, sizeof *m.src);
+  m.ok = hp__xcalloc(k * nc + 1, sizeof *m.ok);
+  m.run = malloc((n + 1) * sizeof *m.run);
+  m.row = malloc((n + 1) * sizeof *m.row);
+  size_t *cut = hp__xcalloc((nseg + 1) * k + 1, sizeof *cut);
+  int fail = !m.run || !m.row;
+  for (size_t c = 0; c < nc; c++) {
+    m.col[c].name = hp__xstrdup(hp_table_colname(in[0], c));
+    m.col[c].type = hp_table_coltype(in[0], c);
+    int masked = 0;
+    for (size_t i = 0; i < k; i++) {
+      m.src[c * k + i] = hp_table_column(in[i], c);
+      m.ok[c * k + i] = hp_table_valid(in[i], c);
+      masked |= m.ok[c * k + i] != NULL;
+    }
+    m.col[c].data = malloc(n * (m.col[c].type == HP_BOOL ? 1 : 8) + 1);
+    m.col[c].valid = masked ? malloc(n + 1) : NULL;
+    fail |= !m.col[c].data || (masked && !m.col[c].valid);
+  }
+  size_t big = 0;
+  for (size_t i = 0; i < k; i++) {
+    cut[nseg * k + i] = hp_value_rows(in[i]);
+    if (cut[nseg * k + i] > cut[nseg * k + big]) big = i;
+  }
+  size_t nbig = cut[nseg * k + big];
+  for (size_t j = 1; j < nseg; j++)
+    for (size_t i = 0; i < k; i++)
+      cut[j * k + i] = rows_before(&m, i, cut[nseg * k + i], big,
+                                   j * nbig / nseg);
+  m.cut = cut;
+  if (!fail)
+    hp_node_parallel(ctx, nseg, merge_segment, &m);
   hp_value *t = fail ? NULL : hp_table_new();
   for (size_t c = 0; c < nc; c++) {
-    if (t && hp__table_adopt(t, &col[c], n) != HP_OK) { /* frees col[c] */
+    if (t && hp__table_adopt(t, &m.col[c], n) != HP_OK) { /* frees col[c] */
       hp_value_free(t);
       t = NULL;
     }
-    free(col[c].name), free(col[c].data), free(col[c].valid);
+    free(m.col[c].name), free(m.col[c].data), free(m.col[c].valid);
   }
-  free(col);
-  free(src);
-  free(ok);
+  free(m.col);
+  free(m.src);
+  free(m.ok);
+  free(m.run);
+  free(m.row);
+  free(cut);
   return t;
 }
 
@@ -456,34 +530,24 @@ static hp_value *gather_runs(const hp_value *const *in, size_t k,
 static int merge_fixed(hp_node_ctx *ctx, const hp_value *const *in, size_t k,
                        const sort_args *a) {
   sorter *s = hp__xcalloc(k + 1, sizeof *s);
-  size_t *pos = hp__xcalloc(2 * k + 1, sizeof *pos), *end = pos + k, n = 0;
+  size_t n = 0;
   int rc = HP_OK;
   for (size_t i = 0; i < k; i++) {
-    end[i] = hp_value_rows(in[i]);
-    n += end[i];
+    n += hp_value_rows(in[i]);
     if (rc == HP_OK)
       rc = sorter_init(ctx, &s[i], in[i], a);
   }
-  uint32_t *run = rc == HP_OK ? malloc((n + 1) * sizeof *run) : NULL;
-  int64_t *row = rc == HP_OK ? malloc((n + 1) * sizeof *row) : NULL;
-  if (rc == HP_OK && (!run || !row))
-    rc = hp_node_fail(ctx, "out of memory merging %zu rows", n);
   const sorter **sv = hp__xcalloc(k + 1, sizeof *sv);
   for (size_t i = 0; i < k; i++)
     sv[i] = &s[i];
-  if (rc == HP_OK)
-    merge_order(sv, pos, end, k, n, run, row);
+  hp_value *out = rc == HP_OK ? merge_runs(in, sv, k, n, ctx) : NULL;
   free(sv);
-  hp_value *out = rc == HP_OK ? gather_runs(in, k, run, row, n) : NULL;
   if (rc == HP_OK)
     rc = out ? hp_node_output(ctx, 0, out)
              : hp_node_fail(ctx, "out of memory merging %zu rows", n);
   for (size_t i = 0; i < k; i++)
     sorter_free(&s[i]);
   free(s);
-  free(pos);
-  free(run);
-  free(row);
   return rc;
 }
 

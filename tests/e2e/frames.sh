@@ -401,7 +401,9 @@ bad "{node: c, func: frame.concat, inputs: [frames, sel], outputs: o}" \
   "input 'sel' has no column 'city' (input 'frames' has)" "concat of mismatched tables"
 # Large tables: a sort and a join of 300,000 rows gather their rows in
 # blocks on several cores (hp_node_parallel): the same files with one
-# thread, with three, and on three ranks.
+# thread, with three, and on three ranks. The sort reads the file in 1 MB
+# blocks, so its runs (numbers only) are merged in segments (sort.c), as
+# pandas' stable sort orders them.
 G=$SCRATCH/gather && mkdir -p "$G/conf/base" "$G/data"
 /usr/bin/python3 - "$G/data/big.csv" "$G/data/keys.csv" <<'PY'
 import random, sys
@@ -415,9 +417,14 @@ with open(sys.argv[2], "w") as f:
     f.write("k,w\n")
     for k in range(0, 50000, 2):
         f.write(f"{k},{k * 0.5}\n")
+import pandas as pd
+(pd.read_csv(sys.argv[1], dtype={"flag": str})[["k", "x", "flag"]].sort_values("k", kind="stable")
+   .to_csv(sys.argv[1] + ".sorted", index=False))
 PY
 cat >"$G/conf/base/catalog.yml" <<'Y'
 big: {type: csv, filepath: data/big.csv}
+big_blocks: {type: csv, filepath: data/big.csv, blocksize: 1MB}
+sorted_csv: {type: csv, filepath: data/out/sorted.csv}
 keys: {type: csv, filepath: data/keys.csv}
 sorted: {type: hdf5, filepath: data/out/sorted.h5}
 joined: {type: hdf5, filepath: data/out/joined.h5}
@@ -425,7 +432,9 @@ Y
 cat >"$G/conf/base/pipelines.yml" <<'Y'
 pipelines:
   __default__:
-    - {node: sort, func: frame.sort, inputs: big, outputs: sorted, args: {by: [k, x]}}
+    - {node: numbers, func: frame.select, inputs: big_blocks, outputs: numbers, args: {columns: [k, x, flag]}}
+    - {node: sort, func: frame.sort, inputs: numbers, outputs: sorted, args: {by: k}}
+    - {node: as_csv, func: core.identity, inputs: sorted, outputs: sorted_csv}
     - {node: join, func: frame.join, inputs: [big, keys], outputs: joined, args: {on: k, how: left}}
 Y
 for how in "1 1" "1 3" "3 1"; do
@@ -434,6 +443,8 @@ for how in "1 1" "1 3" "3 1"; do
   HPCPIPE_THREADS=$2 hp "$1" run "$G/conf"
   expect_rc 0 "sort and join of 300,000 rows, np $1, $2 thread(s)"
   for f in sorted joined; do cp "$G/data/out/$f.h5" "$G/$f.$1.$2.h5"; done
+  check_close "$G/data/out/sorted.csv" "$G/data/big.csv.sorted" \
+    "sort of 300,000 rows in 8 blocks (ties kept in file order) = pandas' stable sort (np $1, $2 thread(s))"
   # (how many of the 3 join depends on how fast helpers wake: at least 2)
   [ "$1$2" = 13 ] && { grep -o '"task":"[a-z]*[^}]*"cores":[23]' "$G"/data/store/reports/*.json | grep -q '"task":"sort' &&
     ok "the sort's rows were gathered on several cores" || fail "the sort used one core"; }
