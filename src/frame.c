@@ -1719,6 +1719,69 @@ static int shared_ends(const hp_value *const *parts, size_t n,
   return ok;
 }
 
+/* 1 if column c of partial t holds numbers or bools without nulls: its
+ * merged cells can be written over. */
+static int fixed_state(const hp_value *t, size_t c) {
+  hp_dtype ty = hp_table_coltype(t, c);
+  return !hp_table_valid(t, c) && ty != HP_STRING;
+}
+
+/* The merged partial when only the rows sub_rows of whole (ascending)
+ * had keys in two partials and *merged holds their groups (gr, over those
+ * rows) merged: whole's rows in order, each of those groups once where it
+ * first appears, with its merged states - the groups in order of first
+ * appearance, as merging every row would give them (a sorted input stays
+ * sorted for the finish's check). Replaces *merged. */
+static int put_merged(hp_node_ctx *ctx, const hp_value *whole,
+                      const int64_t *sub_rows, size_t nsub, const grouping *gr,
+                      size_t nby, hp_value **merged) {
+  size_t rows = hp_value_rows(whole), m = 0;
+  size_t nc = hp_table_ncols(whole);
+  int64_t *keep = malloc((rows + 1) * sizeof *keep);
+  int64_t *at = hp__xcalloc(gr->ngroups + 1, sizeof *at); /* group's row */
+  if (!keep) {
+    free(at);
+    return hp_node_fail(ctx, "out of memory merging %zu groups", rows);
+  }
+  size_t i = 0;
+  for (size_t r = 0; r < rows; r++) {
+    if (i < nsub && (size_t)sub_rows[i] == r) {
+      int32_t g = gr->gid[i];
+      if (g >= 0 && (size_t)gr->first[g] == i) {
+        at[g] = (int64_t)m;
+        keep[m++] = (int64_t)r;
+      }
+      i++;
+      continue;
+    }
+    keep[m++] = (int64_t)r;
+  }
+  hp_value *t = hp__table_take(whole, keep, m);
+  free(keep);
+  int rc = t ? HP_OK : hp_node_fail(ctx, "out of memory merging %zu groups", rows);
+  for (size_t c = nby; rc == HP_OK && c < nc; c++) {
+    long mc = hp_table_find(*merged, hp_table_colname(whole, c));
+    hp_dtype ty = hp_table_coltype(whole, c);
+    if (mc < 0 || hp_table_coltype(*merged, (size_t)mc) != ty ||
+        hp_table_valid(*merged, (size_t)mc) || !fixed_state(whole, c)) {
+      rc = hp_node_fail(ctx, "internal: partial column '%s' cannot be merged",
+                        hp_table_colname(whole, c));
+      break;
+    }
+    size_t w = ty == HP_BOOL ? 1 : 8; /* bits copied */
+    char *dst = hp_table_column_mut(t, c);
+    const char *src = hp_table_column(*merged, (size_t)mc);
+    for (size_t g = 0; g < gr->ngroups; g++)
+      memcpy(dst + (size_t)at[g] * w, src + g * w, w);
+  }
+  free(at);
+  hp_value_free(*merged);
+  *merged = rc == HP_OK ? t : NULL;
+  if (rc != HP_OK)
+    hp_value_free(t);
+  return rc;
+}
+
 /* Concatenates the partials given as inputs and merges equal keys, in
  * input order. The result is a partial again. */
 static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
@@ -1749,36 +1812,31 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
     plain_parts = in[i] == parts[i];
   int64_t *shared = hp__xcalloc(n + 1, sizeof *shared);
   size_t nshared = 0;
-  hp_value *done = NULL; /* rows already merged */
-  int64_t *done_rows = NULL;
-  if (plain_parts && shared_ends(parts, n, shared, &nshared)) {
-    if (nshared == 0) {
-      *out = all;
-      free(shared);
-      free(in);
-      return HP_OK;
-    }
-    size_t rows = hp_value_rows(all), nrest = 0, nsub = 0;
-    int64_t *idx = hp__xcalloc(rows + 1, sizeof *idx);
+  hp_value *whole = NULL; /* all the rows; `all` is then the shared ones */
+  int64_t *sub_rows = NULL; /* their rows in whole */
+  int fixed = 1; /* the states can be written over (put_merged) */
+  for (size_t c = sp->nby; c < hp_table_ncols(all); c++)
+    fixed &= fixed_state(all, c);
+  int ends = plain_parts && shared_ends(parts, n, shared, &nshared);
+  if (ends && nshared == 0) {
+    *out = all;
+    free(shared);
+    free(in);
+    return HP_OK;
+  }
+  if (ends && fixed) {
+    size_t rows = hp_value_rows(all), nsub = 0;
     const int64_t *k0 = hp_table_column(all, 0);
-    for (size_t r = 0; r < rows; r++) { /* rest from the front, sub back */
-      int hit = 0;
+    for (size_t r = 0; r < rows; r++)
       for (size_t j = 0; j < nshared; j++)
-        hit |= k0[r] == shared[j];
-      if (hit)
-        idx[rows - ++nsub] = (int64_t)r;
-      else
-        idx[nrest++] = (int64_t)r;
-    }
-    for (size_t a = rows - nsub, z = rows; a + 1 < z; a++, z--) {
-      int64_t t = idx[a]; /* back in row order */
-      idx[a] = idx[z - 1], idx[z - 1] = t;
-    }
-    done = hp__table_take(all, idx, nrest);
-    hp_value *sub = hp__table_take(all, idx + nrest, nsub);
-    hp_value_free(all);
-    all = sub;
-    done_rows = idx; /* the rows of done, then of sub, in all */
+        nsub += k0[r] == shared[j];
+    sub_rows = hp__xcalloc(nsub + 1, sizeof *sub_rows);
+    for (size_t r = 0, i = 0; r < rows; r++)
+      for (size_t j = 0; j < nshared; j++)
+        if (k0[r] == shared[j])
+          sub_rows[i++] = (int64_t)r;
+    whole = all;
+    all = hp__table_take(whole, sub_rows, nsub);
   }
   free(shared);
   size_t *kcols = hp__xcalloc(sp->nby + 1, sizeof *kcols);
@@ -1823,29 +1881,9 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
       ident.first[g] = (int64_t)g;
     *out = partial_table(keys, kcols, &plain, &ident, &st);
     rc = merge_extras(ctx, sp, in, n, all, &gr, out);
-    if (rc == HP_OK && done) {
-      /* done's groups and the merged ones in order of first appearance,
-       * as without the shortcut (a sorted input stays sorted for the
-       * finish's check) */
-      const hp_value *two[2] = {done, *out};
-      hp_value *cat = NULL;
-      hp_error cerr = HP_ERROR_INIT;
-      if (hp__value_concat(two, 2, &cat, &cerr) != HP_OK)
-        rc = hp_node_fail(ctx, "%s", cerr.msg);
-      hp_value_free(*out);
-      *out = cat;
-      size_t nd = hp_value_rows(done), ng = gr.ngroups, a = 0, b = 0;
-      const int64_t *sub_rows = done_rows + nd;
-      int64_t *perm = hp__xcalloc(nd + ng + 1, sizeof *perm);
-      for (size_t r = 0; r < nd + ng; r++) {
-        int take_done =
-            b == ng || (a < nd && done_rows[a] < sub_rows[gr.first[b]]);
-        perm[r] = take_done ? (int64_t)a++ : (int64_t)(nd + b++);
-      }
-      if (rc == HP_OK && hp__table_permute(*out, perm) != HP_OK)
-        rc = hp_node_fail(ctx, "out of memory ordering the merged groups");
-      free(perm);
-    }
+    if (rc == HP_OK && whole)
+      rc = put_merged(ctx, whole, sub_rows, hp_value_rows(all), &gr, sp->nby,
+                      out);
     if (rc != HP_OK) {
       hp_value_free(*out);
       *out = NULL;
@@ -1861,8 +1899,8 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
   grouping_free(&gr);
   free(kcols);
   hp_value_free(all);
-  hp_value_free(done);
-  free(done_rows);
+  hp_value_free(whole);
+  free(sub_rows);
   free(in);
   return rc;
 }
