@@ -20,7 +20,8 @@
 #               in-process on one core (HPCPIPE_THREADS=1: sequential, as
 #               Kedro's SequentialRunner) vs -n 3: the two models on two
 #               workers at once (the tutorial's point: 19.5 s sequential vs
-#               18.1 s with Dask); also in-process on every CPU.
+#               18.1 s with Dask), in REPS interleaved pairs; also
+#               in-process on every CPU.
 # Both systems read the same CSVs from the page cache; Python start-up is
 # excluded from the reference's time (it reports its own phases).
 set -euo pipefail
@@ -42,14 +43,24 @@ run() {
 med() { # NP ARGS...: the median of REPS runs
   for _ in $(seq "$REPS"); do run "$@"; done | median
 }
-# both NP ARGS...: "WALL PHASE": the medians of the whole command and of
-# its run phase over the same REPS runs
-both() {
+# pairs ARGS...: REPS interleaved pairs of runs, in-process on one core
+# (HPCPIPE_THREADS=1, sequential) then -n 3; prints "SEQ PAR SEQ_PHASE
+# PAR_PHASE PAIR_RATIO": the medians of the whole command and of its run
+# phase on each side, and the median of the pairs' whole-command ratios
+# (each pair ran minutes apart at most, so a machine whose speed drifts
+# moves both of its runs)
+pairs() {
+  local a b
   for _ in $(seq "$REPS"); do
-    echo "$(run "$@") $(sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err")"
-  done >"$W/both"
-  echo "$(cut -d' ' -f1 "$W/both" | median) $(cut -d' ' -f2 "$W/both" | median)"
+    a="$(HPCPIPE_THREADS=1 run 1 "$@") $(phase)"
+    b="$(run 3 "$@") $(phase)"
+    echo "$a $b"
+  done >"$W/pairs"
+  echo "$(cut -d' ' -f1 "$W/pairs" | median) $(cut -d' ' -f3 "$W/pairs" | median)" \
+    "$(cut -d' ' -f2 "$W/pairs" | median) $(cut -d' ' -f4 "$W/pairs" | median)" \
+    "$(awk '{print $1 / $3}' "$W/pairs" | median)"
 }
+phase() { sed -n 's/.*complete: [0-9]* [a-z]* in \([0-9.]*\) s.*/\1/p' "$W/err"; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 printf 'medians of %s runs, wall seconds of the whole command\n' "$REPS"
@@ -74,10 +85,9 @@ for scale in ${SCALES:-1 100}; do
     "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h1t" "$h3" "${ref:-0}" \
     "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h1t")" "$(ratio "${ref:-0}" "$h3")"
   [ "${BRANCHES:-1}" = 0 ] && continue
-  read -r d1 r1 <<<"$(HPCPIPE_THREADS=1 both 1 --pipelines data_science)"
-  read -r d3 r3 <<<"$(both 3 --pipelines data_science)"
+  read -r d1 d3 r1 r3 pr <<<"$(pairs --pipelines data_science)"
   dt=$(med 1 --pipelines data_science)
-  printf 'scale %-4s branches (dtw)  data_science np1/1t %.2f s | np3 %.2f s (%s× from two workers); run phase %.2f s | %.2f s (%s×); in-process on every CPU %.2f s\n' \
-    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")" "$r1" "$r3" "$(ratio "$r1" "$r3")" "$dt"
+  printf 'scale %-4s branches (dtw)  data_science np1/1t %.2f s | np3 %.2f s (%s× from two workers; pairs: median %.2f×); run phase %.2f s | %.2f s (%s×); in-process on every CPU %.2f s\n' \
+    "$scale" "$d1" "$d3" "$(ratio "$d1" "$d3")" "$pr" "$r1" "$r3" "$(ratio "$r1" "$r3")" "$dt"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
