@@ -26,6 +26,7 @@
 #include "fs.h"
 #include "map.h"
 #include "mem.h"
+#include "pool.h"
 #include "tree.h"
 #include "value.h"
 
@@ -1470,6 +1471,106 @@ static void shift_line(hp_error *err, const char *path, size_t add) {
            line + (unsigned long long)add, rest);
 }
 
+/* A range of records of at least two pieces' bytes is parsed a piece at
+ * a time on the task's cores, when it has more than one. */
+#define PIECE ((size_t)1 << 20)
+#define PIECES_MAX 64
+
+typedef struct pieces {
+  const char *path;
+  const hp_csv_opts *o;
+  const char *text; /* the header line, then the records */
+  size_t hl;
+  const size_t *cut; /* piece i: records text[hl + cut[i] .. hl + cut[i+1]) */
+  hp_value **out;
+  hp_error *err;
+  int *rc;
+} pieces;
+
+/* Piece i, with the header, parsed on its own. */
+static void parse_piece(void *arg, size_t i) {
+  pieces *j = arg;
+  size_t bl = j->cut[i + 1] - j->cut[i];
+  char *buf = malloc(j->hl + bl + PAD);
+  if (!buf) {
+    j->rc[i] = hp__fail(&j->err[i], HP_ENOMEM, "%s: out of memory", j->path);
+    return;
+  }
+  memcpy(buf, j->text, j->hl);
+  memcpy(buf + j->hl, j->text + j->hl + j->cut[i], bl);
+  memset(buf + j->hl + bl, 0, PAD);
+  j->rc[i] = parse_buffer(j->path, buf, j->hl + bl, j->o, &j->out[i],
+                          &j->err[i]);
+}
+
+/* 1 if every column of t has a type given in `columns:` other than
+ * string: then each piece's table has the columns and types the whole
+ * text would (no inference, no dictionary), so their concatenation is
+ * the table of the whole. */
+static int given_numbers(const hp_csv_opts *o, const hp_value *t) {
+  for (size_t c = 0; c < hp_table_ncols(t); c++) {
+    const hp_tree *ty =
+        o && o->types ? hp_tree_get(o->types, hp_table_colname(t, c)) : NULL;
+    const char *name = ty ? hp_tree_text(ty) : NULL;
+    if (!name || strcmp(name, "string") == 0 ||
+        hp_table_coltype(t, c) == HP_STRING)
+      return 0;
+  }
+  return 1;
+}
+
+/* The records buf[hl .. hl + bl) (after the header line; buf is the
+ * caller's) parsed in pieces cut at line ends on the task's cores into
+ * *out: HP_OK, or the error the whole text has (lines numbered from the
+ * text's start), with *done set; *done is 0 when it was not done so (one
+ * core, a short text, or a column that is not a given number, bool or
+ * timestamp), and the caller parses the whole. */
+static int parse_pieces(const char *path, const hp_csv_opts *o,
+                        const char *buf, size_t hl, size_t bl, hp_value **out,
+                        hp_error *err, int *done) {
+  size_t n = bl / PIECE;
+  if (n > PIECES_MAX) n = PIECES_MAX;
+  *done = 0;
+  if (n < 2 || hp__pool_cores() < 2) return HP_OK;
+  size_t *cut = hp__xcalloc(n + 1, sizeof *cut);
+  const char *text = buf + hl;
+  for (size_t i = 1; i < n; i++) { /* just past a line end */
+    size_t at = i * (bl / n) > cut[i - 1] ? i * (bl / n) : cut[i - 1];
+    const char *nl = at < bl ? memchr(text + at, '\n', bl - at) : NULL;
+    cut[i] = nl ? (size_t)(nl - text) + 1 : bl;
+  }
+  cut[n] = bl;
+  hp_value **part = hp__xcalloc(n, sizeof *part);
+  hp_error *perr = hp__xcalloc(n, sizeof *perr);
+  int *prc = hp__xcalloc(n, sizeof *prc);
+  pieces j = {path, o, buf, hl, cut, part, perr, prc};
+  el_ready();
+  hp_node_parallel(NULL, n, parse_piece, &j);
+  int rc = HP_OK;
+  size_t bad = 0;
+  while (bad < n && prc[bad] == HP_OK)
+    bad++;
+  if (bad < n) { /* the first error in the text */
+    *err = perr[bad];
+    rc = prc[bad];
+    size_t lines = 0;
+    for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + cut[bad] - q)));)
+      q++, lines++;
+    shift_line(err, path, lines);
+    *done = 1;
+  } else if (given_numbers(o, part[0])) {
+    rc = hp__value_concat((const hp_value *const *)part, n, out, err);
+    *done = 1;
+  }
+  for (size_t i = 0; i < n; i++)
+    hp_value_free(part[i]);
+  free(part);
+  free(perr);
+  free(prc);
+  free(cut);
+  return rc;
+}
+
 int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
                        int64_t off1, hp_value **out, hp_error *err) {
   *out = NULL;
@@ -1506,7 +1607,12 @@ int hp__csv_read_range(const char *path, const hp_csv_opts *o, int64_t off0,
     return rc;
   }
   memset(buf + hl + bl, 0, PAD);
-  rc = parse_buffer(path, buf, hl + bl, o, out, err);
+  int done;
+  rc = parse_pieces(path, o, buf, hl, bl, out, err, &done);
+  if (!done)
+    rc = parse_buffer(path, buf, hl + bl, o, out, err);
+  else
+    free(buf);
   if (rc != HP_OK && start > hdr_end) { /* number lines as in the file */
     FILE *f2 = fopen(path, "rb");
     size_t lines = 0;

@@ -757,6 +757,8 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
   uint64_t *in_fp = hp__xcalloc(nin + 1, sizeof *in_fp);
   int rc = HP_OK;
   res->bytes_in = res->bytes_out = 0;
+  /* the task's cores from here: loads may parse on them too (csv.c) */
+  hp__pool_task(node, attempt);
   for (size_t i = 0; i < nin && rc == HP_OK; i++) {
     int32_t ds = g->in_ds[g->in_off[node] + i];
     rc = bind_input(pl, &in[i], ds, &ctx, i, &owned[i], &in_fp[i],
@@ -796,7 +798,6 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     fire(pl, node, HP_HOOK_BEFORE_NODE_RUN, attempt, 0, NULL, NULL, NULL);
     double t0 = hp__mono_now();
     running_node = nd->name;
-    hp__pool_task(node, attempt);
     rc = pl->fn[node]->run(&ctx);
     res->cores = hp__pool_used();
     hp__pool_task(-1, 0);
@@ -842,6 +843,7 @@ int hp__exec_node(hp_plan *pl, int32_t node, int attempt,
     }
   }
 done:
+  hp__pool_task(-1, 0); /* (a stitch, or a load that failed) */
   for (size_t i = 0; i < nin; i++)
     hp_value_free(owned[i]);
   free(owned);

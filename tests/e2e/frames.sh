@@ -455,4 +455,66 @@ for f in sorted joined; do # the data, not the run's lineage attributes
     ok "$f: the same data on 1 or 3 threads and 3 ranks" || fail "$f differs with threads or ranks"
 done
 
+# A block of a CSV file (blocksize) whose columns are all given numbers
+# or bools is parsed in pieces of about 1 MB on the task's cores: the same
+# table as the whole file read at once (nulls in some pieces only, quoted
+# text skipped), and an error in a later piece of a later block names the
+# file's line.
+C=$SCRATCH/pieces && mkdir -p "$C/conf/base" "$C/data"
+/usr/bin/python3 - "$C/data/pieces.csv" "$C/data/pieces_bad.csv" <<'PY'
+import random, sys
+random.seed(3)
+rows = []
+for i in range(250000):
+    gid = "" if i > 150000 and i % 1000 == 0 else str(i * 7)
+    v = "" if i % 13 == 0 else f"{random.uniform(-1e4, 1e4):.5f}"
+    b = "" if i % 777 == 0 else ("true" if random.random() < 0.5 else "False")
+    rows.append(f'{gid},{v},{b},"n, {random.randrange(999)}"\n')
+with open(sys.argv[1], "w") as f:
+    f.write("id,v,b,name\n"); f.writelines(rows)
+rows[199998] = '14,x1,true,"bad"\n' # line 200,000 of the file
+with open(sys.argv[2], "w") as f:
+    f.write("id,v,b,name\n"); f.writelines(rows)
+PY
+cat >"$C/conf/base/catalog.yml" <<'Y'
+whole: {type: csv, filepath: data/pieces.csv, columns: {id: int64, v: float64, b: bool}}
+block: {type: csv, filepath: data/pieces.csv, columns: {id: int64, v: float64, b: bool}, blocksize: 4MB}
+bad: {type: csv, filepath: data/pieces_bad.csv, columns: {id: int64, v: float64, b: bool}, blocksize: 4MB}
+whole_h5: {type: hdf5, filepath: data/out/whole.h5}
+block_h5: {type: hdf5, filepath: data/out/block.h5}
+bad_h5: {type: hdf5, filepath: data/out/bad.h5}
+Y
+cat >"$C/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: read_whole, func: frame.select, inputs: whole, outputs: whole_h5, args: {columns: [id, v, b]}}
+    - {node: read_block, func: frame.select, inputs: block, outputs: block_h5, args: {columns: [id, v, b]}}
+  bad:
+    - {node: read_bad, func: frame.select, inputs: bad, outputs: bad_h5, args: {columns: [id, v, b]}}
+Y
+for th in 1 3; do
+  rm -rf "$C/data/out" "$C/data/store"
+  HPCPIPE_THREADS=$th hp 1 run "$C/conf"
+  expect_rc 0 "8 MB in two blocks read on $th thread(s)"
+  /usr/bin/python3 - "$C/data/out" <<'PY' && ok "$th thread(s): the block's table = the whole file's, bit for bit" || fail "$th thread(s): the block's table differs"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1] + "/whole.h5"), h5py.File(sys.argv[1] + "/block.h5")
+def sets(f): # every dataset (columns and their validity masks)
+    out = {}
+    f.visititems(lambda k, o: out.__setitem__(k, o[()]) if isinstance(o, h5py.Dataset) else None)
+    return out
+x, y = sets(a), sets(b)
+assert sorted(x) == sorted(y) == [".valid/b", ".valid/id", "b", "id", "v"], (sorted(x), sorted(y))
+for k in x:
+    assert x[k].dtype == y[k].dtype and x[k].tobytes() == y[k].tobytes(), k
+assert len(x["id"]) == 250000
+PY
+done
+grep -o '"task":"read_block\[[^}]*"cores":[23]' "$C"/data/store/reports/*.json >/dev/null &&
+  ok "the block was parsed on several cores" || fail "the block was parsed on one core"
+HPCPIPE_THREADS=3 hp 1 run "$C/conf" --pipelines bad
+expect_rc 1 "a bad value in a later piece"
+expect_err "pieces_bad.csv:200000:" "the error names the file's line 200000"
+[ ! -e "$C/data/out/bad.h5" ] && ok "no output for the failed read" || fail "bad.h5 written"
+
 finish
