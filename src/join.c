@@ -9,6 +9,7 @@
  * row matched (right, outer).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,99 +358,171 @@ static int int_keys(const keys *k) {
   return k->nk == 1 || k->nk == 2;
 }
 
-/* Fills p with the row pairs of the join: each left row's matches in
- * right row order (or an unmatched left row for left/outer), then the
- * unmatched right rows for right/outer. A chained hash table over the
- * right rows, each chain in row order. `ints` (a constant at each call) is
- * 0, or the number (1 or 2) of int64 keys, compared directly instead of
- * through key_hash and key_eq; with one int64 key whose values span less
- * than about twice the right rows (ids, codes), the table is indexed by
- * the key itself (`dense`) and nothing is hashed or compared. The order of
- * the pairs is the same every way. */
+/* The hash table over the right rows that match_rows probes: chains in
+ * row order from head[bucket] through next[]; rh[r] the hash of right
+ * row r (none when `dense`: the bucket is the key less lo). */
+typedef struct rtable {
+  int dense;
+  int64_t lo;
+  size_t cap;
+  int64_t *head, *next;
+  uint64_t *rh;
+} rtable;
+
+/* Left rows probed per block; a join of at least two blocks' left rows
+ * probes a block at a time on the task's cores. */
+#define PROBE_BLOCK 65536
+
+typedef struct probe_job {
+  how hw;
+  const keys *lk, *rk;
+  size_t nl;
+  int ints;
+  const rtable *tb;
+  atomic_uchar *used; /* right rows matched (by any block) */
+  pairs *out;         /* per block */
+} probe_job;
+
+/* one int64 key: the key itself (the bucket mixes it); two: a hash of both */
+#define INT_HASH(ints, x, y, i)                                             \
+  ((ints) == 1 ? (uint64_t)(x)[i]                                           \
+               : hp__mix64((uint64_t)(x)[i]) ^ (uint64_t)(y)[i])
+
+/* Pairs of left rows [l0, l1) into p, in row order: each one's matches in
+ * right row order, or the row alone (left, outer). `ints` is a constant
+ * at each call (match_rows says which). */
 static inline __attribute__((always_inline)) void
-match_rows(how hw, const keys *lk, const keys *rk, size_t nl, size_t nr,
-           int ints, pairs *p) {
+probe_rows(const probe_job *j, size_t l0, size_t l1, int ints, pairs *p) {
+  const keys *lk = j->lk, *rk = j->rk;
+  const rtable *tb = j->tb;
   const int64_t *lx = ints ? hp_table_column(lk->t, lk->col[0]) : NULL;
   const int64_t *rx = ints ? hp_table_column(rk->t, rk->col[0]) : NULL;
   const int64_t *ly = ints == 2 ? hp_table_column(lk->t, lk->col[1]) : NULL;
   const int64_t *ry = ints == 2 ? hp_table_column(rk->t, rk->col[1]) : NULL;
-  /* one key: the key itself (the bucket mixes it); two: a hash of both */
-#define INT_HASH(x, y, i)                                                   \
-  (ints == 1 ? (uint64_t)(x)[i]                                             \
-             : hp__mix64((uint64_t)(x)[i]) ^ (uint64_t)(y)[i])
-  int dense = 0;
-  int64_t lo = 0;
-  size_t cap = 16;
-  if (ints == 1 && nr > 0) {
-    int64_t hi = rx[0];
-    lo = rx[0];
-    for (size_t r = 1; r < nr; r++) {
-      lo = rx[r] < lo ? rx[r] : lo;
-      hi = rx[r] > hi ? rx[r] : hi;
-    }
-    uint64_t span = (uint64_t)hi - (uint64_t)lo; /* no overflow as unsigned */
-    dense = span < 2 * (uint64_t)nr + 64;
-    if (dense)
-      cap = (size_t)span + 1;
-  }
-  if (!dense)
-    while (cap < 2 * nr + 2)
-      cap *= 2;
-  int64_t *head = hp__xmalloc(cap * sizeof *head);
-  int64_t *next = hp__xmalloc((nr + 1) * sizeof *next);
-  uint64_t *rh = dense ? NULL : hp__xmalloc((nr + 1) * sizeof *rh);
-  for (size_t i = 0; i < cap; i++)
-    head[i] = -1;
-  for (size_t r = nr; r-- > 0;) { /* backwards: chains in row order */
-    next[r] = -1;
-    size_t b;
-    if (dense) {
-      b = (size_t)((uint64_t)rx[r] - (uint64_t)lo);
-    } else {
-      if (!ints && key_null(rk, r))
-        continue;
-      rh[r] = ints ? INT_HASH(rx, ry, r) : key_hash(rk, r);
-      b = (size_t)(ints ? hp__mix64(rh[r]) : rh[r]) & (cap - 1);
-    }
-    next[r] = head[b];
-    head[b] = (int64_t)r;
-  }
-  uint8_t *used = hp__xcalloc(nr + 1, 1);
-  for (size_t l = 0; l < nl; l++) {
+  const int64_t *head = tb->head, *next = tb->next;
+  for (size_t l = l0; l < l1; l++) {
     size_t found = 0;
-    if (dense) {
-      uint64_t b = (uint64_t)lx[l] - (uint64_t)lo;
-      for (int64_t r = b < cap ? head[b] : -1; r >= 0; r = next[r]) {
+    if (tb->dense) {
+      uint64_t b = (uint64_t)lx[l] - (uint64_t)tb->lo;
+      for (int64_t r = b < tb->cap ? head[b] : -1; r >= 0; r = next[r]) {
         pairs_add(p, (int64_t)l, r);
-        used[r] = 1;
+        atomic_store_explicit(&j->used[r], 1, memory_order_relaxed);
         found++;
       }
     } else if (ints || !key_null(lk, l)) {
-      uint64_t h = ints ? INT_HASH(lx, ly, l) : key_hash(lk, l);
-      size_t b = (size_t)(ints ? hp__mix64(h) : h) & (cap - 1);
+      uint64_t h = ints ? INT_HASH(ints, lx, ly, l) : key_hash(lk, l);
+      size_t b = (size_t)(ints ? hp__mix64(h) : h) & (tb->cap - 1);
       for (int64_t r = head[b]; r >= 0; r = next[r]) {
-        if (rh[r] != h ||
+        if (tb->rh[r] != h ||
             (ints == 2 && (rx[r] != lx[l] || ry[r] != ly[l])) ||
             (!ints && !key_eq(lk, l, rk, (size_t)r)))
           continue;
         pairs_add(p, (int64_t)l, r);
-        used[r] = 1;
+        atomic_store_explicit(&j->used[r], 1, memory_order_relaxed);
         found++;
       }
     }
-    if (!found && (hw == H_LEFT || hw == H_OUTER))
+    if (!found && (j->hw == H_LEFT || j->hw == H_OUTER))
       pairs_add(p, (int64_t)l, -1);
   }
-#undef INT_HASH
+}
+
+static void probe_block(void *arg, size_t b) {
+  probe_job *j = arg;
+  size_t l0 = b * PROBE_BLOCK, l1 = l0 + PROBE_BLOCK < j->nl ? l0 + PROBE_BLOCK
+                                                              : j->nl;
+  pairs *p = &j->out[b];
+  p->cap = l1 - l0 + 16;
+  p->li = hp__xmalloc(p->cap * sizeof *p->li);
+  p->ri = hp__xmalloc(p->cap * sizeof *p->ri);
+  if (j->ints == 1)
+    probe_rows(j, l0, l1, 1, p);
+  else if (j->ints == 2)
+    probe_rows(j, l0, l1, 2, p);
+  else
+    probe_rows(j, l0, l1, 0, p);
+}
+
+/* Fills p with the row pairs of the join: each left row's matches in
+ * right row order (or an unmatched left row for left/outer), then the
+ * unmatched right rows for right/outer. A chained hash table over the
+ * right rows, each chain in row order. `ints` is 0, or the number (1 or
+ * 2) of int64 keys, compared directly instead of through key_hash and
+ * key_eq; with one int64 key whose values span less than about twice the
+ * right rows (ids, codes), the table is indexed by the key itself
+ * (`dense`) and nothing is hashed or compared. The left rows are probed
+ * in blocks (on the task's cores) whose pairs are joined in block order:
+ * the pairs and their order are the same every way. */
+static void match_rows(hp_node_ctx *ctx, how hw, const keys *lk,
+                       const keys *rk, size_t nl, size_t nr, int ints,
+                       pairs *p) {
+  const int64_t *rx = ints ? hp_table_column(rk->t, rk->col[0]) : NULL;
+  const int64_t *ry = ints == 2 ? hp_table_column(rk->t, rk->col[1]) : NULL;
+  rtable tb = {.cap = 16};
+  if (ints == 1 && nr > 0) {
+    int64_t hi = rx[0];
+    tb.lo = rx[0];
+    for (size_t r = 1; r < nr; r++) {
+      tb.lo = rx[r] < tb.lo ? rx[r] : tb.lo;
+      hi = rx[r] > hi ? rx[r] : hi;
+    }
+    uint64_t span = (uint64_t)hi - (uint64_t)tb.lo; /* no overflow as unsigned */
+    tb.dense = span < 2 * (uint64_t)nr + 64;
+    if (tb.dense)
+      tb.cap = (size_t)span + 1;
+  }
+  if (!tb.dense)
+    while (tb.cap < 2 * nr + 2)
+      tb.cap *= 2;
+  tb.head = hp__xmalloc(tb.cap * sizeof *tb.head);
+  tb.next = hp__xmalloc((nr + 1) * sizeof *tb.next);
+  tb.rh = tb.dense ? NULL : hp__xmalloc((nr + 1) * sizeof *tb.rh);
+  for (size_t i = 0; i < tb.cap; i++)
+    tb.head[i] = -1;
+  for (size_t r = nr; r-- > 0;) { /* backwards: chains in row order */
+    tb.next[r] = -1;
+    size_t b;
+    if (tb.dense) {
+      b = (size_t)((uint64_t)rx[r] - (uint64_t)tb.lo);
+    } else {
+      if (!ints && key_null(rk, r))
+        continue;
+      tb.rh[r] = ints ? INT_HASH(ints, rx, ry, r) : key_hash(rk, r);
+      b = (size_t)(ints ? hp__mix64(tb.rh[r]) : tb.rh[r]) & (tb.cap - 1);
+    }
+    tb.next[r] = tb.head[b];
+    tb.head[b] = (int64_t)r;
+  }
+  size_t nb = nl < 2 * PROBE_BLOCK ? 1 : (nl + PROBE_BLOCK - 1) / PROBE_BLOCK;
+  probe_job j = {hw, lk, rk, nl, ints, &tb, hp__xcalloc(nr + 1, 1),
+                 hp__xcalloc(nb, sizeof(pairs))};
+  hp_node_parallel(ctx, nb, probe_block, &j);
+  size_t total = p->n + nr + 1; /* (room for the unmatched right rows) */
+  for (size_t b = 0; b < nb; b++)
+    total += j.out[b].n;
+  if (total > p->cap) {
+    p->cap = total;
+    p->li = hp__xrealloc(p->li, p->cap * sizeof *p->li);
+    p->ri = hp__xrealloc(p->ri, p->cap * sizeof *p->ri);
+  }
+  for (size_t b = 0; b < nb; b++) {
+    memcpy(p->li + p->n, j.out[b].li, j.out[b].n * sizeof *p->li);
+    memcpy(p->ri + p->n, j.out[b].ri, j.out[b].n * sizeof *p->ri);
+    p->n += j.out[b].n;
+    free(j.out[b].li);
+    free(j.out[b].ri);
+  }
   if (hw == H_RIGHT || hw == H_OUTER)
     for (size_t r = 0; r < nr; r++)
-      if (!used[r])
+      if (!atomic_load_explicit(&j.used[r], memory_order_relaxed))
         pairs_add(p, -1, (int64_t)r);
-  free(head);
-  free(next);
-  free(rh);
-  free(used);
+  free(j.out);
+  free(j.used);
+  free(tb.head);
+  free(tb.next);
+  free(tb.rh);
 }
+#undef INT_HASH
 
 static int join_tables(hp_node_ctx *ctx, const jspec *s, const hp_value *lt,
                        const hp_value *rt, hp_value **outp) {
@@ -479,12 +552,7 @@ static int join_tables(hp_node_ctx *ctx, const jspec *s, const hp_value *lt,
   int ints = int_keys(&lk) && int_keys(&rk);
   for (size_t i = 0; ints && i < s->nk; i++)
     ints = hp_table_coltype(lt, lk.col[i]) == hp_table_coltype(rt, rk.col[i]);
-  if (ints && s->nk == 1)
-    match_rows(s->how, &lk, &rk, nl, nr, 1, &pr);
-  else if (ints)
-    match_rows(s->how, &lk, &rk, nl, nr, 2, &pr);
-  else
-    match_rows(s->how, &lk, &rk, nl, nr, 0, &pr);
+  match_rows(ctx, s->how, &lk, &rk, nl, nr, ints ? (int)s->nk : 0, &pr);
   int64_t *li = pr.li, *ri = pr.ri;
   size_t n = pr.n;
   /* columns: the left's (keys coalesced with the right's), then the right's

@@ -418,13 +418,17 @@ with open(sys.argv[2], "w") as f:
     for k in range(0, 50000, 2):
         f.write(f"{k},{k * 0.5}\n")
 import pandas as pd
-(pd.read_csv(sys.argv[1], dtype={"flag": str})[["k", "x", "flag"]].sort_values("k", kind="stable")
-   .to_csv(sys.argv[1] + ".sorted", index=False))
+big = pd.read_csv(sys.argv[1], dtype={"flag": str})
+big[["k", "x", "flag"]].sort_values("k", kind="stable").to_csv(sys.argv[1] + ".sorted", index=False)
+# pandas' left join keeps the left rows' order, each one's matches in the
+# right's order: hpcpipe's too, however many blocks probe it at once
+big.merge(pd.read_csv(sys.argv[2]), on="k", how="left").to_csv(sys.argv[1] + ".joined", index=False)
 PY
 cat >"$G/conf/base/catalog.yml" <<'Y'
 big: {type: csv, filepath: data/big.csv}
 big_blocks: {type: csv, filepath: data/big.csv, blocksize: 1MB}
 sorted_csv: {type: csv, filepath: data/out/sorted.csv}
+joined_csv: {type: csv, filepath: data/out/joined.csv}
 keys: {type: csv, filepath: data/keys.csv}
 sorted: {type: hdf5, filepath: data/out/sorted.h5}
 joined: {type: hdf5, filepath: data/out/joined.h5}
@@ -435,6 +439,7 @@ pipelines:
     - {node: numbers, func: frame.select, inputs: big_blocks, outputs: numbers, args: {columns: [k, x, flag]}}
     - {node: sort, func: frame.sort, inputs: numbers, outputs: sorted, args: {by: k}}
     - {node: as_csv, func: core.identity, inputs: sorted, outputs: sorted_csv}
+    - {node: join_csv, func: core.identity, inputs: joined, outputs: joined_csv}
     - {node: join, func: frame.join, inputs: [big, keys], outputs: joined, args: {on: k, how: left}}
 Y
 for how in "1 1" "1 3" "3 1"; do
@@ -445,6 +450,8 @@ for how in "1 1" "1 3" "3 1"; do
   for f in sorted joined; do cp "$G/data/out/$f.h5" "$G/$f.$1.$2.h5"; done
   check_close "$G/data/out/sorted.csv" "$G/data/big.csv.sorted" \
     "sort of 300,000 rows in 8 blocks (ties kept in file order) = pandas' stable sort (np $1, $2 thread(s))"
+  check_close "$G/data/out/joined.csv" "$G/data/big.csv.joined" \
+    "left join of 300,000 rows, probed in blocks = pandas' merge, in its order (np $1, $2 thread(s))"
   # (how many of the 3 join depends on how fast helpers wake: at least 2)
   [ "$1$2" = 13 ] && { grep -o '"task":"[a-z]*[^}]*"cores":[23]' "$G"/data/store/reports/*.json | grep -q '"task":"sort' &&
     ok "the sort's rows were gathered on several cores" || fail "the sort used one core"; }
