@@ -376,7 +376,7 @@ typedef struct rtable {
 typedef struct probe_job {
   how hw;
   const keys *lk, *rk;
-  size_t nl;
+  size_t nl, nb;
   int ints;
   const rtable *tb;
   atomic_uchar *used; /* right rows matched (by any block) */
@@ -427,10 +427,10 @@ probe_rows(const probe_job *j, size_t l0, size_t l1, int ints, pairs *p) {
   }
 }
 
+/* Block b of nb: PROBE_BLOCK left rows, the last one all that remain. */
 static void probe_block(void *arg, size_t b) {
   probe_job *j = arg;
-  size_t l0 = b * PROBE_BLOCK, l1 = l0 + PROBE_BLOCK < j->nl ? l0 + PROBE_BLOCK
-                                                              : j->nl;
+  size_t l0 = b * PROBE_BLOCK, l1 = b + 1 == j->nb ? j->nl : l0 + PROBE_BLOCK;
   pairs *p = &j->out[b];
   p->cap = l1 - l0 + 16;
   p->li = hp__xmalloc(p->cap * sizeof *p->li);
@@ -493,8 +493,8 @@ static void match_rows(hp_node_ctx *ctx, how hw, const keys *lk,
     tb.next[r] = tb.head[b];
     tb.head[b] = (int64_t)r;
   }
-  size_t nb = nl < 2 * PROBE_BLOCK ? 1 : (nl + PROBE_BLOCK - 1) / PROBE_BLOCK;
-  probe_job j = {hw, lk, rk, nl, ints, &tb, hp__xcalloc(nr + 1, 1),
+  size_t nb = nl / PROBE_BLOCK ? nl / PROBE_BLOCK : 1;
+  probe_job j = {hw, lk, rk, nl, nb, ints, &tb, hp__xcalloc(nr + 1, 1),
                  hp__xcalloc(nb, sizeof(pairs))};
   hp_node_parallel(ctx, nb, probe_block, &j);
   size_t total = p->n + nr + 1; /* (room for the unmatched right rows) */

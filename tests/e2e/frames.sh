@@ -423,12 +423,27 @@ big[["k", "x", "flag"]].sort_values("k", kind="stable").to_csv(sys.argv[1] + ".s
 # pandas' left join keeps the left rows' order, each one's matches in the
 # right's order: hpcpipe's too, however many blocks probe it at once
 big.merge(pd.read_csv(sys.argv[2]), on="k", how="left").to_csv(sys.argv[1] + ".joined", index=False)
+# 100,000 left rows: one block of more than 65,536 (the last block of a
+# join takes all the rows that remain)
+mid = sys.argv[1].replace("big.csv", "mid.csv")
+big.head(100000).to_csv(mid, index=False)
+big.head(100000).merge(pd.read_csv(sys.argv[2]), on="k", how="outer").to_csv(mid + ".joined", index=False)
+import csv # sorted as csv_close.py --sort sorts what it got
+def num(f):
+    try: return float(f)
+    except ValueError: return None
+def key(row):
+    return [(1, 0, "") if f == "" else (0, num(f), "") if num(f) is not None else (0, 0, f) for f in row]
+rows = list(csv.reader(open(mid + ".joined")))
+csv.writer(open(mid + ".joined", "w", newline="")).writerows(rows[:1] + sorted(rows[1:], key=key))
 PY
 cat >"$G/conf/base/catalog.yml" <<'Y'
 big: {type: csv, filepath: data/big.csv}
 big_blocks: {type: csv, filepath: data/big.csv, blocksize: 1MB}
 sorted_csv: {type: csv, filepath: data/out/sorted.csv}
 joined_csv: {type: csv, filepath: data/out/joined.csv}
+mid: {type: csv, filepath: data/mid.csv}
+mid_joined: {type: csv, filepath: data/out/mid_joined.csv}
 keys: {type: csv, filepath: data/keys.csv}
 sorted: {type: hdf5, filepath: data/out/sorted.h5}
 joined: {type: hdf5, filepath: data/out/joined.h5}
@@ -440,6 +455,7 @@ pipelines:
     - {node: sort, func: frame.sort, inputs: numbers, outputs: sorted, args: {by: k}}
     - {node: as_csv, func: core.identity, inputs: sorted, outputs: sorted_csv}
     - {node: join_csv, func: core.identity, inputs: joined, outputs: joined_csv}
+    - {node: join_mid, func: frame.join, inputs: [mid, keys], outputs: mid_joined, args: {on: k, how: outer}}
     - {node: join, func: frame.join, inputs: [big, keys], outputs: joined, args: {on: k, how: left}}
 Y
 for how in "1 1" "1 3" "3 1"; do
@@ -452,6 +468,9 @@ for how in "1 1" "1 3" "3 1"; do
     "sort of 300,000 rows in 8 blocks (ties kept in file order) = pandas' stable sort (np $1, $2 thread(s))"
   check_close "$G/data/out/joined.csv" "$G/data/big.csv.joined" \
     "left join of 300,000 rows, probed in blocks = pandas' merge, in its order (np $1, $2 thread(s))"
+  /usr/bin/python3 "$SRC/tests/e2e/csv_close.py" --sort "$G/data/out/mid_joined.csv" \
+    "$G/data/mid.csv.joined" && ok "outer join of 100,000 rows = pandas' merge (np $1, $2 thread(s))" ||
+    fail "outer join of 100,000 rows differs from pandas' merge (np $1, $2 thread(s))"
   # (how many of the 3 join depends on how fast helpers wake: at least 2)
   [ "$1$2" = 13 ] && { grep -o '"task":"[a-z]*[^}]*"cores":[23]' "$G"/data/store/reports/*.json | grep -q '"task":"sort' &&
     ok "the sort's rows were gathered on several cores" || fail "the sort used one core"; }
