@@ -1503,35 +1503,42 @@ static void parse_piece(void *arg, size_t i) {
                           &j->err[i]);
 }
 
-/* 1 if every column of t has a type given in `columns:` other than
- * string: then each piece's table has the columns and types the whole
- * text would (no inference, no dictionary), so their concatenation is
- * the table of the whole. */
-static int given_numbers(const hp_csv_opts *o, const hp_value *t) {
-  for (size_t c = 0; c < hp_table_ncols(t); c++) {
-    const hp_tree *ty =
-        o && o->types ? hp_tree_get(o->types, hp_table_colname(t, c)) : NULL;
-    const char *name = ty ? hp_tree_text(ty) : NULL;
-    if (!name || strcmp(name, "string") == 0 ||
-        hp_table_coltype(t, c) == HP_STRING)
-      return 0;
-  }
+/* 1 if a type given in `columns:` for `name` is a number, bool or
+ * timestamp. */
+static int given_number(const hp_csv_opts *o, const char *name) {
+  const hp_tree *ty = o->types ? hp_tree_get(o->types, name) : NULL;
+  const char *t = ty ? hp_tree_text(ty) : NULL;
+  return t && strcmp(t, "string") != 0;
+}
+
+/* 1 if the table of a text read with o has only columns of given number,
+ * bool or timestamp types, known before reading: o projects onto named
+ * columns (those and the typed ones are read) and every one is typed so.
+ * Then each piece's table has the columns and types the whole text would
+ * (no inference, no dictionary), and their concatenation is its table. */
+static int numbers_only(const hp_csv_opts *o) {
+  if (!o || !o->project || o->ncols == 0 || !o->types) return 0;
+  for (size_t i = 0; i < o->ncols; i++)
+    if (!given_number(o, o->cols[i])) return 0;
+  for (size_t i = 0; i < hp_tree_len(o->types); i++)
+    if (!given_number(o, hp_tree_key(o->types, i))) return 0;
   return 1;
 }
 
 /* The records buf[hl .. hl + bl) (after the header line; buf is the
  * caller's) parsed in pieces cut at line ends on the task's cores into
- * *out: HP_OK, or the error the whole text has (lines numbered from the
- * text's start), with *done set; *done is 0 when it was not done so (one
- * core, a short text, or a column that is not a given number, bool or
- * timestamp), and the caller parses the whole. */
+ * *out, with *done set; *done is 0 when it was not done so (one core, a
+ * short text, columns that are not all given numbers, bools or
+ * timestamps, or a piece that failed: a line end cut inside a quoted
+ * field, or any error, which the whole text then reports as a serial
+ * parse does), and the caller parses the whole. */
 static int parse_pieces(const char *path, const hp_csv_opts *o,
                         const char *buf, size_t hl, size_t bl, hp_value **out,
                         hp_error *err, int *done) {
   size_t n = bl / PIECE;
   if (n > PIECES_MAX) n = PIECES_MAX;
   *done = 0;
-  if (n < 2 || hp__pool_cores() < 2) return HP_OK;
+  if (n < 2 || hp__pool_cores() < 2 || !numbers_only(o)) return HP_OK;
   size_t *cut = hp__xcalloc(n + 1, sizeof *cut);
   const char *text = buf + hl;
   for (size_t i = 1; i < n; i++) { /* just past a line end */
@@ -1546,19 +1553,10 @@ static int parse_pieces(const char *path, const hp_csv_opts *o,
   pieces j = {path, o, buf, hl, cut, part, perr, prc};
   el_ready();
   hp_node_parallel(NULL, n, parse_piece, &j);
-  int rc = HP_OK;
-  size_t bad = 0;
-  while (bad < n && prc[bad] == HP_OK)
-    bad++;
-  if (bad < n) { /* the first error in the text */
-    *err = perr[bad];
-    rc = prc[bad];
-    size_t lines = 0;
-    for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + cut[bad] - q)));)
-      q++, lines++;
-    shift_line(err, path, lines);
-    *done = 1;
-  } else if (given_numbers(o, part[0])) {
+  int rc = HP_OK, ok = 1;
+  for (size_t i = 0; i < n; i++)
+    ok &= prc[i] == HP_OK && hp_table_ncols(part[i]) > 0;
+  if (ok) {
     rc = hp__value_concat((const hp_value *const *)part, n, out, err);
     *done = 1;
   }

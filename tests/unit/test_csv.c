@@ -19,6 +19,7 @@
 #include "check.h"
 #include "tmpdir.h"
 #include "csv.h"
+#include "pool.h"
 #include "tree.h"
 #include "value.h"
 
@@ -44,6 +45,29 @@ static char *get_file(const char *name) {
 typedef struct one_type {
   hp_tree k, v, *keys[1], *items[1], map;
 } one_type;
+
+/* A `columns:` mapping of two columns. */
+typedef struct two_types {
+  hp_tree k[2], v[2], *keys[2], *items[2], map;
+} two_types;
+
+static const hp_tree *types2(two_types *o, const char *c0, const char *t0,
+                             const char *c1, const char *t1) {
+  memset(o, 0, sizeof *o);
+  const char *kv[4] = {c0, t0, c1, t1};
+  for (int i = 0; i < 2; i++) {
+    o->k[i].kind = o->v[i].kind = HP_TREE_SCALAR;
+    o->k[i].text = (char *)kv[2 * i];
+    o->v[i].text = (char *)kv[2 * i + 1];
+    o->keys[i] = &o->k[i];
+    o->items[i] = &o->v[i];
+  }
+  o->map.kind = HP_TREE_MAP;
+  o->map.n = 2;
+  o->map.keys = o->keys;
+  o->map.items = o->items;
+  return &o->map;
+}
 
 static const hp_tree *types1(one_type *o, const char *col, const char *type) {
   memset(o, 0, sizeof *o);
@@ -917,12 +941,9 @@ static void test_fused(void) {
     blank = (st >> 32) % (tail ? 20 : 200) == 0;
     if (blank) hp__buf_puts(&b, "\n");
   }
-  static hp_tree k[2], v[2], *keys[2] = {&k[0], &k[1]}, *items[2] = {&v[0], &v[1]};
-  static hp_tree types = {.kind = HP_TREE_MAP, .n = 2, .keys = keys, .items = items};
-  k[0].kind = k[1].kind = v[0].kind = v[1].kind = HP_TREE_SCALAR;
-  k[0].text = (char *)"t", v[0].text = (char *)"timestamp";
-  k[1].text = (char *)"g", v[1].text = (char *)"int64";
-  same_both_ways(b.data, &types, NULL);
+  static two_types tt;
+  const hp_tree *types = types2(&tt, "t", "timestamp", "g", "int64");
+  same_both_ways(b.data, types, NULL);
 
   CASE("a column empty, then numbers read fused, then bools: strings");
   hp_buf hb = {0};
@@ -948,7 +969,7 @@ static void test_fused(void) {
     at = strchr(at, '\n') + 1;
   char *sep = strchr(at, '\x01');
   *sep = 'x';
-  same_both_ways(bad, &types, "has 7 fields, expected 8");
+  same_both_ways(bad, types, "has 7 fields, expected 8");
   free(bad);
   at = b.data; /* a field too many */
   for (int line = 1; line < 17000; line++)
@@ -958,19 +979,81 @@ static void test_fused(void) {
   hp__buf_put(&more, b.data, (size_t)(at - b.data));
   hp__buf_puts(&more, "\x01" "9");
   hp__buf_puts(&more, at);
-  same_both_ways(more.data, &types, "has 9 fields, expected 8");
+  same_both_ways(more.data, types, "has 9 fields, expected 8");
   hp__buf_free(&more);
   bad = strdup(b.data);
   at = strstr(bad + b.len / 2, "\x01" "17\x01");
   at[1] = 'z'; /* not an int64 in the given column */
-  same_both_ways(bad, &types, "cannot read 'z7' as int64");
+  same_both_ways(bad, types, "cannot read 'z7' as int64");
   /* and a row too short after it in the same block: the value first */
   at = strchr(at, '\n') + 1;
   at = strchr(at, '\n') + 1;
   *strchr(at, '\x01') = 'y';
-  same_both_ways(bad, &types, "cannot read 'z7' as int64");
+  same_both_ways(bad, types, "cannot read 'z7' as int64");
   free(bad);
   hp__buf_free(&b);
+}
+
+/* A range of records whose read columns all have given number types is
+ * parsed in pieces of about 1 MB when the rank has several cores: the
+ * same table as the whole file, also when the pieces' cuts fall inside
+ * quoted line breaks of a text column that is not read (the range is then
+ * parsed whole), and errors on the file's line. */
+static void test_pieces(void) {
+  CASE("a range parsed in pieces = the whole file, quoted line breaks too");
+  setenv("HPCPIPE_THREADS", "3", 1);
+  hp__pool_init(1);
+  CHECK(hp__pool_cores() == 3);
+  hp_buf b = {0};
+  hp__buf_puts(&b, "id,v,note\n");
+  /* nearly all of a record before its quoted line break: a cut at a line
+   * end lands inside the quotes */
+  for (int r = 0; r < 60000; r++)
+    hp__buf_printf(&b,
+                   "%d,%d.25,\"line %d, \"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                   "aaaaaaaaaaaaaaaaaaaaa\"\"\nx\"\n",
+                   r, r, r);
+  put_file("pieces.csv", b.data);
+  two_types tt;
+  const char *cols[] = {"id", "v"};
+  hp_csv_opts o = {.sep = ',',
+                   .types = types2(&tt, "id", "int64", "v", "float64"),
+                   .cols = cols,
+                   .ncols = 2,
+                   .project = 1};
+  hp_error err = HP_ERROR_INIT;
+  hp_value *whole = NULL, *range = NULL;
+  CHECK_OK(hp__csv_read(in_dir("pieces.csv"), &o, &whole, &err), &err);
+  CHECK_OK(hp__csv_read_range(in_dir("pieces.csv"), &o, 0, (int64_t)b.len,
+                              &range, &err),
+           &err);
+  CHECK_EQ(hp_value_rows(whole), 60000);
+  CHECK_EQ(hp_value_rows(range), 60000);
+  CHECK_EQ(hp_table_ncols(range), 2);
+  for (size_t c = 0; c < 2; c++)
+    CHECK(memcmp(hp_table_column(whole, c), hp_table_column(range, c),
+                 60000 * 8) == 0);
+  CHECK_EQ(inum(range, 0, 59999), 59999);
+  CHECK(num(range, 1, 41234) == 41234.25);
+  hp_value_free(whole);
+  hp_value_free(range);
+
+  CASE("a bad value in a later piece: the file's line");
+  hp_buf c = {0};
+  hp__buf_puts(&c, "id,v\n");
+  for (int r = 0; r < 200000; r++)
+    hp__buf_printf(&c, r == 150000 ? "%d,x1\n" : "%d,%d.5\n", r, r);
+  put_file("pieces_bad.csv", c.data);
+  range = (hp_value *)1;
+  CHECK_EQ(hp__csv_read_range(in_dir("pieces_bad.csv"), &o, 0, (int64_t)c.len,
+                              &range, &err),
+           HP_EIO);
+  CHECK(range == NULL);
+  CHECK_CONTAINS(err.msg, "pieces_bad.csv:150002: ");
+  free(b.data);
+  free(c.data);
+  unsetenv("HPCPIPE_THREADS");
+  hp__pool_init(1);
 }
 
 int main(void) {
@@ -983,6 +1066,7 @@ int main(void) {
   test_timestamps_nulls();
   test_dict();
   test_fused();
+  test_pieces();
   test_speed();
   tmpdir_remove();
   fprintf(stderr, "test_csv: ok\n");
