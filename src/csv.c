@@ -1482,25 +1482,21 @@ typedef struct pieces {
   const char *text; /* the header line, then the records */
   size_t hl;
   const size_t *cut; /* piece i: records text[hl + cut[i] .. hl + cut[i+1]) */
-  hp_value **out;
-  hp_error *err;
-  int *rc;
+  hp_value **out;    /* piece i's table, NULL if it failed */
 } pieces;
 
-/* Piece i, with the header, parsed on its own. */
+/* Piece i, with the header, parsed on its own (its error is not kept: a
+ * failing piece sends the caller to the whole text). */
 static void parse_piece(void *arg, size_t i) {
   pieces *j = arg;
   size_t bl = j->cut[i + 1] - j->cut[i];
   char *buf = malloc(j->hl + bl + PAD);
-  if (!buf) {
-    j->rc[i] = hp__fail(&j->err[i], HP_ENOMEM, "%s: out of memory", j->path);
-    return;
-  }
+  if (!buf) return;
   memcpy(buf, j->text, j->hl);
   memcpy(buf + j->hl, j->text + j->hl + j->cut[i], bl);
   memset(buf + j->hl + bl, 0, PAD);
-  j->rc[i] = parse_buffer(j->path, buf, j->hl + bl, j->o, &j->out[i],
-                          &j->err[i]);
+  hp_error err = HP_ERROR_INIT;
+  parse_buffer(j->path, buf, j->hl + bl, j->o, &j->out[i], &err);
 }
 
 /* 1 if a type given in `columns:` for `name` is a number, bool or
@@ -1548,14 +1544,11 @@ static int parse_pieces(const char *path, const hp_csv_opts *o,
   }
   cut[n] = bl;
   hp_value **part = hp__xcalloc(n, sizeof *part);
-  hp_error *perr = hp__xcalloc(n, sizeof *perr);
-  int *prc = hp__xcalloc(n, sizeof *prc);
-  pieces j = {path, o, buf, hl, cut, part, perr, prc};
-  el_ready();
+  pieces j = {path, o, buf, hl, cut, part};
   hp_node_parallel(NULL, n, parse_piece, &j);
   int rc = HP_OK, ok = 1;
   for (size_t i = 0; i < n; i++)
-    ok &= prc[i] == HP_OK && hp_table_ncols(part[i]) > 0;
+    ok &= part[i] && hp_table_ncols(part[i]) > 0;
   if (ok) {
     rc = hp__value_concat((const hp_value *const *)part, n, out, err);
     *done = 1;
@@ -1563,8 +1556,6 @@ static int parse_pieces(const char *path, const hp_csv_opts *o,
   for (size_t i = 0; i < n; i++)
     hp_value_free(part[i]);
   free(part);
-  free(perr);
-  free(prc);
   free(cut);
   return rc;
 }

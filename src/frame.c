@@ -1727,8 +1727,8 @@ static int fixed_state(const hp_value *t, size_t c) {
 }
 
 /* The merged partial when only the rows sub_rows of whole (ascending)
- * had keys in two partials and *merged holds their groups (gr, over those
- * rows) merged: whole's rows in order, each of those groups once where it
+ * had keys in two partials, whole's states are all fixed_state, and
+ * *merged holds their groups (gr, over those rows) merged: whole's rows in order, each of those groups once where it
  * first appears, with its merged states - the groups in order of first
  * appearance, as merging every row would give them (a sorted input stays
  * sorted for the finish's check). Replaces *merged. */
@@ -1763,7 +1763,7 @@ static int put_merged(hp_node_ctx *ctx, const hp_value *whole,
     long mc = hp_table_find(*merged, hp_table_colname(whole, c));
     hp_dtype ty = hp_table_coltype(whole, c);
     if (mc < 0 || hp_table_coltype(*merged, (size_t)mc) != ty ||
-        hp_table_valid(*merged, (size_t)mc) || !fixed_state(whole, c)) {
+        hp_table_valid(*merged, (size_t)mc)) {
       rc = hp_node_fail(ctx, "internal: partial column '%s' cannot be merged",
                         hp_table_colname(whole, c));
       break;

@@ -65,10 +65,7 @@ static int sleep_run(hp_node_ctx *ctx) {
     return hp_node_fail(ctx, "core.sleep: args.items must be an integer in "
                              "1..1000000");
   int64_t each = ms / items;
-  if (items == 1)
-    sleep_ms(&each, 0);
-  else
-    hp_node_parallel(ctx, (size_t)items, sleep_ms, &each);
+  hp_node_parallel(ctx, (size_t)items, sleep_ms, &each);
   if (hp_node_ninputs(ctx) > 0 && hp_node_ninputs(ctx) == hp_node_noutputs(ctx))
     return identity_run(ctx);
   return noop_run(ctx);

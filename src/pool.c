@@ -15,9 +15,7 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hpcpipe/node.h"
@@ -77,10 +75,8 @@ static uint64_t key_of(int32_t node, int attempt) {
 void hp__pool_init(int in_process) {
   size_t dflt = 1;
   cpu_set_t cs;
-  if (sched_getaffinity(0, sizeof cs, &cs) == 0) {
-    pthread_mutex_lock(&mask_mu);
+  if (sched_getaffinity(0, sizeof cs, &cs) == 0) { /* (before any helper) */
     own_mask = cs, have_mask = 1;
-    pthread_mutex_unlock(&mask_mu);
     if (in_process) dflt = (size_t)CPU_COUNT(&cs);
   }
   size_t n = hp__env_size("HPCPIPE_THREADS", dflt);
@@ -115,14 +111,7 @@ int hp__pool_used(void) {
 }
 
 void hp__pool_mask(unsigned char mask[HP_POOL_MASK]) {
-  cpu_set_t cs;
-  pthread_mutex_lock(&mask_mu);
-  if (have_mask)
-    cs = own_mask;
-  else if (sched_getaffinity(0, sizeof cs, &cs) != 0)
-    CPU_ZERO(&cs);
-  pthread_mutex_unlock(&mask_mu);
-  memcpy(mask, &cs, HP_POOL_MASK);
+  memcpy(mask, &own_mask, HP_POOL_MASK); /* (all zero if unknown) */
 }
 
 void hp__pool_lend(int32_t node, int attempt, int cores,

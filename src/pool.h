@@ -17,7 +17,8 @@ void hp__pool_init(int in_process);
 void hp__pool_task(int32_t node, int attempt);
 /* The bytes of a CPU mask (hp__pool_mask). */
 #define HP_POOL_MASK 128
-/* This process's CPU mask as it started (the CPUs it may run on). */
+/* This process's CPU mask as hp__pool_init read it (the CPUs it may run
+ * on; all zero if unknown). */
 void hp__pool_mask(unsigned char mask[HP_POOL_MASK]);
 /* Rank 0 lends that attempt of task `node` `cores` cores of other workers
  * (0: none now), whose processes may run on the CPUs of `mask` (NULL:

@@ -1216,6 +1216,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
                   hp_error *err) {
   int *host = NULL;
   unsigned char *cpus = NULL, mask[HP_POOL_MASK];
+  hp__pool_init(pl->size == 1);
   if (pl->size > 1) { /* first: the workers call it as they start */
     host = hp__xcalloc((size_t)pl->size + 1, sizeof *host);
     cpus = hp__xcalloc((size_t)pl->size + 1, HP_POOL_MASK);
@@ -1228,7 +1229,6 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
   size_t depth = hp__env_size("HPCPIPE_DEPTH", 2);
   s.depth = depth < 1 ? 1 : depth > 1000 ? 1000 : (int)depth;
   s.spread = hp__env_size("HPCPIPE_SPREAD", 0) != 0;
-  hp__pool_init(s.nworkers == 0);
   size_t nn = g->nnodes + 1, nd = g->nds + 1;
   s.run = hp__xcalloc(nn, 1);
   s.active = hp__xcalloc(nn, 1);

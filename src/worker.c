@@ -315,10 +315,10 @@ static int tell_stop(MPI_Comm comm, int *told, hp_error *err) {
 
 int hp__worker_run(hp_plan *pl, MPI_Comm comm, hp_error *err) {
   unsigned char mask[HP_POOL_MASK];
+  hp__pool_init(0);
   hp__pool_mask(mask); /* first: rank 0 gathers hosts and masks (sched.c) */
   hp__host_ids(comm, mask, HP_POOL_MASK, NULL, NULL);
   worker w = {.pl = pl, .comm = comm};
-  hp__pool_init(0);
   pthread_mutex_init(&w.spill_mu, NULL);
   w.cache = calloc(pl->g->nds + 1, sizeof *w.cache);
   int level = MPI_THREAD_SINGLE;

@@ -359,7 +359,7 @@ static int seed_centers(const gl_series *s, const gl_kmeans_opts *o,
     memset(init + c * Td + lp * d, 0, (T - lp) * d * sizeof *init);
     if (c + 1 == k) break;
     seed_job sj = {s, o->metric, xp, lp, D, c == 0, 0};
-    hp_node_parallel(o->ctx, (n + GL_BLOCK - 1) / GL_BLOCK, seed_block, &sj);
+    hp_node_parallel(o->ctx, gl_nblocks(n, GL_BLOCK), seed_block, &sj);
     if (sj.oom) {
       hp_rng_free(g);
       return -1;
@@ -713,10 +713,10 @@ static void mean_centers(size_t k, size_t Td, const double *sums,
 }
 
 /* Step 4, DTW: dba_iter DBA passes over the blocks. */
-static void update_dba(hp_node_ctx *ctx, iter_job *e, double *centers) {
+static void update_dba(iter_job *e, double *centers) {
   size_t T = e->s->T, d = e->s->d, k = e->k;
   for (int pass = 0; pass < e->o->dba_iter && !e->oom; pass++) {
-    hp_node_parallel(ctx, e->nb, dba_block, e);
+    hp_node_parallel(e->o->ctx, e->nb, dba_block, e);
     if (e->oom) return;
     add_blocks(e, k * T);
     for (size_t c = 0; c < k; c++)
@@ -742,7 +742,7 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
                 .k = k,
                 .Td = T * d,
                 .b = &b,
-                .nb = (n + GL_BLOCK - 1) / GL_BLOCK,
+                .nb = gl_nblocks(n, GL_BLOCK),
                 .centers = r->centers,
                 .labels = r->labels};
   e.dist = malloc(n * sizeof *e.dist);
@@ -783,7 +783,7 @@ static int lloyd(const gl_series *s, const gl_kmeans_opts *o,
     r->iterations = it;
     if (it > 1 && prev - inertia < o->tol) break;
     if (dtw) {
-      update_dba(o->ctx, &e, r->centers);
+      update_dba(&e, r->centers);
     } else {
       memcpy(b.prev, r->centers, k * T * d * sizeof *b.prev);
       add_blocks(&e, k);

@@ -64,6 +64,11 @@ typedef struct gl_kmeans_opts {
  * block order. */
 #define GL_BLOCK 256
 
+/* How many blocks of `size` items n items make (the last may be short). */
+static inline size_t gl_nblocks(size_t n, size_t size) {
+  return (n + size - 1) / size;
+}
+
 /* The end of block b of `size` items out of n (it starts at b * size). */
 static inline size_t gl_block_end(size_t b, size_t size, size_t n) {
   return (b + 1) * size < n ? (b + 1) * size : n;

@@ -105,7 +105,7 @@ static const double *column_f64(hp_node_ctx *ctx, const hp_value *t,
     return NULL;
   }
   conv_job j = {d, v, ty == HP_INT64, x, n};
-  hp_node_parallel(ctx, (n + ROW_BLOCK - 1) / ROW_BLOCK, conv_block, &j);
+  hp_node_parallel(ctx, gl_nblocks(n, ROW_BLOCK), conv_block, &j);
   *owned = 1;
   return x;
 }
@@ -257,7 +257,7 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
   for (size_t f = 0; rc == HP_OK && f < nf; f++)
     fx[f] = column_f64(ctx, m, feat[f], &owned[f + 2], &rc);
   const double *id = col[0], *yr = col[1];
-  size_t nb = (n + ROW_BLOCK - 1) / ROW_BLOCK;
+  size_t nb = gl_nblocks(n, ROW_BLOCK);
   rowkey *keys = rc == HP_OK ? malloc((n + 1) * sizeof *keys) : NULL;
   size_t *kcnt = rc == HP_OK ? malloc((nb + 1) * sizeof *kcnt) : NULL;
   if (rc == HP_OK && (!keys || !kcnt)) rc = hp_node_fail(ctx, "out of memory");
@@ -343,7 +343,7 @@ static int to_timeseries_run(hp_node_ctx *ctx) {
                    {hp_table_column_mut(ref, 0), hp_table_column_mut(ref, 1),
                     hp_table_column_mut(ref, 2), hp_table_column_mut(ref, 3)},
                    rf};
-    hp_node_parallel(ctx, (ng + SERIES_BLOCK - 1) / SERIES_BLOCK, fill_block,
+    hp_node_parallel(ctx, gl_nblocks(ng, SERIES_BLOCK), fill_block,
                      &fj);
     hp_node_log(ctx, "%zu glaciers x %zu slots x %zu features (%zu rows)", ng,
                 T, nf, nref);
@@ -534,7 +534,7 @@ static int scale_run(hp_node_ctx *ctx) {
   if (!feat)
     return hp_node_fail(ctx, "params: 'features' must be a list of column "
                              "names");
-  size_t nb = (v.n + SERIES_BLOCK - 1) / SERIES_BLOCK;
+  size_t nb = gl_nblocks(v.n, SERIES_BLOCK);
   size_t *src = malloc((d + 1) * sizeof *src);
   size_t *slots = malloc((v.n * v.T + 1) * sizeof *slots); /* kept slots */
   size_t *kept = malloc((v.n + 1) * sizeof *kept);         /* their count */

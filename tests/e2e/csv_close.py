@@ -2,8 +2,8 @@
 """csv_close.py [--sort] GOT EXPECTED: the same header and rows; numbers
 equal to 1e-12 relative (exact for integers), other fields exactly. With
 --sort, GOT's rows are sorted first (numbers as numbers, empty fields
-last), for outputs whose row order is not pandas'. Exit 1 with the first
-difference otherwise."""
+last), and EXPECTED's the same way, for outputs whose row order is not
+pandas'. Exit 1 with the first difference otherwise."""
 import csv, math, sys
 
 
@@ -30,6 +30,7 @@ got = list(csv.reader(open(sys.argv[1])))
 exp = list(csv.reader(open(sys.argv[2])))
 if sort:
     got = got[:1] + sorted(got[1:], key=key)
+    exp = exp[:1] + sorted(exp[1:], key=key)
 if len(got) != len(exp):
     sys.exit(f"{sys.argv[1]}: {len(got)} lines, expected {len(exp)}")
 for i, (g, e) in enumerate(zip(got, exp)):

@@ -428,14 +428,6 @@ big.merge(pd.read_csv(sys.argv[2]), on="k", how="left").to_csv(sys.argv[1] + ".j
 mid = sys.argv[1].replace("big.csv", "mid.csv")
 big.head(100000).to_csv(mid, index=False)
 big.head(100000).merge(pd.read_csv(sys.argv[2]), on="k", how="outer").to_csv(mid + ".joined", index=False)
-import csv # sorted as csv_close.py --sort sorts what it got
-def num(f):
-    try: return float(f)
-    except ValueError: return None
-def key(row):
-    return [(1, 0, "") if f == "" else (0, num(f), "") if num(f) is not None else (0, 0, f) for f in row]
-rows = list(csv.reader(open(mid + ".joined")))
-csv.writer(open(mid + ".joined", "w", newline="")).writerows(rows[:1] + sorted(rows[1:], key=key))
 PY
 cat >"$G/conf/base/catalog.yml" <<'Y'
 big: {type: csv, filepath: data/big.csv}
