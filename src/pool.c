@@ -64,7 +64,8 @@ static cpu_set_t own_mask;
 static int have_mask;
 static pthread_mutex_t mask_mu = PTHREAD_MUTEX_INITIALIZER;
 static cpu_set_t lent_mask;
-static atomic_uint mask_gen; /* changes with lent_mask */
+static uint64_t lent_key;    /* the task lent_mask was lent to */
+static atomic_uint mask_gen; /* changes with lent_mask or the task */
 
 static uint64_t key_of(int32_t node, int attempt) {
   return node < 0 ? 0
@@ -89,6 +90,7 @@ void hp__pool_task(int32_t node, int attempt) {
   task_thread = node >= 0;
   atomic_store(&task, key_of(node, attempt));
   atomic_store(&used, 1);
+  atomic_fetch_add(&mask_gen, 1); /* a grant to the last task ends */
 }
 
 void hp__pool_poll(void (*fn)(void *arg), void *arg) {
@@ -123,13 +125,14 @@ void hp__pool_lend(int32_t node, int attempt, int cores,
     memcpy(&lent_mask, mask, HP_POOL_MASK);
   else
     CPU_ZERO(&lent_mask);
+  lent_key = key_of(node, attempt);
   atomic_fetch_add(&mask_gen, 1);
   pthread_mutex_unlock(&mask_mu);
   atomic_store(&lent, key_of(node, attempt) << 16 | (uint64_t)cores);
 }
 
-/* A helper's CPUs: the process's and the lent workers', set again when
- * the lent ones changed since it last looked (*gen). */
+/* A helper's CPUs: the process's and those lent to the running task, set
+ * again when either changed since it last looked (*gen). */
 static void follow_mask(unsigned *gen) {
   unsigned g = atomic_load(&mask_gen);
   if (g == *gen) return;
@@ -137,7 +140,11 @@ static void follow_mask(unsigned *gen) {
   cpu_set_t m;
   pthread_mutex_lock(&mask_mu);
   int ok = have_mask;
-  CPU_OR(&m, &own_mask, &lent_mask);
+  uint64_t t = atomic_load(&task);
+  if (t && lent_key == t)
+    CPU_OR(&m, &own_mask, &lent_mask);
+  else
+    m = own_mask;
   pthread_mutex_unlock(&mask_mu);
   if (ok && CPU_COUNT(&m) > 0)
     pthread_setaffinity_np(pthread_self(), sizeof m, &m);
