@@ -350,17 +350,6 @@ static const char *kind_name(const hp_tree *t) {
   }
 }
 
-/* Appends to a map known not to hold key (no linear search). */
-static void map_push(hp_tree *map, hp_tree *key, hp_tree *val) {
-  if (map->n == map->cap) {
-    size_t cap = map->cap;
-    hp__grow(&map->items, &map->cap, map->n + 1, sizeof *map->items);
-    hp__grow(&map->keys, &cap, map->n + 1, sizeof *map->keys);
-  }
-  map->keys[map->n] = key;
-  map->items[map->n++] = val;
-}
-
 /* The dotted path of a nested parameter key, for messages. */
 static void path_msg(char *buf, size_t n, const char *prefix,
                      const char *key) {
@@ -387,7 +376,7 @@ static int merge_params(hp_tree *dst, hp_tree *src, const char *prefix,
     hp_tree *k = src->keys[i], *v = src->items[i];
     long j = hp__tree_index(dst, k->text);
     if (j < 0) {
-      map_push(dst, k, v);
+      hp__tree_map_append(dst, k, v);
       src->keys[i] = src->items[i] = NULL;
       continue;
     }
@@ -417,7 +406,7 @@ static int acc_add(acc *a, hp_tree *src, int cat, hp_error *err) {
       }
       return dup_error(k, a->map->keys[j - 1], k->text, err);
     }
-    map_push(a->map, k, v);
+    hp__tree_map_append(a->map, k, v);
     hp__map_put(a->index, k->text, (void *)(uintptr_t)a->map->n);
     src->keys[i] = src->items[i] = NULL;
   }
@@ -489,7 +478,7 @@ static void overlay(acc *base, hp_tree *env, int cat) {
       base->map->keys[j - 1] = k;
       base->map->items[j - 1] = v;
     } else {
-      map_push(base->map, k, v);
+      hp__tree_map_append(base->map, k, v);
       hp__map_put(base->index, k->text, (void *)(uintptr_t)base->map->n);
     }
   }

@@ -88,8 +88,7 @@ void hp__tree_append(hp_tree *seq, hp_tree *item) {
   seq->items[seq->n++] = item;
 }
 
-/* Appends key/val to a map without looking for an existing key. */
-static void map_append(hp_tree *map, hp_tree *key, hp_tree *val) {
+void hp__tree_map_append(hp_tree *map, hp_tree *key, hp_tree *val) {
   if (map->n == map->cap) {
     size_t cap = map->cap;
     hp__grow(&map->items, &map->cap, map->n + 1, sizeof *map->items);
@@ -116,7 +115,7 @@ hp_tree *hp__tree_find(const hp_tree *map, const char *key) {
 void hp__tree_put(hp_tree *map, hp_tree *key, hp_tree *val) {
   long i = hp__tree_index(map, key->text);
   if (i < 0) {
-    map_append(map, key, val);
+    hp__tree_map_append(map, key, val);
     return;
   }
   hp__tree_free(map->keys[i]);
@@ -164,7 +163,7 @@ void hp__tree_merge(hp_tree *dst, hp_tree *src) {
     else
       j = hp__tree_index(dst, k->text);
     if (j < 0) {
-      map_append(dst, k, v);
+      hp__tree_map_append(dst, k, v);
       if (idx)
         hp__map_put(idx, k->text, (void *)(uintptr_t)dst->n);
       continue;

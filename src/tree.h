@@ -32,6 +32,9 @@ void hp__tree_append(hp_tree *seq, hp_tree *item);
 /* Sets key in a map (takes ownership of key and val); an existing entry
  * with the same key is replaced in place (its old key and value freed). */
 void hp__tree_put(hp_tree *map, hp_tree *key, hp_tree *val);
+/* Appends key/val to a map known not to hold key (no search; takes
+ * ownership). */
+void hp__tree_map_append(hp_tree *map, hp_tree *key, hp_tree *val);
 /* Single-key lookup in a map (no dots); NULL if absent or not a map. */
 hp_tree *hp__tree_find(const hp_tree *map, const char *key);
 /* Index of key in map, or -1. */
