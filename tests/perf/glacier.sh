@@ -29,19 +29,24 @@ set -euo pipefail
 perf_start glacier 3 "$@"
 export HPCPIPE_PLUGIN_PATH=$B/jobs
 EU=active.model_options.metric=euclidean,candidate.model_options.metric=euclidean
+TIMEFORMAT='%R %U %S' # bash's `time`: wall, user and system seconds
 
-# run NP ARGS...: wall seconds of one hpcpipe run in $P
+# run NP ARGS...: wall seconds of one hpcpipe run in $P; its CPU seconds
+# (user and system, every process) are added to $W/cpu
 run() {
-  local np=$1 t0 t1
+  local np=$1
   shift
-  t0=$(date +%s.%N)
-  if [ "$np" = 1 ]; then (cd "$P" && "$B/hpcpipe" run conf "$@") 2>"$W/err" >/dev/null
-  else (cd "$P" && mpirun -n "$np" "$B/hpcpipe" run conf "$@") 2>"$W/err" >/dev/null; fi
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
+  { time if [ "$np" = 1 ]; then (cd "$P" && "$B/hpcpipe" run conf "$@") 2>"$W/err" >/dev/null
+    else (cd "$P" && mpirun -n "$np" "$B/hpcpipe" run conf "$@") 2>"$W/err" >/dev/null; fi; } 2>"$W/time"
+  cut -d' ' -f2- "$W/time" >>"$W/cpu"
+  cut -d' ' -f1 "$W/time"
 }
-med() { # NP ARGS...: the median of REPS runs
+med() { # NP ARGS...: the median of REPS runs (their CPU seconds: cpu)
+  : >"$W/cpu"
   for _ in $(seq "$REPS"); do run "$@"; done | median
+}
+cpu() { # the medians of the user and the system seconds in $W/cpu
+  printf '%.2f + %.2f' "$(cut -d' ' -f1 "$W/cpu" | median)" "$(cut -d' ' -f2 "$W/cpu" | median)"
 }
 # pairs ARGS...: REPS interleaved pairs of runs, in-process on one core
 # (HPCPIPE_THREADS=1, sequential) then -n 3; prints "SEQ PAR SEQ_PHASE
@@ -70,20 +75,25 @@ for scale in ${SCALES:-1 100}; do
   run 1 --pipelines synthetic --params "synthetic.scale=$scale" >/dev/null
   cat "$P"/data/01_raw/*.csv >/dev/null # page cache
   size=$(du -cb "$P"/data/01_raw/*.csv | tail -1 | cut -f1)
-  h1=$(med 1 --pipelines glacier --params "$EU")
-  h1t=$(HPCPIPE_THREADS=1 med 1 --pipelines glacier --params "$EU")
-  h3=$(med 3 --pipelines glacier --params "$EU")
+  h1=$(med 1 --pipelines glacier --params "$EU") c1=$(cpu)
+  h1t=$(HPCPIPE_THREADS=1 med 1 --pipelines glacier --params "$EU") c1t=$(cpu)
+  h3=$(med 3 --pipelines glacier --params "$EU") c3=$(cpu)
   ( cd "$P" && $PY "$SRC/tests/glacier/reference.py" . --check \
       --params "$EU" >"$W/check" 2>&1 ) ||
     { echo "WARNING: scale $scale: the reference disagrees:"; grep -v '^ok' "$W/check" | head; }
+  : >"$W/cpu"
   ref=$(for _ in $(seq "$REPS"); do
-          (cd "$P" && $PY "$SRC/tests/glacier/reference.py" . --params "$EU") 2>&1 |
-            sed -n 's/^time: total: \([0-9.]*\) s.*/\1/p'
+          { time (cd "$P" && $PY "$SRC/tests/glacier/reference.py" . --params "$EU") 2>&1 |
+            sed -n 's/^time: total: \([0-9.]*\) s.*/\1/p'; } 2>"$W/time"
+          cut -d' ' -f2- "$W/time" >>"$W/cpu"
         done | median)
+  cref=$(cpu)
   series=$(sed -n 's/.*to_timeseries: \([0-9]*\) glaciers.*/\1/p' "$W/err" | tail -1)
   printf 'scale %-4s (%s MB of CSV, %s series) glacier-eu  hpcpipe np1 %.2f s | np1/1t %.2f s | np3 %.2f s | reference %.2f s (%s× np1, %s× np1/1t, %s× np3)\n' \
     "$scale" "$((size / 1000000))" "${series:-?}" "$h1" "$h1t" "$h3" "${ref:-0}" \
     "$(ratio "${ref:-0}" "$h1")" "$(ratio "${ref:-0}" "$h1t")" "$(ratio "${ref:-0}" "$h3")"
+  printf 'scale %-4s CPU seconds, user + system (medians): hpcpipe np1 %s | np1/1t %s | np3 %s (every rank and mpirun) | reference %s (with Python start-up)\n' \
+    "$scale" "$c1" "$c1t" "$c3" "$cref"
   [ "${BRANCHES:-1}" = 0 ] && continue
   read -r d1 d3 r1 r3 pr <<<"$(pairs --pipelines data_science)"
   dt=$(med 1 --pipelines data_science)
