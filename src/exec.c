@@ -171,8 +171,11 @@ const char *hp_node_output_name(const hp_node_ctx *ctx, size_t i) {
 int hp_node_output(hp_node_ctx *ctx, size_t i, hp_value *v) {
   if (!ctx || !v || i >= ctx->nd->nout) {
     hp_value_free(v);
-    return ctx ? hp__fail(ctx->err, HP_EINVAL, "output %zu does not exist", i)
-               : HP_EINVAL;
+    if (!ctx) return HP_EINVAL;
+    if (i >= ctx->nd->nout)
+      return hp__fail(ctx->err, HP_EINVAL, "output %zu does not exist", i);
+    return hp__fail(ctx->err, HP_EINVAL, "output '%s' set to NULL",
+                    ctx->nd->out[i].ds);
   }
   if (ctx->out[i]) {
     hp_value_free(v);

@@ -287,7 +287,7 @@ cat >"$C/crash.c" <<'CC'
 #include <signal.h>
 #include <string.h>
 /* t.maybe_crash: copies its table input; params:crash "segv" crashes,
- * "fail" fails with a message */
+ * "fail" fails with a message, "none" and "twice" misuse the output */
 static int run(hp_node_ctx *ctx) {
   const hp_value *v; const hp_tree *p;
   if (hp_node_input(ctx, 0, &v) || hp_node_param(ctx, 1, &p))
@@ -295,6 +295,9 @@ static int run(hp_node_ctx *ctx) {
   const char *how = hp_tree_str(p, NULL, "no");
   if (!strcmp(how, "segv")) raise(SIGSEGV);
   if (!strcmp(how, "fail")) return hp_node_fail(ctx, "asked to fail");
+  if (!strcmp(how, "none")) return hp_node_output(ctx, 0, NULL);
+  if (!strcmp(how, "twice") && hp_node_output(ctx, 0, hp_value_copy(v)))
+    return HP_EINVAL;
   return hp_node_output(ctx, 0, hp_value_copy(v));
 }
 static const hp_node_type t[] = {{.abi = HP_NODE_ABI, .name = "t.maybe_crash", .run = run}};
@@ -327,6 +330,16 @@ for np in 1 3; do
   expect_err "tasks are up to date; running 1" "np=$np: only the crashed node runs again"
   [ "$(digest; cat "$K/data/final.csv" | sha256sum)" = "$clean" ] && ok "np=$np: outputs identical after the crash" ||
     fail "np=$np: outputs differ after the crash"
+done
+
+# a node that misuses its output: the message names the output, once
+for how in none twice; do
+  np=$([ "$how" = none ] && echo 1 || echo 3)
+  hp "$np" run "$K/conf" --params crash=$how
+  expect_rc 1 "np=$np: a node that sets its output $how"
+  msg=$([ "$how" = none ] && echo "output 'final' set to NULL" || echo "output 'final' set twice")
+  expect_err "$msg" "np=$np: the $how message"
+  [ "$(grep -c "$msg" "$ERR")" = 1 ] || fail "np=$np: the $how message is reported once"
 done
 
 # a full disk (a file-size limit: writes fail with EFBIG)
