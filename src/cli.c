@@ -380,12 +380,15 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
                                                 : HP_SKIP_NONE,
                       .keep_going = c->keep_going};
     char *cmdline = rank == 0 ? command_line(c, size, 0) : NULL;
+    char *resume = rank == 0 ? command_line(c, size, 1) : NULL;
     ro.command = cmdline;
+    hp__exec_stop_resume(resume);
     if (rank == 0)
       rc = hp__sched_run(pl, &ro, comm, err);
     else
       rc = hp__worker_run(pl, comm, err);
-    free(cmdline);
+    hp__exec_stop_resume(NULL);
+    free(cmdline), free(resume);
     if (!ro.abandoned)
       hp__exec_stop_ignore();
     if (ro.abandoned) { /* workers are still inside their nodes */

@@ -980,25 +980,69 @@ static volatile sig_atomic_t stop_sig; /* a signal this process got */
 static volatile sig_atomic_t stop_req; /* a stop another rank asked for */
 static volatile sig_atomic_t stop_alarm_secs;
 
+/* Rank 0's leavings of an abandoned run (hp__exec_stop_resume,
+ * hp__exec_stop_files), read by on_stop */
+static const char *volatile stop_resume;
+static volatile int stop_journal = -1;
+static char stop_lock[4096];
+static volatile sig_atomic_t stop_lock_set;
+
 /* Async-signal-safe: a second signal, or the grace period running out
- * in-process, ends the process at once (exit 3: the journal has every
- * completed task, temporary files are swept by the next run). */
+ * in-process, ends the process at once (exit 3). Rank 0 says so in one
+ * line with the command that resumes, ends the journal (it has every
+ * completed task; temporary files are swept by the next run) and frees
+ * the store; a worker leaves that to rank 0. */
 static void on_stop(int sig) {
   if (sig == SIGALRM || stop_sig) {
-    last_line l;
+    if (crash_rank != 0) _exit(HP_EXIT_INTR);
     const char *node = running_node;
-    last_begin(&l);
-    put_str(l.buf, &l.n, sizeof l.buf, "interrupted");
+    char buf[8192];
+    size_t n = 0;
+    put_str(buf, &n, sizeof buf, "hpcpipe: error: interrupted by signal ");
+    put_int(buf, &n, sizeof buf, stop_sig ? (int)stop_sig : sig);
     if (node) {
-      put_str(l.buf, &l.n, sizeof l.buf, "; node '");
-      put_str(l.buf, &l.n, sizeof l.buf, node);
-      put_str(l.buf, &l.n, sizeof l.buf, "' abandoned");
+      put_str(buf, &n, sizeof buf, "; node '");
+      put_str(buf, &n, sizeof buf, node);
+      put_str(buf, &n, sizeof buf, "' abandoned");
     }
-    last_end(&l, HP_EXIT_INTR);
+    put_str(buf, &n, sizeof buf,
+            sig == SIGALRM ? " after the grace period" : " by a second signal");
+    const char *resume = stop_resume;
+    if (resume) {
+      put_str(buf, &n, sizeof buf, "\nhpcpipe: to resume: ");
+      put_str(buf, &n, sizeof buf, resume);
+    }
+    buf[n++] = '\n';
+    ssize_t w = write(2, buf, n);
+    int fd = stop_journal;
+    if (fd >= 0) { /* (a node name holds no quote or backslash) */
+      n = 0;
+      put_str(buf, &n, sizeof buf,
+              "{\"event\":\"interrupted\",\"abandoned\":\"");
+      put_str(buf, &n, sizeof buf, node ? node : "");
+      put_str(buf, &n, sizeof buf, "\"}\n");
+      w = write(fd, buf, n);
+    }
+    (void)w;
+    if (stop_lock_set) unlink(stop_lock);
+    _exit(HP_EXIT_INTR);
   }
   stop_sig = sig;
   if (stop_alarm_secs > 0)
     alarm((unsigned)stop_alarm_secs);
+}
+
+void hp__exec_stop_resume(const char *resume) {
+  stop_resume = resume;
+}
+
+void hp__exec_stop_files(int journal_fd, const char *lock) {
+  stop_lock_set = 0;
+  stop_journal = journal_fd;
+  if (lock && strlen(lock) < sizeof stop_lock) {
+    memcpy(stop_lock, lock, strlen(lock) + 1);
+    stop_lock_set = 1;
+  }
 }
 
 void hp__exec_stop_handlers(void) {

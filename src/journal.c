@@ -36,7 +36,7 @@
 
 /* ---- the lock ---- */
 
-static char *lock_path(const char *store_dir) {
+char *hp__journal_lock_path(const char *store_dir) {
   return hp__xasprintf("%s/run.lock", store_dir);
 }
 
@@ -98,7 +98,7 @@ int hp__journal_lock(const char *store_dir, const char *run, hp_error *err) {
   if (hp__mkdir_p(store_dir) != 0)
     return hp__fail(err, HP_EIO, "%s: cannot create the store: %s",
                     store_dir, strerror(errno));
-  char *path = lock_path(store_dir);
+  char *path = hp__journal_lock_path(store_dir);
   char host[256], text[512], when[64];
   host_name(host, sizeof host);
   hp__utc_now(when, ':');
@@ -151,13 +151,13 @@ done:
 }
 
 void hp__journal_heartbeat(const char *store_dir) {
-  char *path = lock_path(store_dir);
+  char *path = hp__journal_lock_path(store_dir);
   utimensat(AT_FDCWD, path, NULL, 0);
   free(path);
 }
 
 void hp__journal_unlock(const char *store_dir) {
-  char *path = lock_path(store_dir);
+  char *path = hp__journal_lock_path(store_dir);
   char *text = NULL;
   size_t n;
   hp_error ignore = HP_ERROR_INIT;
@@ -244,6 +244,10 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
     fflush(f);
     j->last_flush = now;
   }
+}
+
+int hp__journal_fd(const hp_journal *j) {
+  return j ? fileno(j->f) : -1;
 }
 
 void hp__journal_close(hp_journal *j, const char *event, size_t done,

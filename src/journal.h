@@ -24,6 +24,8 @@ int hp__journal_lock(const char *store_dir, const char *run, hp_error *err);
 void hp__journal_heartbeat(const char *store_dir);
 /* Removes the lock if this process holds it. */
 void hp__journal_unlock(const char *store_dir);
+/* The lock file's path (malloc'd). */
+char *hp__journal_lock_path(const char *store_dir);
 
 /* Removes the temporary files (name.tmp.<pid>) that killed runs left
  * beside the selection's persistent outputs. Call holding the lock. */
@@ -50,6 +52,9 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
                       uint64_t bytes_out);
 /* Ends the journal with an event ("finish", "fail", "interrupted") and
  * closes it. */
+/* The journal's file descriptor (-1 without a journal), for a line
+ * written from a signal handler. */
+int hp__journal_fd(const hp_journal *j);
 void hp__journal_close(hp_journal *j, const char *event, size_t done,
                        double secs);
 

@@ -1273,6 +1273,9 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     plan_skips(&s);
     s.t0 = s.last_progress = s.last_beat = hp__mono_now();
     s.journal = hp__journal_open(pl, o->command);
+    char *lock = hp__journal_lock_path(pl->store_dir);
+    hp__exec_stop_files(hp__journal_fd(s.journal), lock);
+    free(lock);
     s.report = hp__report_new(pl, o->command);
     upward_ranks(&s);
     init_counts(&s);
@@ -1327,6 +1330,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__buf_free(&bye);
     remove_spills(pl, 0);
   }
+  hp__exec_stop_files(-1, NULL);
   if (s.journal)
     hp__journal_close(s.journal,
                       rc == HP_OK        ? "finish"

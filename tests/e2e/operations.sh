@@ -227,6 +227,38 @@ for how in "1 term" "3 usr1" "3 worker"; do
     fail "np=$1 $2: $m done lines after the resume, expected 12"
 done
 
+# --- the grace period runs out: the running node is abandoned; one error
+# --- line with the resume command, the journal ends, the store is free -----
+G=$SCRATCH/grace && mkdir -p "$G/conf/base"
+echo '{}' >"$G/conf/base/catalog.yml"
+cat >"$G/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: s0, func: core.sleep, args: {ms: 100}, outputs: a}
+    - {node: s1, func: core.sleep, inputs: a, args: {ms: 60000}, outputs: b}
+Y
+for np in 1 3; do
+  rm -rf "$G/data"
+  if [ "$np" = 1 ]; then
+    HPCPIPE_GRACE=1 timeout 120 "$HPCPIPE" run "$G/conf" >"$OUT" 2>"$ERR" & pid=$!
+  else
+    HPCPIPE_GRACE=1 timeout 120 "$MPIEXEC" -n 3 "$HPCPIPE" run "$G/conf" >"$OUT" 2>"$ERR" & pid=$!
+  fi
+  for _ in $(seq 1 3000); do [ -e "$G/data/store/a.h5" ] && break; sleep 0.01; done
+  sleep 0.3 # s1 runs
+  if [ "$np" = 1 ]; then kill -TERM "$(pgrep -f -n "^$HPCPIPE run $G/conf")"
+  else kill -USR1 "$(pgrep -P "$pid")"; fi
+  wait $pid; RC=$?
+  expect_rc 3 "np=$np: the grace period runs out"
+  expect_err "abandoned after the grace period" "np=$np: says the node was abandoned"
+  expect_err "to resume:" "np=$np: abandoned: resume command"
+  [ "$(grep -c 'error' "$ERR")" = 1 ] && ok "np=$np: abandoned: one error line" ||
+    fail "np=$np: abandoned: $(grep -c 'error' "$ERR") error lines"
+  tail -1 "$G/data/store/journal.jsonl" | grep -q '"event":"interrupted"' ||
+    fail "np=$np: abandoned: the journal does not end with interrupted"
+  [ -e "$G/data/store/run.lock" ] && fail "np=$np: abandoned: lock left behind"
+done
+
 # --- kill -9 at random points, then resume: identical outputs --------------------
 K=$SCRATCH/k && rm -rf "$K" && mkdir -p "$K/conf/base"
 cat >"$K/conf/base/catalog.yml" <<'Y'
