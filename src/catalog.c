@@ -265,10 +265,15 @@ static int check_entry(const hp_tree *at, const hp_tree *e, const char *what,
   if (tv->kind == HP_TREE_SCALAR)
     for (t = 0; t < NTYPES && strcmp(types[t].name, tv->text); t++)
       ;
-  if (t == NTYPES)
-    return fail_at(err, tv, what, "unknown type '%s' (known: csv, hdf5, "
-                                  "memory)",
-                   tv->kind == HP_TREE_SCALAR ? tv->text : kind_name(tv));
+  if (t == NTYPES) {
+    char known[64] = "";
+    for (size_t i = 0; i < NTYPES; i++)
+      snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+               i ? ", " : "", types[i].name);
+    return fail_at(err, tv, what, "unknown type '%s' (known: %s)",
+                   tv->kind == HP_TREE_SCALAR ? tv->text : kind_name(tv),
+                   known);
+  }
   char allowed[256];
   keys_list(types[t].keys, allowed, sizeof allowed);
   for (size_t i = 0; i < e->n; i++) {

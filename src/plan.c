@@ -78,19 +78,37 @@ static int load_plugins(hp_plan *p, hp_error *err) {
   return rc;
 }
 
+/* Setting `key` as an integer >= 0 (dflt when absent). */
+static int count_setting(const hp_tree *s, const char *key, int64_t dflt,
+                         int64_t *out, hp_error *err) {
+  const hp_tree *v = hp__tree_find(s, key);
+  if (!v) {
+    *out = dflt;
+    return HP_OK;
+  }
+  if (hp_tree_i64(s, key, dflt, out) != HP_OK || *out < 0 ||
+      hp__tree_is_null(v)) {
+    char loc[300];
+    return hp__fail(err, HP_ECONFIG, "%s: '%s' must be an integer >= 0",
+                    hp__tree_loc(v, loc, sizeof loc), key);
+  }
+  return HP_OK;
+}
+
 static int read_settings(hp_plan *p, const hp_plan_opts *o, hp_error *err) {
   HP_TRY(check_settings(p->conf, err));
   const hp_tree *s = p->conf->settings;
-  p->store_dir =
-      o->store ? hp__xstrdup(o->store) : hp__conf_store_dir(p->conf);
-  int64_t im = 65536, rt = 0;
-  if (hp_tree_i64(s, "inline_max", 65536, &im) != HP_OK || im < 0 ||
-      hp_tree_i64(s, "retries", 0, &rt) != HP_OK || rt < 0) {
+  const hp_tree *st = hp__tree_find(s, "store");
+  if (st &&
+      (st->kind != HP_TREE_SCALAR || hp__tree_is_null(st) || !st->text[0])) {
     char loc[300];
-    return hp__fail(err, HP_ECONFIG,
-                    "%s: inline_max and retries must be integers >= 0",
-                    hp__tree_loc(s, loc, sizeof loc));
+    return hp__fail(err, HP_ECONFIG, "%s: 'store' must be a directory's path",
+                    hp__tree_loc(st, loc, sizeof loc));
   }
+  int64_t im, rt;
+  HP_TRY(count_setting(s, "inline_max", 65536, &im, err));
+  HP_TRY(count_setting(s, "retries", 0, &rt, err));
+  p->store_dir = o->store ? hp__xstrdup(o->store) : hp__conf_store_dir(p->conf);
   p->inline_max = (size_t)im;
   p->default_retries = (int)rt;
   return HP_OK;

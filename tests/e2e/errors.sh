@@ -58,6 +58,13 @@ for np in 1 3; do
   mini "$P"; printf 'a: {type: parquet}\n' >"$P/conf/base/catalog.yml"
   case_ "unknown dataset type" 2 "conf/base/catalog.yml:1:" "$np" run "$P/conf"
 
+  mini "$P"; printf 'store: ""\n' >"$P/conf/base/hpcpipe.yml"
+  case_ "empty store setting" 2 "conf/base/hpcpipe.yml:1:8: 'store' must be" "$np" check "$P/conf"
+  mini "$P"; printf 'store: [a]\n' >"$P/conf/base/hpcpipe.yml"
+  case_ "store setting a list" 2 "conf/base/hpcpipe.yml:1:8: 'store' must be" "$np" run "$P/conf"
+  mini "$P"; printf 'inline_max: 10\nretries: 1.5\n' >"$P/conf/base/hpcpipe.yml"
+  case_ "bad retries" 2 "conf/base/hpcpipe.yml:2:10: 'retries' must be an integer >= 0" "$np" run "$P/conf"
+
   mini "$P"; printf 'a: &a [*a]\n' >"$P/conf/base/catalog.yml"
   hp "$np" run "$P/conf"; expect_rc 2 "recursive alias (np=$np)"; no_mpi_noise "recursive alias"
 

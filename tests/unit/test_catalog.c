@@ -263,7 +263,7 @@ static void test_errors(void) {
   new_err("\n\nx: {filepath: a.csv}\n",
           FILE_NAME ":3:1: dataset 'x': 'type' is missing");
   new_err("x: {type: foo}\n", FILE_NAME ":1:11: dataset 'x': unknown type "
-                              "'foo' (known: csv, hdf5, memory)");
+                              "'foo' (known: csv, hdf5, memory, text)");
   new_err("x: {type: [csv]}\n", "dataset 'x': unknown type 'a list'");
   new_err("x:\n  type: csv\n  filepath: a.csv\n  bogus: 1\n",
           FILE_NAME ":4:3: dataset 'x': unknown key 'bogus' (allowed for "
