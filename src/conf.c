@@ -85,9 +85,18 @@ static int is_dir(const char *p) {
   return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int is_file(const char *p) {
+/* A configuration file's path: 1 a regular file (or a link to one), 0
+ * nothing there, -1 something else (a dangling link, a directory, a FIFO:
+ * an error, not a file to skip). */
+static int yaml_file(const char *p, hp_error *err) {
   struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) return 1;
+  if (lstat(p, &st) != 0) return 0;
+  hp__fail(err, HP_ECONFIG, "%s: not a regular file (%s)", p,
+           S_ISLNK(st.st_mode)   ? "a link to nothing"
+           : S_ISDIR(st.st_mode) ? "a directory"
+                                 : "a device, FIFO or socket");
+  return -1;
 }
 
 static int has_yaml_ext(const char *name) {
@@ -126,12 +135,14 @@ static int walk(const char *dir, const char *rel, int depth, strlist *out,
   for (size_t i = 0; rc == HP_OK && i < names.n; i++) {
     char *sub = join(rel, names.v[i]);
     char *full = join(dir, sub);
+    int f = 0;
     if (is_dir(full))
       rc = walk(dir, sub, depth + 1, out, err);
-    else if (has_yaml_ext(names.v[i]) && is_file(full)) {
+    else if (has_yaml_ext(names.v[i]) && (f = yaml_file(full, err)) > 0) {
       sl_push(out, sub);
       sub = NULL;
     }
+    if (f < 0) rc = HP_ECONFIG;
     free(full);
     free(sub);
   }
@@ -150,11 +161,13 @@ static int collect(const char *envdir, int cat, strlist *out,
   for (int i = 0; i < 2; i++) {
     char *name = hp__xasprintf("%s%s", c, exts[i]);
     char *full = join(envdir, name);
-    if (is_file(full))
+    int f = yaml_file(full, err);
+    free(full);
+    if (f > 0)
       sl_push(out, name);
     else
       free(name);
-    free(full);
+    if (f < 0) return HP_ECONFIG;
   }
   if (cat == CAT_SETTINGS)
     return HP_OK;
@@ -168,11 +181,16 @@ static int collect(const char *envdir, int cat, strlist *out,
           !strcmp(nm + clen, ".yml") || !strcmp(nm + clen, ".yaml"))
         continue;
       char *full = join(envdir, nm);
-      if (is_file(full)) {
+      int f = yaml_file(full, err);
+      free(full);
+      if (f < 0) {
+        sl_free(&names);
+        return HP_ECONFIG;
+      }
+      if (f > 0) {
         sl_push(out, names.v[i]);
         names.v[i] = NULL;
       }
-      free(full);
     }
     sl_free(&names);
     sl_sort(out, from);
@@ -187,10 +205,12 @@ static int collect(const char *envdir, int cat, strlist *out,
       for (size_t i = 0; rc == HP_OK && i < names.n; i++) {
         char *rel = join(c, names.v[i]);
         char *full = join(envdir, rel);
-        if (has_yaml_ext(names.v[i]) && is_file(full))
+        int f = has_yaml_ext(names.v[i]) ? yaml_file(full, err) : 0;
+        if (f > 0)
           sl_push(out, rel);
         else
           free(rel);
+        if (f < 0) rc = HP_ECONFIG;
         free(full);
       }
       sl_free(&names);

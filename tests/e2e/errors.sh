@@ -58,6 +58,11 @@ for np in 1 3; do
   mini "$P"; printf 'a: {type: parquet}\n' >"$P/conf/base/catalog.yml"
   case_ "unknown dataset type" 2 "conf/base/catalog.yml:1:" "$np" run "$P/conf"
 
+  mini "$P"; rm "$P/conf/base/catalog.yml"; ln -s "$SCRATCH/nothing" "$P/conf/base/catalog.yml"
+  case_ "catalog a dangling link" 2 "conf/base/catalog.yml: not a regular file (a link to nothing)" "$np" run "$P/conf"
+  mini "$P"; rm "$P/conf/base/catalog.yml"; mkdir "$P/conf/base/catalog.yml"
+  case_ "catalog a directory" 2 "conf/base/catalog.yml: not a regular file (a directory)" "$np" check "$P/conf"
+
   mini "$P"; printf 'store: ""\n' >"$P/conf/base/hpcpipe.yml"
   case_ "empty store setting" 2 "conf/base/hpcpipe.yml:1:8: 'store' must be" "$np" check "$P/conf"
   mini "$P"; printf 'store: [a]\n' >"$P/conf/base/hpcpipe.yml"
