@@ -6,17 +6,21 @@
  * leaves with the same exit code and no MPI abort.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <mpi.h>
-#include <stdio.h>
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <mpi.h>
+
 #include "conf.h"
 #include "exec.h"
+#include "fs.h"
 #include "log.h"
 #include "mem.h"
 #include "plan.h"
@@ -24,9 +28,8 @@
 #include "sched.h"
 #include "show.h"
 #include "slurm.h"
-#include "viz.h"
-#include "fs.h"
 #include "store.h"
+#include "viz.h"
 #include "worker.h"
 
 typedef struct cli {
@@ -349,6 +352,21 @@ static int write_viz(const cli *c, const hp_plan *pl, hp_error *err) {
   const char *format = c->format ? c->format : "html";
   if (!c->output)
     return hp__viz(pl, format, stdout, err);
+  struct stat st;
+  if (stat(c->output, &st) == 0 && !S_ISREG(st.st_mode)) {
+    /* a device or FIFO is written to, not replaced by a file */
+    FILE *f = S_ISDIR(st.st_mode) ? NULL : fopen(c->output, "w");
+    if (!f)
+      return hp__fail(err, HP_EIO, "%s: cannot write: %s", c->output,
+                      S_ISDIR(st.st_mode) ? "a directory" : strerror(errno));
+    int rc = hp__viz(pl, format, f, err);
+    errno = 0;
+    int bad = ferror(f), closed = fclose(f);
+    if (rc == HP_OK && (bad || closed != 0))
+      rc = hp__fail(err, HP_EIO, "%s: cannot write: %s", c->output,
+                    errno ? strerror(errno) : "write error");
+    return rc;
+  }
   char *tmp;
   FILE *f = hp__fs_tmp_open(c->output, &tmp, err);
   if (!f)
@@ -415,7 +433,10 @@ static int execute(cli *c, MPI_Comm comm, int rank, int size, hp_error *err) {
       hp__log(HP_LOG_INFO, "%s: configuration is valid (%zu nodes, %zu "
                            "datasets)",
               c->o.confdir, pl->ug->nnodes, pl->ug->nds);
-    fflush(stdout);
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == HP_OK)
+      rc = hp__fail(err, HP_EIO, "cannot write the standard output: %s",
+                    errno ? strerror(errno) : "write error");
   }
   /* Freeing a plan of millions of nodes node by node takes seconds the
    * exiting process does not need; small plans are freed, so the tidy path

@@ -1,8 +1,9 @@
 /*
  * scaffold.c - `hpcpipe new NAME` and `hpcpipe pipeline create NAME`:
  * projects and pipelines that build and run as created. Templates are the
- * text below with {{name}} (the project or pipeline name) and {{prefix}}
- * (where this hpcpipe is installed) substituted.
+ * text below with {{name}} (the project or pipeline name), {{prefix}}
+ * (where find_package finds this hpcpipe: its install prefix or build
+ * tree) and {{bindir}} (the directory of this hpcpipe) substituted.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "scaffold.h"
@@ -175,7 +176,7 @@ static const char sbatch_tpl[] =
     "#SBATCH --open-mode=append\n"
     "#SBATCH --output=slurm-%x-%j.out\n"
     "set -u\n"
-    "export PATH={{prefix}}/bin:$PATH\n"
+    "export PATH={{bindir}}:$PATH\n"
     "resume=\n"
     "[ \"${SLURM_RESTART_COUNT:-0}\" = 0 ] || resume=--resume\n"
     "# the stop request goes through a file rank 0 looks for every second\n"
@@ -224,6 +225,34 @@ static const char ptest_tpl[] =
 
 /* ---- writing ---- */
 
+/* The directory of this hpcpipe executable ("" if unknown). */
+static char *exe_dir(void) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';
+  return hp__xstrdup(slash ? exe : "");
+}
+
+/* Where find_package(hpcpipe) finds this hpcpipe: its build tree (the
+ * executable's directory holds hpcpipeConfig.cmake) or the install prefix
+ * (the parent of its bin/ directory). */
+static char *install_prefix(void) {
+  char *dir = exe_dir();
+  char *cfg = hp__xasprintf("%s/hpcpipeConfig.cmake", dir);
+  int tree = dir[0] && access(cfg, F_OK) == 0;
+  free(cfg);
+  if (tree) return dir;
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  if (!dir[0]) {
+    free(dir);
+    return hp__xstrdup("/usr/local");
+  }
+  return dir;
+}
+
 static char *fill(const char *tpl, const char *name, const char *prefix) {
   hp_buf b = {0};
   hp__buf_puts(&b, "");
@@ -233,6 +262,11 @@ static char *fill(const char *tpl, const char *name, const char *prefix) {
       p += 8;
     } else if (strncmp(p, "{{prefix}}", 10) == 0) {
       hp__buf_puts(&b, prefix);
+      p += 10;
+    } else if (strncmp(p, "{{bindir}}", 10) == 0) {
+      char *bin = exe_dir();
+      hp__buf_puts(&b, bin);
+      free(bin);
       p += 10;
     } else {
       hp__buf_put(&b, p++, 1);
@@ -268,19 +302,6 @@ static int append(const char *path, const char *tpl, const char *name,
   bad |= fclose(f) != 0;
   free(text);
   return bad ? hp__fail(err, HP_EIO, "%s: cannot write", path) : HP_OK;
-}
-
-/* Where this hpcpipe is installed: the parent of its bin/ directory. */
-static char *install_prefix(void) {
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  exe[n > 0 ? n : 0] = '\0';
-  for (int k = 0; k < 2; k++) {
-    char *slash = strrchr(exe, '/');
-    if (slash)
-      *slash = '\0';
-  }
-  return hp__xstrdup(exe[0] ? exe : "/usr/local");
 }
 
 /* Project and pipeline names become C identifiers, file and library

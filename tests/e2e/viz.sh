@@ -50,4 +50,18 @@ expect_err "--format must be html, svg or dot" "viz: bad format message"
 hp 3 viz "$P/conf" --format dot
 expect_rc 0 "viz under mpirun"
 [ "$(grep -c " -> " "$OUT")" = 13 ] || fail "viz under mpirun: output differs"
+
+# --output to a FIFO writes into it (a file does not replace it); a write
+# that fails (a full disk: /dev/full) is an error, not 'wrote'
+mkfifo "$SCRATCH/pipe"
+timeout 60 cat "$SCRATCH/pipe" >"$SCRATCH/from_pipe" & reader=$!
+hp 1 viz "$P/conf" --format dot --output "$SCRATCH/pipe"
+expect_rc 0 "viz --output to a FIFO"
+wait $reader
+[ -p "$SCRATCH/pipe" ] && ok "the FIFO is still a FIFO" || fail "viz replaced the FIFO"
+[ "$(grep -c " -> " "$SCRATCH/from_pipe")" = 13 ] && ok "the graph went through the FIFO" ||
+  fail "the FIFO carried $(grep -c " -> " "$SCRATCH/from_pipe") edges"
+RC=0; "$HPCPIPE" list "$P/conf" nodes >/dev/full 2>"$ERR" || RC=$?
+expect_rc 1 "list to a full disk"
+expect_err "cannot write the standard output: No space left on device" "list to a full disk: message"
 finish
