@@ -399,7 +399,12 @@ int hp__scaffold_pipeline(const char *confdir, const char *name,
   char *k1 = last_key(pipes), *k2 = last_key(settings);
   struct stat st;
   int rc = HP_OK;
-  if (strcmp(k1, "pipelines") != 0)
+  if (stat(pipes, &st) != 0)
+    rc = hp__fail(err, HP_ECONFIG,
+                  "%s: no such file: run this in a project made by `hpcpipe "
+                  "new` (or give its conf directory with --conf)",
+                  pipes);
+  else if (strcmp(k1, "pipelines") != 0)
     rc = hp__fail(err, HP_ECONFIG,
                   "%s: 'pipelines:' must be its last top-level key to add "
                   "a pipeline (add it by hand)",

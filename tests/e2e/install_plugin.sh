@@ -59,6 +59,9 @@ expect_rc 0 "the default pipeline still runs after pipeline create"
 "$HPCPIPE" pipeline create extra >"$OUT" 2>"$ERR"; RC=$?
 expect_rc 2 "pipeline create of an existing name"
 expect_err "exists already" "pipeline create of an existing name: message"
+(cd "$SCRATCH" && "$HPCPIPE" pipeline create extra) >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 2 "pipeline create outside a project"
+expect_err "conf/base/pipelines.yml: no such file" "pipeline create outside a project: message"
 "$HPCPIPE" new "$SCRATCH/myproj" >"$OUT" 2>"$ERR"; RC=$?
 expect_rc 2 "hpcpipe new over an existing directory"
 "$HPCPIPE" new Bad-Name >"$OUT" 2>"$ERR"; RC=$?
