@@ -1502,9 +1502,10 @@ static void parse_piece(void *arg, size_t i) {
 /* 1 if a type given in `columns:` for `name` is a number, bool or
  * timestamp. */
 static int given_number(const hp_csv_opts *o, const char *name) {
-  const hp_tree *ty = o->types ? hp_tree_get(o->types, name) : NULL;
-  const char *t = ty ? hp_tree_text(ty) : NULL;
-  return t && strcmp(t, "string") != 0;
+  hp_dtype t;
+  const char *text = NULL; /* (the name as it is: "a.b" is a column) */
+  return given_type(o->types, name, &t, &text) && text &&
+         strcmp(text, "string") != 0;
 }
 
 /* 1 if the table of a text read with o has only columns of given number,

@@ -1837,6 +1837,11 @@ static int merged_partial(hp_node_ctx *ctx, const spec *sp, hp_value **out) {
           sub_rows[i++] = (int64_t)r;
     whole = all;
     all = hp__table_take(whole, sub_rows, nsub);
+    if (!all) {
+      free(shared), free(sub_rows), free(in);
+      hp_value_free(whole);
+      return hp_node_fail(ctx, "out of memory merging partials");
+    }
   }
   free(shared);
   size_t *kcols = hp__xcalloc(sp->nby + 1, sizeof *kcols);
