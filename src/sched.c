@@ -265,7 +265,7 @@ static void progress(sched *s, int last) {
     return;
   s->last_progress = t;
   const char *unit = s->pl->task ? "tasks" : "nodes";
-  char names[160] = "", a[32], b[32];
+  char names[160] = "", saving[40] = "", a[32], b[32];
   size_t len = 0, shown = 0;
   for (size_t i = 0; i < s->g->nnodes && s->running; i++) {
     if (!s->active[i])
@@ -279,6 +279,8 @@ static void progress(sched *s, int last) {
   if (shown)
     snprintf(names + len, sizeof names - len, "%s)",
              shown > 3 ? ", ..." : "");
+  if (s->nsaving) /* finished, not yet done: their files are written */
+    snprintf(saving, sizeof saving, ", %zu saving", s->nsaving);
   double el = t - s->t0;
   char eta[48] = "";
   if (s->done > 0 && s->done < s->total)
@@ -288,15 +290,15 @@ static void progress(sched *s, int last) {
   if (tty) {
     int w = 24, fill = s->total ? (int)(w * s->done / s->total) : w;
     hp__log_over_bar(!last);
-    fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu %s, %zu running%s, %s%s%s",
-            fill, "########################", w - fill, "", s->done,
-            s->total, unit, s->running, names, fmt_secs(el, a, sizeof a),
-            eta, last ? "\n" : "");
+    fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu %s, %zu running%s%s, %s%s%s",
+            fill, "########################", w - fill, "", s->done, s->total,
+            unit, s->running, names, saving, fmt_secs(el, a, sizeof a), eta,
+            last ? "\n" : "");
     fflush(stderr);
     return;
   }
-  hp__log(HP_LOG_INFO, "progress: %zu/%zu %s done, %zu running%s, %s%s",
-          s->done, s->total, unit, s->running, names,
+  hp__log(HP_LOG_INFO, "progress: %zu/%zu %s done, %zu running%s%s, %s%s",
+          s->done, s->total, unit, s->running, names, saving,
           fmt_secs(el, a, sizeof a), eta);
 }
 
@@ -349,8 +351,6 @@ static void finish_record(sched *s, int32_t n, int rank,
                      res->bytes_in, res->bytes_out);
   }
   hp__report_task(s->report, n, rank, s->attempt[n] + 1, start, res);
-  if (s->nworkers > 0) /* in-process: shown as the next task starts */
-    progress(s, 0);
 }
 
 static int inputs_moving(const sched *s, int32_t n);
@@ -1013,10 +1013,11 @@ static int receive_one(sched *s, double timeout, hp_error *err) {
   return on_fail(s, &r, w, err);
 }
 
-/* Between messages and tasks: progress, and the lock's heartbeat (what
- * tells other hosts this run is alive). */
+/* Between messages and tasks: the lock's heartbeat (what tells other
+ * hosts this run is alive). Progress is shown where tasks have just
+ * started (run_local, after dispatch), so that its running ones are
+ * there. */
 static void tick(sched *s) {
-  progress(s, 0);
   if (hp__mono_now() - s->last_beat >= 30) {
     hp__journal_heartbeat(s->pl->store_dir);
     s->last_beat = hp__mono_now();
@@ -1093,6 +1094,7 @@ static int loop(sched *s, hp_error *err) {
     }
     HP_TRY(dispatch(s, err));
     HP_TRY(lend(s, err));
+    progress(s, 0);
     int busy = s->running > 0 || s->nmoving > 0 || s->nsaving > 0;
     if (!busy && s->nfailed)
       break;
@@ -1115,6 +1117,7 @@ static int loop(sched *s, hp_error *err) {
       HP_TRY(collect_local(s, 0.25));
     else
       HP_TRY(receive_one(s, 0.25, err));
+    progress(s, 0);
     tick(s);
   }
   return HP_OK;
