@@ -197,10 +197,15 @@ static int is_file_type(hp_ds_type t) {
 
 /* hp__ds_fingerprint of d at path: the fingerprint the file carries when
  * hpcpipe wrote it (`lineage`: what made it, not when; 0 when it carries
- * none), else its size and time as make does; with d's row range. */
+ * none), else its size and time as make does; with d's row range. A whole
+ * file's lineage is its fingerprint as it is: the one its producer's
+ * output had, so a consumer's fingerprint is the same whether the
+ * producer ran in this run or an earlier one. */
 static uint64_t fingerprint_of(const hp_dsdef *d, const char *path,
                                uint64_t lineage) {
   uint64_t h = 0, st;
+  if (lineage && d->row0 == 0 && d->row1 == 0)
+    return lineage;
   if (lineage)
     h = hp__hash64(&lineage, sizeof lineage, HP_HASH_SEED);
   else if ((st = hp__ds_stamp_at(d, path)) != 0)

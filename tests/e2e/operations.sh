@@ -40,6 +40,14 @@ for np in 1 3; do
   hp "$np" run "$P/conf" --resume --params temperature.scaling.factor=2.0
   expect_ran "" "np=$np: the same parameter again"
 
+  # a run of one node reads its input from the file an earlier run wrote:
+  # the fingerprint is the one it has when its producer runs too, so a
+  # resume afterwards trusts what it made
+  hp "$np" run "$P/conf" --nodes temperature.summarize --params temperature.scaling.factor=2.0
+  expect_ran "temperature.summarize" "np=$np: a run of one node"
+  hp "$np" run "$P/conf" --resume --params temperature.scaling.factor=2.0
+  expect_ran "" "np=$np: resume after a run of one node"
+
   # an HDF5 output deleted between runs: its producer only (its consumer's
   # inputs carry the same fingerprint)
   rm "$P/data/store/rainfall.scaled.h5"
