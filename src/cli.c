@@ -353,12 +353,13 @@ static int write_viz(const cli *c, const hp_plan *pl, hp_error *err) {
   if (!c->output)
     return hp__viz(pl, format, stdout, err);
   struct stat st;
-  if (stat(c->output, &st) == 0 && !S_ISREG(st.st_mode)) {
-    /* a device or FIFO is written to, not replaced by a file */
-    FILE *f = S_ISDIR(st.st_mode) ? NULL : fopen(c->output, "w");
+  if (lstat(c->output, &st) == 0 && !S_ISREG(st.st_mode)) {
+    /* a link (/dev/stdout), device or FIFO is written into, not replaced
+     * by a file */
+    FILE *f = fopen(c->output, "w");
     if (!f)
       return hp__fail(err, HP_EIO, "%s: cannot write: %s", c->output,
-                      S_ISDIR(st.st_mode) ? "a directory" : strerror(errno));
+                      strerror(errno));
     int rc = hp__viz(pl, format, f, err);
     errno = 0;
     int bad = ferror(f), closed = fclose(f);

@@ -205,7 +205,9 @@ static int collect(const char *envdir, int cat, strlist *out,
       for (size_t i = 0; rc == HP_OK && i < names.n; i++) {
         char *rel = join(c, names.v[i]);
         char *full = join(envdir, rel);
-        int f = has_yaml_ext(names.v[i]) ? yaml_file(full, err) : 0;
+        int f = has_yaml_ext(names.v[i]) && !is_dir(full)
+                    ? yaml_file(full, err)
+                    : 0; /* (not a tree: its directories are not read) */
         if (f > 0)
           sl_push(out, rel);
         else

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "exec.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -984,8 +985,21 @@ static volatile sig_atomic_t stop_alarm_secs;
  * hp__exec_stop_files), read by on_stop */
 static const char *volatile stop_resume;
 static volatile int stop_journal = -1;
-static char stop_lock[4096];
+static char stop_lock[4096], stop_lock_text[600]; /* the lock: ours holds */
+static size_t stop_lock_len;
 static volatile sig_atomic_t stop_lock_set;
+
+/* 1 if the lock file still holds what this run wrote (another run may
+ * have taken over a lock it thought stale). Async-signal-safe. */
+static int lock_is_ours(void) {
+  char now[sizeof stop_lock_text];
+  int fd = open(stop_lock, O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, now, sizeof now);
+  close(fd);
+  return n == (ssize_t)stop_lock_len &&
+         memcmp(now, stop_lock_text, stop_lock_len) == 0;
+}
 
 /* Async-signal-safe: a second signal, or the grace period running out
  * in-process, ends the process at once (exit 3). Rank 0 says so in one
@@ -1024,7 +1038,7 @@ static void on_stop(int sig) {
       w = write(fd, buf, n);
     }
     (void)w;
-    if (stop_lock_set) unlink(stop_lock);
+    if (stop_lock_set && lock_is_ours()) unlink(stop_lock);
     _exit(HP_EXIT_INTR);
   }
   stop_sig = sig;
@@ -1039,10 +1053,12 @@ void hp__exec_stop_resume(const char *resume) {
 void hp__exec_stop_files(int journal_fd, const char *lock) {
   stop_lock_set = 0;
   stop_journal = journal_fd;
-  if (lock && strlen(lock) < sizeof stop_lock) {
-    memcpy(stop_lock, lock, strlen(lock) + 1);
-    stop_lock_set = 1;
-  }
+  if (!lock || strlen(lock) >= sizeof stop_lock) return;
+  memcpy(stop_lock, lock, strlen(lock) + 1);
+  FILE *f = fopen(lock, "rb"); /* what it holds now: this run's */
+  stop_lock_len = f ? fread(stop_lock_text, 1, sizeof stop_lock_text, f) : 0;
+  if (f) fclose(f);
+  stop_lock_set = stop_lock_len > 0 && stop_lock_len < sizeof stop_lock_text;
 }
 
 void hp__exec_stop_handlers(void) {

@@ -162,8 +162,9 @@ void hp__exec_stop_alarm(unsigned secs);
  * second signal, or the grace period running out in-process): the error
  * line with `resume` (the command that resumes; from the CLI), an
  * "interrupted" line appended to the journal at `journal_fd` and the lock
- * file `lock` removed (from the scheduler). Set when the run starts; NULL
- * and -1 clear them before they go away. A worker leaves it to rank 0. */
+ * file `lock` removed if it still holds what it held when set (from the
+ * scheduler, once it holds the lock). Set when the run starts; NULL and
+ * -1 clear them before they go away. A worker leaves it to rank 0. */
 void hp__exec_stop_resume(const char *resume);
 void hp__exec_stop_files(int journal_fd, const char *lock);
 

@@ -82,12 +82,11 @@ static int load_plugins(hp_plan *p, hp_error *err) {
 static int count_setting(const hp_tree *s, const char *key, int64_t dflt,
                          int64_t *out, hp_error *err) {
   const hp_tree *v = hp__tree_find(s, key);
-  if (!v) {
+  if (!v || hp__tree_is_null(v)) { /* `retries:` alone: the default */
     *out = dflt;
     return HP_OK;
   }
-  if (hp_tree_i64(s, key, dflt, out) != HP_OK || *out < 0 ||
-      hp__tree_is_null(v)) {
+  if (hp_tree_i64(s, key, dflt, out) != HP_OK || *out < 0) {
     char loc[300];
     return hp__fail(err, HP_ECONFIG, "%s: '%s' must be an integer >= 0",
                     hp__tree_loc(v, loc, sizeof loc), key);
@@ -99,8 +98,8 @@ static int read_settings(hp_plan *p, const hp_plan_opts *o, hp_error *err) {
   HP_TRY(check_settings(p->conf, err));
   const hp_tree *s = p->conf->settings;
   const hp_tree *st = hp__tree_find(s, "store");
-  if (st &&
-      (st->kind != HP_TREE_SCALAR || hp__tree_is_null(st) || !st->text[0])) {
+  if (st && !hp__tree_is_null(st) && /* `store:` alone: the default */
+      (st->kind != HP_TREE_SCALAR || !st->text[0])) {
     char loc[300];
     return hp__fail(err, HP_ECONFIG, "%s: 'store' must be a directory's path",
                     hp__tree_loc(st, loc, sizeof loc));

@@ -1082,8 +1082,10 @@ static int loop(sched *s, hp_error *err) {
     }
     if (s->nworkers == 0) {
       HP_TRY(collect_local(s, s->nheap == 0 && s->nsaving ? 0.25 : 0));
-      if (s->nheap == 0 && (s->nsaving || s->done + s->nfailed >= s->total))
+      if (s->nheap == 0 && (s->nsaving || s->done + s->nfailed >= s->total)) {
+        progress(s, 0);
         continue; /* a save to wait for, or the last one ended */
+      }
       if (s->nheap == 0 && s->nfailed)
         break; /* keep-going: what is left depends on a failure */
       if (s->nheap == 0)
@@ -1333,7 +1335,9 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__buf_free(&bye);
     remove_spills(pl, 0);
   }
-  hp__exec_stop_files(-1, NULL);
+  char *lock = hp__journal_lock_path(pl->store_dir);
+  hp__exec_stop_files(-1, locked ? lock : NULL); /* the journal goes */
+  free(lock);
   if (s.journal)
     hp__journal_close(s.journal,
                       rc == HP_OK        ? "finish"
@@ -1371,6 +1375,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     free(page);
     hp__report_free(s.report);
   }
+  hp__exec_stop_files(-1, NULL);
   if (locked)
     hp__journal_unlock(pl->store_dir);
   struct rusage ru;

@@ -266,6 +266,17 @@ for np in 1 3; do
     fail "np=$np: abandoned: the journal does not end with interrupted"
   [ -e "$G/data/store/run.lock" ] && fail "np=$np: abandoned: lock left behind"
 done
+# a lock another run took over meanwhile (it thought ours stale) stays
+rm -rf "$G/data"
+timeout 120 "$HPCPIPE" run "$G/conf" >"$OUT" 2>"$ERR" & pid=$!
+for _ in $(seq 1 3000); do [ -e "$G/data/store/a.h5" ] && break; sleep 0.01; done
+sleep 0.3
+echo "otherhost 4242 2026-12-04T00:00:00Z other-run" >"$G/data/store/run.lock"
+p=$(pgrep -f -n "^$HPCPIPE run $G/conf"); kill -TERM "$p"; sleep 0.2; kill -TERM "$p"
+wait $pid; RC=$?
+expect_rc 3 "a second signal ends the run at once"
+grep -q other-run "$G/data/store/run.lock" 2>/dev/null && ok "another run's lock is not removed" ||
+  fail "the stopped run removed another run's lock"
 
 # --- kill -9 at random points, then resume: identical outputs --------------------
 K=$SCRATCH/k && rm -rf "$K" && mkdir -p "$K/conf/base"
