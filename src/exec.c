@@ -435,6 +435,8 @@ static struct {
 static volatile sig_atomic_t sv_unended;
 static pthread_t saver_tid;
 static volatile sig_atomic_t saver_known;
+/* what the saving thread saves now: the node and the dataset */
+static const char *volatile saving_node, *volatile saving_ds;
 
 /* At most this many tasks' saves queued or going on: a task that would
  * add one more waits. Bounds the memory that values waiting for their
@@ -462,8 +464,10 @@ static void save_job_run(save_job *j) {
     if (!j->v[i])
       continue;
     int32_t ds = g->out_ds[g->out_off[j->node] + i];
+    saving_node = nd->name, saving_ds = g->dsname[ds];
     j->rc = commit(j->pl, nd, ds, j->v[i], j->fp[i], &j->stamp[i], &j->bytes,
                    &j->err);
+    saving_node = saving_ds = NULL;
   }
   j->seconds = hp__mono_now() - t0;
   if (j->rc != HP_OK) {
@@ -940,6 +944,8 @@ static void on_crash(int sig) {
     struct timespec ts = {0, 10000000L};
     nanosleep(&ts, NULL);
   }
+  const char *ds = NULL; /* the saving thread: its node, not the task's */
+  if (saver) node = saving_node, ds = saving_ds;
   last_begin(&l);
   if (node) {
     put_str(l.buf, &l.n, sizeof l.buf, "node '");
@@ -952,6 +958,11 @@ static void on_crash(int sig) {
   }
   put_str(l.buf, &l.n, sizeof l.buf, " with signal ");
   put_int(l.buf, &l.n, sizeof l.buf, sig);
+  if (node && ds) {
+    put_str(l.buf, &l.n, sizeof l.buf, " while saving dataset '");
+    put_str(l.buf, &l.n, sizeof l.buf, ds);
+    put_str(l.buf, &l.n, sizeof l.buf, "'");
+  }
   last_end(&l, node ? HP_EXIT_NODE : HP_EXIT_INTERNAL);
 }
 
