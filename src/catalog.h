@@ -51,6 +51,10 @@ typedef struct hp_dsdef {
    * (part.c, from hp__h5_info): loads read its bytes directly while the
    * file is unchanged. Borrowed from the plan; NULL: read through HDF5. */
   const struct hp_h5_rawpart *raw;
+  /* A partition of a csv directory or pattern other than the first: the
+   * first file, whose columns (by name, in its order) every partition
+   * has (part.c; NULL otherwise). */
+  char *like;
 } hp_dsdef;
 
 typedef struct hp_catalog hp_catalog;

@@ -135,6 +135,57 @@ static int named(hp_error *err, int was, int rc, const hp_dsdef *d) {
 }
 
 /* A csv file, or every file of a directory or pattern, concatenated. */
+/* Table *t (read from path) with its columns in the order of `like`'s
+ * (read from like_path): the files of a csv directory may list them in
+ * another order; another set of columns is an error. */
+static int align_columns(hp_value **t, const hp_value *like, const char *path,
+                         const char *like_path, hp_error *err) {
+  size_t n = hp_table_ncols(like), ordered = hp_table_ncols(*t) == n;
+  for (size_t c = 0; ordered && c < n; c++)
+    ordered = !strcmp(hp_table_colname(*t, c), hp_table_colname(like, c));
+  if (ordered) return HP_OK;
+  int same = hp_table_ncols(*t) == n;
+  for (size_t c = 0; same && c < n; c++)
+    same = hp_table_find(*t, hp_table_colname(like, c)) >= 0;
+  if (!same) {
+    hp_buf a = {0}, b = {0};
+    for (size_t c = 0; c < hp_table_ncols(*t); c++)
+      hp__buf_printf(&a, "%s%s", c ? "," : "", hp_table_colname(*t, c));
+    for (size_t c = 0; c < n; c++)
+      hp__buf_printf(&b, "%s%s", c ? "," : "", hp_table_colname(like, c));
+    hp__buf_put(&a, "", 1), hp__buf_put(&b, "", 1);
+    int rc = hp__fail(err, HP_EIO,
+                      "%s: its columns (%s) are not those of %s (%s): the "
+                      "files of one dataset must have the same columns",
+                      path, a.data, like_path, b.data);
+    hp__buf_free(&a), hp__buf_free(&b);
+    return rc;
+  }
+  hp_value *o = hp_table_new();
+  for (size_t c = 0; c < n; c++)
+    hp__table_move_column(
+        o, *t, (size_t)hp_table_find(*t, hp_table_colname(like, c)), NULL);
+  hp_value_free(*t);
+  *t = o;
+  return HP_OK;
+}
+
+/* The columns of the csv file at path as o reads them (its header only). */
+static int csv_header(const char *path, const hp_csv_opts *o, hp_value **out,
+                      hp_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return hp__fail(err, HP_EIO, "%s: cannot open: %s", path, strerror(errno));
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len = getline(&line, &cap, f);
+  fclose(f);
+  int rc = hp__csv_parse(path, line ? line : "", len > 0 ? (size_t)len : 0, o,
+                         out, err);
+  free(line);
+  return rc;
+}
+
 static int csv_read_all(const char *path, const hp_csv_opts *o,
                         hp_value **out, hp_error *err) {
   char **files;
@@ -144,8 +195,11 @@ static int csv_read_all(const char *path, const hp_csv_opts *o,
     return hp__csv_read(path, o, out, err);
   hp_value **parts = hp__xcalloc(n + 1, sizeof *parts);
   int rc = HP_OK;
-  for (size_t i = 0; i < n && rc == HP_OK; i++)
+  for (size_t i = 0; i < n && rc == HP_OK; i++) {
     rc = hp__csv_read(files[i], o, &parts[i], err);
+    if (rc == HP_OK && i > 0)
+      rc = align_columns(&parts[i], parts[0], files[i], files[0], err);
+  }
   if (rc == HP_OK)
     rc = hp__value_concat((const hp_value *const *)parts, n, out, err);
   for (size_t i = 0; i < n; i++)
@@ -238,6 +292,15 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
       rc = hp__csv_read_range(path, &o, d->row0, d->row1, out, err);
     else if (rc == HP_OK)
       rc = csv_read_all(path, &o, out, err);
+    hp_value *like = NULL;
+    if (rc == HP_OK && d->like &&
+        (rc = csv_header(d->like, &o, &like, err)) == HP_OK)
+      rc = align_columns(out, like, path, d->like, err);
+    hp_value_free(like);
+    if (rc != HP_OK) {
+      hp_value_free(*out);
+      *out = NULL;
+    }
   } else if (!(d->raw && d->row1 == 0 &&
                 hp__h5_load_raw(path, d->raw, (const char *const *)d->cols,
                                 d->ncols, d->project, out, &lineage))) {

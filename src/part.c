@@ -151,6 +151,7 @@ static char *part_name(xp *x, int32_t ud, int32_t k) {
   d->type = D->type == HP_DS_STORE ? HP_DS_HDF5 : D->type;
   if (x->files[ud]) {
     d->filepath = hp__xstrdup(x->files[ud][k]);
+    if (k > 0) d->like = hp__xstrdup(x->files[ud][0]);
   } else if (x->step[ud]) { /* a range of the file itself */
     d->filepath = hp__xstrdup(D->filepath);
     d->row0 = (int64_t)k * x->step[ud];
@@ -758,6 +759,7 @@ void hp__part_free(hp_plan *p) {
     free(o->mydefs[i]->name);
     free(o->mydefs[i]->filepath);
     free(o->mydefs[i]->key);
+    free(o->mydefs[i]->like);
     for (size_t k = 0; k < o->mydefs[i]->ncols; k++)
       free(o->mydefs[i]->cols[k]);
     free(o->mydefs[i]->cols);

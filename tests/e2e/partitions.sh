@@ -290,4 +290,31 @@ expect_err "pipelines.yml:3:7: node 'positive_zelda': expression 'name == 'Zelda
 no_mpi_noise "bad expression"
 hp 1 check "$P/conf"
 expect_rc 2 "check finds the bad expression"
+# --- a CSV directory whose files list the columns in other orders: each
+# --- partition takes the first file's order (by name); other columns are
+# --- an error naming both files
+M=$SCRATCH/mixed && rm -rf "$M" && mkdir -p "$M/conf/base" "$M/data/parts"
+printf 'x,g,s\n1,0,a\n2,1,b\n' >"$M/data/parts/p-0.csv"
+printf 'g,x,s\n0,3,c\n1,4,d\n' >"$M/data/parts/p-1.csv"
+cat >"$M/conf/base/catalog.yml" <<'Y'
+raw: {type: csv, filepath: data/parts/}
+out: {type: csv, filepath: data/out.csv}
+Y
+cat >"$M/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: n, func: frame.filter, inputs: raw, outputs: out, args: {expr: "x > 0"}}
+Y
+for np in 1 3; do
+  rm -rf "$M/data/out.csv" "$M/data/out-parts" "$M/data/store"
+  hp "$np" run "$M/conf"
+  expect_rc 0 "np=$np: files with columns in another order"
+  printf 'x,g,s\n1,0,a\n2,1,b\n3,0,c\n4,1,d\n' | cmp -s - "$M/data/out.csv" &&
+    ok "np=$np: columns matched by name" || { fail "np=$np: columns matched by name"; cat "$M/data/out.csv" >&2; }
+done
+printf 'g,x,t\n0,3,c\n' >"$M/data/parts/p-1.csv"
+hp 3 run "$M/conf"
+expect_rc 1 "files with other columns"
+expect_err "parts/p-1.csv: its columns (g,x,t) are not those of" "other columns: the file named"
+expect_err "parts/p-0.csv (x,g,s)" "other columns: the first file named"
 finish
