@@ -170,6 +170,26 @@ static int align_columns(hp_value **t, const hp_value *like, const char *path,
   return HP_OK;
 }
 
+/* A block of a csv file in which no record starts (a header or a field
+ * longer than the block) has no rows to tell its columns' types: it takes
+ * those of the file's first records (*out, empty, is replaced by an empty
+ * table of their types; left as it is when there are none). */
+#define TYPE_SAMPLE (256 << 10)
+static void empty_block(const char *path, const hp_csv_opts *o,
+                        hp_value **out) {
+  hp_value *head = NULL;
+  hp_error ignore = HP_ERROR_INIT;
+  if (hp__csv_read_range(path, o, 0, TYPE_SAMPLE, &head, &ignore) == HP_OK &&
+      hp_value_rows(head) > 0 && hp_table_ncols(head) == hp_table_ncols(*out)) {
+    hp_value *empty = hp__table_slice(head, 0, 0);
+    if (empty) {
+      hp_value_free(*out);
+      *out = empty;
+    }
+  }
+  hp_value_free(head);
+}
+
 /* The columns of the csv file at path as o reads them (its header only). */
 static int csv_header(const char *path, const hp_csv_opts *o, hp_value **out,
                       hp_error *err) {
@@ -288,9 +308,10 @@ int hp__ds_load(const hp_dsdef *d, const char *version, hp_value **out,
   } else if (d->type == HP_DS_CSV) {
     hp_csv_opts o;
     rc = csv_opts(d, &o, err);
-    if (rc == HP_OK && d->row1 > 0)
+    if (rc == HP_OK && d->row1 > 0) {
       rc = hp__csv_read_range(path, &o, d->row0, d->row1, out, err);
-    else if (rc == HP_OK)
+      if (rc == HP_OK && hp_value_rows(*out) == 0) empty_block(path, &o, out);
+    } else if (rc == HP_OK)
       rc = csv_read_all(path, &o, out, err);
     hp_value *like = NULL;
     if (rc == HP_OK && d->like &&

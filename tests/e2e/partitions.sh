@@ -317,4 +317,28 @@ hp 3 run "$M/conf"
 expect_rc 1 "files with other columns"
 expect_err "parts/p-1.csv: its columns (g,x,t) are not those of" "other columns: the file named"
 expect_err "parts/p-0.csv (x,g,s)" "other columns: the first file named"
+# --- blocks in which no record starts (a header longer than the block):
+# --- they take the types of the file's first records
+W=$SCRATCH/wide && rm -rf "$W" && mkdir -p "$W/conf/base" "$W/data"
+python3 -c "
+print(','.join(['x', 'g'] + ['c%03d_%s' % (i, 'y' * 20) for i in range(100)]))
+for r in range(300): print(','.join([str(r), str(r % 3)] + ['1'] * 100))
+" >"$W/data/raw.csv"
+cat >"$W/conf/base/catalog.yml" <<'Y'
+raw: {type: csv, filepath: data/raw.csv, blocksize: 1kB}
+out: {type: csv, filepath: data/out.csv}
+Y
+cat >"$W/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: n, func: frame.groupby, inputs: raw, outputs: out, args: {by: g, agg: {x: sum}}}
+Y
+for np in 1 3; do
+  rm -rf "$W/data/out.csv" "$W/data/store"
+  hp "$np" run "$W/conf"
+  expect_rc 0 "np=$np: a header longer than the block"
+  printf 'g,x\n0,14850\n1,14950\n2,15050\n' | cmp -s - "$W/data/out.csv" &&
+    ok "np=$np: empty blocks typed like the first records" ||
+    { fail "np=$np: empty blocks typed like the first records"; cat "$W/data/out.csv" >&2; }
+done
 finish
