@@ -954,7 +954,13 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
   void *buf = NULL;
   int rc = HP_OK, vl = 0;
   size_t esz = 8;
-  if (c->type == HP_INT64 || c->type == HP_TIMESTAMP) {
+  /* unsigned 64-bit integers read as such, then checked: HDF5 would cap
+   * those above INT64_MAX without a word */
+  int u64 = c->type == HP_INT64 && H5Tget_class(ft) == H5T_INTEGER &&
+            H5Tget_sign(ft) == H5T_SGN_NONE && H5Tget_size(ft) >= 8;
+  if (u64) {
+    mt = H5Tcopy(H5T_NATIVE_UINT64);
+  } else if (c->type == HP_INT64 || c->type == HP_TIMESTAMP) {
     mt = H5Tcopy(H5T_NATIVE_INT64);
   } else if (c->type == HP_FLOAT64) {
     mt = H5Tcopy(H5T_NATIVE_DOUBLE);
@@ -976,8 +982,9 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
     rc = rfail(r, name, "datatype");
     goto done;
   }
-  if (!member && (c->type == HP_INT64 || c->type == HP_FLOAT64 ||
-                  c->type == HP_TIMESTAMP) &&
+  if (!member && !u64 &&
+      (c->type == HP_INT64 || c->type == HP_FLOAT64 ||
+       c->type == HP_TIMESTAMP) &&
       (c->data = map_elems(r, d, ft, rt, n, 8)) != NULL)
     goto done;
   /* H5Dread fills every element (calloc only for n == 0) */
@@ -991,6 +998,15 @@ static int read_elems(rctx *r, hid_t d, const char *member, hid_t ft, size_t n,
     rc = rfail(r, name, "read");
     goto done;
   }
+  for (size_t i = 0; u64 && i < n; i++)
+    if (((const uint64_t *)buf)[i] > (uint64_t)INT64_MAX) {
+      rc = hp__fail(r->err, HP_EIO,
+                    "%s: '%s': element %zu is %llu, above the largest int64 "
+                    "(unsigned 64-bit values read as int64)",
+                    r->path, name, i,
+                    (unsigned long long)((const uint64_t *)buf)[i]);
+      goto done;
+    }
   if (c->type == HP_INT64 || c->type == HP_FLOAT64 ||
       c->type == HP_TIMESTAMP) {
     c->data = buf;

@@ -80,4 +80,31 @@ PY
 else
   echo "skip: h5py not installed" >&2
 fi
+# unsigned 64-bit integers (h5py): read as int64 when they fit, an error
+# naming the element when one does not (HDF5 alone would cap it)
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  U=$SCRATCH/u64 && rm -rf "$U" && mkdir -p "$U/conf/base" "$U/data"
+  /usr/bin/python3 -c "
+import h5py, numpy as np
+with h5py.File('$U/data/big.h5', 'w') as f: f['v'] = np.array([1, 2, 2**64 - 1], dtype=np.uint64)
+with h5py.File('$U/data/ok.h5', 'w') as f: f['v'] = np.array([1, 2, 3], dtype=np.uint64)
+"
+  cat >"$U/conf/base/catalog.yml" <<'Y'
+big: {type: hdf5, filepath: data/big.h5}
+ok: {type: hdf5, filepath: data/ok.h5}
+o1: {type: csv, filepath: data/o1.csv}
+o2: {type: csv, filepath: data/o2.csv}
+Y
+  cat >"$U/conf/base/pipelines.yml" <<'Y'
+pipelines:
+  __default__:
+    - {node: a, func: core.identity, inputs: ok, outputs: o1}
+    - {node: b, func: core.identity, inputs: big, outputs: o2}
+Y
+  hp 1 run "$U/conf" --keep-going
+  expect_rc 1 "uint64 above int64"
+  expect_err "big.h5: 'v': element 2 is 18446744073709551615, above the largest int64" "uint64 above int64: message"
+  printf 'v\n1\n2\n3\n' | cmp -s - "$U/data/o1.csv" && ok "uint64 that fit read as int64" ||
+    fail "uint64 that fit: $(cat "$U/data/o1.csv")"
+fi
 finish
