@@ -246,7 +246,12 @@ static void projection(xp *x) {
  * single file with `blocksize`, one per block of bytes. */
 static int csv_parts(xp *x, int32_t ud, size_t *n) {
   const hp_dsdef *D = x->p->ds[ud];
-  HP_TRY(hp__fs_list(D->filepath, ".csv", &x->files[ud], n, x->err));
+  if (hp__fs_list(D->filepath, ".csv", &x->files[ud], n, x->err) != HP_OK) {
+    char loc[300];
+    hp__error_prefix(x->err, "%s: dataset '%s': ",
+                     hp__tree_loc(D->where, loc, sizeof loc), D->name);
+    return x->err->code;
+  }
   int64_t bs = hp__ds_blocksize(D);
   struct stat st;
   if (!x->files[ud] && bs > 0 && stat(D->filepath, &st) == 0 &&

@@ -312,6 +312,12 @@ for np in 1 3; do
   printf 'x,g,s\n1,0,a\n2,1,b\n3,0,c\n4,1,d\n' | cmp -s - "$M/data/out.csv" &&
     ok "np=$np: columns matched by name" || { fail "np=$np: columns matched by name"; cat "$M/data/out.csv" >&2; }
 done
+rm -rf "$M/data/parts" && mkdir "$M/data/parts"
+hp 3 run "$M/conf"
+expect_rc 1 "an empty CSV directory"
+expect_err "conf/base/catalog.yml:1:1: dataset 'raw': " "an empty CSV directory: the catalog entry named"
+expect_err "no files match" "an empty CSV directory: message"
+printf 'x,g,s\n1,0,a\n' >"$M/data/parts/p-0.csv"
 printf 'g,x,t\n0,3,c\n' >"$M/data/parts/p-1.csv"
 hp 3 run "$M/conf"
 expect_rc 1 "files with other columns"
