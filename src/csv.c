@@ -11,6 +11,7 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1702,9 +1703,10 @@ static int fast_fixed(double x, char *out) {
   return 0;
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as x, with ".0"
- * added to integral values so the column reads back as float64. NaN is
- * written as an empty field. */
+/* The shortest of %.15g, %.16g, %.17g that reads back as x (from %.1g
+ * for a subnormal x, which has fewer digits), with ".0" added to integral
+ * values so the column reads back as float64. NaN is written as an empty
+ * field. */
 static void put_f64(hp_buf *b, double x) {
   if (isnan(x)) return;
   if (isinf(x)) {
@@ -1717,7 +1719,7 @@ static void put_f64(hp_buf *b, double x) {
     hp__buf_put(b, tmp, (size_t)n);
     return;
   }
-  for (int prec = 15; prec <= 17; prec++) {
+  for (int prec = x != 0 && fabs(x) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
     n = snprintf(tmp, sizeof tmp, "%.*g", prec, x);
     if (prec == 17 || strtod(tmp, NULL) == x) break;
   }
