@@ -1031,7 +1031,8 @@ static void on_stop(int sig) {
       put_str(buf, &n, sizeof buf, "' abandoned");
     }
     put_str(buf, &n, sizeof buf,
-            sig == SIGALRM ? " after the grace period" : " by a second signal");
+            sig == SIGALRM ? " after the grace period"
+                           : " (a second signal: no grace period)");
     const char *resume = stop_resume;
     if (resume) {
       put_str(buf, &n, sizeof buf, "\nhpcpipe: to resume: ");

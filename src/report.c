@@ -185,15 +185,15 @@ static int json_number(const char *s) {
 }
 
 void hp__json_tree(FILE *f, const hp_tree *t) {
-  if (!t || t->kind == HP_TREE_NULL) {
+  int b;
+  if (!t || hp__tree_is_null(t)) { /* (~, null, nothing: as nodes see it) */
     fputs("null", f);
   } else if (t->kind == HP_TREE_SCALAR) {
     const char *s = t->text ? t->text : "";
-    if (!t->quoted && (json_number(s) || !strcmp(s, "true") ||
-                       !strcmp(s, "false")))
+    if (!t->quoted && json_number(s))
       fputs(s, f);
-    else if (!t->quoted && (!strcmp(s, "True") || !strcmp(s, "False")))
-      fputs(s[0] == 'T' ? "true" : "false", f);
+    else if (!t->quoted && hp_tree_bool(t, NULL, 0, &b) == HP_OK)
+      fputs(b ? "true" : "false", f);
     else
       hp__json_str(f, s);
   } else {

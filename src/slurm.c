@@ -364,11 +364,14 @@ static int store_dir(const opts *o, char **out, hp_error *err) {
 static const char *job_name(const opts *o, char *buf, size_t n) {
   if (o->name)
     return o->name;
-  /* hpcpipe-<project directory>, with other characters as '_' */
-  char *cwd = getcwd(NULL, 0);
-  const char *base = cwd ? strrchr(cwd, '/') : NULL;
+  /* hpcpipe-<project directory> (the parent of the conf directory),
+   * with other characters as '_' */
+  char *conf = o->conf ? realpath(o->conf, NULL) : NULL;
+  char *slash = conf ? strrchr(conf, '/') : NULL;
+  if (slash) *slash = '\0'; /* the project */
+  const char *base = conf ? strrchr(conf, '/') : NULL;
   snprintf(buf, n, "hpcpipe-%s", base && base[1] ? base + 1 : "run");
-  free(cwd);
+  free(conf);
   for (char *p = buf; *p; p++)
     if (!strchr(NAMECH, *p))
       *p = '_';
@@ -798,6 +801,9 @@ static void status_line(const char *line, hp_buf *b) {
     dependency_why(dep, &why);
   else if (!strcmp(state, "PENDING") && !strcmp(reason, "Dependency"))
     hp__buf_printf(&why, "waiting for %s", dep);
+  else if ((!strcmp(state, "PENDING") || !strcmp(state, "REQUEUE_HOLD")) &&
+           (!reason[0] || !strcmp(reason, "None")))
+    hp__buf_puts(&why, "queued"); /* SLURM has not looked at it yet */
   else if (!strcmp(state, "PENDING") || !strcmp(state, "REQUEUE_HOLD"))
     hp__buf_printf(&why, "waiting: %s", reason);
   else if (!strcmp(state, "TIMEOUT"))

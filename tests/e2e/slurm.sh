@@ -258,6 +258,12 @@ grep -qF "1) PARAMS=seed=1,a=2 ;;" "$OUT" && grep -qF -- "--store s/\"\${SLURM_A
 "$HPCPIPE" slurm submit conf --partition nosuch >"$OUT" 2>"$ERR"; RC=$?
 expect_rc 2 "submit to a partition that does not exist"
 expect_err "hpcpipe: error: sbatch " "sbatch's refusal is reported"
+# the job's default name is the project's (the conf directory's parent),
+# from wherever it is rendered
+proj=$(basename "$(pwd)")
+(cd / && "$HPCPIPE" slurm render "$OLDPWD/conf") >"$OUT" 2>"$ERR"
+grep -qxF "#SBATCH --job-name=hpcpipe-$proj" "$OUT" && ok "the job is named after the project" ||
+  fail "job name from /: $(grep job-name "$OUT")"
 "$HPCPIPE" slurm render nowhere >"$OUT" 2>"$ERR"; RC=$?
 expect_rc 2 "render of a missing conf"
 expect_err "nowhere: no such configuration directory" "names the directory"
