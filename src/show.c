@@ -23,11 +23,12 @@
 /* The file and key to show: arg itself when it is a file, else the
  * catalog entry named arg (a csv file, an hdf5 file and key, the store). */
 static int resolve(const hp_show_opts *o, char **path, const char **key,
-                   int *csv, hp_catalog **cat, hp_conf **conf,
-                   hp_error *err) {
+                   int *csv, const hp_dsdef **def, hp_catalog **cat,
+                   hp_conf **conf, hp_error *err) {
   struct stat st;
   *key = o->key;
   *csv = 0;
+  *def = NULL;
   if (stat(o->what, &st) == 0 && S_ISREG(st.st_mode)) {
     *path = hp__xstrdup(o->what);
     size_t n = strlen(o->what);
@@ -69,6 +70,7 @@ static int resolve(const hp_show_opts *o, char **path, const char **key,
                         "dataset '%s': %s does not exist (not made yet?)",
                         o->what, *path);
   *csv = d->type == HP_DS_CSV;
+  *def = d; /* a csv dataset reads with its own sep and columns */
   if (!*key)
     *key = d->key;
   return rc;
@@ -145,10 +147,12 @@ int hp__show(const hp_show_opts *o, FILE *out, hp_error *err) {
   hp_conf *conf = NULL;
   hp_value *v = NULL;
   size_t rows = o->rows;
-  int rc = resolve(o, &path, &key, &csv, &cat, &conf, err);
+  const hp_dsdef *def = NULL;
+  int rc = resolve(o, &path, &key, &csv, &def, &cat, &conf, err);
   int64_t nparts = 0, total = -1;
   if (rc == HP_OK && csv) {
-    rc = hp__csv_read(path, NULL, &v, err);
+    rc = def ? hp__ds_load(def, NULL, &v, NULL, err)
+             : hp__csv_read(path, NULL, &v, err);
     total = v ? (int64_t)hp_value_rows(v) : 0;
   } else if (rc == HP_OK) {
     /* the first rows only: a table or array of any size shows at once */

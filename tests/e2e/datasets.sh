@@ -107,4 +107,16 @@ Y
   printf 'v\n1\n2\n3\n' | cmp -s - "$U/data/o1.csv" && ok "uint64 that fit read as int64" ||
     fail "uint64 that fit: $(cat "$U/data/o1.csv")"
 fi
+# show reads a csv dataset with its catalog entry's sep and column types
+S=$SCRATCH/show && rm -rf "$S" && mkdir -p "$S/conf/base" "$S/data"
+printf 'a\tb\tt\n1\t2.5\t2020-01-01\n3\t4\t2020-01-02\n' >"$S/data/t.tsv"
+cat >"$S/conf/base/catalog.yml" <<'Y'
+tab: {type: csv, filepath: data/t.tsv, sep: "\t", columns: {a: int64, t: timestamp}}
+Y
+printf 'pipelines:\n  __default__: []\n' >"$S/conf/base/pipelines.yml"
+(cd "$S" && timeout 60 "$HPCPIPE" show tab) >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 0 "show a tab-separated dataset"
+grep -q "table: 2 rows, 3 columns" "$OUT" && grep -Eq "^  t +timestamp" "$OUT" &&
+  grep -Eq "^  a +int64" "$OUT" && ok "show uses the entry's sep and columns" ||
+  { fail "show with sep and columns"; cat "$OUT" >&2; }
 finish
