@@ -848,6 +848,8 @@ static size_t convert_rows(const grid *g, size_t col, conv *cv, size_t r0,
         int64_t x;
         memcpy(&x, p + i * 8, 8);
         double d = (double)x;
+        if (x == 0 && strchr(field(g, i, col), '-'))
+          d = -0.0; /* "-0" was a zero; as a float it keeps its sign */
         memcpy(p + i * 8, &d, 8);
       }
       cv->t = HP_FLOAT64;

@@ -165,6 +165,13 @@ static void test_inference(void) {
   CHECK(num(t, 0, 2) == 3.0);
   hp_value_free(t);
 
+  CASE("an integer -0 keeps its sign when the column becomes float");
+  t = read_text("x\n-0\n0\n1.5\n", NULL);
+  CHECK_EQ(hp_table_coltype(t, 0), HP_FLOAT64);
+  CHECK(num(t, 0, 0) == 0.0 && signbit(num(t, 0, 0)));
+  CHECK(num(t, 0, 1) == 0.0 && !signbit(num(t, 0, 1)));
+  hp_value_free(t);
+
   CASE("numbers parse exactly");
   t = read_text("x\n0.1\n-0.0\n1.7976931348623157e308\n4.9e-324\n"
                 "123456789012345678901234\n0.30000000000000004\nnan\n-inf\n"
