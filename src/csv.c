@@ -1348,6 +1348,39 @@ static size_t utf8_bad(const unsigned char *p, size_t n) {
   return n;
 }
 
+/* The name of the column byte `at` of buf (a header line, then records)
+ * falls in, from the separators outside quotes before it on its line and
+ * the header's names (into name[n]); NULL in the header or past its
+ * columns. For a message: a quoted line break may mislead it. */
+static const char *column_at(const char *buf, size_t at, char sep, char *name,
+                             size_t n) {
+  const char *ls = buf + at;
+  while (ls > buf && ls[-1] != '\n')
+    ls--;
+  if (ls == buf) return NULL;
+  size_t k = 0, i = 0, m = 0;
+  int q = 0;
+  for (const char *c = ls; c < buf + at; c++)
+    if (*c == '"')
+      q = !q;
+    else if (*c == sep && !q)
+      k++;
+  const char *h = buf, *start = buf;
+  for (q = 0; *h && *h != '\n' && *h != '\r'; h++)
+    if (*h == '"') {
+      q = !q;
+    } else if (*h == sep && !q) {
+      if (i == k) break;
+      i++;
+      start = h + 1;
+    }
+  if (i != k) return NULL;
+  for (const char *c = start; c < h && m + 1 < n; c++)
+    if (*c != '"') name[m++] = *c;
+  name[m] = '\0';
+  return name;
+}
+
 /* Parses buf[0..len) (PAD NUL bytes follow; owned: freed here), a header
  * and records, into a table. */
 static int parse_buffer(const char *path, char *buf, size_t len,
@@ -1358,9 +1391,16 @@ static int parse_buffer(const char *path, char *buf, size_t len,
     for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + bad - q)));)
       q++, line++;
     unsigned byte = (unsigned char)buf[bad];
+    char name[128];
+    const char *col =
+        column_at(buf, bad, o && o->sep ? o->sep : ',', name, sizeof name);
+    int rc = col ? hp__fail(err, HP_EIO,
+                            "%s:%zu: column '%s': invalid UTF-8 (byte 0x%02X)",
+                            path, line, col, byte)
+                 : hp__fail(err, HP_EIO, "%s:%zu: invalid UTF-8 (byte 0x%02X)",
+                            path, line, byte);
     free(buf);
-    return hp__fail(err, HP_EIO, "%s:%zu: invalid UTF-8 (byte 0x%02X)", path,
-                    line, byte);
+    return rc;
   }
   el_ready();
   parser ps = {.path = path,

@@ -201,11 +201,11 @@ bad_csv() { # WHAT LINE-TEXT CONTENT-OF-THE-SECOND-FILE
 bad_csv "ragged row" "3: row has 3 fields, expected 2" 'name,x\nc,3\nd,4,5\n'
 bad_csv "bad quoting" "2:" 'name,x\n"c,3\n'
 bad_csv "unparsable number" "4: column 'x': cannot read 'zz' as float64" 'name,x\nc,3\nd,4\ne,zz\n'
-bad_csv "invalid UTF-8" "3: invalid UTF-8" 'name,x\nc,3\nd\351,4\n'
+bad_csv "invalid UTF-8" "3: column 'name': invalid UTF-8" 'name,x\nc,3\nd\351,4\n'
 { echo "name,x"; for i in $(seq 1 40); do echo "n$i,$i"; done; printf 'bad,\303(\n'; } >"$M/data/big.csv"
 hp 3 run "$M/conf" --pipelines big
 expect_rc 1 "invalid UTF-8 in a byte range"
-expect_err "$M/data/big.csv:42: invalid UTF-8" "byte range: line numbered as in the file"
+expect_err "$M/data/big.csv:42: column 'x': invalid UTF-8" "byte range: line numbered as in the file, column named"
 
 # The store's master file reads as one table in h5py.
 if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
