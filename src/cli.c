@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -350,24 +349,7 @@ static void report(const cli *c, int size, int rc, const hp_error *err) {
 /* viz to --output (whole or not at all) or to stdout. */
 static int write_viz(const cli *c, const hp_plan *pl, hp_error *err) {
   const char *format = c->format ? c->format : "html";
-  if (!c->output)
-    return hp__viz(pl, format, stdout, err);
-  struct stat st;
-  if (lstat(c->output, &st) == 0 && !S_ISREG(st.st_mode)) {
-    /* a link (/dev/stdout), device or FIFO is written into, not replaced
-     * by a file */
-    FILE *f = fopen(c->output, "w");
-    if (!f)
-      return hp__fail(err, HP_EIO, "%s: cannot write: %s", c->output,
-                      strerror(errno));
-    int rc = hp__viz(pl, format, f, err);
-    errno = 0;
-    int bad = ferror(f), closed = fclose(f);
-    if (rc == HP_OK && (bad || closed != 0))
-      rc = hp__fail(err, HP_EIO, "%s: cannot write: %s", c->output,
-                    errno ? strerror(errno) : "write error");
-    return rc;
-  }
+  if (!c->output) return hp__viz(pl, format, stdout, err);
   char *tmp;
   FILE *f = hp__fs_tmp_open(c->output, &tmp, err);
   if (!f)

@@ -175,14 +175,42 @@ uint64_t hp__fs_stamp(const char *spec, const char *ext) {
   return h | 1;
 }
 
+/* Where a write to path goes: path, or the file a link there points to
+ * (the link stays; /dev/stdout > file writes the file). */
+static char *target_of(const char *path) {
+  struct stat st;
+  char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+                   ? realpath(path, NULL)
+                   : NULL;
+  return real ? real : hp__xstrdup(path);
+}
+
+/* 1 if path is written into as it is: a device or FIFO (or a link to
+ * one, or to nothing), which a renamed file must not replace. */
+static int written_in_place(const char *path) {
+  struct stat st, lst;
+  if (lstat(path, &lst) != 0) return 0;
+  if (stat(path, &st) != 0) return S_ISLNK(lst.st_mode);
+  return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err) {
   *tmp = NULL;
-  if (hp__mkdir_parents(path) != 0) {
+  if (written_in_place(path)) {
+    FILE *f = fopen(path, "wb");
+    if (!f)
+      hp__fail(err, HP_EIO, "%s: cannot write: %s", path, strerror(errno));
+    return f;
+  }
+  char *target = target_of(path);
+  if (hp__mkdir_parents(target) != 0) {
     hp__fail(err, HP_EIO, "%s: cannot create its directory: %s", path,
              strerror(errno));
+    free(target);
     return NULL;
   }
-  *tmp = hp__fs_tmp_name(path);
+  *tmp = hp__fs_tmp_name(target);
+  free(target);
   FILE *f = fopen(*tmp, "wb");
   if (!f) {
     hp__fail(err, HP_EIO, "%s: %s", *tmp, strerror(errno));
@@ -281,12 +309,19 @@ int hp__fs_replace(const char *tmp, const char *path, int writeback) {
 
 int hp__fs_tmp_commit(FILE *f, char *tmp, const char *path, int rc,
                       hp_error *err) {
-  if (rc == HP_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-    rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
+  const char *name = tmp ? tmp : path; /* (no tmp: written in place) */
+  errno = 0;
+  if (rc == HP_OK &&
+      (fflush(f) != 0 || ferror(f) || (tmp && fsync(fileno(f)) != 0)))
+    rc = hp__fail(err, HP_EIO, "%s: %s", name,
+                  errno ? strerror(errno) : "write error");
   if (fclose(f) != 0 && rc == HP_OK)
-    rc = hp__fail(err, HP_EIO, "%s: %s", tmp, strerror(errno));
-  if (rc == HP_OK && rename(tmp, path) != 0)
+    rc = hp__fail(err, HP_EIO, "%s: %s", name, strerror(errno));
+  if (!tmp) return rc;
+  char *target = target_of(path);
+  if (rc == HP_OK && rename(tmp, target) != 0)
     rc = hp__fail(err, HP_EIO, "%s: %s", path, strerror(errno));
+  free(target);
   if (rc != HP_OK)
     unlink(tmp);
   free(tmp);

@@ -31,7 +31,10 @@ void hp__fs_list_free(char **files);
  * directories and opens a temporary name beside path (NULL and err set on
  * failure); write to it, then hp__fs_tmp_commit flushes, fsyncs, closes
  * and renames it over path if rc is HP_OK, else removes it, and frees
- * tmp. It returns rc or the first error. Errors: HP_EIO "path: reason". */
+ * tmp. It returns rc or the first error. Errors: HP_EIO "path: reason".
+ * A link is followed (the file it points to is replaced, the link
+ * stays); a device or FIFO, or a link to one or to nothing, is written
+ * into as it is (*tmp NULL; commit flushes and closes it). */
 FILE *hp__fs_tmp_open(const char *path, char **tmp, hp_error *err);
 int hp__fs_tmp_commit(FILE *f, char *tmp, const char *path, int rc,
                       hp_error *err);

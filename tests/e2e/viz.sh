@@ -61,12 +61,18 @@ wait $reader
 [ -p "$SCRATCH/pipe" ] && ok "the FIFO is still a FIFO" || fail "viz replaced the FIFO"
 [ "$(grep -c " -> " "$SCRATCH/from_pipe")" = 13 ] && ok "the graph went through the FIFO" ||
   fail "the FIFO carried $(grep -c " -> " "$SCRATCH/from_pipe") edges"
-# --output through a link (as /dev/stdout is) writes where it points
-ln -s "$SCRATCH/target.dot" "$SCRATCH/link.dot"
-hp 1 viz "$P/conf" --format dot --output "$SCRATCH/link.dot"
-expect_rc 0 "viz --output to a link"
-[ -L "$SCRATCH/link.dot" ] && [ "$(grep -c " -> " "$SCRATCH/target.dot")" = 13 ] &&
-  ok "the link stays, its target has the graph" || fail "viz --output through a link"
+# --output through a link (as /dev/stdout is) writes where it points,
+# whether that file exists or not
+for made in no yes; do
+  rm -f "$SCRATCH/target.dot" "$SCRATCH/link.dot"
+  [ "$made" = yes ] && echo old >"$SCRATCH/target.dot"
+  ln -s "$SCRATCH/target.dot" "$SCRATCH/link.dot"
+  hp 1 viz "$P/conf" --format dot --output "$SCRATCH/link.dot"
+  expect_rc 0 "viz --output to a link (target there: $made)"
+  [ -L "$SCRATCH/link.dot" ] && [ "$(grep -c " -> " "$SCRATCH/target.dot")" = 13 ] &&
+    ok "the link stays, its target has the graph (target there: $made)" ||
+    fail "viz --output through a link (target there: $made)"
+done
 RC=0; "$HPCPIPE" list "$P/conf" nodes >/dev/full 2>"$ERR" || RC=$?
 expect_rc 1 "list to a full disk"
 expect_err "cannot write the standard output: No space left on device" "list to a full disk: message"
