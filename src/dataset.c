@@ -134,7 +134,6 @@ static int named(hp_error *err, int was, int rc, const hp_dsdef *d) {
   return rc;
 }
 
-/* A csv file, or every file of a directory or pattern, concatenated. */
 /* Table *t (read from path) with its columns in the order of `like`'s
  * (read from like_path): the files of a csv directory may list them in
  * another order; another set of columns is an error. */
@@ -206,6 +205,7 @@ static int csv_header(const char *path, const hp_csv_opts *o, hp_value **out,
   return rc;
 }
 
+/* A csv file, or every file of a directory or pattern, concatenated. */
 static int csv_read_all(const char *path, const hp_csv_opts *o,
                         hp_value **out, hp_error *err) {
   char **files;

@@ -993,7 +993,7 @@ static volatile sig_atomic_t stop_req; /* a stop another rank asked for */
 static volatile sig_atomic_t stop_alarm_secs;
 
 /* Rank 0's leavings of an abandoned run (hp__exec_stop_resume,
- * hp__exec_stop_files), read by on_stop */
+ * hp__exec_stop_journal, hp__exec_stop_lock), read by on_stop */
 static const char *volatile stop_resume;
 static volatile int stop_journal = -1;
 static char stop_lock[4096], stop_lock_text[600]; /* the lock: ours holds */
@@ -1062,9 +1062,12 @@ void hp__exec_stop_resume(const char *resume) {
   stop_resume = resume;
 }
 
-void hp__exec_stop_files(int journal_fd, const char *lock) {
-  stop_lock_set = 0;
+void hp__exec_stop_journal(int journal_fd) {
   stop_journal = journal_fd;
+}
+
+void hp__exec_stop_lock(const char *lock) {
+  stop_lock_set = 0;
   if (!lock || strlen(lock) >= sizeof stop_lock) return;
   memcpy(stop_lock, lock, strlen(lock) + 1);
   FILE *f = fopen(lock, "rb"); /* what it holds now: this run's */

@@ -161,12 +161,14 @@ void hp__exec_stop_alarm(unsigned secs);
 /* What rank 0 leaves when a stop cannot wait for the running node (a
  * second signal, or the grace period running out in-process): the error
  * line with `resume` (the command that resumes; from the CLI), an
- * "interrupted" line appended to the journal at `journal_fd` and the lock
- * file `lock` removed if it still holds what it held when set (from the
- * scheduler, once it holds the lock). Set when the run starts; NULL and
- * -1 clear them before they go away. A worker leaves it to rank 0. */
+ * "interrupted" line appended to the journal at `journal_fd`, and the
+ * lock file `lock` removed if it still holds what it held when
+ * registered (from the scheduler: once it holds the lock, which it reads
+ * then). Each is set when it exists and cleared (NULL, -1) before it
+ * goes away. A worker leaves it all to rank 0. */
 void hp__exec_stop_resume(const char *resume);
-void hp__exec_stop_files(int journal_fd, const char *lock);
+void hp__exec_stop_journal(int journal_fd);
+void hp__exec_stop_lock(const char *lock);
 
 /* Frees the outputs and arrays of a result. */
 void hp__exec_result_free(hp_task_result *res, size_t nout);

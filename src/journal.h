@@ -50,11 +50,11 @@ void hp__journal_done(hp_journal *j, const hp_plan *pl, int32_t n,
                       const uint64_t *stamp, int rank, int attempt,
                       double start, double secs, uint64_t bytes_in,
                       uint64_t bytes_out);
-/* Ends the journal with an event ("finish", "fail", "interrupted") and
- * closes it. */
 /* The journal's file descriptor (-1 without a journal), for a line
  * written from a signal handler. */
 int hp__journal_fd(const hp_journal *j);
+/* Ends the journal with an event ("finish", "fail", "interrupted") and
+ * closes it. */
 void hp__journal_close(hp_journal *j, const char *event, size_t done,
                        double secs);
 

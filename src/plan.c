@@ -86,7 +86,7 @@ static int count_setting(const hp_tree *s, const char *key, int64_t dflt,
     *out = dflt;
     return HP_OK;
   }
-  if (hp_tree_i64(s, key, dflt, out) != HP_OK || *out < 0) {
+  if (hp_tree_i64(v, NULL, dflt, out) != HP_OK || *out < 0) {
     char loc[300];
     return hp__fail(err, HP_ECONFIG, "%s: '%s' must be an integer >= 0",
                     hp__tree_loc(v, loc, sizeof loc), key);

@@ -1279,7 +1279,8 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     s.t0 = s.last_progress = s.last_beat = hp__mono_now();
     s.journal = hp__journal_open(pl, o->command);
     char *lock = hp__journal_lock_path(pl->store_dir);
-    hp__exec_stop_files(hp__journal_fd(s.journal), lock);
+    hp__exec_stop_lock(lock);
+    hp__exec_stop_journal(hp__journal_fd(s.journal));
     free(lock);
     s.report = hp__report_new(pl, o->command);
     upward_ranks(&s);
@@ -1335,9 +1336,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     hp__buf_free(&bye);
     remove_spills(pl, 0);
   }
-  char *lock = hp__journal_lock_path(pl->store_dir);
-  hp__exec_stop_files(-1, locked ? lock : NULL); /* the journal goes */
-  free(lock);
+  hp__exec_stop_journal(-1); /* the journal goes */
   if (s.journal)
     hp__journal_close(s.journal,
                       rc == HP_OK        ? "finish"
@@ -1375,7 +1374,7 @@ int hp__sched_run(hp_plan *pl, hp_run_opts *o, MPI_Comm comm,
     free(page);
     hp__report_free(s.report);
   }
-  hp__exec_stop_files(-1, NULL);
+  hp__exec_stop_lock(NULL);
   if (locked)
     hp__journal_unlock(pl->store_dir);
   struct rusage ru;
