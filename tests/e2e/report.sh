@@ -118,4 +118,13 @@ for np in 1 3; do
     ok "np=$np: progress names the running node" ||
     fail "np=$np: progress lines: $(grep progress "$ERR")"
 done
+# the report's parameters are what nodes read: null and booleans typed
+hp 1 run "$G/conf" --params "e=,n=null,x=TRUE,q=3,s=no"
+expect_rc 0 "a run with typed --params"
+$PY - "$G" <<'PY' && ok "report parameters: null, true, 3, 'no'" || fail "report parameters typed"
+import glob, json, sys
+r = json.load(open(sorted(glob.glob(sys.argv[1] + "/data/store/reports/*.json"))[-1]))
+p = r["parameters"]
+assert p["e"] is None and p["n"] is None and p["x"] is True and p["q"] == 3 and p["s"] == "no", p
+PY
 finish
