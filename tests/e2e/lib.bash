@@ -17,6 +17,21 @@ new_project() {
 }
 
 # build_plugin SRC.c OUT.so: a test's node plugin, against this tree's headers.
+# sleep_chain DIR MS...: a project whose nodes n1, n2, ... sleep MS
+# milliseconds each, one after the other (n2 reads n1's output, ...).
+sleep_chain() {
+  local d=$1 i=0 prev=""
+  shift
+  mkdir -p "$d/conf/base"
+  echo '{}' >"$d/conf/base/catalog.yml"
+  { echo "pipelines:"; echo "  __default__:"
+    for ms in "$@"; do
+      i=$((i + 1))
+      echo "    - {node: n$i, func: core.sleep,${prev:+ inputs: $prev,} args: {ms: $ms}, outputs: o$i}"
+      prev=o$i
+    done; } >"$d/conf/base/pipelines.yml"
+}
+
 build_plugin() {
   gcc -shared -fPIC -I"$SRC/include" -o "$2" "$1" || fail "build the plugin $1"
 }

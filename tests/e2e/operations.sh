@@ -237,14 +237,7 @@ done
 
 # --- the grace period runs out: the running node is abandoned; one error
 # --- line with the resume command, the journal ends, the store is free -----
-G=$SCRATCH/grace && mkdir -p "$G/conf/base"
-echo '{}' >"$G/conf/base/catalog.yml"
-cat >"$G/conf/base/pipelines.yml" <<'Y'
-pipelines:
-  __default__:
-    - {node: s0, func: core.sleep, args: {ms: 100}, outputs: a}
-    - {node: s1, func: core.sleep, inputs: a, args: {ms: 60000}, outputs: b}
-Y
+G=$SCRATCH/grace && sleep_chain "$G" 100 60000
 for np in 1 3; do
   rm -rf "$G/data"
   if [ "$np" = 1 ]; then
@@ -252,8 +245,8 @@ for np in 1 3; do
   else
     HPCPIPE_GRACE=1 timeout 120 "$MPIEXEC" -n 3 "$HPCPIPE" run "$G/conf" >"$OUT" 2>"$ERR" & pid=$!
   fi
-  for _ in $(seq 1 3000); do [ -e "$G/data/store/a.h5" ] && break; sleep 0.01; done
-  sleep 0.3 # s1 runs
+  for _ in $(seq 1 3000); do [ -e "$G/data/store/o1.h5" ] && break; sleep 0.01; done
+  sleep 0.3 # n2 runs
   if [ "$np" = 1 ]; then kill -TERM "$(pgrep -f -n "^$HPCPIPE run $G/conf")"
   else kill -USR1 "$(pgrep -P "$pid")"; fi
   wait $pid; RC=$?
@@ -269,7 +262,7 @@ done
 # a lock another run took over meanwhile (it thought ours stale) stays
 rm -rf "$G/data"
 timeout 120 "$HPCPIPE" run "$G/conf" >"$OUT" 2>"$ERR" & pid=$!
-for _ in $(seq 1 3000); do [ -e "$G/data/store/a.h5" ] && break; sleep 0.01; done
+for _ in $(seq 1 3000); do [ -e "$G/data/store/o1.h5" ] && break; sleep 0.01; done
 sleep 0.3
 echo "otherhost 4242 2026-12-04T00:00:00Z other-run" >"$G/data/store/run.lock"
 p=$(pgrep -f -n "^$HPCPIPE run $G/conf"); kill -TERM "$p"; sleep 0.2; kill -TERM "$p"

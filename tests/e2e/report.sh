@@ -101,16 +101,7 @@ done
 
 # progress lines (HPCPIPE_PROGRESS seconds apart, when stderr is a file)
 # name the running tasks and count the ones still saving
-G=$SCRATCH/progress && mkdir -p "$G/conf/base"
-echo '{}' >"$G/conf/base/catalog.yml"
-cat >"$G/conf/base/pipelines.yml" <<'Y'
-pipelines:
-  __default__:
-    - {node: n1, func: core.sleep, args: {ms: 600}, outputs: a}
-    - {node: n2, func: core.sleep, inputs: a, args: {ms: 600}, outputs: b}
-    - {node: n3, func: core.sleep, inputs: b, args: {ms: 600}, outputs: c}
-    - {node: n4, func: core.sleep, inputs: c, args: {ms: 600}, outputs: d}
-Y
+G=$SCRATCH/progress && sleep_chain "$G" 600 600 600 600
 for np in 1 3; do
   HPCPIPE_PROGRESS=1 hp "$np" run "$G/conf"
   expect_rc 0 "np=$np: progress run"
